@@ -1,0 +1,3 @@
+from trmon_tui.cli import main
+
+raise SystemExit(main())

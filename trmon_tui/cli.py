@@ -1,0 +1,119 @@
+"""Command line of trmon-tui: parses arguments and hands each command to its module.
+
+`trmon-tui [FILE]` opens the monitor; the words ingest / tail / report / generate select the
+headless commands of DESIGN.md.  Each command lives in trmon_tui/commands/ and returns an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from trmon_tui import __version__
+
+COMMANDS = ("ingest", "tail", "report", "generate")
+
+USAGE = """\
+trmon-tui [FILE]                 the live monitor (FILE defaults to $TRMON_FILE)
+       trmon-tui --demo                 the live monitor over a generated, live-written temporary file
+       trmon-tui ingest FILE            append JSON-lines events from stdin
+       trmon-tui tail FILE [--follow]   print events as JSON lines, each exactly once, in file order
+       trmon-tui report FILE [--json]   the statistics, as a table or as JSON
+       trmon-tui generate OUT --runs N [--live] [--seed S]   dummy data, static or written live"""
+
+EPILOG = """\
+Run `trmon-tui COMMAND --help` for the options of one command.
+Environment: TRMON_FILE is the file the monitor opens when none is given."""
+
+
+def _since_help() -> str:
+    return "only testruns requested since then: a duration (24h, 7d, 90m) or a date (2026-11-01)"
+
+
+def monitor_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="trmon-tui",
+        usage=USAGE,
+        description="Live terminal monitor for a hardware test farm's HDF5 event file.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("file", nargs="?", metavar="FILE", help="HDF5 event file to watch")
+    parser.add_argument("--version", action="version", version=f"trmon-tui {__version__}")
+    parser.add_argument("--demo", action="store_true",
+                        help="watch a temporary file that a live generator keeps writing")
+    parser.add_argument("--speed", type=float, default=60.0,
+                        help="demo time acceleration (default 60: a minute a second)")
+    parser.add_argument("--seed", type=int, default=None, help="demo random seed")
+    parser.add_argument("--clock", choices=("received", "emit"), default="received",
+                        help="which timestamp durations use (default received)")
+    parser.add_argument("--since", default=None, help=_since_help())
+    parser.add_argument("--group", default=None, help="start narrowed to this device group")
+    parser.add_argument("--poll", type=float, default=1.0, metavar="SECONDS",
+                        help="timer poll interval beside file-change notifications (default 1)")
+    return parser
+
+
+def command_parser(command: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=f"trmon-tui {command}")
+    if command == "ingest":
+        parser.description = ("Append JSON-lines events from stdin to FILE (created if missing). "
+                              "Bad lines are reported on stderr and skipped.")
+        parser.add_argument("file", metavar="FILE")
+    elif command == "tail":
+        parser.description = "Print FILE's events as JSON lines, each exactly once, in file order."
+        parser.add_argument("file", metavar="FILE")
+        parser.add_argument("--follow", "-f", action="store_true",
+                            help="keep printing new events until interrupted")
+        parser.add_argument("--poll", type=float, default=0.2, metavar="SECONDS",
+                            help="timer poll interval with --follow (default 0.2)")
+    elif command == "report":
+        parser.description = "Print FILE's statistics as a table, or as JSON with --json."
+        parser.add_argument("file", metavar="FILE")
+        parser.add_argument("--json", action="store_true", help="print DESIGN.md's JSON")
+        parser.add_argument("--clock", choices=("received", "emit"), default="received")
+        parser.add_argument("--since", default=None, help=_since_help())
+        parser.add_argument("--group", default=None, help="only this device group in the table")
+    elif command == "generate":
+        parser.description = "Write dummy farm events to OUT, all at once or live."
+        parser.add_argument("out", metavar="OUT")
+        parser.add_argument("--runs", type=int, default=None, metavar="N",
+                            help="number of testruns (static: required; live: history first)")
+        parser.add_argument("--live", action="store_true", help="keep writing in real time")
+        parser.add_argument("--speed", type=float, default=60.0,
+                            help="live time acceleration (default 60)")
+        parser.add_argument("--seed", type=int, default=None)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `trmon-tui` script; returns the process exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in COMMANDS:
+        command = argv[0]
+        args = command_parser(command).parse_args(argv[1:])
+        return _run_command(command, args)
+    args = monitor_parser().parse_args(argv)
+    if not args.demo and not args.file:
+        args.file = os.environ.get("TRMON_FILE") or None
+        if not args.file:
+            monitor_parser().print_usage(sys.stderr)
+            print("trmon-tui: give a FILE, set TRMON_FILE, or try --demo", file=sys.stderr)
+            return 2
+    from trmon_tui.commands import monitor
+
+    return monitor.run(args)
+
+
+def _run_command(command: str, args: argparse.Namespace) -> int:
+    # Imported lazily so `trmon-tui tail` never pays for importing Textual.
+    if command == "ingest":
+        from trmon_tui.commands import ingest as module
+    elif command == "tail":
+        from trmon_tui.commands import tail as module
+    elif command == "report":
+        from trmon_tui.commands import report as module
+    else:
+        from trmon_tui.commands import generate as module
+    return module.run(args)

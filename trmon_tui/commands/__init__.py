@@ -1,0 +1,1 @@
+"""One module per command of the CLI; each exposes run(args) -> exit code."""

@@ -1,0 +1,11 @@
+"""`trmon-tui monitor`: not built yet."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def run(args: argparse.Namespace) -> int:
+    print("trmon-tui: 'monitor' is not built yet in this version.", file=sys.stderr)
+    return 2
