@@ -19,7 +19,7 @@ Root attributes identify the file: ``trmon_format`` (FORMAT_NAME), ``trmon_schem
 (SCHEMA_VERSION) and ``trmon_file_id`` (a random hex string made at creation): a reader that sees
 a different file id, or a table shrinking, knows the file was replaced and starts over.
 ``trmon_commit`` is a JSON object of the row counts after the last complete commit (see
-store.writer).
+store.writer).  String id 0 is always the empty string (EMPTY_STRING_ID: "absent").
 """
 
 from __future__ import annotations
@@ -49,6 +49,10 @@ EVENT_NAMES: tuple[str, ...] = (
 )
 CODE: dict[str, int] = {name: code for code, name in enumerate(EVENT_NAMES)}
 N_KNOWN = len(EVENT_NAMES)
+
+# String id 0 is always "" in a product file: the id of an absent optional string (a request
+# without a queue, an error without a message), so no id needs a "missing" sentinel.
+EMPTY_STRING_ID = 0
 
 # Column widths in bytes (UTF-8). Longer values are rejected by the writer, never truncated.
 TESTRUN_ID_LEN = 64
@@ -102,6 +106,7 @@ def create_layout(h5: tables.File) -> str:
         h5.create_table("/", name, description=dtype, expectedrows=chunk * 64,
                         chunkshape=(chunk,))
     h5.root.names.append(np.array([(n.encode(),) for n in EVENT_NAMES], dtype=NAME_DTYPE))
+    h5.root.strings.append(np.zeros(1, dtype=STRING_DTYPE))  # EMPTY_STRING_ID
     file_id = uuid.uuid4().hex
     attrs = h5.root._v_attrs
     attrs.trmon_format = FORMAT_NAME

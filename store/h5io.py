@@ -1,0 +1,84 @@
+"""Opening the event file under HDF5's own file lock, retrying while another process holds it.
+
+DESIGN.md records the protocol measured safe on PyTables 3.11 (no SWMR): every reader and writer
+opens the file, does its work and closes it at once; HDF5's default file locking makes the two
+sides take turns, and each side retries after a few milliseconds when it meets the other's lock.
+``HDF5_USE_FILE_LOCKING`` must therefore stay enabled: this module refuses to run without it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+
+import tables
+
+# A few milliseconds: a commit or a poll holds the lock for ~1-20 ms, so short sleeps keep the
+# latency low without spinning.
+RETRY_SLEEPS = (0.002, 0.003, 0.005, 0.008, 0.010)
+
+# PyTables warns when it opens a file it did not write (foreign HDF5); readers report that
+# themselves, so the warning would only add noise on stderr.
+warnings.filterwarnings("ignore", category=tables.NaturalNameWarning)
+warnings.filterwarnings("ignore", category=tables.FlavorWarning)
+
+
+class FileLocked(Exception):
+    """The file stayed locked by another process for longer than the caller's patience."""
+
+
+def locking_enabled() -> bool:
+    """False when HDF5_USE_FILE_LOCKING disables the lock this protocol relies on."""
+    value = os.environ.get("HDF5_USE_FILE_LOCKING", "").strip().upper()
+    return value not in ("FALSE", "0", "NO", "OFF")
+
+
+def is_lock_error(exc: BaseException) -> bool:
+    """True when an exception from open_file means "another process holds the lock"."""
+    text = str(exc)
+    return "unable to lock file" in text or "Resource temporarily unavailable" in text
+
+
+def open_with_retry(path: str, mode: str = "r", *, patience: float = 60.0) -> tables.File:
+    """Open ``path`` with PyTables, retrying while another process holds HDF5's lock.
+
+    Raises FileLocked once ``patience`` seconds have passed; other errors propagate at once.
+    """
+    if not locking_enabled():
+        raise RuntimeError(
+            "HDF5_USE_FILE_LOCKING is disabled in the environment; trmon-tui relies on HDF5's "
+            "file lock to take turns with the writer: unset it and try again"
+        )
+    deadline = time.monotonic() + patience
+    attempt = 0
+    while True:
+        try:
+            return tables.open_file(path, mode)
+        except tables.HDF5ExtError as exc:
+            if not is_lock_error(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise FileLocked(f"{path} stayed locked by another process for "
+                                 f"{patience:.0f} s") from None
+        time.sleep(RETRY_SLEEPS[min(attempt, len(RETRY_SLEEPS) - 1)])
+        attempt += 1
+
+
+def try_open(path: str, mode: str = "r") -> tables.File | None:
+    """Open once without waiting: the file, or None when another process holds the lock."""
+    try:
+        return tables.open_file(path, mode)
+    except tables.HDF5ExtError as exc:
+        if is_lock_error(exc):
+            return None
+        raise
+
+
+def fsync_path(path: str) -> None:
+    """Force a file's data to disk (the commit is durable only after this)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,364 @@
+"""EventWriter: validated, batched, crash-safe appends to the event file.
+
+Protocol (DESIGN.md, "Live tailing"): events are buffered in memory; at most every ``interval``
+seconds (and on flush/close) a commit opens the file under HDF5's lock (retrying while a reader
+holds it), appends every table, records the new row counts in ``trmon_commit``, closes and
+fsyncs.  The file is never held open between commits, so readers can always get in.
+
+Crash safety (store.journal): each commit is first written to an fsynced journal beside the file;
+a journal left by a killed writer is replayed exactly once by the next writer (tables truncated
+back to the journal's counts, rows appended again).  A batch whose flush() returned is in the
+file and survives SIGKILL.
+
+Thread-safe: write()/write_columns() may be called from any thread; one lock guards the buffer
+and the validation state, another serialises commits (all PyTables calls happen under it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+
+import numpy as np
+import tables
+
+from store import h5io, journal, schema, validate
+from store.validate import InvalidEvent  # noqa: F401  (re-exported for callers)
+from store.writer_state import FileState
+
+
+class StoreError(Exception):
+    """The file cannot be written (not HDF5, another program's file, locked too long...)."""
+
+
+class EventWriter:
+    """Append events to a product file; see the module docstring for the protocol."""
+
+    def __init__(self, path: str, *, interval: float = 0.25, lock_patience: float = 60.0) -> None:
+        self.path = os.fspath(path)
+        self.interval = interval
+        self.lock_patience = lock_patience
+        self._lock = threading.Lock()          # buffer + validation state
+        self._commit_lock = threading.RLock()  # one commit (and all HDF5 calls) at a time
+        self._wake = threading.Condition(self._lock)
+        self._rows: list[tuple] = []           # records from write(), in order
+        self._chunks: list[dict] = []          # normalised columns, in order
+        self._buffered = 0
+        self._pending_groups: dict[bytes, str] = {}  # testruns buffered but not yet in the file
+        self._state = FileState()
+        self._error: BaseException | None = None
+        self._closed = False
+        self.commits = 0
+        self._commit(initial=True)             # create the file, recover a crashed commit
+        self._thread = threading.Thread(target=self._run, name="trmon-writer", daemon=True)
+        self._thread.start()
+
+    # ------------------------------------------------------------------ public API
+
+    def __enter__(self) -> EventWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def write(self, event: dict) -> None:
+        """Validate one event (raises InvalidEvent, nothing buffered) and buffer it."""
+        with self._lock:
+            self._check_open()
+            record = validate.normalize(event, now=time.time(), known_group=self._known_group)
+            tid = record[0].encode()
+            if record[4] and tid not in self._pending_groups and self._state.lookup_one(tid) < 0:
+                self._pending_groups[tid] = record[4]
+            self._rows.append(record)
+            self._buffered += 1
+            self._wake.notify()
+
+    def write_columns(self, cols: dict[str, np.ndarray]) -> None:
+        """Validate and buffer n events given as columns (vectorised; see CONTRACT.md)."""
+        with self._lock:
+            self._check_open()
+            out = validate.normalize_columns(cols, now=time.time(),
+                                             known_groups=self._known_groups)
+            if not len(out["testrun_id"]):
+                return
+            self._pending_groups.update(out.pop("_new_groups"))
+            self._seal_rows()
+            self._chunks.append(out)
+            self._buffered += len(out["testrun_id"])
+            self._wake.notify()
+
+    def flush(self) -> None:
+        """Commit everything buffered so far; returns once it is in the file (fsynced)."""
+        self._commit()
+
+    def close(self) -> None:
+        """Flush and stop the background thread.  Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._wake.notify()
+        self._thread.join()
+        self._commit()
+
+    @property
+    def buffered(self) -> int:
+        """Events validated but not yet committed."""
+        return self._buffered
+
+    # ------------------------------------------------------------------ validation state
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError("the writer is closed")
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise StoreError(f"a background commit failed: {error}") from error
+
+    def _known_group(self, tid: str) -> str | None:
+        key = tid.encode()
+        group = self._pending_groups.get(key)
+        if group is not None:
+            return group
+        run = self._state.lookup_one(key)
+        return None if run < 0 else self._state.group_of(run)
+
+    def _known_groups(self, ids: np.ndarray) -> list[str | None]:
+        runs = self._state.lookup(ids)
+        pending = self._pending_groups
+        return [self._state.group_of(r) if r >= 0 else pending.get(t)
+                for t, r in zip(ids.tolist(), runs.tolist(), strict=True)]
+
+    def _seal_rows(self) -> None:
+        """Turn the records of write() into a columns chunk, keeping the event order."""
+        if not self._rows:
+            return
+        cols = list(zip(*self._rows, strict=True))
+        self._rows = []
+        chunk = {}
+        for key, values in zip(validate.KEYS, cols, strict=True):
+            if key in validate.TIMES:
+                chunk[key] = np.array(values, dtype=np.float64)
+            elif key in ("testrun_id", "event", "request_id"):
+                width = validate.WIDTH[key]
+                chunk[key] = np.array([v.encode() for v in values], dtype=f"S{width}")
+            else:
+                chunk[key] = np.array(values, dtype=str)
+        self._chunks.append(chunk)
+
+    # ------------------------------------------------------------------ committing
+
+    def _run(self) -> None:
+        """Background thread: commit buffered events at most every ``interval`` seconds."""
+        last = 0.0
+        while True:
+            with self._lock:
+                while not self._buffered and not self._closed:
+                    self._wake.wait()
+                if self._closed:
+                    return
+            delay = last + self.interval - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            try:
+                self._commit()
+            except Exception as exc:  # kept for the next write/flush to raise
+                self._error = exc
+                print(f"trmon-tui writer: commit failed: {exc}", file=sys.stderr)
+                time.sleep(min(1.0, self.interval * 4))
+            last = time.monotonic()
+
+    def _commit(self, initial: bool = False) -> None:
+        with self._commit_lock:
+            with self._lock:
+                self._seal_rows()
+                chunks, self._chunks, self._buffered = self._chunks, [], 0
+            if not chunks and not initial:
+                return
+            try:
+                self._commit_chunks(chunks)
+            except BaseException:
+                with self._lock:  # not journalled: keep them for the next attempt
+                    self._chunks[:0] = chunks
+                    self._buffered += sum(len(c["testrun_id"]) for c in chunks)
+                raise
+
+    def _commit_chunks(self, chunks: list[dict]) -> None:
+        with journal.JournalLock(self.path) as jlock:
+            leftover = jlock.read()
+            if leftover is not None or os.fstat(jlock.fd).st_size:
+                self._recover(jlock, leftover)
+            h5 = self._open()
+            try:
+                with self._lock:  # validation reads the state: reload it atomically
+                    self._state.sync(h5)
+                if not chunks:
+                    return
+                cols = _concat(chunks)
+                rows, new_strings, new_names = self._build_rows(cols)
+                entry = journal.Entry(file_id=self._state.file_id,
+                                      pre=dict(self._state.counts), rows=rows)
+                # From here the batch belongs to the journal: a failure below is repaired by
+                # replaying it, so the chunks must not go back into the buffer.
+                jlock.write(entry)
+                chunks.clear()
+                _append(h5, entry)
+            finally:
+                h5.close()
+            h5io.fsync_path(self.path)
+            jlock.clear()
+        with self._lock:
+            self._state.add_strings(new_strings)
+            self._state.add_names(new_names)
+            self._state.add_runs(rows["runs"]["testrun_id"], rows["runs"]["group"])
+            self._state.counts = entry.post
+            for tid in rows["runs"]["testrun_id"].tolist():
+                self._pending_groups.pop(tid, None)
+        self.commits += 1
+
+    def _open(self) -> tables.File:
+        """Open the file for appending, creating the layout in a new or empty file."""
+        try:
+            if not os.path.exists(self.path) or os.path.getsize(self.path) == 0:
+                h5 = tables.open_file(self.path, "w")
+            else:
+                h5 = h5io.open_with_retry(self.path, "a", patience=self.lock_patience)
+        except h5io.FileLocked as exc:
+            raise StoreError(str(exc)) from None
+        except (tables.HDF5ExtError, OSError) as exc:
+            raise StoreError(f"{self.path} is not an HDF5 file that can be written "
+                             f"({str(exc).splitlines()[-1]}); refusing to touch it") from None
+        try:
+            if not schema.is_product_file(h5):
+                if h5.root._v_nchildren or h5.root._v_attrs._v_attrnamesuser:
+                    raise StoreError(f"{self.path} holds other HDF5 data, not trmon-tui events; "
+                                     f"refusing to write to it")
+                schema.create_layout(h5)
+            version = int(getattr(h5.root._v_attrs, "trmon_schema", 0))
+            if version != schema.SCHEMA_VERSION:
+                raise StoreError(f"{self.path} uses trmon-tui schema {version}; this version "
+                                 f"writes schema {schema.SCHEMA_VERSION}")
+        except BaseException:
+            h5.close()
+            raise
+        return h5
+
+    def _recover(self, jlock: journal.JournalLock, entry: journal.Entry | None) -> None:
+        """Finish a commit that a killed writer left in the journal, exactly once."""
+        if entry is not None:
+            h5 = self._open()
+            try:
+                if str(h5.root._v_attrs.trmon_file_id) == entry.file_id:
+                    counts = schema.row_counts(h5)
+                    if all(counts[k] >= entry.pre[k] for k in counts):
+                        _append(h5, entry)
+                    else:
+                        print(f"trmon-tui writer: {self.path} is shorter than its journal "
+                              f"expects; the journal is discarded", file=sys.stderr)
+            finally:
+                h5.close()
+            h5io.fsync_path(self.path)
+        jlock.clear()
+
+    def _build_rows(self, cols: dict) -> tuple[dict[str, np.ndarray], list[str], list[str]]:
+        """Intern strings, names and testruns; return the new rows of every table."""
+        state, counts = self._state, self._state.counts
+        n = len(cols["testrun_id"])
+        new_strings: dict[str, int] = {}
+
+        def intern(values: np.ndarray) -> np.ndarray:
+            uniq, inverse = np.unique(values, return_inverse=True)
+            ids = []
+            for value in uniq.tolist():
+                sid = state.string_ids.get(value)
+                if sid is None:
+                    sid = new_strings.setdefault(value, counts["strings"] + len(new_strings))
+                ids.append(sid)
+            return np.array(ids, dtype=np.int32)[inverse]
+
+        names, name_inv = np.unique(cols["event"], return_inverse=True)
+        new_names: list[str] = []
+        codes = []
+        for raw in names.tolist():
+            name = raw.decode()
+            code = state.name_codes.get(name)
+            if code is None:
+                code = counts["names"] + len(new_names)
+                new_names.append(name)
+            codes.append(code)
+        code = np.array(codes, dtype=np.int16)[name_inv]
+
+        uniq, first, inverse = np.unique(cols["testrun_id"], return_index=True,
+                                         return_inverse=True)
+        run_of = state.lookup(uniq)
+        new = np.flatnonzero(run_of < 0)
+        new = new[np.argsort(first[new], kind="stable")]  # dense index in order of appearance
+        run_of[new] = counts["runs"] + np.arange(len(new))
+        groups = _first_group(cols, inverse, new, len(uniq), self._pending_groups, uniq)
+        runs = np.zeros(len(new), dtype=schema.RUN_DTYPE)
+        runs["testrun_id"] = uniq[new]
+        runs["group"] = intern(groups) if len(new) else 0
+
+        events = np.zeros(n, dtype=schema.EVENT_DTYPE)
+        events["run"] = run_of[inverse]
+        events["code"] = code
+        events["emit"] = cols["emit"]
+        events["received"] = cols["received"]
+
+        req = np.flatnonzero(code == schema.CODE["request"])
+        requests = np.zeros(len(req), dtype=schema.REQUEST_DTYPE)
+        requests["run"] = events["run"][req]
+        requests["event_row"] = counts["events"] + req
+        if len(req):
+            for key in ("queue", "configuration", "requestor", "hosts"):
+                requests[key] = intern(cols[key][req])
+        requests["request_id"] = cols["request_id"][req]
+
+        err = np.flatnonzero(code == schema.CODE["error"])
+        errors = np.zeros(len(err), dtype=schema.ERROR_DTYPE)
+        errors["run"] = events["run"][err]
+        errors["event_row"] = counts["events"] + err
+        if len(err):
+            errors["message"] = intern(cols["error"][err])
+
+        strings = np.zeros(len(new_strings), dtype=schema.STRING_DTYPE)
+        strings["value"] = [s.encode() for s in new_strings]
+        names_rows = np.zeros(len(new_names), dtype=schema.NAME_DTYPE)
+        names_rows["name"] = [s.encode() for s in new_names]
+        rows = {"strings": strings, "names": names_rows, "runs": runs, "requests": requests,
+                "errors": errors, "events": events}
+        return rows, list(new_strings), new_names
+
+
+def _first_group(cols, inverse, new, n_uniq, pending, uniq) -> np.ndarray:
+    """Device group of each new testrun: the first group named in the batch (else pending)."""
+    given = np.flatnonzero(cols["device_group"] != "")
+    first_row = np.full(n_uniq, -1, dtype=np.int64)
+    # Reverse assignment leaves each testrun's first group-naming row in place.
+    first_row[inverse[given][::-1]] = given[::-1]
+    groups = []
+    for u in new.tolist():
+        row = first_row[u]
+        groups.append(cols["device_group"][row] if row >= 0
+                      else pending.get(uniq[u].tolist(), ""))
+    return np.array(groups, dtype=str)
+
+
+def _concat(chunks: list[dict]) -> dict:
+    if len(chunks) == 1:
+        return chunks[0]
+    return {key: np.concatenate([c[key] for c in chunks]) for key in validate.KEYS}
+
+
+def _append(h5: tables.File, entry: journal.Entry) -> None:
+    """Cut every table back to the entry's counts, append its rows, record the commit."""
+    for name in schema.TABLES:
+        table = getattr(h5.root, name)
+        if table.nrows > entry.pre[name]:
+            table.truncate(entry.pre[name])
+        if len(entry.rows[name]):
+            table.append(entry.rows[name])
+    h5.root._v_attrs.trmon_commit = json.dumps(entry.post)
