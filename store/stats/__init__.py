@@ -1,0 +1,109 @@
+"""Incremental, vectorised statistics of a trmon-tui event file (DESIGN.md "Definitions").
+
+``StatsEngine(clock="received"|"emit")`` takes the tail reader's batches (``apply``) and answers
+the monitor's and ``report``'s queries.  ``apply`` costs O(batch); any split of the same rows into
+batches gives bit-identical answers to one cold batch.
+
+Queries (all read-only; ``since`` = only testruns requested at or after that time, seconds since
+the epoch, in the engine's clock; ``group`` = one device group; ``now`` = the time running phases
+grow to, default ``time.time()``):
+
+- ``summary(since, group, now)``: ``{"groups": {GROUP: SUMMARY}, "all": SUMMARY}`` (DESIGN.md's
+  report JSON).  Extensions to SUMMARY beyond DESIGN.md:
+
+  - ``oldest_queued_wait``: seconds the longest-waiting queued testrun has waited (since its first
+    queue_start, else its request), null when none is queued.
+  - ``phases``: ``{PHASE: n}`` current phase of the queued and ongoing testruns (see
+    store.stats.phases: init, queue, pulled, flash, flashed, boot, booted, test, publish, unknown).
+  - ``anomalies``: ``{"unknown_events", "ends_without_start", "negative_durations",
+    "unrequested_events"}`` counts (negative durations are left out of every statistic).
+  - ``delivery_delay``: ``{EVENT_NAME: STATS}`` of received − emit, per event name seen.
+
+  Choices where DESIGN.md is silent: ``testruns`` counts testruns with at least one event; with
+  ``since`` a testrun never requested is outside every window; "first" request / queue_start /
+  queue_end / publish and "last" test_end are in file order; ``requestors`` counts testruns
+  (the first request row of each) and lists every requestor; ``queued_ids`` / ``ongoing_ids``
+  are in file order; ``event_counts`` lists the 11 known names always, unknown names when seen.
+- ``groups()``, ``testruns(status, ...)``, ``segments(..., offset, limit)``,
+  ``samples(phase, ...)``, ``counts()``: see the methods.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from store.batch import Batch, Reset
+from store.stats import listing
+from store.stats.describe import describe
+from store.stats.engine import EngineState
+from store.stats.frame import DURATIONS, STATUSES, Frame, group_index
+from store.stats.phases import SEGMENTS
+from store.stats.summary import summary as _summary
+
+__all__ = ["StatsEngine", "describe", "DURATIONS", "STATUSES", "SEGMENTS"]
+
+
+class StatsEngine:
+    """Statistics of the testruns of one file, updated batch by batch."""
+
+    def __init__(self, clock: str = "received") -> None:
+        self.state = EngineState(clock)
+
+    @property
+    def clock(self) -> str:
+        return self.state.clock
+
+    @property
+    def version(self) -> int:
+        """Incremented by every apply: a cheap "has anything changed" check for caches."""
+        return self.state.version
+
+    def reset(self) -> None:
+        """Forget everything (after a Reset from the tail reader)."""
+        self.state.reset()
+
+    def apply(self, batch: Batch | Reset) -> None:
+        """Fold one Batch of new rows into the statistics (a Reset resets)."""
+        self.state.apply(batch)
+
+    def _frame(self, since, group, now) -> Frame:
+        return Frame(self.state, since, group, time.time() if now is None else now)
+
+    def summary(self, since: float | None = None, group: str | None = None,
+                now: float | None = None) -> dict:
+        """DESIGN.md's report JSON plus the documented extensions (see the module docstring)."""
+        return _summary(self.state, since, group, time.time() if now is None else now)
+
+    def groups(self) -> list[str]:
+        """Device groups of the testruns seen, sorted."""
+        return group_index(self.state)[0]
+
+    def testruns(self, status: str, since: float | None = None, group: str | None = None,
+                 now: float | None = None, offset: int = 0,
+                 limit: int | None = None) -> list[dict]:
+        """Testruns of a status ("queued", "ongoing", "finished", "error"), newest first.
+
+        Each is ``{"run", "testrun_id", "device_group", "requestor", "hosts", "phase",
+        "phase_since", "age", "waited", "status", "error"}``: ``age`` = now − request,
+        ``waited`` = time in the queue so far (queued) or the queue wait (others).
+        """
+        return listing.testruns(self._frame(since, group, now), status, offset, limit)
+
+    def segments(self, since: float | None = None, group: str | None = None,
+                 now: float | None = None, offset: int = 0, limit: int = 20) -> dict:
+        """Time-and-motion rows: ``{"total", "runs", "testrun_ids", "matrix" (k, 6) seconds of
+        init/queue/flash/boot/test/publish, "running", "status"}``, newest testruns first."""
+        return listing.segments(self._frame(since, group, now), offset, limit)
+
+    def samples(self, phase: str, since: float | None = None, group: str | None = None,
+                now: float | None = None) -> np.ndarray:
+        """Sorted durations (s) of one of DURATIONS over the window (negatives excluded)."""
+        return listing.samples(self._frame(since, group, now), phase)
+
+    def counts(self) -> dict:
+        """Cheap totals for a status bar: events and testruns (with at least one event)."""
+        st = self.state
+        testruns = int(np.count_nonzero(~np.isnan(st.runs.first_t[: st.runs.n])))
+        return {"events": st.n_events, "testruns": testruns}

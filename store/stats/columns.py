@@ -1,0 +1,123 @@
+"""Growable numpy storage for the statistics engine: per-run columns and sample logs.
+
+Both grow by doubling their capacity, so appending is amortised O(rows appended).  Capacity is
+allocated with ``np.empty`` and only the rows in use are ever written: the operating system maps
+untouched pages lazily, so the unused half of a doubled array costs address space, not memory.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_MIN_CAPACITY = 1024
+
+
+def _grown(capacity: int, needed: int) -> int:
+    capacity = max(capacity, _MIN_CAPACITY)
+    while capacity < needed:
+        capacity *= 2
+    return capacity
+
+
+class RunColumns:
+    """Arrays indexed by dense run index, all of the same length ``n`` (rows in use).
+
+    ``spec`` maps a field name to ``(dtype, fill, extra_shape)``; a new row starts at ``fill``.
+    Fields are plain attributes holding the full-capacity array: index them with run indices < n.
+    """
+
+    def __init__(self, spec: dict[str, tuple[type, object, tuple[int, ...]]]) -> None:
+        self._spec = spec
+        self.n = 0
+        self._capacity = 0
+        for name, (dtype, _fill, extra) in spec.items():
+            setattr(self, name, np.empty((0, *extra), dtype=dtype))
+
+    def ensure(self, n: int) -> None:
+        """Make rows ``[0, n)`` valid, new rows set to their fill value."""
+        if n <= self.n:
+            return
+        if n > self._capacity:
+            capacity = _grown(self._capacity, n)
+            for name, (dtype, _fill, extra) in self._spec.items():
+                old = getattr(self, name)
+                new = np.empty((capacity, *extra), dtype=dtype)
+                new[: self.n] = old[: self.n]
+                setattr(self, name, new)
+            self._capacity = capacity
+        for name, (_dtype, fill, _extra) in self._spec.items():
+            getattr(self, name)[self.n : n] = fill
+        self.n = n
+
+
+class BytesColumn:
+    """Per-run byte strings (testrun ids) whose width follows the longest value seen.
+
+    A fixed S64 column would cost 64 MB per million runs; ids are usually much shorter.
+    """
+
+    def __init__(self) -> None:
+        self.data = np.empty(0, dtype="S1")
+        self.n = 0
+
+    def put(self, start: int, values: np.ndarray) -> None:
+        """Store ``values`` at rows ``[start, start + len(values))``, growing as needed."""
+        values = np.asarray(values)
+        if values.dtype.kind != "S":
+            values = values.astype("S")
+        end = start + len(values)
+        width = max(self.data.dtype.itemsize, _content_width(values))
+        if end > len(self.data) or width > self.data.dtype.itemsize:
+            capacity = _grown(len(self.data), end) if end > len(self.data) else len(self.data)
+            new = np.zeros(capacity, dtype=f"S{width}")
+            new[: self.n] = self.data[: self.n]
+            self.data = new
+        self.data[start:end] = values
+        self.n = max(self.n, end)
+
+    def get(self, runs: np.ndarray) -> list[str]:
+        """Decoded values of the given runs ("" for runs without a row)."""
+        runs = np.asarray(runs, dtype=np.int64)
+        out = np.zeros(len(runs), dtype=self.data.dtype)
+        ok = runs < self.n
+        out[ok] = self.data[runs[ok]]
+        return [v.decode("utf-8", "replace") for v in out.tolist()]
+
+
+def _content_width(values: np.ndarray) -> int:
+    """Length of the longest value (NULs stripped), at least 1."""
+    if len(values) == 0:
+        return 1
+    return max(1, int(np.char.str_len(values).max()))
+
+
+class SampleLog:
+    """Append-only columns of equal length (e.g. run index + duration), doubling capacity."""
+
+    def __init__(self, dtypes: dict[str, type]) -> None:
+        self._dtypes = dtypes
+        self.n = 0
+        self._cols = {name: np.empty(0, dtype=dt) for name, dt in dtypes.items()}
+
+    def append(self, **columns: np.ndarray) -> None:
+        """Append equal-length arrays, one per column."""
+        k = len(next(iter(columns.values())))
+        if k == 0:
+            return
+        end = self.n + k
+        if end > len(self._cols[next(iter(self._cols))]):
+            capacity = _grown(len(self._cols[next(iter(self._cols))]), end)
+            for name, old in self._cols.items():
+                new = np.empty(capacity, dtype=old.dtype)
+                new[: self.n] = old[: self.n]
+                self._cols[name] = new
+        for name, values in columns.items():
+            self._cols[name][self.n : end] = values
+        self.n = end
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        """The rows in use of one column (a view: do not keep it across appends)."""
+        return self._cols[name][: self.n]
+
+    def __len__(self) -> int:
+        return self.n

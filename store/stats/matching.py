@@ -1,0 +1,128 @@
+"""LIFO matching of ``*_start`` / ``*_end`` events, vectorised, carrying open starts across batches.
+
+DESIGN.md: "each ``*_end`` closes the latest open ``*_start`` of that testrun".  Per testrun that
+is a stack: a start pushes, an end pops (an end on an empty stack is an anomaly, "end without
+start").  Doing it per event in Python is too slow for millions of events, so:
+
+1. The still-open starts of earlier batches (the *pool*) for the runs present in this batch are
+   put in front of the batch's events: cold (one batch) and incremental (many) share this code.
+2. The events are grouped by run, file order kept, with one sort of ``run << bits | position``.
+3. The stack depth is a cumulative sum of +1/-1 clamped at zero; per group the clamp is
+   ``C - min(0, prefix-min(C))``, and the prefix minimum of every group at once is one
+   ``minimum.accumulate`` over values shifted down by ``group * BIG`` (earlier groups are then
+   always larger and never win the minimum).
+4. An end with depth ``d`` before it closes the latest start before it whose depth after it is
+   ``d``.  Usually that start is the event just before (fast path); otherwise a search in the
+   starts sorted by ``(group, depth, position)`` finds it.
+5. Starts never matched are still open: they form the new pool entries of those runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Pool:
+    """Open starts of one phase, per run in file order (runs in no particular order)."""
+
+    run: np.ndarray
+    t: np.ndarray
+    row: np.ndarray
+    """Global event row of the start (file order), used for the current phase's start time."""
+
+    @classmethod
+    def empty(cls) -> Pool:
+        return cls(np.empty(0, np.int64), np.empty(0, np.float64), np.empty(0, np.int64))
+
+    def __len__(self) -> int:
+        return len(self.run)
+
+
+@dataclass
+class Matched:
+    """Result of matching one batch of one phase."""
+
+    run: np.ndarray
+    """Run of each closed pair, grouped by run, each run's pairs in file order of their end."""
+    duration: np.ndarray
+    """End time minus start time of each closed pair (may be negative: clock skew)."""
+    orphan_runs: np.ndarray
+    """Run of each end that found no open start (one entry per such end)."""
+    pool: Pool
+    """The open starts after this batch (all runs)."""
+
+
+def match(run: np.ndarray, is_start: np.ndarray, t: np.ndarray, row: np.ndarray,
+          pool: Pool, marks: np.ndarray) -> Matched:
+    """Match one batch of one phase's events (file order) against the open starts in ``pool``.
+
+    ``marks`` is a scratch boolean array with one False entry per run (left all False).
+    """
+    run = run.astype(np.int64, copy=False)
+    marks[run] = True
+    carried = marks[pool.run]
+    marks[run] = False
+    keep = ~carried
+    R = np.concatenate([pool.run[carried], run])
+    S = np.concatenate([np.ones(int(carried.sum()), bool), is_start])
+    T = np.concatenate([pool.t[carried], t])
+    W = np.concatenate([pool.row[carried], row])
+    m = len(R)
+    if m == 0:
+        return Matched(R, T, R, pool)
+    # Group by run keeping file order (carried starts first): one sort of unique int64 keys.
+    bits = int(m).bit_length()
+    perm = np.sort((R << bits) | np.arange(m, dtype=np.int64)) & ((1 << bits) - 1)
+    R, S, T, W = R[perm], S[perm], T[perm], W[perm]
+    step = np.where(S, 1, -1).astype(np.int64)
+    first = np.empty(m, bool)
+    first[0] = True
+    np.not_equal(R[1:], R[:-1], out=first[1:])
+    group = np.cumsum(first) - 1
+    total = np.cumsum(step)
+    local = total - (total - step)[first][group]
+    big = 2 * (m + 1)
+    prefix_min = np.minimum.accumulate(local - group * big) + group * big
+    floor = np.minimum(prefix_min, 0)
+    depth = local - floor  # stack depth after each event
+    floor_before = np.empty(m, np.int64)
+    floor_before[0] = 0
+    floor_before[1:] = floor[:-1]
+    floor_before[first] = 0
+    is_end = ~S
+    orphan = is_end & (floor < floor_before)
+    closing = np.flatnonzero(is_end & ~orphan)
+    opener = _openers(closing, S, first, group, depth, m)
+    matched_start = np.zeros(m, bool)
+    matched_start[opener] = True
+    still_open = S & ~matched_start
+    new_pool = Pool(
+        np.concatenate([pool.run[keep], R[still_open]]),
+        np.concatenate([pool.t[keep], T[still_open]]),
+        np.concatenate([pool.row[keep], W[still_open]]),
+    )
+    return Matched(R[closing], T[closing] - T[opener], R[orphan], new_pool)
+
+
+def _openers(closing: np.ndarray, S: np.ndarray, first: np.ndarray, group: np.ndarray,
+             depth: np.ndarray, m: int) -> np.ndarray:
+    """Position of the start each matched end (at sorted positions ``closing``) closes."""
+    opener = closing - 1
+    if len(closing) == 0:
+        return opener
+    # Fast path: the event just before, in the same run, is a start.
+    hard = first[closing] | ~S[np.maximum(closing - 1, 0)]
+    if not hard.any():
+        return opener
+    ends = closing[hard]
+    starts = np.flatnonzero(S)
+    levels = int(depth.max()) + 2
+    # (group, depth) pairs made dense so that pair * m + position always fits in an int64.
+    pairs, dense = np.unique(group[starts] * levels + depth[starts], return_inverse=True)
+    key = np.sort(dense.astype(np.int64) * m + starts)
+    want_pair = np.searchsorted(pairs, group[ends] * levels + depth[ends] + 1)
+    opener[hard] = key[np.searchsorted(key, want_pair * m + ends) - 1] % m
+    return opener

@@ -1,0 +1,124 @@
+"""DESIGN.md's SUMMARY of a set of runs, for every device group and for all of them.
+
+Extensions beyond DESIGN.md's keys (documented in store/stats/__init__.py):
+``oldest_queued_wait``, ``phases``, ``anomalies``, ``delivery_delay``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from store.stats import phases as phase_mod
+from store.stats.describe import describe
+from store.stats.engine import C, N_KNOWN, PHASES, EngineState
+from store.stats.frame import DURATIONS, Frame, split
+
+_START = {p: C[f"{p}_start"] for p in PHASES}
+
+
+def summary(st: EngineState, since: float | None, group: str | None, now: float) -> dict:
+    """{"groups": {GROUP: SUMMARY}, "all": SUMMARY} for runs requested since ``since``."""
+    f = Frame(st, since, group, now)
+    k = len(f.group_names)
+    group_runs = split(f.gidx, k)
+    group_samples = {p: split(f.sample_keys(st.samples[p]["run"]), k) for p in PHASES}
+    group_delays = {c: split(f.sample_keys(log["run"]), k) for c, log in st.delays.items()}
+    groups = {}
+    for g, name in enumerate(f.group_names):
+        groups[name] = _summarize(f, group_runs[g], {p: v[g] for p, v in group_samples.items()},
+                                  {c: v[g] for c, v in group_delays.items()})
+    if group is not None:
+        return {"groups": groups, "all": groups[group]}
+    inside = {p: np.flatnonzero(f.sample_keys(st.samples[p]["run"]) >= 0) for p in PHASES}
+    delays = {c: np.flatnonzero(f.sample_keys(log["run"]) >= 0) for c, log in st.delays.items()}
+    return {"groups": groups, "all": _summarize(f, np.flatnonzero(f.mask), inside, delays)}
+
+
+def _summarize(f: Frame, runs: np.ndarray, samples: dict, delays: dict) -> dict:
+    st = f.st
+    status = f.status[runs]
+    per_status = np.bincount(status, minlength=4)
+    queued, ongoing = runs[status == 0], runs[status == 1]
+    finished, errors = int(per_status[2]), int(per_status[3])
+    anomalies = {"unknown_events": 0, "ends_without_start": 0, "negative_durations": 0,
+                 "unrequested_events": 0}
+    durations = {}
+    for name in DURATIONS:
+        if name in PHASES:
+            values = st.samples[name]["duration"][samples[name]]
+        else:
+            values = f.per_run_duration(name)[runs]
+            values = values[~np.isnan(values)]
+        negative = values < 0
+        anomalies["negative_durations"] += int(negative.sum())
+        durations[name] = describe(values[~negative])
+    counts = st.runs.counts[runs].sum(axis=0, dtype=np.int64)
+    unrequested = np.isnan(st.runs.request[runs])
+    anomalies["unrequested_events"] = int(st.runs.counts[runs[unrequested]].sum())
+    anomalies["unknown_events"] = int(counts[N_KNOWN])
+    anomalies["ends_without_start"] = int(st.runs.orphans[runs].sum())
+    return {
+        "testruns": len(runs),
+        "queued": len(queued),
+        "ongoing": len(ongoing),
+        "finished": finished,
+        "errors": errors,
+        "error_pct": 100.0 * errors / (finished + errors) if finished + errors else None,
+        "queued_ids": st.ids.get(queued),
+        "ongoing_ids": st.ids.get(ongoing),
+        "requestors": _requestors(st, runs, status == 3),
+        "event_counts": _event_counts(st, counts, delays),
+        "durations": durations,
+        "iterations": {p: describe(_positive(st.runs.counts[runs, _START[p]])) for p in PHASES},
+        "oldest_queued_wait": _oldest_wait(f, queued),
+        "phases": phase_mod.phase_counts(st, np.concatenate([queued, ongoing])),
+        "anomalies": anomalies,
+        "delivery_delay": {
+            _name(st, c): describe(st.delays[c]["delay"][idx])
+            for c, idx in sorted(delays.items()) if len(idx)
+        },
+    }
+
+
+def _positive(counts: np.ndarray) -> np.ndarray:
+    return counts[counts > 0].astype(np.float64)
+
+
+def _name(st: EngineState, code: int) -> str:
+    return st.names[code] if code < len(st.names) else f"#{code}"
+
+
+def _event_counts(st: EngineState, counts: np.ndarray, delays: dict) -> dict:
+    out = {_name(st, c): int(counts[c]) for c in range(N_KNOWN)}
+    for c in sorted(delays):
+        if c >= N_KNOWN and len(delays[c]):
+            name = _name(st, c)
+            out[name] = out.get(name, 0) + len(delays[c])
+    return out
+
+
+def _requestors(st: EngineState, runs: np.ndarray, is_error: np.ndarray) -> list[dict]:
+    """Requestors ranked by testruns requested (descending, then name), with their errors."""
+    rid = st.runs.requestor[runs].astype(np.int64)
+    has = rid >= 0
+    if not has.any():
+        return []
+    rid, err = rid[has], is_error[has]
+    requests = np.bincount(rid)
+    errs = np.bincount(rid, weights=err.astype(np.float64), minlength=len(requests))
+    merged: dict[str, list[int]] = {}
+    for i in np.flatnonzero(requests).tolist():
+        name = st.strings[i] if i < len(st.strings) else ""
+        slot = merged.setdefault(name, [0, 0])
+        slot[0] += int(requests[i])
+        slot[1] += int(errs[i])
+    ranked = sorted(merged.items(), key=lambda kv: (-kv[1][0], kv[0]))
+    return [{"requestor": name, "requests": n, "errors": e} for name, (n, e) in ranked]
+
+
+def _oldest_wait(f: Frame, queued: np.ndarray) -> float | None:
+    """Longest time a queued testrun has been waiting (since its queue_start, else request)."""
+    if len(queued) == 0:
+        return None
+    since = phase_mod.waiting_since(f.st, queued)
+    return float(np.max(f.now - since))

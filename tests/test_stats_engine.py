@@ -1,0 +1,121 @@
+"""StatsEngine against hand-checked numbers and the reference of stats_reference.py."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from stats_reference import reference_summary, to_batches
+
+from store.batch import Reset
+from store.stats import StatsEngine, describe
+
+
+def ev(tid, name, t, lag=0.5, **kw):
+    return dict(testrun_id=tid, event=name, emit=t - lag, received=t, **kw)
+
+
+def story() -> list[dict]:
+    """Two groups, a finished run with two flashes, an error, a queued one, anomalies."""
+    return [
+        ev("a", "request", 0, device_group="g1", requestor="x@y"),
+        ev("b", "request", 1, device_group="g2", requestor="z@y"),
+        ev("a", "queue_start", 2), ev("a", "queue_end", 5), ev("b", "queue_start", 6),
+        ev("a", "flash_start", 7), ev("a", "flash_end", 9),
+        ev("a", "flash_start", 10), ev("a", "flash_end", 14),
+        ev("a", "boot_start", 15), ev("a", "boot_end", 16),
+        ev("a", "test_start", 17), ev("a", "weird", 17.5), ev("a", "test_end", 20),
+        ev("a", "publish", 22),
+        ev("b", "queue_end", 25), ev("b", "flash_end", 26), ev("b", "error", 27, error="X: y"),
+        ev("c", "queue_start", 28, device_group="g1"),
+    ]
+
+
+def run_engine(events, cuts=(), clock="received"):
+    engine = StatsEngine(clock=clock)
+    for batch in to_batches(events, list(cuts)):
+        engine.apply(batch)
+    return engine
+
+
+def test_hand_checked_story():
+    s = run_engine(story(), [3, 8]).summary(now=30)["all"]
+    assert (s["testruns"], s["queued"], s["ongoing"], s["finished"], s["errors"]) == (3, 1, 0, 1, 1)
+    assert s["error_pct"] == 50.0
+    assert s["queued_ids"] == ["c"]
+    assert s["durations"]["flash"]["n"] == 2 and s["durations"]["flash"]["mean"] == 3.0
+    assert s["durations"]["testrun"]["max"] == 22.0
+    assert s["durations"]["queue"]["min"] == 3.0
+    assert s["iterations"]["flash"]["max"] == 2.0
+    assert s["event_counts"]["weird"] == 1
+    assert s["anomalies"] == {"unknown_events": 1, "ends_without_start": 1,
+                              "negative_durations": 0, "unrequested_events": 1}
+    assert s["oldest_queued_wait"] == 2.0
+    assert s["requestors"][0] == {"requestor": "x@y", "requests": 1, "errors": 0}
+    assert s["delivery_delay"]["request"]["mean"] == 0.5
+
+
+def test_matches_reference_and_every_split():
+    events = story()
+    want = reference_summary(events)
+    cold = run_engine(events).summary(now=30)
+    for key, value in want["all"].items():
+        assert cold["all"][key] == value, key
+    assert sorted(cold["groups"]) == sorted(want["groups"])
+    for cut in range(len(events) + 1):
+        assert run_engine(events, [cut]).summary(now=30) == cold
+
+
+def test_group_filter_and_since():
+    engine = run_engine(story())
+    g1 = engine.summary(group="g1", now=30)
+    assert list(g1["groups"]) == ["g1"] and g1["all"] == g1["groups"]["g1"]
+    assert g1["all"]["testruns"] == 2
+    late = engine.summary(since=0.5, now=30)["all"]
+    assert late["testruns"] == 1 and late["errors"] == 1
+    missing = engine.summary(group="nope", now=30)
+    assert missing["all"]["testruns"] == 0 and missing["all"]["error_pct"] is None
+    assert engine.groups() == ["g1", "g2"]
+
+
+def test_emit_clock_and_negative_durations():
+    events = [ev("a", "request", 10, device_group="g"), ev("a", "queue_start", 5, lag=-20)]
+    s = run_engine(events, clock="received").summary(now=30)["all"]
+    assert s["durations"]["init"]["n"] == 0 and s["anomalies"]["negative_durations"] == 1
+    s = run_engine(events, clock="emit").summary(now=30)["all"]
+    assert s["durations"]["init"]["min"] == pytest.approx(15.5)
+
+
+def test_nested_lifo_and_open_phase():
+    events = [ev("a", "request", 0, device_group="g"), ev("a", "queue_start", 1),
+              ev("a", "queue_end", 2), ev("a", "flash_start", 3), ev("a", "flash_start", 4),
+              ev("a", "flash_end", 6), ev("a", "flash_end", 10), ev("a", "flash_end", 11),
+              ev("a", "boot_start", 12)]
+    engine = run_engine(events, [5])
+    assert sorted(engine.samples("flash")) == [2.0, 7.0]
+    s = engine.summary(now=20)["all"]
+    assert s["anomalies"]["ends_without_start"] == 1
+    rows = engine.testruns("ongoing", now=20)
+    assert rows[0]["phase"] == "boot" and rows[0]["phase_since"] == 12.0
+    seg = engine.segments(now=20)
+    assert seg["running"] == ["boot"]
+    assert seg["matrix"][0].tolist() == [1.0, 1.0, 9.0, 8.0, 0.0, 0.0]
+
+
+def test_reset_and_empty():
+    engine = run_engine(story())
+    engine.apply(Reset("replaced"))
+    s = engine.summary(now=0)
+    assert s["groups"] == {} and s["all"]["testruns"] == 0
+    assert s["all"]["durations"]["flash"] == describe(np.empty(0))
+    assert engine.counts() == {"events": 0, "testruns": 0}
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 20, 101])
+def test_describe_equals_numpy(n):
+    values = np.random.default_rng(n).normal(100, 30, n)
+    d = describe(values)
+    assert d["p50"] == np.percentile(values, 50) and d["p95"] == np.percentile(values, 95)
+    assert d["min"] == values.min() and d["max"] == values.max()
+    assert math.isclose(d["mean"], values.mean(), rel_tol=1e-12)
