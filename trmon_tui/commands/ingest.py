@@ -1,11 +1,68 @@
-"""`trmon-tui ingest`: not built yet."""
+"""`trmon-tui ingest FILE`: append JSON-lines events from stdin to FILE (created if missing).
+
+Each line is one event object (DESIGN.md, "Events"); `received` is stamped on receipt when
+absent.  A bad line is reported on stderr as ``line N: reason`` and skipped; every good line is
+committed (store.writer batches commits, so a pipe sustains tens of thousands of events/s).
+Exit status: 0 all kept, 1 some lines rejected, 2 the file cannot be written.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+
+from store.validate import InvalidEvent
+from store.writer import EventWriter, StoreError
 
 
 def run(args: argparse.Namespace) -> int:
-    print("trmon-tui: 'ingest' is not built yet in this version.", file=sys.stderr)
-    return 2
+    """Read stdin to the end, write the good events, report the bad lines."""
+    try:
+        writer = EventWriter(args.file)
+    except StoreError as exc:
+        print(f"trmon-tui ingest: {exc}", file=sys.stderr)
+        return 2
+    kept = rejected = 0
+    try:
+        with writer:
+            for number, raw in enumerate(sys.stdin.buffer, start=1):
+                reason = _ingest_line(writer, raw)
+                if reason is None:
+                    kept += 1 if raw.strip() else 0
+                else:
+                    rejected += 1
+                    print(f"line {number}: {reason}", file=sys.stderr)
+    except StoreError as exc:
+        print(f"trmon-tui ingest: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        # The writer's close() above committed every line read so far.
+        print(f"trmon-tui ingest: interrupted after {kept} events", file=sys.stderr)
+        return 130
+    if rejected:
+        print(f"trmon-tui ingest: kept {kept} events, rejected {rejected} lines",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _ingest_line(writer: EventWriter, raw: bytes) -> str | None:
+    """Write one line's event; the reason it was rejected, or None (blank lines are skipped)."""
+    if not raw.strip():
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"not UTF-8 text (byte {exc.start})"
+    try:
+        event = json.loads(text)
+    except ValueError as exc:
+        return f"not JSON ({exc})"
+    except RecursionError:
+        return "not JSON (nested too deeply)"
+    try:
+        writer.write(event)
+    except InvalidEvent as exc:
+        return str(exc)
+    return None

@@ -1,11 +1,99 @@
-"""`trmon-tui tail`: not built yet."""
+"""`trmon-tui tail FILE [--follow]`: print events as JSON lines, each exactly once, in order.
+
+Each event is one JSON object with the keys `ingest` reads.  With --follow it keeps printing as
+commits land, woken by file-change notifications on FILE's directory (watchfiles; a file watch
+would die when the file is renamed or recreated) and by a timer poll (watchfiles' polling fallback
+misses a second write within the same second).  File lifecycle notices go to stderr.
+Ctrl-C ends it quietly with status 0; so does a closed pipe (`| head`).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
+import threading
+
+from store.batch import Batch, Reset
+from store.catalog import Catalog
+from store.tail import TailReader
+
+PREFIX = "trmon-tui tail: "
 
 
 def run(args: argparse.Namespace) -> int:
-    print("trmon-tui: 'tail' is not built yet in this version.", file=sys.stderr)
-    return 2
+    """Print what is in FILE (and, with --follow, what arrives later)."""
+    try:
+        return _tail(args.file, follow=args.follow, poll=max(0.01, args.poll))
+    except KeyboardInterrupt:
+        return 0
+    except BrokenPipeError:
+        # Keep the interpreter from complaining when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _tail(path: str, *, follow: bool, poll: float) -> int:
+    reader, catalog = TailReader(path), Catalog()
+    wake = _watch(path) if follow else None
+    last_message = ""
+    out = sys.stdout
+    while True:
+        result = reader.poll()
+        for item in result.items:
+            if isinstance(item, Reset):
+                catalog.reset()
+                print(PREFIX + item.reason, file=sys.stderr, flush=True)
+            elif isinstance(item, Batch):
+                catalog.apply(item)
+                out.write("".join(json.dumps(event, ensure_ascii=False) + "\n"
+                                  for event in catalog.event_dicts(item)))
+        out.flush()
+        status = result.status
+        if result.more:
+            continue
+        code = None if follow else _done(status)
+        message = status.message
+        if code is not None and message:
+            message = message.split("; ")[0]  # one-shot: no "waiting for ..." promise
+        if message and message != last_message:
+            print(PREFIX + message, file=sys.stderr, flush=True)
+        last_message = status.message
+        if code is not None:
+            return code
+        if wake is not None:
+            wake.wait(poll)
+            wake.clear()
+        else:
+            threading.Event().wait(min(poll, 0.05))
+
+
+def _done(status) -> int | None:
+    """Exit code of a one-shot tail once it has read the file, None to keep trying."""
+    if status.state == "live":
+        return 0
+    if status.state == "locked" or status.message.endswith("retrying") or not status.message:
+        return None  # busy or a transient read error: try again
+    return 1 if status.state == "error" or "does not exist" in status.message else 0
+
+
+def _watch(path: str) -> threading.Event:
+    """An Event set whenever FILE or its journal changes (watching the directory)."""
+    wake = threading.Event()
+    directory = os.path.dirname(os.path.abspath(path))
+    names = {os.path.basename(path), os.path.basename(path) + ".journal"}
+
+    def watcher() -> None:
+        try:
+            import watchfiles
+
+            for _changes in watchfiles.watch(
+                    directory, watch_filter=lambda _c, p: os.path.basename(p) in names,
+                    debounce=100, step=10, recursive=False, raise_interrupt=False):
+                wake.set()
+        except Exception:  # noqa: BLE001 - the timer poll still works without notifications
+            return
+
+    threading.Thread(target=watcher, name="trmon-tail-watch", daemon=True).start()
+    return wake

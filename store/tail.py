@@ -1,0 +1,283 @@
+"""TailReader: the rows added to the event file since the last poll, each exactly once.
+
+Every poll opens the file, reads rows ``[delivered, available)`` of each table, and closes it
+(PyTables has no SWMR: an open handle never sees new rows, see DESIGN.md).  "Available" is the
+smallest of the table's nrows, the ``trmon_commit`` counts of the last complete commit, and the
+``pre`` counts of a writer journal if one exists (rows past them may belong to a commit cut short
+by a crash, which the next writer truncates and rewrites).  Rows are validated before they are
+delivered (references to runs/strings/names already delivered, finite times); the reader stops
+before the first invalid row and tries again next poll, never skipping it.
+
+The file's lifecycle is reported, never raised: missing, empty, not HDF5, foreign HDF5, locked,
+replaced (file id or inode changes), deleted and recreated, truncated.  Whenever the file it
+was reading is no longer the same, the poll yields a Reset and then reads the new file from row 0.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import tables
+
+from store import h5io, journal, schema
+from store.batch import Batch, Reset, Status
+from store.seedfile import SeedReader, is_seed_layout
+
+LOCKED_PATIENCE = 3.0    # seconds of lock before saying so
+INVALID_PATIENCE = 5.0   # seconds an invalid row may stay before saying so
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+READ_ORDER = ("strings", "names", "runs", "requests", "errors", "events")
+
+
+@dataclass
+class PollResult:
+    """What one poll found: batches/resets in order, the reader's status, more waiting."""
+
+    items: list = field(default_factory=list)
+    status: Status = field(default_factory=lambda: Status("waiting"))
+    more: bool = False
+
+
+class TailReader:
+    """Incremental, lifecycle-aware reader of a product or seed-layout file."""
+
+    def __init__(self, path: str, *, max_rows: int = 500_000) -> None:
+        self.path = os.fspath(path)
+        self.max_rows = max_rows
+        self._locked_since: float | None = None
+        self._invalid_since: float | None = None
+        self._last_status = Status("waiting")
+        self._forget()
+
+    def _forget(self) -> None:
+        self._identity: tuple | None = None  # (format, file id or inode) of the file being read
+        self._counts = {name: 0 for name in schema.TABLES}
+        self._seed: SeedReader | None = None
+
+    # ------------------------------------------------------------------ polling
+
+    def poll(self) -> PollResult:
+        """Read what is new; never raises for a bad, missing or busy file."""
+        result = PollResult()
+        try:
+            stat = os.stat(self.path)
+        except OSError:
+            self._reset_if_reading(result, f"{self.path} was deleted")
+            return self._finish(result, "waiting", f"{self.path} does not exist yet; waiting "
+                                "for it to appear")
+        if stat.st_size == 0:
+            self._reset_if_reading(result, f"{self.path} was emptied")
+            return self._finish(result, "waiting", f"{self.path} is empty; waiting for a "
+                                "writer to create its tables")
+        h5 = self._open(result, stat)
+        if h5 is None:
+            return result
+        try:
+            self._read_open(h5, stat, result)
+        except (tables.HDF5ExtError, OSError, ValueError, KeyError, TypeError) as exc:
+            # Transient: a reader may meet a file mid-rewrite; nothing was delivered.
+            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            self._finish(result, "error", f"could not read {self.path} ({reason}); retrying")
+        finally:
+            h5.close()
+        return result
+
+    def _open(self, result: PollResult, stat: os.stat_result) -> tables.File | None:
+        for delay in (0.0, *h5io.RETRY_SLEEPS):
+            time.sleep(delay)
+            try:
+                h5 = h5io.try_open(self.path, "r")
+            except (tables.HDF5ExtError, OSError) as exc:
+                if self._is_hdf5():
+                    reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "?"
+                    self._finish(result, "error", f"{self.path} cannot be opened ({reason}); "
+                                 "retrying")
+                else:
+                    self._reset_if_reading(result, f"{self.path} was replaced by a non-HDF5 file")
+                    self._finish(result, "error", f"{self.path} is not an HDF5 file; waiting "
+                                 "for it to be replaced by an event file")
+                return None
+            if h5 is not None:
+                self._locked_since = None
+                return h5
+        now = time.monotonic()
+        self._locked_since = self._locked_since or now
+        held = now - self._locked_since
+        if held >= LOCKED_PATIENCE:
+            self._finish(result, "locked", f"{self.path} has been locked by another process "
+                         f"for {held:.0f} s (a writer keeping it open?); still trying")
+        else:
+            result.status = self._last_status
+        return None
+
+    def _is_hdf5(self) -> bool:
+        try:
+            with open(self.path, "rb") as handle:
+                head = handle.read(4096)
+        except OSError:
+            return False
+        # HDF5 looks for its signature at 0, 512, 1024, 2048...
+        return any(head[off:off + 8] == HDF5_SIGNATURE for off in (0, 512, 1024, 2048))
+
+    def _read_open(self, h5: tables.File, stat: os.stat_result, result: PollResult) -> None:
+        if schema.is_product_file(h5):
+            identity = ("trmon", str(h5.root._v_attrs.trmon_file_id))
+        elif is_seed_layout(h5):
+            identity = ("seed", stat.st_dev, stat.st_ino)
+        elif not h5.root._v_nchildren:
+            self._reset_if_reading(result, f"{self.path} was replaced by an empty HDF5 file")
+            self._finish(result, "waiting", f"{self.path} has no tables yet; waiting for a "
+                         "writer to create them")
+            return
+        else:
+            self._reset_if_reading(result, f"{self.path} was replaced by another HDF5 file")
+            self._finish(result, "error", f"{self.path} holds other HDF5 data (neither "
+                         "trmon-tui events nor the seed layout); waiting for it to change")
+            return
+        if self._identity is not None and identity != self._identity:
+            self._reset(result, f"{self.path} was replaced by another file")
+        if identity[0] == "trmon":
+            self._read_product(h5, identity, result)
+        else:
+            self._read_seed(h5, identity, result)
+
+    # ------------------------------------------------------------------ product layout
+
+    def _read_product(self, h5: tables.File, identity: tuple, result: PollResult) -> None:
+        root = h5.root
+        counts = schema.row_counts(h5)
+        if any(counts[k] < self._counts[k] for k in counts):
+            self._reset(result, f"{self.path} was truncated (fewer rows than already read)")
+        self._identity = identity
+        cap = _available(self.path, h5, counts, identity[1])
+        got: dict[str, np.ndarray] = {}
+        for name in READ_ORDER:
+            start = self._counts[name]
+            stop = min(cap[name], start + self.max_rows)
+            result.more |= stop < cap[name]
+            got[name] = getattr(root, name).read(start, stop) if stop > start else \
+                np.zeros(0, dtype=schema.TABLES[name])
+        valid = self._valid_prefix(got)
+        for name in READ_ORDER:
+            got[name] = got[name][:valid[name]]
+        # Stuck: events are waiting in the file but none of them could be validated.
+        problem = self._note_invalid(cap["events"] > self._counts["events"] and
+                                     not len(got["events"]))
+        batch = Batch(
+            first_event_row=self._counts["events"], events=got["events"],
+            first_run=self._counts["runs"], runs=got["runs"], requests=got["requests"],
+            errors=got["errors"],
+            new_strings=tuple(v.decode("utf-8", "replace") for v in got["strings"]["value"]),
+            new_names=tuple(v.decode("utf-8", "replace") for v in got["names"]["name"]))
+        for name in READ_ORDER:
+            self._counts[name] += len(got[name])
+        if len(batch.events) or len(batch.runs) or batch.new_strings or batch.new_names:
+            result.items.append(batch)
+        self._finish(result, "error" if problem else "live", problem, total=cap["events"],
+                     fmt="trmon")
+
+    def _valid_prefix(self, got: dict[str, np.ndarray]) -> dict[str, int]:
+        """Rows of each table that are safe to deliver: stop before the first invalid one."""
+        n_strings = self._counts["strings"] + len(got["strings"])
+        n_names = self._counts["names"] + len(got["names"])
+        runs = got["runs"]
+        n_runs = self._counts["runs"] + _prefix(runs["group"] < n_strings)
+        ev = got["events"]
+        ok = (ev["run"] >= 0) & (ev["run"] < n_runs) & (ev["code"] >= 0) & \
+            (ev["code"] < n_names) & np.isfinite(ev["emit"]) & np.isfinite(ev["received"])
+        n_events = self._counts["events"] + _prefix(ok)
+        valid = {"strings": len(got["strings"]), "names": len(got["names"]),
+                 "runs": n_runs - self._counts["runs"], "events": n_events - self._counts["events"]}
+        req = got["requests"]
+        req_ok = (req["event_row"] < n_events) & (req["run"] < n_runs)
+        for key in ("queue", "configuration", "requestor", "hosts"):
+            req_ok &= (req[key] >= 0) & (req[key] < n_strings)
+        valid["requests"] = _prefix(req_ok)
+        err = got["errors"]
+        valid["errors"] = _prefix((err["event_row"] < n_events) & (err["run"] < n_runs) &
+                                  (err["message"] >= 0) & (err["message"] < n_strings))
+        # An event is delivered only together with its request/error row: stop the events
+        # at the first such row that could not be delivered.
+        for name, table in (("requests", req), ("errors", err)):
+            if valid[name] < len(table):
+                n_events = min(n_events, int(table["event_row"][valid[name]]))
+        valid["events"] = n_events - self._counts["events"]
+        return valid
+
+    def _note_invalid(self, stopped: bool) -> str:
+        """Remember since when the reader is stuck before an invalid row; a message if long."""
+        if not stopped:
+            self._invalid_since = None
+            return ""
+        now = time.monotonic()
+        self._invalid_since = self._invalid_since or now
+        held = now - self._invalid_since
+        if held < INVALID_PATIENCE:
+            return ""
+        return (f"row {self._counts['events']} of {self.path} has stayed invalid for "
+                f"{held:.0f} s (a writer may have been cut short); waiting for it to be repaired")
+
+    # ------------------------------------------------------------------ seed layout
+
+    def _read_seed(self, h5: tables.File, identity: tuple, result: PollResult) -> None:
+        if self._seed is not None and self._seed.shrank(h5):
+            self._reset(result, f"{self.path} was truncated (fewer rows than already read)")
+        self._identity = identity
+        if self._seed is None:
+            self._seed = SeedReader()
+        batch, more = self._seed.read(h5, self.max_rows)
+        result.more = more
+        if len(batch.events) or len(batch.runs) or batch.new_strings or batch.new_names:
+            result.items.append(batch)
+        self._finish(result, "live", "", total=self._seed.total(h5), fmt="seed")
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    def _reset(self, result: PollResult, reason: str) -> None:
+        result.items.append(Reset(f"{reason}; starting over from its first row"))
+        self._forget()
+        self._invalid_since = None
+
+    def _reset_if_reading(self, result: PollResult, reason: str) -> None:
+        if self._identity is not None:
+            self._reset(result, reason)
+
+    def _finish(self, result: PollResult, state: str, message: str, *, total: int | None = None,
+                fmt: str | None = None) -> PollResult:
+        last = self._last_status
+        read = self._seed.events if self._seed is not None else self._counts["events"]
+        result.status = Status(state, message, read,
+                               last.rows_total if total is None else total,
+                               (last.file_format if fmt is None else fmt)
+                               if self._identity is not None or fmt else "")
+        if state != "live" and self._identity is None:
+            result.status = Status(state, message, 0, 0, "")
+        self._last_status = result.status
+        return result
+
+
+def _prefix(ok: np.ndarray) -> int:
+    """Length of the all-True prefix of a boolean array."""
+    if ok.all():
+        return len(ok)
+    return int(np.argmin(ok))
+
+
+def _available(path: str, h5: tables.File, counts: dict[str, int], file_id: str) -> dict:
+    """Rows of each table that belong to complete commits."""
+    cap = dict(counts)
+    try:
+        committed = json.loads(str(h5.root._v_attrs.trmon_commit))
+        for name in cap:
+            cap[name] = min(cap[name], int(committed.get(name, cap[name])))
+    except (AttributeError, ValueError, TypeError):
+        pass
+    pending = journal.pending_counts(path)
+    if pending is not None and pending[0] == file_id:
+        for name in cap:
+            cap[name] = min(cap[name], pending[1][name])
+    return cap
