@@ -149,10 +149,11 @@ def reference_summary(events: list[dict], clock: str = "received",
                       since: float | None = None) -> dict:
     """The core of DESIGN.md's SUMMARY per group and for all, from the reference replay."""
     runs = reference_runs(events, clock)
+    # Every group of the file is listed, even when the window leaves it empty.
+    by_group: dict[str, list[RefRun]] = {r.group: [] for r in runs.values()}
     if since is not None:
         runs = {k: r for k, r in runs.items()
                 if r.first("request") is not None and r.first("request") >= since}
-    by_group: dict[str, list[RefRun]] = {}
     for r in runs.values():
         by_group.setdefault(r.group, []).append(r)
     return {"groups": {g: _ref_one(rs) for g, rs in sorted(by_group.items())},

@@ -19,7 +19,8 @@ grow to, default ``time.time()``):
     "unrequested_events"}`` counts (negative durations are left out of every statistic).
   - ``delivery_delay``: ``{EVENT_NAME: STATS}`` of received − emit, per event name seen.
 
-  Choices where DESIGN.md is silent: ``testruns`` counts testruns with at least one event; with
+  Choices where DESIGN.md is silent: "groups" lists every device group of the file, also
+  those a window leaves empty; ``testruns`` counts testruns with at least one event; with
   ``since`` a testrun never requested is outside every window; "first" request / queue_start /
   queue_end / publish and "last" test_end are in file order; ``requestors`` counts testruns
   (the first request row of each) and lists every requestor; ``queued_ids`` / ``ongoing_ids``
