@@ -1,11 +1,91 @@
-"""`trmon-tui report`: not built yet."""
+"""`trmon-tui report FILE [--json]`: the statistics of a file, as a table or as JSON.
+
+Reads the whole file with store.tail.TailReader (batches of at most READ_ROWS events, so memory
+stays bounded), folds them into a store.stats.StatsEngine and prints its summary: DESIGN.md's
+JSON with --json, else a plain-text table per device group (see report_table).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
+import time
+
+from store.batch import Batch, Reset
+from store.stats import StatsEngine
+from store.tail import TailReader
+from store.window import parse_since
+from trmon_tui.commands.report_table import render, safe
+
+PREFIX = "trmon-tui report: "
+READ_ROWS = 500_000
+LOCK_PATIENCE = 30.0  # seconds to wait for a writer holding the file before giving up
+
+
+class ReportError(Exception):
+    """A problem with the input that ends the command with a message and status 1."""
 
 
 def run(args: argparse.Namespace) -> int:
-    print("trmon-tui: 'report' is not built yet in this version.", file=sys.stderr)
-    return 2
+    """Print the statistics of args.file; returns the exit status."""
+    now = time.time()
+    try:
+        since = None if args.since is None else parse_since(args.since, now)
+    except ValueError as exc:
+        print(PREFIX + str(exc), file=sys.stderr)
+        return 2
+    try:
+        engine, file_format = read_file(args.file, args.clock)
+    except ReportError as exc:
+        print(PREFIX + safe(exc), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    if args.group is not None and args.group not in engine.groups():
+        known = ", ".join(safe(g) for g in engine.groups()) or "none"
+        print(PREFIX + f"no device group {safe(args.group)!r} in {safe(args.file)} "
+              f"(groups: {known})", file=sys.stderr)
+        return 1
+    summary = engine.summary(since=since, group=args.group, now=now)
+    try:
+        if args.json:
+            sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
+        else:
+            sys.stdout.write(render(summary, engine.counts(), path=args.file, clock=args.clock,
+                                    since=args.since, file_format=file_format))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
+def read_file(path: str, clock: str = "received") -> tuple[StatsEngine, str]:
+    """Fold every committed row of ``path`` into a new StatsEngine; (engine, "trmon"|"seed").
+
+    Raises ReportError when the file is missing, not HDF5, foreign or stays unreadable.
+    """
+    if not os.path.exists(path):
+        raise ReportError(f"{path} does not exist")
+    if os.path.isdir(path):
+        raise ReportError(f"{path} is a directory, not an event file")
+    reader = TailReader(path, max_rows=READ_ROWS)
+    engine = StatsEngine(clock=clock)
+    started = time.monotonic()
+    while True:
+        result = reader.poll()
+        for item in result.items:
+            if isinstance(item, (Batch, Reset)):
+                engine.apply(item)
+        if result.more:
+            continue
+        status = result.status
+        if status.state == "live":
+            return engine, status.file_format
+        transient = status.state == "locked" or status.message.endswith("retrying") or \
+            not status.message
+        if not transient or time.monotonic() - started > LOCK_PATIENCE:
+            message = status.message.split("; ")[0] or f"{path} could not be read"
+            raise ReportError(message)
+        time.sleep(0.05)

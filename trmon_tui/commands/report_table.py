@@ -1,0 +1,108 @@
+"""The plain-text table of `trmon-tui report` (no rich/textual: it is also piped and mailed).
+
+Strings from the file are printed literally, with control characters escaped, so a testrun id
+or requestor can never move the cursor or change colours.
+"""
+
+from __future__ import annotations
+
+import math
+
+DURATION_ROWS = ("testrun", "init", "queue", "flash", "boot", "test", "publish")
+STAT_COLS = ("n", "min", "p50", "mean", "p95", "max", "std")
+MAX_IDS = 8
+MAX_REQUESTORS = 5
+
+
+def safe(text: object) -> str:
+    """Text with every non-printable character shown as an escape (\\n, \\x1b, \\u200b)."""
+    s = str(text)
+    if s.isprintable():
+        return s
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in s)
+
+
+def human(seconds: float | None) -> str:
+    """A duration in the largest sensible units: 42.0s, 3m05s, 2h07m, 4d03h."""
+    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
+        return "-"
+    sign, s = ("-" if seconds < 0 else ""), abs(seconds)
+    if s < 60:
+        return f"{sign}{s:.1f}s"
+    if s < 3600:
+        return f"{sign}{int(s // 60)}m{int(s % 60):02d}s"
+    if s < 86400:
+        return f"{sign}{int(s // 3600)}h{int(s % 3600 // 60):02d}m"
+    return f"{sign}{int(s // 86400)}d{int(s % 86400 // 3600):02d}h"
+
+
+def render(summary: dict, counts: dict, *, path: str, clock: str, since: str | None,
+           file_format: str) -> str:
+    """The whole report: a header, then one section per device group, then all groups."""
+    window = f"since {safe(since)}" if since else "all history"
+    lines = [f"{safe(path)} ({file_format} layout): {counts['testruns']:,} testruns, "
+             f"{counts['events']:,} events; {window}; durations by the {clock} clock", ""]
+    groups = summary["groups"]
+    for name, one in groups.items():
+        lines += _section(f"device group {safe(name) or '(none)'}", one)
+    if len(groups) != 1:
+        lines += _section("all device groups", summary["all"])
+    return "\n".join(lines) + "\n"
+
+
+def _section(title: str, s: dict) -> list[str]:
+    out = [f"== {title} " + "=" * max(3, 66 - len(title)),
+           f"testruns {s['testruns']:,}   queued {s['queued']:,}   ongoing {s['ongoing']:,}   "
+           f"finished {s['finished']:,}   errors {s['errors']:,} ({_pct(s['error_pct'])})"]
+    if s["queued"]:
+        out.append(f"oldest queued wait {human(s['oldest_queued_wait'])}")
+    if s["phases"]:
+        out.append("now in: " + ", ".join(f"{k} {v:,}" for k, v in s["phases"].items()))
+    out += _ids("queued", s["queued_ids"]) + _ids("ongoing", s["ongoing_ids"])
+    if s["requestors"]:
+        top = s["requestors"][:MAX_REQUESTORS]
+        more = len(s["requestors"]) - len(top)
+        out.append("requestors: " + ", ".join(
+            f"{safe(r['requestor']) or '(none)'} {r['requests']:,} ({r['errors']:,} errors)"
+            for r in top) + (f", +{more:,} more" if more > 0 else ""))
+    out.append("")
+    out.append(f"{'duration':<10}" + "".join(f"{c:>9}" for c in STAT_COLS))
+    for name in DURATION_ROWS:
+        out.append(_stat_row(name, s["durations"][name], human))
+    out.append(f"{'iterations':<10}" + "".join(f"{c:>9}" for c in STAT_COLS))
+    for name, st in s["iterations"].items():
+        out.append(_stat_row(name, st, _num))
+    out.append("")
+    out.append("events: " + ", ".join(f"{safe(k)} {v:,}" for k, v in s["event_counts"].items()
+                                      if v))
+    anomalies = {k: v for k, v in s["anomalies"].items() if v}
+    out.append("anomalies: " + (", ".join(f"{k.replace('_', ' ')} {v:,}"
+                                          for k, v in anomalies.items()) or "none"))
+    if s["delivery_delay"]:
+        out.append("delivery delay p50/p95/max: " + ", ".join(
+            f"{safe(k)} {human(v['p50'])}/{human(v['p95'])}/{human(v['max'])}"
+            for k, v in s["delivery_delay"].items()))
+    out.append("")
+    return out
+
+
+def _stat_row(name: str, st: dict, fmt) -> str:
+    cells = [f"{st['n']:,}"] + [fmt(st[k]) for k in STAT_COLS[1:]]
+    return f"{name:<10}" + "".join(f"{c:>9}" for c in cells)
+
+
+def _num(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}".rstrip("0").rstrip(".")
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:.1f} %"
+
+
+def _ids(label: str, ids: list[str]) -> list[str]:
+    if not ids:
+        return []
+    shown = ", ".join(safe(i) for i in ids[:MAX_IDS])
+    more = f", +{len(ids) - MAX_IDS:,} more" if len(ids) > MAX_IDS else ""
+    return [f"{label}: {shown}{more}"]
