@@ -1,0 +1,305 @@
+"""The live monitor app: tabs over the panes, one tail worker, keys and the command palette.
+
+The app is thin: the worker (trmon_tui.worker) reads and computes, the panes (trmon_tui.widgets)
+draw snapshots; here we only route messages, keep the ViewState and handle keys.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.lazy import Lazy
+from textual.reactive import reactive
+from textual.widgets import Footer, TabbedContent, TabPane
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from trmon_tui.messages import (
+    TABS,
+    WINDOWS,
+    FileReset,
+    FileStatusChanged,
+    Snapshot,
+    SnapshotReady,
+    TailFailed,
+    TestrunLoaded,
+    ViewState,
+)
+from trmon_tui.screens import GroupScreen, HelpScreen, TestrunScreen
+from trmon_tui.screens.palette import MonitorCommands
+from trmon_tui.widgets import (
+    ChartPane,
+    EventsPane,
+    OverviewPane,
+    StatisticsPane,
+    StatusBar,
+    TestrunsPane,
+)
+from trmon_tui.widgets.pane import Pane
+from trmon_tui.worker import TailLoop
+
+TAB_TITLES = {"overview": "1 Overview", "testruns": "2 Testruns", "chart": "3 Time+motion",
+              "statistics": "4 Statistics", "events": "5 Events"}
+PANES: dict[str, type[Pane]] = {"overview": OverviewPane, "testruns": TestrunsPane,
+                                "chart": ChartPane, "statistics": StatisticsPane,
+                                "events": EventsPane}
+
+
+class MonitorApp(App[None]):
+    """trmon-tui's live monitor of one HDF5 event file."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "trmon-tui"
+    COMMANDS = App.COMMANDS | {MonitorCommands}
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("p", "toggle_pause", "Pause", id="pause"),
+        Binding("g", "choose_group", "Group", id="group"),
+        Binding("t", "cycle_window", "Window", id="window"),
+        Binding("slash", "filter", "Filter", id="filter"),
+        Binding("r", "reload", "Reload", id="reload"),
+        Binding("question_mark,f1", "help", "Help", id="help"),
+        Binding("left_square_bracket,pageup", "page(-1)", "Newer", show=False, id="page_newer"),
+        Binding("right_square_bracket,pagedown", "page(1)", "Older", show=False, id="page_older"),
+        *(Binding(str(i + 1), f"show_tab('{tab}')", TAB_TITLES[tab], show=False, id=f"tab_{tab}")
+          for i, tab in enumerate(TABS)),
+    ]
+
+    paused: reactive[bool] = reactive(False)
+
+    def __init__(self, path: str, *, clock: str = "received", since: float | None = None,
+                 since_label: str | None = None, group: str | None = None,
+                 poll: float | None = 1.0, watch: bool = True,
+                 now: Callable[[], float] = time.time, max_rows: int = 200_000,
+                 min_interval: float = 0.25) -> None:
+        super().__init__()
+        self.path = path
+        self.now = now
+        self.poll = poll
+        self.watch_files = watch
+        self.windows = dict(WINDOWS)
+        window = "all"
+        if since is not None:
+            window = since_label or "since"
+            self.windows[window] = None
+        self.fixed_since = since
+        self.view = ViewState(group=group, window=window, since=since)
+        self.snapshot: Snapshot | None = None
+        self.loop = TailLoop(path, self.post_message, clock=clock, now=now, max_rows=max_rows,
+                             min_interval=min_interval, view=self.view)
+        self.problem = ""
+
+    # ---- layout --------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        with TabbedContent(id="tabs", initial="overview"):
+            for tab in TABS:
+                with TabPane(TAB_TITLES[tab], id=tab):
+                    pane = PANES[tab](id=f"pane-{tab}")
+                    yield pane if tab == "overview" else Lazy(pane)
+        yield StatusBar(self.path, id="statusbar")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._tail()
+        self.set_interval(1.0, self._tick)
+        self._status(problem="")
+
+    # ---- the worker ----------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="tail", exit_on_error=False)
+    def _tail(self) -> None:
+        """Owns every PyTables call until cancelled (see trmon_tui.worker)."""
+        worker = get_current_worker()
+        self.loop.run(worker.cancelled_event, poll=self.poll, watch=self.watch_files)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place worker failures end up: shown, then the worker restarts."""
+        if event.worker.group == "tail" and event.state == WorkerState.ERROR:
+            error = event.worker.error
+            self._problem(f"reader stopped ({type(error).__name__}: {error}); restarting in 3s")
+            self.set_timer(3.0, self._restart)
+
+    def _restart(self) -> None:
+        self.loop = TailLoop(self.path, self.post_message, clock=self.loop.clock, now=self.now,
+                             max_rows=self.loop.max_rows, min_interval=self.loop.min_interval,
+                             view=self.view)
+        self._tail()
+
+    # ---- worker messages -----------------------------------------------------------------
+    @on(SnapshotReady)
+    def _snapshot(self, message: SnapshotReady) -> None:
+        self.snapshot = message.snapshot
+        for error in message.snapshot.errors:
+            self._problem(f"statistics query failed: {error}")
+        if not self.paused:
+            self._show(message.snapshot)
+
+    @on(FileStatusChanged)
+    def _file_status(self, message: FileStatusChanged) -> None:
+        self._status(file=message.file)
+        if message.file.state != "live" and message.file.message:
+            severity = "error" if message.file.state == "error" else "warning"
+            self.notify(message.file.message, title=f"file {message.file.state}",
+                        severity=severity, timeout=8, markup=False)
+
+    @on(FileReset)
+    def _file_reset(self, message: FileReset) -> None:
+        self.notify(f"{message.reason} — statistics start over", title="file reset",
+                    severity="warning", timeout=6, markup=False)
+
+    @on(TailFailed)
+    def _tail_failed(self, message: TailFailed) -> None:
+        self._problem(message.error)
+
+    @on(TestrunLoaded)
+    def _testrun_loaded(self, message: TestrunLoaded) -> None:
+        screen = self.screen
+        if isinstance(screen, TestrunScreen) and screen.testrun_id == message.testrun_id:
+            screen.show(message)
+
+    def _problem(self, text: str) -> None:
+        if text != self.problem:
+            self.notify(text, title="problem", severity="error", timeout=10, markup=False)
+        self.problem = text
+        self._status(problem=text)
+
+    # ---- drawing -------------------------------------------------------------------------
+    def _show(self, snapshot: Snapshot) -> None:
+        self._status(snapshot=snapshot)
+        pane = self._pane(self.view.tab)
+        if pane is None:
+            return
+        try:
+            pane.show(snapshot)
+        except Exception as exc:  # noqa: BLE001 - odd data must not take the monitor down
+            self._problem(f"could not draw {self.view.tab}: {type(exc).__name__}: {exc}")
+
+    def _pane(self, tab: str) -> Pane | None:
+        found = self.query(f"#pane-{tab}")
+        return found.first() if found else None  # type: ignore[return-value]
+
+    def _status(self, **changes) -> None:
+        bars = self.query(StatusBar)
+        if bars:
+            bars.first().update_from(now=self.now(), **changes)
+
+    def _tick(self) -> None:
+        self._status()
+
+    def set_view(self, **changes) -> None:
+        """Change what the worker computes; it answers with a new snapshot."""
+        self.view = replace(self.view, **changes)
+        self.loop.set_view(self.view)
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        tab = event.pane.id or "overview"
+        if tab != self.view.tab:
+            self.set_view(tab=tab)
+
+    @on(ChartPane.PageSizeChanged)
+    def _page_size(self, message: ChartPane.PageSizeChanged) -> None:
+        if message.limit != self.view.chart_limit:
+            self.set_view(chart_limit=message.limit)
+
+    @on(StatisticsPane.PhaseChosen)
+    def _phase(self, message: StatisticsPane.PhaseChosen) -> None:
+        if message.phase != self.view.phase:
+            self.set_view(phase=message.phase)
+
+    @on(TestrunsPane.TestrunChosen)
+    def _chosen(self, message: TestrunsPane.TestrunChosen) -> None:
+        self.push_screen(TestrunScreen(message.testrun_id))
+        self.loop.lookup(message.testrun_id)
+
+    def watch_paused(self, paused: bool) -> None:
+        self.screen.set_class(paused, "-paused")
+        self._status(paused=paused)
+        if not paused and self.snapshot is not None:
+            self._show(self.snapshot)
+
+    # ---- actions -------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "page":
+            return self.view.tab == "chart" or None  # greyed out elsewhere
+        return True
+
+    def action_show_tab(self, tab: str) -> None:
+        """Switch to a pane (keys 1-5)."""
+        self.query_one(TabbedContent).active = tab
+
+    def action_toggle_pause(self) -> None:
+        """Freeze or resume the display; the worker keeps reading."""
+        self.paused = not self.paused
+
+    def action_choose_group(self) -> None:
+        """Open the device group selector."""
+        groups = list(self.snapshot.groups) if self.snapshot else []
+
+        def chosen(result: tuple[str | None] | None) -> None:
+            if result is not None:
+                self.set_view(group=result[0], chart_offset=0)
+
+        self.push_screen(GroupScreen(groups, self.view.group), chosen)
+
+    def action_cycle_window(self) -> None:
+        """all -> 24h -> 7d (-> the --since window) -> all."""
+        names = list(self.windows)
+        window = names[(names.index(self.view.window) + 1) % len(names)]
+        since = self.fixed_since if self.windows[window] is None and window != "all" else None
+        self.set_view(window=window, window_seconds=self.windows[window], since=since,
+                      chart_offset=0)
+        self.notify(f"time window: {window}", timeout=2, markup=False)
+
+    def action_filter(self) -> None:
+        """Go to the testruns pane and open its filter box."""
+        self.action_show_tab("testruns")
+        self.call_after_refresh(self._open_filter)
+
+    def _open_filter(self) -> None:
+        pane = self._pane("testruns")
+        if isinstance(pane, TestrunsPane):
+            pane.open_filter()
+        else:  # still being mounted lazily
+            self.set_timer(0.05, self._open_filter)
+
+    def action_reload(self) -> None:
+        """Forget everything and read the file again."""
+        self.problem = ""
+        self._status(problem="")
+        self.loop.reload()
+
+    def action_help(self) -> None:
+        """Keys and panes."""
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_page(self, step: int) -> None:
+        """Page the chart: -1 towards newer testruns, +1 towards older."""
+        total = 0
+        if self.snapshot and self.snapshot.segments:
+            total = int(self.snapshot.segments.get("total", 0))
+        limit = self.view.chart_limit
+        last = max(0, (total - 1) // limit * limit)
+        offset = min(last, max(0, self.view.chart_offset + step * limit))
+        if offset != self.view.chart_offset:
+            self.set_view(chart_offset=offset)
+
+
+def make_app(path: str, *, clock: str = "received", since: str | None = None,
+             group: str | None = None, poll: float | None = 1.0, watch: bool = True,
+             now: Callable[[], float] = time.time, **kwargs) -> MonitorApp:
+    """The monitor for ``path``; the CLI and the tests both build it here.
+
+    ``since`` is the --since text (parsed by store.window); ``now`` is injectable so snapshot
+    tests render a fixed clock; poll=None and watch=False read the file once (deterministic)."""
+    since_at = None
+    if since:
+        from store.window import parse_since
+
+        since_at = parse_since(since, now())
+    return MonitorApp(path, clock=clock, since=since_at, since_label=since, group=group,
+                      poll=poll, watch=watch, now=now, **kwargs)

@@ -1,0 +1,128 @@
+"""What flows between the tail worker thread and the UI.
+
+The worker never touches widgets: it posts these messages (``App.post_message`` is thread-safe).
+The UI tells the worker what it wants to see through a :class:`ViewState`, an immutable value the
+worker reads at its next snapshot.  Snapshots are immutable too: the worker builds a fresh one each
+time and never mutates it after posting (the dicts and arrays inside are owned by the snapshot).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from textual.message import Message
+
+TABS = ("overview", "testruns", "chart", "statistics", "events")
+PHASES = ("testrun", "init", "queue", "flash", "boot", "test", "publish")
+WINDOWS: dict[str, float | None] = {"all": None, "24h": 86400.0, "7d": 7 * 86400.0}
+
+
+@dataclass(frozen=True)
+class ViewState:
+    """What the visible pane needs from the statistics: the worker computes only that."""
+
+    tab: str = "overview"
+    group: str | None = None
+    window: str = "all"
+    """Label of the time window ("all", "24h", "7d", or the --since text)."""
+    window_seconds: float | None = None
+    """Rolling window: only testruns requested in the last so many seconds."""
+    since: float | None = None
+    """Fixed start (from --since with a date); used when window_seconds is None."""
+    chart_offset: int = 0
+    chart_limit: int = 20
+    phase: str = "testrun"
+
+    def since_at(self, now: float) -> float | None:
+        """Start of the window as seconds since the epoch, or None for everything."""
+        if self.window_seconds is not None:
+            return now - self.window_seconds
+        return self.since
+
+
+@dataclass(frozen=True)
+class FileState:
+    """The tail reader's status, copied out of store.batch.Status."""
+
+    state: str = "waiting"
+    message: str = ""
+    rows_read: int = 0
+    rows_total: int = 0
+    file_format: str = ""
+
+    @property
+    def loading(self) -> bool:
+        """True while history is still being read (for the progress bar)."""
+        return self.rows_total > 0 and self.rows_read < self.rows_total
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything the panes show, computed in the worker for one ViewState."""
+
+    seq: int
+    taken_at: float
+    view: ViewState
+    file: FileState
+    counts: dict[str, int] = field(default_factory=dict)
+    groups: tuple[str, ...] = ()
+    summary: dict[str, Any] | None = None
+    ongoing: tuple[dict, ...] | None = None
+    queued: tuple[dict, ...] | None = None
+    segments: dict[str, Any] | None = None
+    samples: Any = None
+    """numpy array of durations (s) of view.phase, or None when not computed."""
+    events: tuple[dict, ...] = ()
+    """The latest events, newest first."""
+    last_data_at: float | None = None
+    """When the worker last received rows (wall clock of the injected now())."""
+    errors: tuple[str, ...] = ()
+    """Queries that failed for this snapshot (shown, never raised)."""
+
+
+class SnapshotReady(Message):
+    """A new snapshot; a newer one still in the queue makes this one pointless."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, SnapshotReady)
+
+
+class FileStatusChanged(Message):
+    """The reader's state or message changed (waiting, locked, error, live)."""
+
+    def __init__(self, file: FileState) -> None:
+        super().__init__()
+        self.file = file
+
+
+class FileReset(Message):
+    """The file was replaced or truncated: everything starts over."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+
+class TailFailed(Message):
+    """Reading or applying rows failed; the worker keeps going and retries."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+
+
+class TestrunLoaded(Message):
+    """The detail of one testrun, read by the tail worker for the detail screen."""
+
+    def __init__(self, testrun_id: str, events: tuple[dict, ...], attributes: dict,
+                 error: str = "") -> None:
+        super().__init__()
+        self.testrun_id = testrun_id
+        self.events = events
+        self.attributes = attributes
+        self.error = error

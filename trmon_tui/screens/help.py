@@ -1,0 +1,48 @@
+"""Help screen (? or F1): keys, panes and what the states mean."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+HELP = """\
+# trmon-tui — live test farm monitor
+
+| Key | Does |
+|---|---|
+| `1`–`5` | Overview · Testruns · Time and motion · Statistics · Events |
+| `q` | quit |
+| `p` | pause / resume the display (reading goes on) |
+| `g` | narrow every pane to one device group |
+| `t` | time window: all · 24h · 7d (testruns requested since) |
+| `/` | filter the testruns (id, group, phase, host, requestor) |
+| `s` | sort the testruns (newest · longest · group · testrun · requestor) |
+| `Enter` | open the selected testrun: attributes, event timeline, error |
+| `[` `]` / `PgUp` `PgDn` | page the chart (newer / older testruns) |
+| `r` | reload the file from scratch |
+| `Ctrl+P` | command palette: every action by name |
+| `?` / `F1` | this help; `Esc` closes |
+
+**Status bar**: LIVE (reading), LOADING (history still being read, with a progress bar),
+PAUSED, WAITING (file missing or not yet written), LOCKED (a writer holds the file), ERROR
+(unreadable: retried on each poll). File trouble never stops the monitor.
+
+**Chart**: one bar per testrun, newest on top; segments init · queue · flash · boot · test ·
+publish. `*` marks a running testrun; its current phase has the hatched fill and grows to now.
+
+**Statistics**: durations per phase (n, min, max, mean, std, p50, p95); move the cursor to a
+phase to see its histogram. Iterations count flash/boot/test attempts per testrun.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    """Markdown help; any of Esc, q, ?, F1 closes it."""
+
+    BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "Close", id="close_help")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-box"):
+            yield Markdown(HELP)

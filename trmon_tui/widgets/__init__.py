@@ -1,0 +1,11 @@
+"""The monitor's panes and bars; each shows a Snapshot and never reads the store itself."""
+
+from trmon_tui.widgets.chart import ChartPane
+from trmon_tui.widgets.events import EventsPane
+from trmon_tui.widgets.overview import OverviewPane
+from trmon_tui.widgets.statistics import StatisticsPane
+from trmon_tui.widgets.statusbar import StatusBar
+from trmon_tui.widgets.testruns import TestrunsPane
+
+__all__ = ["ChartPane", "EventsPane", "OverviewPane", "StatisticsPane", "StatusBar",
+           "TestrunsPane"]

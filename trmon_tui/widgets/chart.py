@@ -1,0 +1,56 @@
+"""Time-and-motion pane: the seed's stacked bar chart, paged with [ ] / PageUp PageDown."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.events import Resize
+from textual.message import Message
+from textual.widgets import Static
+
+from trmon_tui.messages import Snapshot
+from trmon_tui.widgets import plots
+from trmon_tui.widgets.pane import Pane
+from trmon_tui.widgets.plotview import PlotView
+
+MAX_PAGE = 20  # the spike streamed the chart in pages of 20 testruns
+CHROME = 4  # rows plotext uses besides the bars: frame top and bottom, tick labels, x label
+
+
+class ChartPane(Pane):
+    """Chart, legend and page position.  Rebuilt on each snapshot and on resize."""
+
+    tab = "chart"
+
+    class PageSizeChanged(Message):
+        """As many bars as fit, one text row each (plotext overlaps bars beyond that)."""
+
+        def __init__(self, limit: int) -> None:
+            super().__init__()
+            self.limit = limit
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="chart-info", classes="info")
+        yield PlotView(id="chart")
+        yield Static(id="legend")
+
+    def page_size(self) -> int:
+        """Bars per page for the current size of the chart area."""
+        height = self.query_one("#chart").size.height or max(1, self.size.height - 2)
+        return max(1, min(MAX_PAGE, height - CHROME))
+
+    def on_resize(self, event: Resize) -> None:
+        self.post_message(self.PageSizeChanged(self.page_size()))
+
+    def render_snapshot(self, snapshot: Snapshot) -> None:
+        mono = self.app.no_color
+        segments = snapshot.segments
+        self.query_one("#chart", PlotView).plot(
+            lambda w, h: plots.stacked_chart(segments, w, h, mono=mono))
+        self.query_one("#legend", Static).update(plots.legend(mono))
+        total = int(segments.get("total", 0)) if segments else 0
+        start = snapshot.view.chart_offset
+        shown = len(segments.get("testrun_ids", ())) if segments else 0
+        info = Text(f"testruns {start + 1 if shown else 0:,}–{start + shown:,} of {total:,}, "
+                    "newest first · [ ] or PgUp/PgDn to page", no_wrap=True, overflow="ellipsis")
+        self.query_one("#chart-info", Static).update(info)

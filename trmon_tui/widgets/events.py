@@ -1,0 +1,51 @@
+"""Events pane: the latest events, newest first; frozen while the monitor is paused."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widgets import DataTable, Static
+
+from trmon_tui.messages import Snapshot
+from trmon_tui.widgets import format as fmt
+from trmon_tui.widgets.pane import Pane
+from trmon_tui.widgets.table import refill
+
+COLUMNS = ("received", "testrun", "event", "detail")
+STYLES = {"error": "bold red", "publish": "green", "request": "cyan"}
+DETAIL_KEYS = ("device_group", "requestor", "queue", "configuration", "request_id")
+
+
+def detail(event: dict) -> str:
+    """The interesting extra fields of an event on one line."""
+    if event.get("error"):
+        return str(event["error"])
+    parts = [str(event[k]) for k in DETAIL_KEYS if event.get(k)]
+    if event.get("hosts"):
+        parts.append(fmt.hosts(event["hosts"]))
+    return " · ".join(parts)
+
+
+class EventsPane(Pane):
+    """Newest first, as they arrive."""
+
+    tab = "events"
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="events-info", classes="info")
+        yield DataTable(id="events", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).add_columns(*COLUMNS)
+
+    def render_snapshot(self, snapshot: Snapshot) -> None:
+        rows = []
+        for i, e in enumerate(snapshot.events):
+            name = str(e.get("event"))
+            rows.append((f"e:{i}", [
+                fmt.text(fmt.clock(e.get("received"))), fmt.text(e.get("testrun_id"), limit=24),
+                fmt.text(name, STYLES.get(name, ""), limit=14), fmt.text(detail(e), limit=80)]))
+        refill(self.query_one(DataTable), rows)
+        paused = " · PAUSED (p resumes)" if self.app.paused else " · p pauses"
+        self.query_one("#events-info", Static).update(
+            Text(f"latest {len(rows)} events, newest first{paused}"))

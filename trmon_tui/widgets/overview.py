@@ -1,0 +1,85 @@
+"""Overview pane: one row per device group, the requestors ranked, event counts."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widgets import DataTable, Static
+
+from trmon_tui.messages import Snapshot
+from trmon_tui.widgets import format as fmt
+from trmon_tui.widgets.pane import Pane
+from trmon_tui.widgets.table import refill
+
+GROUP_COLUMNS = ("group", "runs", "queued", "ongoing", "finished", "errors", "err %",
+                 "median", "oldest wait")
+
+
+def _median(summary: dict) -> float | None:
+    value = summary.get("median_testrun")
+    if isinstance(value, dict):
+        value = value.get("p50")
+    if value is None:
+        value = ((summary.get("durations") or {}).get("testrun") or {}).get("p50")
+    return value
+
+
+def _oldest(summary: dict) -> float | None:
+    value = summary.get("oldest_queued_wait")
+    return value.get("wait") if isinstance(value, dict) else value
+
+
+def group_cells(name: str, s: dict, style: str = "") -> list[Text]:
+    """The overview row of one SUMMARY."""
+    pct = s.get("error_pct")
+    return [
+        fmt.text(name, style, limit=24),
+        fmt.number(s.get("testruns")), fmt.number(s.get("queued")),
+        fmt.number(s.get("ongoing")), fmt.number(s.get("finished")),
+        fmt.number(s.get("errors")),
+        fmt.right("–" if pct is None else f"{pct:.1f}", "bold red" if pct and pct >= 10 else ""),
+        fmt.right(fmt.duration(_median(s))), fmt.right(fmt.duration(_oldest(s))),
+    ]
+
+
+class OverviewPane(Pane):
+    """Per device group totals and the busiest requestors."""
+
+    tab = "overview"
+
+    def compose(self) -> ComposeResult:
+        yield DataTable(id="groups", cursor_type="row", zebra_stripes=True)
+        yield Static(id="overview-events", classes="info")
+        yield DataTable(id="requestors", cursor_type="row")
+
+    def on_mount(self) -> None:
+        self.query_one("#groups", DataTable).add_columns(*GROUP_COLUMNS)
+        self.query_one("#requestors", DataTable).add_columns("requestor", "requests", "errors")
+
+    def render_snapshot(self, snapshot: Snapshot) -> None:
+        summary = snapshot.summary
+        if summary is None:
+            return
+        rows = [(f"g:{name}", group_cells(name, s))
+                for name, s in sorted((summary.get("groups") or {}).items())]
+        everything = summary.get("all") or {}
+        rows.append(("*all*", group_cells("all groups", everything, "bold")))
+        refill(self.query_one("#groups", DataTable), rows)
+        reqs = [(f"r:{i}", [fmt.text(r.get("requestor"), limit=40), fmt.number(r.get("requests")),
+                            fmt.number(r.get("errors"))])
+                for i, r in enumerate(everything.get("requestors") or [])]
+        refill(self.query_one("#requestors", DataTable), reqs)
+        self.query_one("#overview-events", Static).update(_counts_line(everything))
+
+
+def _counts_line(summary: dict) -> Text:
+    """Events by name, and anomalies if any, on one wrapped line."""
+    line = Text("events ", style="bold")
+    counts = summary.get("event_counts") or {}
+    line.append_text(Text("  ".join(f"{fmt.clean(k, 20)} {v:,}" for k, v in counts.items())
+                          or "none yet"))
+    anomalies = summary.get("anomalies")
+    if isinstance(anomalies, dict) and any(anomalies.values()):
+        line.append("\nanomalies ", style="bold yellow")
+        line.append("  ".join(f"{fmt.clean(k, 30)} {v:,}" for k, v in anomalies.items() if v))
+    return line

@@ -1,0 +1,83 @@
+"""Status bar: file, live/paused/waiting/error state, last update age, counts, narrowing;
+a progress bar beside it while history loads."""
+
+from __future__ import annotations
+
+import os
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import ProgressBar, Static
+
+from trmon_tui.messages import FileState, Snapshot
+from trmon_tui.widgets import format as fmt
+
+STATE_STYLE = {"live": "bold green", "paused": "bold yellow", "waiting": "bold yellow",
+               "locked": "bold yellow", "error": "bold red", "loading": "bold cyan"}
+
+
+class StatusBar(Horizontal):
+    """One line at the bottom; the state is also a CSS class (-live, -error, ...)."""
+
+    def __init__(self, path: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.path = path
+        self.snapshot: Snapshot | None = None
+        self.file = FileState()
+        self.paused = False
+        self.problem = ""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="status-text")
+        yield ProgressBar(id="progress", show_eta=False, classes="-hidden")
+
+    def state(self) -> str:
+        """The word shown first: paused wins, then file trouble, then loading, then live."""
+        if self.paused:
+            return "paused"
+        if self.file.state != "live":
+            return self.file.state
+        if self.problem:
+            return "error"
+        return "loading" if self.file.loading else "live"
+
+    def update_from(self, *, snapshot: Snapshot | None = None, file: FileState | None = None,
+                    paused: bool | None = None, problem: str | None = None,
+                    now: float | None = None) -> None:
+        """Store whatever changed and repaint the line."""
+        if snapshot is not None:
+            self.snapshot, self.file = snapshot, snapshot.file
+        if file is not None:
+            self.file = file
+        if paused is not None:
+            self.paused = paused
+        if problem is not None:
+            self.problem = problem
+        self.repaint(now)
+
+    def repaint(self, now: float | None) -> None:
+        """Rebuild the text (also called each second for the update age)."""
+        state = self.state()
+        for name in STATE_STYLE:
+            self.set_class(state == name, f"-{name}")
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append(f" {state.upper()} ", style=STATE_STYLE.get(state, "bold") + " reverse")
+        line.append(" " + fmt.clean(os.path.basename(self.path), 28))
+        snap = self.snapshot
+        if snap is not None:
+            if snap.last_data_at is not None and now is not None:
+                line.append(f" · {fmt.duration(max(0.0, now - snap.last_data_at))} ago")
+            counts = snap.counts or {}
+            line.append(f" · {counts.get('events', 0):,} ev · {counts.get('testruns', 0):,} runs")
+            view = snap.view
+            line.append(f" · {fmt.clean(view.group or 'all groups', 20)} · {view.window}")
+        message = self.file.message or self.problem
+        if message:
+            line.append(" · " + fmt.clean(message), style="yellow")
+        self.query_one("#status-text", Static).update(line)
+        bar = self.query_one("#progress", ProgressBar)
+        loading = self.file.loading
+        bar.set_class(not loading, "-hidden")
+        if loading:
+            bar.update(total=self.file.rows_total, progress=self.file.rows_read)

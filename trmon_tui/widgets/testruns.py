@@ -1,0 +1,143 @@
+"""Testruns pane: ongoing and queued testruns, filterable with / and sortable with s."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable, Input, Static
+
+from trmon_tui.messages import Snapshot
+from trmon_tui.widgets import format as fmt
+from trmon_tui.widgets.pane import Pane
+from trmon_tui.widgets.table import refill
+
+COLUMNS = ("state", "testrun", "group", "phase", "for", "hosts", "requestor")
+SORTS = ("newest", "longest", "group", "testrun", "requestor")
+
+
+def waited(row: dict, now: float) -> float | None:
+    """Seconds in the current phase (ongoing) or in the queue (queued)."""
+    if row.get("status") == "queued" and row.get("waited") is not None:
+        return row["waited"]
+    since = row.get("phase_since")
+    return now - since if since is not None else row.get("age")
+
+
+def matches(row: dict, needle: str) -> bool:
+    """Case-insensitive substring match on the id, group, phase, hosts and requestor."""
+    hay = " ".join(str(row.get(k) or "") for k in ("testrun_id", "device_group", "phase",
+                                                    "requestor", "status"))
+    return needle in (hay + " " + fmt.hosts(row.get("hosts"))).lower()
+
+
+def sort_rows(rows: list[dict], how: str, now: float) -> list[dict]:
+    """Rows in the chosen order (the engine's order, newest first, is 'newest')."""
+    if how == "longest":
+        return sorted(rows, key=lambda r: -(waited(r, now) or 0.0))
+    if how in ("group", "testrun", "requestor"):
+        key = {"group": "device_group", "testrun": "testrun_id"}.get(how, how)
+        return sorted(rows, key=lambda r: str(r.get(key) or ""))
+    return rows
+
+
+class TestrunsPane(Pane):
+    """The live testruns; Enter opens one (posts TestrunChosen)."""
+
+    tab = "testruns"
+    BINDINGS = [Binding("s", "cycle_sort", "Sort", id="sort"),
+                Binding("escape", "clear_filter", "Clear filter", show=False, id="unfilter")]
+
+    class TestrunChosen(Message):
+        """The operator picked a testrun for the detail screen."""
+
+        def __init__(self, testrun_id: str) -> None:
+            super().__init__()
+            self.testrun_id = testrun_id
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.filter_text = ""
+        self.sort = SORTS[0]
+        self._ids: dict[str, str] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="filter: id, group, phase, host, requestor  (Esc clears)",
+                    id="filter", classes="-hidden")
+        yield Static(id="testruns-info", classes="info")
+        yield DataTable(id="testruns", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).add_columns(*COLUMNS)
+
+    def open_filter(self) -> None:
+        """Show and focus the filter box."""
+        box = self.query_one("#filter", Input)
+        box.remove_class("-hidden")
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value.strip().lower()
+        if self.snapshot:
+            self.render_snapshot(self.snapshot)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        self.query_one(DataTable).focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        box.add_class("-hidden")
+        self.query_one(DataTable).focus()
+
+    def action_cycle_sort(self) -> None:
+        self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
+        if self.snapshot:
+            self.render_snapshot(self.snapshot)
+
+    @on(DataTable.HeaderSelected)
+    def _header(self, event: DataTable.HeaderSelected) -> None:
+        label = str(event.label)
+        self.sort = {"for": "longest", "state": "newest"}.get(label, label)
+        if self.sort not in SORTS:
+            self.sort = "newest"
+        if self.snapshot:
+            self.render_snapshot(self.snapshot)
+
+    @on(DataTable.RowSelected, "#testruns")
+    def _chosen(self, event: DataTable.RowSelected) -> None:
+        testrun_id = self._ids.get(event.row_key.value or "")
+        if testrun_id is not None:
+            self.post_message(self.TestrunChosen(testrun_id))
+
+    def render_snapshot(self, snapshot: Snapshot) -> None:
+        if snapshot.ongoing is None and snapshot.queued is None:
+            return
+        now = snapshot.taken_at
+        everything = list(snapshot.ongoing or ()) + list(snapshot.queued or ())
+        rows = [r for r in everything if matches(r, self.filter_text)] if self.filter_text \
+            else everything
+        rows = sort_rows(rows, self.sort, now)
+        self._ids = {}
+        table_rows = []
+        for r in rows:
+            key = f"{r.get('run')}"
+            self._ids[key] = str(r.get("testrun_id"))
+            ongoing = r.get("status") == "ongoing"
+            table_rows.append((key, [
+                fmt.text(r.get("status"), "green" if ongoing else "yellow"),
+                fmt.text(r.get("testrun_id"), limit=28), fmt.text(r.get("device_group"), limit=16),
+                fmt.text(r.get("phase") or ("queue" if not ongoing else "")),
+                fmt.right(fmt.duration(waited(r, now))),
+                fmt.text(fmt.hosts(r.get("hosts")), limit=24),
+                fmt.text(r.get("requestor"), limit=32)]))
+        refill(self.query_one("#testruns", DataTable), table_rows)
+        n_on, n_q = len(snapshot.ongoing or ()), len(snapshot.queued or ())
+        info = f"{n_on:,} ongoing · {n_q:,} queued · sorted by {self.sort} (s)"
+        if self.filter_text:
+            info += f" · {len(rows):,} match filter “{fmt.clean(self.filter_text, 30)}”"
+        self.query_one("#testruns-info", Static).update(Text(info))

@@ -1,0 +1,287 @@
+"""The tail loop: the one thread that owns every PyTables call of the monitor.
+
+PyTables is not thread-safe, so a single long-lived thread reads the file (store.tail), keeps the
+statistics (store.stats) and the string tables (store.catalog), answers detail look-ups
+(store.lookup), and posts immutable snapshots to the UI.  It wakes on a file-change notification
+(watchfiles, on the file's directory: a watch on the file itself dies when the file is replaced),
+on the timer poll (network file systems, missed notifications), or when the UI asks for something.
+
+Snapshots are throttled to ``min_interval``: while 1,000 events/s arrive, the UI still repaints only
+a few times a second.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import os
+import queue
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from textual.message import Message
+
+from trmon_tui.messages import (
+    FileReset,
+    FileState,
+    FileStatusChanged,
+    Snapshot,
+    SnapshotReady,
+    TailFailed,
+    TestrunLoaded,
+    ViewState,
+)
+
+EVENT_BUFFER = 300
+"""How many of the latest events the events pane can show."""
+
+
+class TailLoop:
+    """Reads the file, keeps statistics, posts snapshots; run() blocks until cancelled."""
+
+    def __init__(self, path: str, post: Callable[[Message], Any], *, clock: str = "received",
+                 now: Callable[[], float] = time.time, max_rows: int = 200_000,
+                 min_interval: float = 0.25, view: ViewState | None = None) -> None:
+        self.path = os.path.abspath(path)
+        self.post = post
+        self.clock = clock
+        self.now = now
+        self.max_rows = max_rows
+        self.min_interval = min_interval
+        self.view = view or ViewState()
+        self._wake = threading.Event()
+        self._requests: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+        self._events: collections.deque[dict] = collections.deque(maxlen=EVENT_BUFFER)
+        self._file = FileState()
+        self._dirty = True
+        self._last_publish = 0.0
+        self._last_data_at: float | None = None
+        self._seq = 0
+        self._new()
+
+    # ---- called from the UI thread -------------------------------------------------------
+    def set_view(self, view: ViewState) -> None:
+        """Show this view from the next snapshot on (thread-safe)."""
+        self.view = view
+        self._requests.put(("view", None))
+        self._wake.set()
+
+    def reload(self) -> None:
+        """Forget everything and read the file again from the start (thread-safe)."""
+        self._requests.put(("reload", None))
+        self._wake.set()
+
+    def lookup(self, testrun_id: str) -> None:
+        """Read one testrun's events; answered with a TestrunLoaded message (thread-safe)."""
+        self._requests.put(("lookup", testrun_id))
+        self._wake.set()
+
+    # ---- the thread ----------------------------------------------------------------------
+    def run(self, cancelled: threading.Event, *, poll: float | None = 1.0,
+            watch: bool = True) -> None:
+        """Loop until ``cancelled`` is set.  poll=None and watch=False read once, then only
+        answer requests (deterministic rendering for snapshot tests)."""
+        if watch:
+            threading.Thread(target=self._watch, args=(cancelled,), daemon=True,
+                             name="trmon-watch").start()
+        self._read()
+        while not cancelled.is_set():
+            self._publish_if_due()
+            self._wake.wait(self._timeout(poll))
+            self._wake.clear()
+            if cancelled.is_set():
+                break
+            self._handle_requests()
+            self._read(cancelled)
+
+    def _timeout(self, poll: float | None) -> float | None:
+        if self._dirty:
+            wait = self.min_interval - (time.monotonic() - self._last_publish)
+            return max(0.0, wait) if poll is None else max(0.0, min(wait, poll))
+        return poll
+
+    def _watch(self, cancelled: threading.Event) -> None:
+        """Set the wake event on every change of the file (runs in its own small thread)."""
+        from watchfiles import watch
+
+        directory = os.path.dirname(self.path)
+        name = os.path.basename(self.path)
+        while not cancelled.is_set():
+            if not os.path.isdir(directory):
+                cancelled.wait(2.0)  # the timer poll covers us until the directory exists
+                continue
+            try:
+                for _changes in watch(directory, watch_filter=lambda _c, p: os.path.basename(p)
+                                      == name, debounce=50, step=20, stop_event=cancelled,
+                                      recursive=False, raise_interrupt=False):
+                    self._wake.set()
+            except Exception:  # noqa: BLE001 - a broken watch only costs latency: timer polls
+                cancelled.wait(2.0)
+
+    def _handle_requests(self) -> None:
+        while True:
+            try:
+                kind, arg = self._requests.get_nowait()
+            except queue.Empty:
+                return
+            if kind == "reload":
+                self._new()
+                self._reset_state()
+                self.post(FileReset("reloaded from scratch"))
+            elif kind == "lookup":
+                self._lookup(arg)
+            self._dirty = True
+
+    # ---- reading -------------------------------------------------------------------------
+    def _new(self) -> None:
+        from store.catalog import Catalog
+        from store.stats import StatsEngine
+        from store.tail import TailReader
+
+        self.reader = TailReader(self.path, max_rows=self.max_rows)
+        self.engine = StatsEngine(clock=self.clock)
+        self.catalog = Catalog()
+
+    def _reset_state(self) -> None:
+        self.engine.reset()
+        self.catalog.reset()
+        self._events.clear()
+        self._last_data_at = None
+        self._dirty = True
+
+    def _read(self, cancelled: threading.Event | None = None) -> None:
+        """Poll until caught up; between chunks publish, so panes fill while history loads."""
+        while True:
+            try:
+                result = self.reader.poll()
+            except Exception as exc:  # noqa: BLE001 - never let a bad file kill the monitor
+                self.post(TailFailed(_describe(exc)))
+                return
+            for item in result.items:
+                self._apply(item)
+            self._set_status(result.status)
+            if not result.more or (cancelled is not None and cancelled.is_set()):
+                return
+            self._handle_requests()
+            self._publish_if_due()
+
+    def _apply(self, item: Any) -> None:
+        from store.batch import Reset
+
+        if isinstance(item, Reset):
+            self._reset_state()
+            self.post(FileReset(item.reason))
+            return
+        try:
+            self.catalog.apply(item)
+            self.engine.apply(item)
+        except Exception as exc:  # noqa: BLE001 - bad data: report, keep the monitor alive
+            self.post(TailFailed(_describe(exc)))
+        if len(item):
+            self._remember_events(item)
+            self._last_data_at = self.now()
+        self._dirty = True
+
+    def _remember_events(self, batch: Any) -> None:
+        """Keep the newest events as dicts (only the tail of a big batch is converted)."""
+        skip = max(0, len(batch) - EVENT_BUFFER)
+        if skip:
+            batch = dataclasses.replace(batch, events=batch.events[skip:],
+                                        first_event_row=batch.first_event_row + skip)
+        try:
+            self._events.extend(self.catalog.event_dicts(batch))
+        except Exception as exc:  # noqa: BLE001
+            self.post(TailFailed(_describe(exc)))
+
+    def _set_status(self, status: Any) -> None:
+        file = FileState(status.state, status.message, int(status.rows_read),
+                         int(status.rows_total), status.file_format)
+        if (file.state, file.message) != (self._file.state, self._file.message):
+            self.post(FileStatusChanged(file))
+        if file != self._file:
+            self._dirty = True
+        self._file = file
+
+    def _lookup(self, testrun_id: str) -> None:
+        from store.lookup import testrun_events
+
+        try:
+            events = tuple(testrun_events(self.path, testrun_id))
+            attributes = self._attributes(testrun_id)
+            self.post(TestrunLoaded(testrun_id, events, attributes))
+        except Exception as exc:  # noqa: BLE001
+            self.post(TestrunLoaded(testrun_id, (), {}, _describe(exc)))
+
+    def _attributes(self, testrun_id: str) -> dict:
+        for row in self._testruns_all():
+            if row.get("testrun_id") == testrun_id:
+                try:
+                    return dict(self.catalog.attributes(row["run"]))
+                except Exception:  # noqa: BLE001 - attributes are a nicety
+                    return {}
+        return {}
+
+    def _testruns_all(self) -> list[dict]:
+        rows: list[dict] = []
+        for status in ("ongoing", "queued", "error", "finished"):
+            try:
+                rows += self.engine.testruns(status, now=self.now())
+            except Exception:  # noqa: BLE001
+                pass
+        return rows
+
+    # ---- snapshots -----------------------------------------------------------------------
+    def _publish_if_due(self) -> None:
+        if self._dirty and time.monotonic() - self._last_publish >= self.min_interval:
+            self.publish()
+
+    def publish(self) -> None:
+        """Compute the snapshot of the current view and post it."""
+        self._dirty = False
+        self._last_publish = time.monotonic()
+        self._seq += 1
+        self.post(SnapshotReady(self.snapshot()))
+
+    def snapshot(self) -> Snapshot:
+        """The data of the visible pane, plus what the status bar needs."""
+        view, now = self.view, self.now()
+        q = {"since": view.since_at(now), "group": view.group, "now": now}
+        errors: list[str] = []
+
+        def ask(fn: Callable[[], Any]) -> Any:
+            try:
+                return fn()
+            except Exception as exc:  # noqa: BLE001 - one failed query must not blank the rest
+                errors.append(_describe(exc))
+                return None
+
+        values: dict[str, Any] = {}
+        if view.tab in ("overview", "statistics"):
+            values["summary"] = ask(lambda: self.engine.summary(**q))
+        if view.tab == "testruns":
+            values["ongoing"] = _tuple(ask(lambda: self.engine.testruns("ongoing", **q)))
+            values["queued"] = _tuple(ask(lambda: self.engine.testruns("queued", **q)))
+        if view.tab == "chart":
+            values["segments"] = ask(lambda: self.engine.segments(
+                offset=view.chart_offset, limit=view.chart_limit, **q))
+        if view.tab == "statistics":
+            values["samples"] = ask(lambda: self.engine.samples(view.phase, **q))
+        return Snapshot(
+            seq=self._seq, taken_at=now, view=view, file=self._file,
+            counts=ask(self.engine.counts) or {}, groups=tuple(ask(self.engine.groups) or ()),
+            events=tuple(reversed(self._events)) if view.tab == "events" else (),
+            last_data_at=self._last_data_at, errors=tuple(errors), **values)
+
+
+def _tuple(rows: Any) -> tuple | None:
+    return None if rows is None else tuple(rows)
+
+
+def _describe(exc: BaseException) -> str:
+    """One line for the UI: the exception and where it came from (never a full traceback)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" (in {os.path.basename(frames[-1].filename)}:{frames[-1].lineno})" if frames else ""
+    return f"{type(exc).__name__}: {exc}{where}"
