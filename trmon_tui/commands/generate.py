@@ -1,11 +1,114 @@
-"""`trmon-tui generate`: not built yet."""
+"""`trmon-tui generate OUT`: dummy farm events, all at once (--runs N) or live (--live).
+
+Static: a history of N testruns through the store's real writer, in receive order; with --seed
+the file is reproducible (its history ends at a fixed date), without it the history ends now.
+Live: optionally N testruns of history, then the farm keeps running in real time accelerated by
+--speed until Ctrl-C / SIGTERM, every event committed within the writer's interval.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
+import threading
+import time
+from datetime import UTC, datetime
+
+PROG = "trmon-tui generate"
 
 
 def run(args: argparse.Namespace) -> int:
-    print("trmon-tui: 'generate' is not built yet in this version.", file=sys.stderr)
-    return 2
+    """Run the command; returns the exit status (Ctrl-C is a normal, clean stop: 0)."""
+    problem = _check_args(args) or _check_out(args.out)
+    if problem:
+        print(f"{PROG}: {problem}", file=sys.stderr)
+        return 2
+    try:
+        if args.live:
+            return _live(args)
+        return _static(args)
+    except KeyboardInterrupt:
+        # The writer's context manager has already committed everything it was given.
+        print(f"{PROG}: interrupted; everything written so far is committed in {args.out}",
+              file=sys.stderr)
+        return 0
+    except Exception as exc:  # StoreError and friends: say what and stop, no traceback
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 1
+
+
+def _check_args(args: argparse.Namespace) -> str | None:
+    if not args.live and args.runs is None:
+        return "--runs N is required without --live (how many testruns to write)"
+    if args.runs is not None and args.runs < (0 if args.live else 1):
+        return f"--runs must be at least {0 if args.live else 1}, not {args.runs}"
+    if not args.speed > 0 or args.speed != args.speed or args.speed == float("inf"):
+        return f"--speed must be a positive number, not {args.speed}"
+    return None
+
+
+def _check_out(out: str) -> str | None:
+    """Refuse to touch anything that already exists: generate always writes a new file."""
+    if os.path.isdir(out):
+        return f"{out} is a directory; give the path of a new file"
+    parent = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(parent):
+        return f"cannot create {out}: directory {parent} does not exist"
+    if os.path.exists(out) and os.path.getsize(out) > 0:
+        if _is_trmon_file(out):
+            return (f"{out} already holds trmon-tui events; generate writes a new file: "
+                    f"remove it or choose another name (nothing was written)")
+        return (f"{out} exists and is not a trmon-tui event file; refusing to overwrite it "
+                f"(nothing was written)")
+    return None
+
+
+def _is_trmon_file(path: str) -> bool:
+    import tables
+
+    from store import schema
+
+    try:
+        with tables.open_file(path, "r") as h5:
+            return schema.is_product_file(h5)
+    except Exception:  # not HDF5, locked, truncated: in any case not ours to overwrite
+        return False
+
+
+def _static(args: argparse.Namespace) -> int:
+    from demo import generator
+
+    end = generator.FIXED_END if args.seed is not None else time.time()
+    started = time.monotonic()
+    events = generator.write_static(args.out, args.runs, args.seed, end)
+    print(f"{PROG}: wrote {args.runs:,} testruns ({events:,} events, history up to "
+          f"{_utc(end)}) to {args.out} in {time.monotonic() - started:.1f} s", file=sys.stderr)
+    return 0
+
+
+def _live(args: argparse.Namespace) -> int:
+    from demo import live
+
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set())
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    history = live.DEFAULT_HISTORY if args.runs is None else args.runs
+
+    def ready(events: int) -> None:
+        print(f"{PROG}: wrote {history:,} testruns of history ({events:,} events) to "
+              f"{args.out}; now writing live at {args.speed:g}x (Ctrl-C stops)", file=sys.stderr)
+
+    try:
+        total = live.run_live(args.out, speed=args.speed, seed=args.seed, history=history,
+                              stop=stop, on_ready=ready)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print(f"{PROG}: stopped; {total:,} events committed in {args.out}", file=sys.stderr)
+    return 0
+
+
+def _utc(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -1,0 +1,196 @@
+"""The farm in real time: events written through EventWriter as the (accelerated) clock reaches
+them, and `live_demo`, the temporary live file behind `trmon-tui --demo`.
+
+Time: the farm's clock starts at the wall clock (`origin`) and runs `speed` times faster, so
+phases keep realistic durations (a flash still takes 10-20 farm minutes) while a minute of farm
+passes each second at the default speed 60.  Event times are farm times; a viewer that wants
+ages consistent with the farm asks `demo_clock(path)` (live_demo's files) for the farm's "now".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from demo import farm
+from demo.generator import CHUNK_EVENTS, columns, order_by_received
+from demo.model import FarmModel
+
+DEFAULT_HISTORY = 300
+"""Testruns requested before the live part starts: the farm is busy from the first second."""
+WINDOW = 30 * farm.MINUTE
+"""Farm time of requests generated at once, ahead of the clock."""
+TICK = 0.1
+"""Longest wall-clock sleep between two hand-overs to the writer (it commits every 0.25 s)."""
+READY_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class DemoClock:
+    """The farm's clock: equal to the wall clock at `origin`, `speed` times faster after."""
+
+    origin: float
+    speed: float
+
+    def now(self) -> float:
+        """Current farm time (seconds since the epoch)."""
+        return self.origin + (time.time() - self.origin) * self.speed
+
+    def wall(self, farm_time: float) -> float:
+        """Wall-clock time at which the farm clock shows `farm_time`."""
+        return self.origin + (farm_time - self.origin) / self.speed
+
+
+class LiveFarm:
+    """Events of a running farm, handed out in receive order as the clock passes them."""
+
+    def __init__(self, seed: int | None, clock: DemoClock, history: int) -> None:
+        self.model = FarmModel(seed)
+        self.clock = clock
+        self.horizon = clock.origin  # requests are generated up to here (farm time)
+        self._pending: dict[str, np.ndarray] | None = None
+        if history > 0:
+            start = clock.origin - farm.MINUTE
+            self._add(self.model.arrivals.last_n(history, start, self.model.rng))
+
+    def _add(self, requests: np.ndarray) -> None:
+        block = self.model.runs(requests)
+        new = columns(block, self.model.group_names, order_by_received(block))
+        if self._pending is not None:
+            merged = {k: np.concatenate([self._pending[k], new[k]]) for k in new}
+            order = np.argsort(merged["received"], kind="stable")
+            new = {k: v[order] for k, v in merged.items()}
+        self._pending = new
+
+    def extend(self, until: float) -> None:
+        """Generate requests up to farm time `until` (plus a window) if not done yet."""
+        while self.horizon <= until:
+            end = self.horizon + WINDOW
+            self._add(self.model.arrivals.between(self.horizon, end, self.model.rng))
+            self.horizon = end
+
+    def due(self, now: float) -> dict[str, np.ndarray]:
+        """Remove and return the pending events received at or before farm time `now`."""
+        self.extend(now)
+        pending = self._pending
+        cut = int(np.searchsorted(pending["received"], now, side="right"))
+        self._pending = {k: v[cut:] for k, v in pending.items()}
+        return {k: v[:cut] for k, v in pending.items()}
+
+    def next_due(self) -> float:
+        """Farm time of the next pending event (inf when none)."""
+        received = self._pending["received"] if self._pending else ()
+        return float(received[0]) if len(received) else float("inf")
+
+
+def run_live(path: str, *, speed: float, seed: int | None, history: int,
+             stop: threading.Event, origin: float | None = None,
+             on_ready: Callable[[int], None] | None = None,
+             parent: int | None = None) -> int:
+    """Write a live farm to `path` until `stop` is set (or `parent` dies); returns events written.
+
+    The history (events received before `origin`) is committed first, then `on_ready(events)`
+    is called; from then on events are written as the farm clock reaches them.  Leaving closes
+    the writer, which commits everything written.
+    """
+    from store.writer import EventWriter
+
+    clock = DemoClock(time.time() if origin is None else origin, speed)
+    live = LiveFarm(seed, clock, history)
+    written = 0
+    with EventWriter(path) as writer:
+        written += _write(writer, live.due(clock.origin))
+        writer.flush()
+        if on_ready:
+            on_ready(written)
+        while not stop.is_set():
+            if parent is not None and os.getppid() != parent:
+                break  # our parent died without stopping us: do not outlive it
+            written += _write(writer, live.due(clock.now()))
+            wait = clock.wall(live.next_due()) - time.time()
+            stop.wait(min(max(wait, 0.005), TICK))
+    return written
+
+
+def _write(writer, cols: dict[str, np.ndarray]) -> int:
+    n = len(cols["received"])
+    for lo in range(0, n, CHUNK_EVENTS):
+        writer.write_columns({k: v[lo: lo + CHUNK_EVENTS] for k, v in cols.items()})
+    return n
+
+
+# ---------------------------------------------------------------- the demo's temporary file
+
+_CLOCKS: dict[str, DemoClock] = {}
+
+
+def demo_clock(path: str | os.PathLike) -> DemoClock | None:
+    """The farm clock of a file made by a running `live_demo` (None for any other file)."""
+    return _CLOCKS.get(os.fspath(path))
+
+
+@contextlib.contextmanager
+def live_demo(speed: float = 60.0, seed: int | None = None,
+              history: int = DEFAULT_HISTORY) -> Iterator[Path]:
+    """A temporary file that a generator subprocess keeps writing; yields its path.
+
+    Returns once the history is committed.  On exit (also on an exception in the body) the
+    generator is stopped (SIGTERM, then SIGKILL after 5 s) and reaped, and the directory removed.
+    """
+    tmp = Path(tempfile.mkdtemp(prefix="trmon-demo-"))
+    path, ready, log = tmp / "demo.h5", tmp / "ready", tmp / "generator.log"
+    clock = DemoClock(time.time(), speed)
+    cmd = [sys.executable, "-m", "demo.live_proc", str(path), "--speed", repr(speed),
+           "--runs", str(history), "--origin", repr(clock.origin), "--ready-file", str(ready),
+           "--parent", str(os.getpid())]
+    if seed is not None:
+        cmd += ["--seed", str(seed)]
+    proc = None
+    try:
+        with open(log, "wb") as out:
+            # Own session: a Ctrl-C in the monitor's terminal is the monitor's to handle.
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+        _wait_ready(proc, ready, log)
+        _CLOCKS[str(path)] = clock
+        yield path
+    finally:
+        _CLOCKS.pop(str(path), None)
+        if proc is not None:
+            _stop(proc)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _wait_ready(proc: subprocess.Popen, ready: Path, log: Path) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    while not ready.exists():
+        if proc.poll() is not None:
+            text = log.read_text(errors="replace").strip()
+            raise RuntimeError(f"the demo generator exited with status {proc.returncode}"
+                               + (f": {text.splitlines()[-1]}" if text else ""))
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the demo generator wrote no history within {READY_TIMEOUT:g} s")
+        time.sleep(0.02)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Stop the generator and reap it (no zombie left behind)."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    proc.wait()

@@ -1,0 +1,47 @@
+"""Entry point of the live generator subprocess that `demo.live.live_demo` starts.
+
+    python -m demo.live_proc PATH --speed X --runs H --origin T --ready-file F --parent PID
+
+Writes the history, creates the ready file (the parent waits for it), then writes live until
+SIGTERM / SIGINT or until the parent process is gone; exits 0 with everything committed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the arguments and run the live farm; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m demo.live_proc")
+    parser.add_argument("path")
+    parser.add_argument("--speed", type=float, default=60.0)
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--runs", type=int, default=None, help="testruns of history")
+    parser.add_argument("--origin", type=float, default=None, help="farm clock origin")
+    parser.add_argument("--ready-file", default=None)
+    parser.add_argument("--parent", type=int, default=None)
+    args = parser.parse_args(argv)
+
+    from demo import live
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+
+    def ready(_events: int) -> None:
+        if args.ready_file:
+            Path(args.ready_file).touch()
+
+    history = live.DEFAULT_HISTORY if args.runs is None else args.runs
+    live.run_live(args.path, speed=args.speed, seed=args.seed, history=history, stop=stop,
+                  origin=args.origin, on_ready=ready, parent=args.parent)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,266 @@
+"""The farm model: turns request times into every event of those testruns, vectorised.
+
+A testrun is requested, posted on its group's queue, pulled by a worker when one of the group's
+devices is free (so queues form when requests outpace devices and drain later), flashed and
+booted (with retries), tested and published, or it fails somewhere with an error.  All random
+draws come from one numpy Generator in a fixed order, so a seed fixes the result.
+
+`FarmModel.runs(request_times)` returns a RunBlock; the model keeps the devices' state and the
+id counters between calls, so the live generator can ask for one window of time after another.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+from demo import farm
+from demo.arrivals import ArrivalProcess
+from store.schema import CODE
+
+REQUEST, QUEUE_START, QUEUE_END = CODE["request"], CODE["queue_start"], CODE["queue_end"]
+FLASH_START, BOOT_START, TEST_START = CODE["flash_start"], CODE["boot_start"], CODE["test_start"]
+ERROR = CODE["error"]
+MAX_FLASH, MAX_BOOT = 4, 3
+ERR_INIT, ERR_QUEUE, ERR_FLASH, ERR_BOOT, ERR_TEST, ERR_PUBLISH = range(6)
+
+
+@dataclass
+class RunBlock:
+    """Testruns and their events; event arrays are in testrun order, not yet sorted by time."""
+
+    testrun_id: np.ndarray     # str, per run
+    group: np.ndarray          # int index into the model's groups, per run
+    queue: np.ndarray          # int index into farm.QUEUES
+    configuration: np.ndarray  # str
+    requestor: np.ndarray      # int index into farm.REQUESTORS
+    hosts: np.ndarray          # str JSON '[["host", n]]', "" when never pulled
+    request_id: np.ndarray     # str
+    error: np.ndarray          # str "Type: message", "" when the run did not fail
+    run: np.ndarray            # int, per event: index of its run in this block
+    code: np.ndarray           # int8 event code (store.schema.CODE)
+    emit: np.ndarray           # float seconds
+    received: np.ndarray       # float seconds
+
+    @property
+    def n_runs(self) -> int:
+        return len(self.testrun_id)
+
+
+class DevicePool:
+    """The devices of one group: each testrun takes the device that frees up first (FIFO)."""
+
+    def __init__(self, devices: int) -> None:
+        self._free = [(-np.inf, d) for d in range(devices)]  # heap of (free from, device)
+
+    def serve(self, ready: np.ndarray, service: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Start time and device of each task, in the given (ready-time) order."""
+        starts, devices = [], []
+        free = self._free
+        for r, s in zip(ready.tolist(), service.tolist()):
+            t, d = free[0]
+            if t < r:
+                t = r
+            heapq.heapreplace(free, (t + s, d))
+            starts.append(t)
+            devices.append(d)
+        return np.array(starts, dtype=float), np.array(devices, dtype=np.int64)
+
+
+def _uniform(rng: np.random.Generator, lo_hi: tuple[float, float], n: int) -> np.ndarray:
+    lo, hi = lo_hi
+    return lo + rng.random(n) * (hi - lo)
+
+
+def _zfill_ids(prefix: str, numbers: np.ndarray, width: int) -> np.ndarray:
+    return np.strings.add(prefix, np.strings.zfill(numbers.astype(str), width))
+
+
+class FarmModel:
+    """Stateful generator of testruns for a farm of device groups (demo.farm.GROUPS)."""
+
+    def __init__(self, seed: int | None, groups: tuple[farm.Group, ...] = farm.GROUPS) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.groups = groups
+        self.pools = [DevicePool(g.devices) for g in groups]
+        self._next_run = 1
+        self._next_request = 100_000
+        self._tables()
+        # Share of requests per group in proportion to its capacity, and the overall rate that
+        # keeps the farm at TARGET_UTILISATION on average.
+        capacity = np.array([g.devices / self._mean_service(g) for g in groups])
+        self.group_p = capacity / capacity.sum()
+        self.arrivals = ArrivalProcess(farm.TARGET_UTILISATION * capacity.sum())
+
+    def _tables(self) -> None:
+        groups = self.groups
+        self.group_names = np.array([g.name for g in groups])
+        self.factors = np.array([g.factors for g in groups])
+        self.step_lo = np.array([r[0] for r in farm.STEP_RANGE])
+        self.step_span = np.array([r[1] - r[0] for r in farm.STEP_RANGE])
+        configs = [c for g in groups for c in g.configurations]
+        self.config_table = np.array(configs)
+        self.config_offset = np.cumsum([0] + [len(g.configurations) for g in groups])[:-1]
+        self.config_count = np.array([len(g.configurations) for g in groups])
+        hosts = [json.dumps([list(g.host(d))]) for g in groups for d in range(g.devices)]
+        self.host_table = np.array(hosts + [""])
+        self.host_offset = np.cumsum([0] + [g.devices for g in groups])[:-1]
+        lagging = [(d * 7 + gi * 3) % 10 == 0 for gi, g in enumerate(groups)
+                   for d in range(g.devices)]
+        self.lag_p = np.where(lagging, farm.LAG_PROBABILITY[1], farm.LAG_PROBABILITY[0])
+        weights = 1.0 / np.arange(1, len(farm.REQUESTORS) + 1) ** farm.REQUESTOR_ZIPF
+        self.requestor_p = weights / weights.sum()
+
+    @staticmethod
+    def _mean_service(g: farm.Group) -> float:
+        """Expected device time of a testrun of group g (seconds), for sizing the load."""
+        mid = [(lo + hi) / 2 * f for (lo, hi), f in zip(farm.STEP_RANGE, g.factors)]
+        flashes, boots = 1 / (1 - g.flash_retry), 1 / (1 - g.boot_retry)
+        return (mid[farm.GAP_TO_FLASH] + flashes * mid[farm.FLASH]
+                + (flashes - 1) * mid[farm.FLASH_RETRY_GAP] + mid[farm.GAP_TO_BOOT]
+                + boots * mid[farm.BOOT] + (boots - 1) * mid[farm.BOOT_RETRY_GAP]
+                + mid[farm.GAP_TO_TEST] + mid[farm.TEST] + mid[farm.PUBLISH])
+
+    def runs(self, request_times: np.ndarray) -> RunBlock:
+        """Every event of the testruns requested at these (sorted) times."""
+        rng, m = self.rng, len(request_times)
+        req = np.asarray(request_times, dtype=float)
+        g = rng.choice(len(self.groups), m, p=self.group_p)
+        attrs = self._attributes(req, g)
+        init = _uniform(rng, farm.INIT_RANGE, m)
+        pickup = _uniform(rng, farm.PICKUP_RANGE, m) * np.array([x.pickup for x in self.groups])[g]
+        failed = rng.random(m) < np.array([x.error_rate for x in self.groups])[g]
+        phase = np.where(failed, rng.choice(6, m, p=farm.ERROR_PHASE_WEIGHTS), -1)
+        kf = np.minimum(rng.geometric(1 - np.array([x.flash_retry for x in self.groups])[g]),
+                        MAX_FLASH)
+        kb = np.minimum(rng.geometric(1 - np.array([x.boot_retry for x in self.groups])[g]),
+                        MAX_BOOT)
+        pulled = np.flatnonzero((phase < 0) | (phase >= ERR_FLASH))
+        steps = self._device_steps(g[pulled], kf[pulled], kb[pulled], phase[pulled])
+        start, device = self._queue(req[pulled] + init[pulled] + pickup[pulled], g[pulled],
+                                    steps[3])
+        events = self._events(req, init, phase, pulled, start, steps)
+        hosts = np.full(m, len(self.host_table) - 1)
+        hosts[pulled] = self.host_offset[g[pulled]] + device
+        emit, received = self._times(events, hosts)
+        attrs["hosts"] = self.host_table[hosts]
+        attrs["error"] = self._messages(phase, g, attrs["hosts"])
+        self._next_run += m
+        return RunBlock(group=g, run=events[0], code=events[1], emit=emit, received=received,
+                        **attrs)
+
+    def _attributes(self, req: np.ndarray, g: np.ndarray) -> dict[str, np.ndarray]:
+        rng, m = self.rng, len(req)
+        hour = (req // farm.HOUR) % 24
+        night = (hour < 6)[:, None]
+        cum = np.where(night, np.cumsum(farm.QUEUE_WEIGHTS_NIGHT), np.cumsum(
+            farm.QUEUE_WEIGHTS_DAY))
+        queue = np.minimum((rng.random(m)[:, None] > cum).sum(axis=1), len(farm.QUEUES) - 1)
+        config = self.config_offset[g] + (rng.random(m) * self.config_count[g]).astype(int)
+        requestor = rng.choice(len(farm.REQUESTORS), m, p=self.requestor_p)
+        numbers = self._next_request + np.cumsum(rng.integers(1, 4, m))
+        self._next_request = int(numbers[-1]) if m else self._next_request
+        return {
+            "testrun_id": _zfill_ids("tr-", self._next_run + np.arange(m), 7),
+            "queue": queue, "configuration": self.config_table[config],
+            "requestor": requestor, "request_id": _zfill_ids("req-", numbers, 8),
+        }
+
+    def _device_steps(self, g, kf, kb, phase):
+        """The steps after a pull, per pulled run: (run, code, offset from pull, service)."""
+        rng = self.rng
+        length = 2 * kf + 2 * kb + 3
+        run = np.repeat(np.arange(len(g)), length)
+        first = np.cumsum(length) - length
+        p = np.arange(len(run)) - first[run]
+        pb, pt = p - 2 * kf[run], p - 2 * (kf + kb)[run]
+        in_f, in_b = p < 2 * kf[run], (pb >= 0) & (pt < 0)
+        code = np.where(in_f, FLASH_START + p % 2, np.where(in_b, BOOT_START + pb % 2,
+                                                             TEST_START + pt))
+        kind = np.where(in_f, np.where(p % 2 == 1, farm.FLASH, np.where(
+            p == 0, farm.GAP_TO_FLASH, farm.FLASH_RETRY_GAP)), np.where(in_b, np.where(
+                pb % 2 == 1, farm.BOOT, np.where(pb == 0, farm.GAP_TO_BOOT,
+                                                 farm.BOOT_RETRY_GAP)),
+                farm.GAP_TO_TEST + pt))
+        dur = (self.step_lo[kind] + rng.random(len(run)) * self.step_span[kind]) \
+            * self.factors[g[run], kind]
+        # A failing run stops at its error: it replaces the end of the last iteration of the
+        # failing phase (or the publish), part way through that step.
+        stop = np.select([phase == ERR_FLASH, phase == ERR_BOOT, phase == ERR_TEST,
+                          phase == ERR_PUBLISH],
+                         [2 * kf - 1, 2 * (kf + kb) - 1, 2 * (kf + kb) + 1, 2 * (kf + kb) + 2],
+                         length - 1)
+        broken = (p == stop[run]) & (phase[run] >= 0)
+        code = np.where(broken, ERROR, code)
+        dur = np.where(broken, dur * (0.05 + 0.95 * rng.random(len(run))), dur)
+        keep = p <= stop[run]
+        run, code, dur = run[keep], code[keep], dur[keep]
+        total = np.cumsum(dur)
+        kept = stop + 1
+        before = np.concatenate([[0.0], total[np.cumsum(kept)[:-1] - 1]])
+        offset = total - before[run]
+        service = total[np.cumsum(kept) - 1] - before if len(kept) else np.empty(0)
+        return run, code, offset, service
+
+    def _queue(self, ready, g, service):
+        """When each pulled run leaves its group's queue, and on which device."""
+        start = np.empty(len(ready))
+        device = np.empty(len(ready), dtype=np.int64)
+        for gi, pool in enumerate(self.pools):
+            idx = np.flatnonzero(g == gi)
+            idx = idx[np.argsort(ready[idx], kind="stable")]
+            start[idx], device[idx] = pool.serve(ready[idx], service[idx])
+        return start, device
+
+    def _events(self, req, init, phase, pulled, start, steps):
+        """(run, code, time, lagged) of all events, grouped by run and in time order per run."""
+        rng, m = self.rng, len(req)
+        all_runs = np.arange(m)
+        posted = np.flatnonzero(phase != ERR_INIT)
+        early = np.flatnonzero((phase == ERR_INIT) | (phase == ERR_QUEUE))
+        early_at = np.where(phase[early] == ERR_INIT,
+                            req[early] + init[early] * (0.05 + 0.95 * rng.random(len(early))),
+                            req[early] + init[early] + _uniform(
+                                rng, (5 * farm.MINUTE, 4 * farm.HOUR), len(early)))
+        srun, scode, soffset, _ = steps
+        parts = [
+            (all_runs, REQUEST, req, False),
+            (posted, QUEUE_START, req[posted] + init[posted], False),
+            (early, ERROR, early_at, False),
+            (pulled, QUEUE_END, start, True),
+            (pulled[srun], scode, start[srun] + soffset, True),
+        ]
+        run = np.concatenate([np.broadcast_to(p[0], len(p[0])) for p in parts])
+        code = np.concatenate([np.broadcast_to(p[1], len(p[0])) for p in parts]).astype(np.int8)
+        when = np.concatenate([p[2] for p in parts])
+        lagged = np.concatenate([np.full(len(p[0]), p[3]) for p in parts])
+        # Stable sort by run keeps each run's parts in the order above, which is its time order.
+        order = np.argsort(run, kind="stable")
+        return run[order], code[order], when[order], lagged[order]
+
+    def _times(self, events, hosts):
+        """emit (ms) and received: a small jitter, plus a whole-run lag on a lagging worker."""
+        rng = self.rng
+        run, _, when, lagged = events
+        lag_p = np.append(self.lag_p, 0.0)[hosts]
+        lag = np.where(rng.random(len(hosts)) < lag_p,
+                       np.minimum(rng.exponential(farm.LAG_MEAN, len(hosts)), farm.LAG_MAX), 0.0)
+        emit = np.round(when, 3)
+        jitter = farm.RECEIVE_JITTER[0] + rng.random(len(run)) * (
+            farm.RECEIVE_JITTER[1] - farm.RECEIVE_JITTER[0])
+        received = np.round(emit + jitter + np.where(lagged, lag[run], 0.0), 3)
+        return emit, received
+
+    def _messages(self, phase, g, hosts):
+        """The "Type: message" of each failed run ("" for the others)."""
+        messages = np.full(len(phase), "", dtype=object)
+        pick = self.rng.random(len(phase))
+        for i in np.flatnonzero(phase >= 0).tolist():
+            options = farm.ERROR_MESSAGES[farm.ERROR_PHASES[phase[i]]]
+            host = json.loads(hosts[i])[0][0] if hosts[i] else "?"
+            messages[i] = options[int(pick[i] * len(options))].format(
+                host=host, group=self.group_names[g[i]])
+        return messages.astype(str)
