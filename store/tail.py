@@ -45,9 +45,13 @@ class PollResult:
 class TailReader:
     """Incremental, lifecycle-aware reader of a product or seed-layout file."""
 
-    def __init__(self, path: str, *, max_rows: int = 500_000) -> None:
+    def __init__(self, path: str, *, max_rows: int = 500_000,
+                 locked_patience: float = LOCKED_PATIENCE,
+                 invalid_patience: float = INVALID_PATIENCE) -> None:
         self.path = os.fspath(path)
         self.max_rows = max_rows
+        self.locked_patience = locked_patience
+        self.invalid_patience = invalid_patience
         self._locked_since: float | None = None
         self._invalid_since: float | None = None
         self._last_status = Status("waiting")
@@ -107,7 +111,7 @@ class TailReader:
         now = time.monotonic()
         self._locked_since = self._locked_since or now
         held = now - self._locked_since
-        if held >= LOCKED_PATIENCE:
+        if held >= self.locked_patience:
             self._finish(result, "locked", f"{self.path} has been locked by another process "
                          f"for {held:.0f} s (a writer keeping it open?); still trying")
         else:
@@ -216,7 +220,7 @@ class TailReader:
         now = time.monotonic()
         self._invalid_since = self._invalid_since or now
         held = now - self._invalid_since
-        if held < INVALID_PATIENCE:
+        if held < self.invalid_patience:
             return ""
         return (f"row {self._counts['events']} of {self.path} has stayed invalid for "
                 f"{held:.0f} s (a writer may have been cut short); waiting for it to be repaired")

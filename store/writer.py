@@ -52,6 +52,7 @@ class EventWriter:
         self._error: BaseException | None = None
         self._closed = False
         self.commits = 0
+        self.recoveries: list[str] = []        # what _recover did, for tests and reports
         self._commit(initial=True)             # create the file, recover a crashed commit
         self._thread = threading.Thread(target=self._run, name="trmon-writer", daemon=True)
         self._thread.start()
@@ -254,13 +255,19 @@ class EventWriter:
                 if str(h5.root._v_attrs.trmon_file_id) == entry.file_id:
                     counts = schema.row_counts(h5)
                     if all(counts[k] >= entry.pre[k] for k in counts):
+                        torn = {k: counts[k] - entry.pre[k] for k in counts
+                                if counts[k] > entry.pre[k]}
                         _append(h5, entry)
+                        self.recoveries.append(f"replayed a commit cut short; rows cut back "
+                                               f"first: {torn or 'none'}")
                     else:
                         print(f"trmon-tui writer: {self.path} is shorter than its journal "
                               f"expects; the journal is discarded", file=sys.stderr)
             finally:
                 h5.close()
             h5io.fsync_path(self.path)
+        else:
+            self.recoveries.append("discarded a journal torn while being written")
         jlock.clear()
 
     def _build_rows(self, cols: dict) -> tuple[dict[str, np.ndarray], list[str], list[str]]:
