@@ -54,6 +54,7 @@ class TailReader:
         self.invalid_patience = invalid_patience
         self._locked_since: float | None = None
         self._invalid_since: float | None = None
+        self._invalid_row = -1
         self._last_status = Status("waiting")
         self._forget()
 
@@ -166,11 +167,11 @@ class TailReader:
             got[name] = getattr(root, name).read(start, stop) if stop > start else \
                 np.zeros(0, dtype=schema.TABLES[name])
         valid = self._valid_prefix(got)
+        cut = valid["events"] < len(got["events"]) and not result.more
         for name in READ_ORDER:
             got[name] = got[name][:valid[name]]
-        # Stuck: events are waiting in the file but none of them could be validated.
-        problem = self._note_invalid(cap["events"] > self._counts["events"] and
-                                     not len(got["events"]))
+        # Stuck: the reader stopped before a row it could not validate.
+        problem = self._note_invalid(self._counts["events"] + valid["events"] if cut else None)
         batch = Batch(
             first_event_row=self._counts["events"], events=got["events"],
             first_run=self._counts["runs"], runs=got["runs"], requests=got["requests"],
@@ -212,18 +213,19 @@ class TailReader:
         valid["events"] = n_events - self._counts["events"]
         return valid
 
-    def _note_invalid(self, stopped: bool) -> str:
-        """Remember since when the reader is stuck before an invalid row; a message if long."""
-        if not stopped:
+    def _note_invalid(self, row: int | None) -> str:
+        """Remember since when the reader is stuck before event ``row``; a message if long."""
+        if row is None:
             self._invalid_since = None
             return ""
         now = time.monotonic()
-        self._invalid_since = self._invalid_since or now
+        if self._invalid_since is None or self._invalid_row != row:
+            self._invalid_since, self._invalid_row = now, row
         held = now - self._invalid_since
         if held < self.invalid_patience:
             return ""
-        return (f"row {self._counts['events']} of {self.path} has stayed invalid for "
-                f"{held:.0f} s (a writer may have been cut short); waiting for it to be repaired")
+        return (f"row {row} of {self.path} has stayed invalid for {held:.0f} s (a writer may "
+                f"have been cut short); waiting for it to be repaired")
 
     # ------------------------------------------------------------------ seed layout
 
