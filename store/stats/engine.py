@@ -6,7 +6,8 @@ times (in the engine's clock) of the first ``request`` / ``queue_start`` / ``que
 ``publish`` and the last ``test_end``, the first event and the last known-name event, a count of
 events per code, and per phase (flash, boot, test) the number of closed pairs, the sum of their
 non-negative durations, and the ends without start.  Closed pairs and every event's delivery
-delay are also logged as samples (with their run, so windows and groups can filter them).
+delay are also logged as samples, one log per (device group slot, phase or event code), with
+their run so a time window can filter them: a group's statistics never scan other groups.
 
 Everything a batch does costs O(batch) (plus O(open starts) for the pool of matching.py), and the
 result is the same after any split of the same rows into batches: "first" values are only set
@@ -31,6 +32,7 @@ NAN = float("nan")
 
 RUN_SPEC = {
     "group": (np.int32, -1, ()),
+    "slot": (np.int16, 0, ()),
     "requestor": (np.int32, -1, ()),
     "hosts": (np.int32, -1, ()),
     "error_msg": (np.int32, -1, ()),
@@ -65,8 +67,11 @@ class EngineState:
         self.names: list[str] = []
         self.runs = RunColumns(RUN_SPEC)
         self.ids = BytesColumn()
-        self.samples = {p: SampleLog({"run": np.int32, "duration": np.float64}) for p in PHASES}
-        self.delays: dict[int, SampleLog] = {}
+        # A slot per device group string id (slot 0: runs without a group row).
+        self.slot_sids: list[int] = [-1]
+        self._slot_of: dict[int, int] = {-1: 0}
+        self.samples: dict[tuple[int, str], SampleLog] = {}
+        self.delays: dict[tuple[int, int], SampleLog] = {}
         self.pools = {p: matching.Pool.empty() for p in PHASES}
         self.n_events = 0
         self.version = 0
@@ -102,7 +107,23 @@ class EngineState:
         end = batch.first_run + len(runs)
         self._ensure_runs(end)
         self.runs.group[batch.first_run : end] = runs["group"]
+        sids, inverse = np.unique(runs["group"], return_inverse=True)
+        slots = np.array([self._slot(int(sid)) for sid in sids], np.int16)
+        self.runs.slot[batch.first_run : end] = slots[inverse]
         self.ids.put(batch.first_run, runs["testrun_id"])
+
+    def _slot(self, sid: int) -> int:
+        slot = self._slot_of.get(sid)
+        if slot is None:
+            slot = self._slot_of[sid] = len(self.slot_sids)
+            self.slot_sids.append(sid)
+        return slot
+
+    def _log(self, logs: dict, key: tuple, column: str) -> SampleLog:
+        log = logs.get(key)
+        if log is None:
+            log = logs[key] = SampleLog({"run": np.int32, column: np.float64})
+        return log
 
     def _apply_requests(self, rows: np.ndarray) -> None:
         if len(rows) == 0:
@@ -122,38 +143,39 @@ class EngineState:
     def _apply_events(self, first_row: int, run: np.ndarray, ev: np.ndarray) -> None:
         code = np.ascontiguousarray(ev["code"])
         t = np.ascontiguousarray(ev[self.clock], dtype=np.float64)
-        delay = ev["received"] - ev["emit"]
         r = self.runs
-        # Events per code in file order: a stable sort of int16 codes is a radix sort.
-        order = np.argsort(code, kind="stable")
-        bounds = np.concatenate([[0], np.cumsum(np.bincount(code))])
-        by_code = {c: order[bounds[c] : bounds[c + 1]]
-                   for c in range(len(bounds) - 1) if bounds[c + 1] > bounds[c]}
         _add_counts(r.counts, run, np.minimum(code, OTHER).astype(np.int64))
         _set_first(r.first_t, run, t)
         known = np.flatnonzero(code < N_KNOWN)
         r.last_code[run[known]] = code[known]
         r.last_t[run[known]] = t[known]
+        by_code = {}
+        for name in (*FIRST_TIMES, "test_end", *(f"{p}_{e}" for p in PHASES
+                                                 for e in ("start", "end"))):
+            by_code[C[name]] = np.flatnonzero(code == C[name])
         for name in FIRST_TIMES:
-            idx = by_code.get(C[name])
-            if idx is not None:
-                _set_first(getattr(r, name), run[idx], t[idx])
-        idx = by_code.get(C["test_end"])
-        if idx is not None:
-            r.test_end[run[idx]] = t[idx]
-        for c, idx in by_code.items():
-            log = self.delays.get(c)
-            if log is None:
-                log = self.delays[c] = SampleLog({"run": np.int32, "delay": np.float64})
-            log.append(run=run[idx], delay=delay[idx])
-        empty = np.empty(0, np.int64)
+            idx = by_code[C[name]]
+            _set_first(getattr(r, name), run[idx], t[idx])
+        idx = by_code[C["test_end"]]
+        r.test_end[run[idx]] = t[idx]
+        self._log_delays(run, code, ev)
         for p, phase in enumerate(PHASES):
-            starts = by_code.get(C[f"{phase}_start"], empty)
-            ends = by_code.get(C[f"{phase}_end"], empty)
+            starts = by_code[C[f"{phase}_start"]]
+            ends = by_code[C[f"{phase}_end"]]
             if len(starts) or len(ends):
                 idx = np.sort(np.concatenate([starts, ends]))
                 self._match(p, phase, run[idx], code[idx] == C[f"{phase}_start"], t[idx],
                             idx + first_row)
+
+    def _log_delays(self, run: np.ndarray, code: np.ndarray, ev: np.ndarray) -> None:
+        """Append received - emit of every event to the log of its (group slot, code)."""
+        delay = ev["received"] - ev["emit"]
+        slot = self.runs.slot[run].astype(np.int64)
+        width = int(code.max()) + 1
+        key = slot * width + code
+        for k, idx in _split(key, int(key.max()) + 1):
+            self._log(self.delays, (k // width, k % width), "delay").append(
+                run=run[idx], delay=delay[idx])
 
     def _match(self, p: int, phase: str, run, is_start, t, row) -> None:
         res = matching.match(run, is_start, t, row, self.pools[phase], self._marks)
@@ -163,7 +185,9 @@ class EngineState:
             np.add.at(r.orphans, (res.orphan_runs, p), 1)
         if len(res.run) == 0:
             return
-        self.samples[phase].append(run=res.run, duration=res.duration)
+        for slot, idx in _split(r.slot[res.run], len(self.slot_sids)):
+            self._log(self.samples, (slot, phase), "duration").append(
+                run=res.run[idx], duration=res.duration[idx])
         _add_counts(r.closed, res.run, np.full(len(res.run), p, np.int64))
         # Per-run sums in file order, one addend per run at a time: the same float additions
         # whatever the batch split.  res.run is grouped by run; rank = position within its run.
@@ -178,6 +202,15 @@ class EngineState:
         for k in range(int(rank.max()) + 1):
             sel = rank == k
             sums[res.run[sel]] += add[sel]
+
+
+def _split(keys: np.ndarray, k: int) -> list[tuple[int, np.ndarray]]:
+    """(key, indices in order) for each key value present, via one stable sort."""
+    small = keys.astype(np.int16) if k < 32000 else keys
+    order = np.argsort(small, kind="stable")  # a radix sort for int16
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(small, minlength=k))])
+    return [(key, order[bounds[key] : bounds[key + 1]])
+            for key in np.flatnonzero(bounds[1:] > bounds[:-1]).tolist()]
 
 
 def _add_counts(counts: np.ndarray, run: np.ndarray, col: np.ndarray) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from store.stats.columns import SampleLog
 from store.stats.engine import C, PHASES, EngineState
 
 STATUSES = ("queued", "ongoing", "finished", "error")
@@ -20,27 +21,49 @@ class Frame:
                  now: float) -> None:
         self.st = st
         self.now = now
+        self.since = since
         r = st.runs
         n = self.n = r.n
-        self.group_names, gidx = group_index(st)
-        mask = ~np.isnan(r.first_t[:n])  # runs with at least one event
+        self.group_names, slot_group = group_index(st)
+        has = ~np.isnan(r.first_t[:n])  # runs with at least one event
+        mask = has.copy()
         if since is not None:
             mask &= r.request[:n] >= since  # NaN (never requested) compares False
         if group is not None:
-            if group in self.group_names:
-                mask &= gidx == self.group_names.index(group)
-            else:
-                mask[:] = False
+            wanted = self.group_names.index(group) if group in self.group_names else -2
+            slot_group = np.where(slot_group == wanted, 0, -1)
             self.group_names = [group]
-            gidx = np.where(mask, 0, -1)
+        self.slot_group = slot_group
+        """Group index (in group_names) of every device group slot, -1 when not wanted."""
+        gidx = slot_group[r.slot[:n]]
+        mask &= gidx >= 0
         self.mask = mask
         self.gidx = np.where(mask, gidx, -1)
+        self.filtered = since is not None
+        """True when logged samples must be checked against the window run by run."""
         counts = r.counts[:n]
         status = np.zeros(n, np.int8)
         status[counts[:, C["queue_end"]] > 0] = 1
         status[counts[:, C["publish"]] > 0] = 2
         status[counts[:, C["error"]] > 0] = 3
         self.status = status
+
+    def slots(self, g: int) -> list[int]:
+        """Device group slots making up group index ``g``."""
+        return np.flatnonzero(self.slot_group == g).tolist()
+
+    def logged(self, logs: dict, slots: list[int], key, column: str) -> np.ndarray:
+        """The values of the (slot, key) logs of these slots, restricted to the window."""
+        parts = []
+        for slot in slots:
+            log: SampleLog | None = logs.get((slot, key))
+            if log is None or len(log) == 0:
+                continue
+            values = log[column]
+            parts.append(values[self.mask[log["run"]]] if self.filtered else values)
+        if not parts:
+            return np.empty(0)
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def per_run_duration(self, name: str) -> np.ndarray:
         """Duration of a per-run phase (NaN where undefined), for all n runs."""
@@ -55,27 +78,19 @@ class Frame:
             return r.publish[:n] - r.test_end[:n]
         raise KeyError(name)
 
-    def sample_keys(self, runs: np.ndarray) -> np.ndarray:
-        """Group index (-1 outside the window) of samples belonging to ``runs``."""
-        return self.gidx[runs] if len(runs) else np.empty(0, np.int64)
-
 
 def group_index(st: EngineState) -> tuple[list[str], np.ndarray]:
-    """Sorted device group names of runs with events, and each run's index in that list."""
+    """Sorted device group names of runs with events, and each slot's index in that list."""
     r = st.runs
     n = r.n
-    gid = r.group[:n].astype(np.int64)
-    strings = st.strings
     has = ~np.isnan(r.first_t[:n])
-    ids = np.unique(gid[has])
-    names = sorted({_string(strings, i) for i in ids.tolist()})
+    used = np.bincount(r.slot[:n][has], minlength=len(st.slot_sids)) > 0
+    names_of_slot = [_string(st.strings, sid) for sid in st.slot_sids]
+    names = sorted({names_of_slot[s] for s in np.flatnonzero(used).tolist()})
     lookup = {name: k for k, name in enumerate(names)}
-    # Map string id -> group index (several ids could hold the same text).
-    table = np.full(int(ids.max()) + 2 if len(ids) else 1, -1, np.int64)
-    for i in ids.tolist():
-        table[i + 1] = lookup[_string(strings, i)]
-    gidx = np.where(has, table[np.clip(gid + 1, 0, len(table) - 1)], -1)
-    return names, gidx
+    slot_group = np.array([lookup[names_of_slot[s]] if used[s] else -1
+                           for s in range(len(st.slot_sids))], np.int64)
+    return names, slot_group
 
 
 def _string(strings: list[str], i: int) -> str:

@@ -83,8 +83,8 @@ def samples(f: Frame, phase: str) -> np.ndarray:
     if phase not in DURATIONS:
         raise ValueError(f"phase must be one of {', '.join(DURATIONS)}, not {phase!r}")
     if phase in PHASES:
-        log = f.st.samples[phase]
-        values = log["duration"][f.mask[log["run"]]] if len(log) else np.empty(0)
+        slots = np.flatnonzero(f.slot_group >= 0).tolist()
+        values = f.logged(f.st.samples, slots, phase, "duration")
     else:
         values = f.per_run_duration(phase)[f.mask]
         values = values[~np.isnan(values)]

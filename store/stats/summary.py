@@ -19,44 +19,55 @@ _START = {p: C[f"{p}_start"] for p in PHASES}
 def summary(st: EngineState, since: float | None, group: str | None, now: float) -> dict:
     """{"groups": {GROUP: SUMMARY}, "all": SUMMARY} for runs requested since ``since``."""
     f = Frame(st, since, group, now)
-    k = len(f.group_names)
-    group_runs = split(f.gidx, k)
-    group_samples = {p: split(f.sample_keys(st.samples[p]["run"]), k) for p in PHASES}
-    group_delays = {c: split(f.sample_keys(log["run"]), k) for c, log in st.delays.items()}
-    groups = {}
-    for g, name in enumerate(f.group_names):
-        groups[name] = _summarize(f, group_runs[g], {p: v[g] for p, v in group_samples.items()},
-                                  {c: v[g] for c, v in group_delays.items()})
+    per_run = {name: f.per_run_duration(name) for name in DURATIONS if name not in PHASES}
+    runs_of = split(f.gidx, len(f.group_names))
+    values = [_sorted_values(f, f.slots(g), runs_of[g], per_run)
+              for g in range(len(f.group_names))]
+    groups = {name: _summarize(f, runs_of[g], values[g]) for g, name in enumerate(f.group_names)}
     if group is not None:
         return {"groups": groups, "all": groups[group]}
-    inside = {p: np.flatnonzero(f.sample_keys(st.samples[p]["run"]) >= 0) for p in PHASES}
-    delays = {c: np.flatnonzero(f.sample_keys(log["run"]) >= 0) for c, log in st.delays.items()}
-    return {"groups": groups, "all": _summarize(f, np.flatnonzero(f.mask), inside, delays)}
+    merged = {}
+    for v in values:
+        for key, arr in v.items():
+            merged.setdefault(key, []).append(arr)
+    merged = {key: np.sort(np.concatenate(parts)) for key, parts in merged.items()}
+    return {"groups": groups, "all": _summarize(f, np.flatnonzero(f.mask), merged)}
 
 
-def _summarize(f: Frame, runs: np.ndarray, samples: dict, delays: dict) -> dict:
+def _sorted_values(f: Frame, slots: list[int], runs: np.ndarray, per_run: dict) -> dict:
+    """Sorted samples of one group: ("d", DURATION) incl. negatives, ("delay", CODE)."""
+    out = {}
+    for name in DURATIONS:
+        if name in PHASES:
+            values = f.logged(f.st.samples, slots, name, "duration")
+        else:
+            values = per_run[name][runs]
+            values = values[~np.isnan(values)]
+        out[("d", name)] = np.sort(values)
+    codes = sorted({code for slot, code in f.st.delays if slot in slots})
+    for code in codes:
+        values = f.logged(f.st.delays, slots, code, "delay")
+        if len(values):
+            out[("delay", code)] = np.sort(values)
+    return out
+
+
+def _summarize(f: Frame, runs: np.ndarray, values: dict) -> dict:
     st = f.st
     status = f.status[runs]
     per_status = np.bincount(status, minlength=4)
     queued, ongoing = runs[status == 0], runs[status == 1]
     finished, errors = int(per_status[2]), int(per_status[3])
-    anomalies = {"unknown_events": 0, "ends_without_start": 0, "negative_durations": 0,
-                 "unrequested_events": 0}
+    negative = 0
     durations = {}
     for name in DURATIONS:
-        if name in PHASES:
-            values = st.samples[name]["duration"][samples[name]]
-        else:
-            values = f.per_run_duration(name)[runs]
-            values = values[~np.isnan(values)]
-        negative = values < 0
-        anomalies["negative_durations"] += int(negative.sum())
-        durations[name] = describe(values[~negative])
+        s = values.get(("d", name), np.empty(0))
+        cut = int(np.searchsorted(s, 0.0, side="left"))  # negatives: clock skew, left out
+        negative += cut
+        durations[name] = describe(s[cut:], presorted=True)
     counts = st.runs.counts[runs].sum(axis=0, dtype=np.int64)
-    unrequested = np.isnan(st.runs.request[runs])
-    anomalies["unrequested_events"] = int(st.runs.counts[runs[unrequested]].sum())
-    anomalies["unknown_events"] = int(counts[N_KNOWN])
-    anomalies["ends_without_start"] = int(st.runs.orphans[runs].sum())
+    delays = {code: v for (kind, code), v in values.items() if kind == "delay"}
+    unrequested = runs[np.isnan(st.runs.request[runs])]
     return {
         "testruns": len(runs),
         "queued": len(queued),
@@ -72,11 +83,14 @@ def _summarize(f: Frame, runs: np.ndarray, samples: dict, delays: dict) -> dict:
         "iterations": {p: describe(_positive(st.runs.counts[runs, _START[p]])) for p in PHASES},
         "oldest_queued_wait": _oldest_wait(f, queued),
         "phases": phase_mod.phase_counts(st, np.concatenate([queued, ongoing])),
-        "anomalies": anomalies,
-        "delivery_delay": {
-            _name(st, c): describe(st.delays[c]["delay"][idx])
-            for c, idx in sorted(delays.items()) if len(idx)
+        "anomalies": {
+            "unknown_events": int(counts[N_KNOWN]),
+            "ends_without_start": int(st.runs.orphans[runs].sum()),
+            "negative_durations": negative,
+            "unrequested_events": int(st.runs.counts[unrequested].sum()),
         },
+        "delivery_delay": {_name(st, c): describe(v, presorted=True)
+                           for c, v in sorted(delays.items())},
     }
 
 
