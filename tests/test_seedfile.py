@@ -1,0 +1,73 @@
+"""The seed spike's layout: read-only, minutes -> seconds, groups as device groups."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import tables
+
+from store.batch import Batch
+from store.catalog import Catalog
+from store.tail import TailReader
+
+
+class SpikeEvent(tables.IsDescription):
+    testrun_id = tables.StringCol(16)
+    ev_name = tables.StringCol(16)
+    emit = tables.Int32Col()
+    received = tables.Int32Col()
+
+
+def _make_seed(path):
+    with tables.open_file(str(path), "w", title="demo") as h5:
+        for group, runs in (("device_group_1", ("0", "1")), ("device_group_2", ("0",))):
+            table = h5.create_table(h5.create_group("/", group), "events", SpikeEvent)
+            row = table.row
+            for tid in runs:
+                for k, name in enumerate(("request", "queue_start", "publish")):
+                    row["testrun_id"], row["ev_name"] = tid, name
+                    row["emit"], row["received"] = 10 + k, 11 + k
+                    row.append()
+            table.flush()
+
+
+def test_seed_layout_batches(tmp_path):
+    path = tmp_path / "spike.h5"
+    _make_seed(path)
+    reader = TailReader(str(path), max_rows=4)
+    catalog, events, batches = Catalog(), [], []
+    while True:
+        result = reader.poll()
+        for batch in result.items:
+            assert isinstance(batch, Batch)
+            catalog.apply(batch)
+            batches.append(batch)
+            events.extend(catalog.event_dicts(batch))
+        if not result.more:
+            break
+    assert result.status.file_format == "seed" and result.status.rows_read == 9
+    assert len(events) == 9
+    assert events[0] == {"testrun_id": "0", "event": "request", "emit": 600.0,
+                         "received": 660.0, "device_group": "device_group_1"}
+    # testrun "0" of group 2 is a different testrun from "0" of group 1: dense runs 0, 1, 2
+    assert catalog.testrun_ids == ["0", "1", "0"]
+    assert [catalog.device_group(r) for r in range(3)] == ["device_group_1"] * 2 + \
+        ["device_group_2"]
+    requests = [r for b in batches for r in b.requests.tolist()]
+    assert len(requests) == 3 and all(r[2:6] == (0, 0, 0, 0) for r in requests)
+    assert catalog.strings[0] == ""
+    with tables.open_file(str(path)) as h5:  # read-only: untouched
+        assert h5.root.device_group_1.events.nrows == 6
+        assert not hasattr(h5.root, "events")
+
+
+def test_tail_prints_seed_file(tmp_path):
+    path = tmp_path / "spike.h5"
+    _make_seed(path)
+    out = subprocess.run([sys.executable, "-m", "trmon_tui", "tail", str(path)],
+                         capture_output=True, text=True, timeout=60)
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert out.returncode == 0 and len(lines) == 9
+    assert lines[-1]["event"] == "publish" and lines[-1]["emit"] == 720.0
