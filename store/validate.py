@@ -307,19 +307,20 @@ def _check_groups_columns(out: dict, known_groups: KnownGroups) -> dict[bytes, s
     uniq, first, inverse = np.unique(tids, return_index=True, return_inverse=True)
     given = np.flatnonzero(groups != "")
     # The group each testrun names in these rows: every row naming one must agree.
-    named: dict[int, str] = {}
+    named: dict[int, tuple[str, int]] = {}  # run -> (group, first row naming it)
     if len(given):
         pairs_u, pairs_first = np.unique(
             np.rec.fromarrays([inverse[given], groups[given]]), return_index=True)
-        for (run, group), row in zip(pairs_u.tolist(), pairs_first.tolist(), strict=True):
-            if run in named and named[run] != group:
-                bad_row = int(given[row])
-                raise InvalidEvent(f"row {bad_row}: testrun {uniq[run].decode()!r} names device "
-                                   f"group {group!r} and also {named[run]!r}")
-            named[run] = group
+        for (run, group), first_pair in zip(pairs_u.tolist(), pairs_first.tolist(), strict=True):
+            row = int(given[first_pair])
+            if run in named:
+                (a, row_a), (b, row_b) = sorted([named[run], (group, row)], key=lambda p: p[1])
+                raise InvalidEvent(f"row {row_b}: testrun {uniq[run].decode()!r} names device "
+                                   f"group {b!r}, but {a!r} at row {row_a}")
+            named[run] = (group, row)
     new_groups: dict[bytes, str] = {}
     for run, known in enumerate(known_groups(uniq)):
-        group = named.get(run, "")
+        group = named.get(run, ("", 0))[0]
         if known is None and group:
             new_groups[uniq[run].tolist()] = group
             continue

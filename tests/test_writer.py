@@ -1,0 +1,92 @@
+"""EventWriter: columns validation, threads, two writer processes, lookup of one testrun."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+from writer_proc import columns, generation_prefix, read_events
+
+from store import lookup
+from store.validate import InvalidEvent
+from store.writer import EventWriter
+
+HELPER = os.path.join(os.path.dirname(__file__), "writer_proc.py")
+
+
+def test_write_columns_rejects_naming_the_first_bad_row(tmp_path):
+    path = str(tmp_path / "f.h5")
+    with EventWriter(path) as writer:
+        cols = columns(0, 0, 20)
+        cols["received"] = cols["received"].copy()
+        cols["received"][7] = np.nan
+        with pytest.raises(InvalidEvent, match="row 7: received must be a finite number"):
+            writer.write_columns(cols)
+        cols = columns(0, 0, 20)
+        cols["device_group"] = cols["device_group"].astype("U20")
+        cols["device_group"][11] = "elsewhere"
+        with pytest.raises(InvalidEvent, match="row 11: testrun 'g0-2' names device group "
+                                               "'elsewhere', but 'grp' at row 10"):
+            writer.write_columns(cols)
+        cols = columns(0, 6, 10)  # testrun g0-1 without its request
+        with pytest.raises(InvalidEvent, match="row 0: testrun 'g0-1' has no known device"):
+            writer.write_columns(cols)
+        cols = columns(0, 0, 10)
+        cols["testrun_id"] = cols["testrun_id"].astype("U80")
+        cols["testrun_id"][3] = "y" * 70
+        with pytest.raises(InvalidEvent, match="row 3: testrun_id is 70 bytes"):
+            writer.write_columns(cols)
+        cols = columns(0, 0, 10)
+        cols["hosts"] = np.where(cols["event"] == "request", '[["w1", 1]]', "")
+        cols["hosts"][5] = "not json"
+        with pytest.raises(InvalidEvent, match="row 5: hosts is not JSON"):
+            writer.write_columns(cols)
+        cols["hosts"][5] = '[["w1", 1]]'
+        writer.write_columns(cols)
+    events = read_events(path)
+    assert len(events) == 10 and events[0]["hosts"] == [["w1", 1]]
+    assert events[1].get("device_group") is None
+
+
+def test_threads_write_concurrently(tmp_path):
+    path = str(tmp_path / "f.h5")
+    with EventWriter(path, interval=0.01) as writer:
+        def worker(gen):
+            for start in range(0, 2000, 100):
+                writer.write_columns(columns(gen, start, start + 100))
+        threads = [threading.Thread(target=worker, args=(g,)) for g in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    events = read_events(path)
+    assert [generation_prefix(events, g) for g in range(4)] == [2000] * 4
+
+
+def test_two_writer_processes_share_the_file(tmp_path):
+    path = str(tmp_path / "f.h5")
+    EventWriter(path).close()
+    procs = [subprocess.Popen([sys.executable, HELPER, "write", path, "--gen", str(g),
+                               "--count", "5000", "--batch", "250", "--interval", "0.01",
+                               "--flush-each"], stdout=subprocess.DEVNULL) for g in (1, 2)]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    events = read_events(path)
+    assert generation_prefix(events, 1) == generation_prefix(events, 2) == 5000
+    assert all(e["device_group"] == "grp" for e in events if e["event"] == "request")
+
+
+def test_unknown_names_and_lookup(tmp_path):
+    path = str(tmp_path / "f.h5")
+    with EventWriter(path) as writer:
+        writer.write_columns(columns(0, 0, 50))
+        writer.write({"testrun_id": "g0-3", "event": "coffee_break", "emit": 1.5})
+        writer.write({"testrun_id": "g0-3", "event": "error", "emit": 2.5, "error": "E: boom"})
+    events = lookup.testrun_events(path, "g0-3")
+    assert [e["event"] for e in events] == ["request", "queue_start", "queue_end", "test_start",
+                                            "publish", "coffee_break", "error"]
+    assert events[0]["device_group"] == "grp" and events[-1]["error"] == "E: boom"
+    assert lookup.testrun_events(path, "nope") == []
