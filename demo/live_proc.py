@@ -27,7 +27,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parent", type=int, default=None)
     args = parser.parse_args(argv)
 
+    import tables
+
     from demo import live
+
+    # Lock retries while a reader holds the file would print HDF5's error stack every time.
+    tables.silence_hdf5_messages()
 
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
