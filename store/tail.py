@@ -154,18 +154,25 @@ class TailReader:
 
     def _read_product(self, h5: tables.File, identity: tuple, result: PollResult) -> None:
         root = h5.root
-        counts = schema.row_counts(h5)
-        if any(counts[k] < self._counts[k] for k in counts):
+        # Loading a Table node costs ~1 ms: an idle poll loads only /events (to notice a
+        # truncation); the others only when the last commit's counts say they grew.
+        cap = _available(self.path, h5, identity[1])
+        cap["events"] = min(cap["events"], int(root.events.nrows))
+        if any(cap[k] < self._counts[k] for k in cap):
             self._reset(result, f"{self.path} was truncated (fewer rows than already read)")
         self._identity = identity
-        cap = _available(self.path, h5, counts, identity[1])
         got: dict[str, np.ndarray] = {}
         for name in READ_ORDER:
             start = self._counts[name]
+            got[name] = np.zeros(0, dtype=schema.TABLES[name])
+            if cap[name] <= start:
+                continue
+            table = getattr(root, name)
+            cap[name] = min(cap[name], int(table.nrows))
             stop = min(cap[name], start + self.max_rows)
             result.more |= stop < cap[name]
-            got[name] = getattr(root, name).read(start, stop) if stop > start else \
-                np.zeros(0, dtype=schema.TABLES[name])
+            if stop > start:
+                got[name] = table.read(start, stop)
         valid = self._valid_prefix(got)
         cut = valid["events"] < len(got["events"]) and not result.more
         for name in READ_ORDER:
@@ -273,15 +280,13 @@ def _prefix(ok: np.ndarray) -> int:
     return int(np.argmin(ok))
 
 
-def _available(path: str, h5: tables.File, counts: dict[str, int], file_id: str) -> dict:
-    """Rows of each table that belong to complete commits."""
-    cap = dict(counts)
+def _available(path: str, h5: tables.File, file_id: str) -> dict:
+    """Rows of each table that belong to complete commits (before capping by nrows)."""
     try:
         committed = json.loads(str(h5.root._v_attrs.trmon_commit))
-        for name in cap:
-            cap[name] = min(cap[name], int(committed.get(name, cap[name])))
-    except (AttributeError, ValueError, TypeError):
-        pass
+        cap = {name: int(committed[name]) for name in schema.TABLES}
+    except (AttributeError, ValueError, TypeError, KeyError):
+        cap = schema.row_counts(h5)  # no commit record: trust the tables themselves
     pending = journal.pending_counts(path)
     if pending is not None and pending[0] == file_id:
         for name in cap:
