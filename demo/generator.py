@@ -49,16 +49,17 @@ def columns(block: RunBlock, group_names: np.ndarray, idx: np.ndarray) -> dict[s
         "emit": block.emit[idx],
         "received": block.received[idx],
     }
+    runs = run[req]  # the requesting testruns: only their attributes are looked up
     per_run = {
-        "device_group": group_names[block.group],
-        "queue": _QUEUES[block.queue],
-        "configuration": block.configuration,
-        "requestor": _REQUESTORS[block.requestor],
-        "request_id": block.request_id,
-        "hosts": block.hosts,
+        "device_group": group_names[block.group[runs]],
+        "queue": _QUEUES[block.queue[runs]],
+        "configuration": block.configuration[runs],
+        "requestor": _REQUESTORS[block.requestor[runs]],
+        "request_id": block.request_id[runs],
+        "hosts": block.hosts[runs],
     }
     for key, values in per_run.items():
-        cols[key] = _sparse(len(idx), req, values[run[req]])
+        cols[key] = _sparse(len(idx), req, values)
     cols["error"] = _sparse(len(idx), err, block.error[run[err]])
     return cols
 
