@@ -92,8 +92,10 @@ def _static(args: argparse.Namespace) -> int:
     end = generator.FIXED_END if args.seed is not None else time.time()
     started = time.monotonic()
     events = generator.write_static(args.out, args.runs, args.seed, end)
+    fixed = " (fixed by --seed; without it the history ends now)" if args.seed is not None else ""
     print(f"{PROG}: wrote {args.runs:,} testruns ({events:,} events, history up to "
-          f"{_utc(end)}) to {args.out} in {time.monotonic() - started:.1f} s", file=sys.stderr)
+          f"{_utc(end)}{fixed}) to {args.out} in {time.monotonic() - started:.1f} s",
+          file=sys.stderr)
     return 0
 
 
