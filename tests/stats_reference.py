@@ -10,6 +10,8 @@ indices, request and error rows), cut at the given event positions.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from store import schema
@@ -217,3 +219,19 @@ def _ref_one(runs: list[RefRun]) -> dict:
             "unrequested_events": sum(r.n for r in runs if "request" not in r.counts),
         },
     }
+
+
+def same(got, want, path="") -> None:
+    """Assert equality, floats to 1e-12 relative (summation order may differ from numpy's)."""
+    if isinstance(want, dict):
+        assert isinstance(got, dict) and got.keys() == want.keys(), (path, got, want)
+        for key in want:
+            same(got[key], want[key], f"{path}.{key}")
+    elif isinstance(want, list):
+        assert isinstance(got, list) and len(got) == len(want), (path, got, want)
+        for i, (g, w) in enumerate(zip(got, want)):
+            same(g, w, f"{path}[{i}]")
+    elif isinstance(want, float) and isinstance(got, float):
+        assert math.isclose(got, want, rel_tol=1e-12, abs_tol=1e-9), (path, got, want)
+    else:
+        assert got == want, (path, got, want)

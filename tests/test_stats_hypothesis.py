@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from stats_reference import reference_summary, to_batches
+from stats_reference import reference_summary, same, to_batches
 
 from store.stats import StatsEngine
 
@@ -106,7 +106,7 @@ def test_incremental_equals_cold_equals_reference(events, data, clock):
     for name, summary in [("all", got["all"])] + list(got["groups"].items()):
         expected = ref["all"] if name == "all" else ref["groups"][name]
         for key in REFERENCE_KEYS:
-            assert summary[key] == expected[key], (name, key)
+            same(summary[key], expected[key], f"{name}.{key}")
 
 
 @settings(max_examples=40, deadline=None)

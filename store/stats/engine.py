@@ -1,18 +1,19 @@
 """StatsEngine state and its incremental update (``apply``); the queries live in queries.py.
 
 State kept per run (dense run index of the file, numpy arrays with doubling capacity): device
-group, requestor and hosts (string ids of the first request row), first error message, the
+group slot, requestor and hosts (string ids of the first request row), first error message, the
 times (in the engine's clock) of the first ``request`` / ``queue_start`` / ``queue_end`` /
 ``publish`` and the last ``test_end``, the first event and the last known-name event, a count of
-events per code, and per phase (flash, boot, test) the number of closed pairs, the sum of their
-non-negative durations, and the ends without start.  Closed pairs and every event's delivery
+events per code, per phase (flash, boot, test) the sum of the non-negative durations of its
+closed pairs, and the number of ends without start.  Closed pairs and every event's delivery
 delay are also logged as samples, one log per (device group slot, phase or event code), with
 their run so a time window can filter them: a group's statistics never scan other groups.
 
 Everything a batch does costs O(batch) (plus O(open starts) for the pool of matching.py), and the
 result is the same after any split of the same rows into batches: "first" values are only set
 while unset, "last" values always overwritten, counts are integers, per-run sums are added in
-file order one addend at a time, and every statistic is computed from a sorted sample.
+file order one addend at a time, and every sample log holds its values in file order, so the
+statistics see the very same arrays (floating-point sums in the same order).
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ PHASES = ("flash", "boot", "test")
 NAN = float("nan")
 
 RUN_SPEC = {
-    "group": (np.int32, -1, ()),
     "slot": (np.int16, 0, ()),
     "requestor": (np.int32, -1, ()),
     "hosts": (np.int32, -1, ()),
@@ -45,9 +45,8 @@ RUN_SPEC = {
     "last_t": (np.float64, NAN, ()),
     "last_code": (np.int16, -1, ()),
     "counts": (np.int32, 0, (N_KNOWN + 1,)),
-    "closed": (np.int32, 0, (3,)),
     "sums": (np.float64, 0.0, (3,)),
-    "orphans": (np.int32, 0, (3,)),
+    "orphans": (np.int32, 0, ()),
 }
 FIRST_TIMES = ("request", "queue_start", "queue_end", "publish")
 
@@ -106,7 +105,6 @@ class EngineState:
             return
         end = batch.first_run + len(runs)
         self._ensure_runs(end)
-        self.runs.group[batch.first_run : end] = runs["group"]
         sids, inverse = np.unique(runs["group"], return_inverse=True)
         slots = np.array([self._slot(int(sid)) for sid in sids], np.int16)
         self.runs.slot[batch.first_run : end] = slots[inverse]
@@ -119,10 +117,10 @@ class EngineState:
             self.slot_sids.append(sid)
         return slot
 
-    def _log(self, logs: dict, key: tuple, column: str) -> SampleLog:
+    def _log(self, logs: dict, key: tuple, column: str, dtype=np.float64) -> SampleLog:
         log = logs.get(key)
         if log is None:
-            log = logs[key] = SampleLog({"run": np.int32, column: np.float64})
+            log = logs[key] = SampleLog({"run": np.int32, column: dtype})
         return log
 
     def _apply_requests(self, rows: np.ndarray) -> None:
@@ -144,37 +142,48 @@ class EngineState:
         code = np.ascontiguousarray(ev["code"])
         t = np.ascontiguousarray(ev[self.clock], dtype=np.float64)
         r = self.runs
-        _add_counts(r.counts, run, np.minimum(code, OTHER).astype(np.int64))
+        top = int(code.max())
+        _add_counts(r.counts, run, np.minimum(code, OTHER) if top >= OTHER else code)
         _set_first(r.first_t, run, t)
-        known = np.flatnonzero(code < N_KNOWN)
+        known = np.flatnonzero(code < N_KNOWN) if top >= N_KNOWN else slice(None)
         r.last_code[run[known]] = code[known]
         r.last_t[run[known]] = t[known]
-        by_code = {}
-        for name in (*FIRST_TIMES, "test_end", *(f"{p}_{e}" for p in PHASES
-                                                 for e in ("start", "end"))):
-            by_code[C[name]] = np.flatnonzero(code == C[name])
-        for name in FIRST_TIMES:
-            idx = by_code[C[name]]
-            _set_first(getattr(r, name), run[idx], t[idx])
-        idx = by_code[C["test_end"]]
-        r.test_end[run[idx]] = t[idx]
-        self._log_delays(run, code, ev)
-        for p, phase in enumerate(PHASES):
-            starts = by_code[C[f"{phase}_start"]]
-            ends = by_code[C[f"{phase}_end"]]
-            if len(starts) or len(ends):
-                idx = np.sort(np.concatenate([starts, ends]))
-                self._match(p, phase, run[idx], code[idx] == C[f"{phase}_start"], t[idx],
-                            idx + first_row)
+        # One radix sort by (code, device group slot): every code's events form one block
+        # (sorted again to file order where order matters), every (code, slot) a delay log.
+        nslots = len(self.slot_sids)
+        key = code.astype(np.int32) * nslots + r.slot[run]
+        width = (top + 1) * nslots
+        order = np.argsort(key.astype(np.int16) if width < 32000 else key, kind="stable")
+        bounds = np.zeros(width + 1, np.int64)
+        np.cumsum(np.bincount(key, minlength=width), out=bounds[1:])
 
-    def _log_delays(self, run: np.ndarray, code: np.ndarray, ev: np.ndarray) -> None:
-        """Append received - emit of every event to the log of its (group slot, code)."""
+        def in_file_order(first_code: int, last_code: int) -> np.ndarray:
+            lo = bounds[min(first_code, top + 1) * nslots]
+            hi = bounds[min(last_code + 1, top + 1) * nslots]
+            return np.sort(order[lo:hi])
+
+        for name in FIRST_TIMES:
+            idx = in_file_order(C[name], C[name])
+            if len(idx):
+                _set_first(getattr(r, name), run[idx], t[idx])
+        idx = in_file_order(C["test_end"], C["test_end"])
+        r.test_end[run[idx]] = t[idx]
+        self._log_delays(run, ev, order, bounds, nslots)
+        for p, phase in enumerate(PHASES):
+            start = C[f"{phase}_start"]
+            idx = in_file_order(start, start + 1)  # <phase>_start and <phase>_end
+            if len(idx):
+                self._match(p, phase, run[idx], code[idx] == start, t[idx], idx + first_row)
+
+    def _log_delays(self, run, ev, order, bounds, nslots) -> None:
+        """Append received - emit of every event to the log of its (code, group slot).
+
+        Kept as float32 (sub-millisecond for any plausible delay) to halve the largest log.
+        """
         delay = ev["received"] - ev["emit"]
-        slot = self.runs.slot[run].astype(np.int64)
-        width = int(code.max()) + 1
-        key = slot * width + code
-        for k, idx in _split(key, int(key.max()) + 1):
-            self._log(self.delays, (k // width, k % width), "delay").append(
+        for k in np.flatnonzero(bounds[1:] > bounds[:-1]).tolist():
+            idx = order[bounds[k] : bounds[k + 1]]
+            self._log(self.delays, (k % nslots, k // nslots), "delay", np.float32).append(
                 run=run[idx], delay=delay[idx])
 
     def _match(self, p: int, phase: str, run, is_start, t, row) -> None:
@@ -182,13 +191,14 @@ class EngineState:
         self.pools[phase] = res.pool
         r = self.runs
         if len(res.orphan_runs):
-            np.add.at(r.orphans, (res.orphan_runs, p), 1)
+            np.add.at(r.orphans, res.orphan_runs, 1)
         if len(res.run) == 0:
             return
-        for slot, idx in _split(r.slot[res.run], len(self.slot_sids)):
+        # Logged in file order of the ends: the same sequence whatever the batch split.
+        run, duration = res.run[res.file_order], res.duration[res.file_order]
+        for slot, idx in _split(r.slot[run], len(self.slot_sids)):
             self._log(self.samples, (slot, phase), "duration").append(
-                run=res.run[idx], duration=res.duration[idx])
-        _add_counts(r.closed, res.run, np.full(len(res.run), p, np.int64))
+                run=run[idx], duration=duration[idx])
         # Per-run sums in file order, one addend per run at a time: the same float additions
         # whatever the batch split.  res.run is grouped by run; rank = position within its run.
         add = np.where(res.duration >= 0, res.duration, 0.0)
@@ -208,7 +218,8 @@ def _split(keys: np.ndarray, k: int) -> list[tuple[int, np.ndarray]]:
     """(key, indices in order) for each key value present, via one stable sort."""
     small = keys.astype(np.int16) if k < 32000 else keys
     order = np.argsort(small, kind="stable")  # a radix sort for int16
-    bounds = np.concatenate([[0], np.cumsum(np.bincount(small, minlength=k))])
+    bounds = np.zeros(k + 1, np.int64)
+    np.cumsum(np.bincount(small, minlength=k), out=bounds[1:])
     return [(key, order[bounds[key] : bounds[key + 1]])
             for key in np.flatnonzero(bounds[1:] > bounds[:-1]).tolist()]
 
@@ -218,7 +229,7 @@ def _add_counts(counts: np.ndarray, run: np.ndarray, col: np.ndarray) -> None:
     lo, hi = int(run.min()), int(run.max()) + 1
     width = counts.shape[1]
     if (hi - lo) <= 4 * len(run) + 1024:  # dense enough: one bincount over the span of runs
-        flat = (run - lo) * width + col
+        flat = (run - lo) * width + col.astype(np.int64)
         add = np.bincount(flat, minlength=(hi - lo) * width).reshape(hi - lo, width)
         counts[lo:hi] += add.astype(counts.dtype)
     else:  # a few runs spread over a long history

@@ -50,7 +50,7 @@ def describe_runs(f: Frame, runs: np.ndarray) -> list[dict]:
         out.append({
             "run": run,
             "testrun_id": ids[i],
-            "device_group": _string(st, r.group[run]),
+            "device_group": _string(st, st.slot_sids[r.slot[run]]),
             "requestor": _string(st, r.requestor[run], None),
             "hosts": _hosts(_string(st, r.hosts[run], None)),
             "phase": names[i],

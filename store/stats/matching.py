@@ -51,6 +51,8 @@ class Matched:
     """End time minus start time of each closed pair (may be negative: clock skew)."""
     orphan_runs: np.ndarray
     """Run of each end that found no open start (one entry per such end)."""
+    file_order: np.ndarray
+    """Indices into run/duration putting the pairs in file order of their end."""
     pool: Pool
     """The open starts after this batch (all runs)."""
 
@@ -72,7 +74,7 @@ def match(run: np.ndarray, is_start: np.ndarray, t: np.ndarray, row: np.ndarray,
     W = np.concatenate([pool.row[carried], row])
     m = len(R)
     if m == 0:
-        return Matched(R, T, R, pool)
+        return Matched(R, T, R, R, pool)
     # Group by run keeping file order (carried starts first): one sort of unique int64 keys.
     bits = int(m).bit_length()
     perm = np.sort((R << bits) | np.arange(m, dtype=np.int64)) & ((1 << bits) - 1)
@@ -104,7 +106,11 @@ def match(run: np.ndarray, is_start: np.ndarray, t: np.ndarray, row: np.ndarray,
         np.concatenate([pool.t[keep], T[still_open]]),
         np.concatenate([pool.row[keep], W[still_open]]),
     )
-    return Matched(R[closing], T[closing] - T[opener], R[orphan], new_pool)
+    # Pairs in file order of their end: scatter pair numbers to the ends' original positions.
+    at = np.full(m, -1, np.int64)
+    at[perm[closing]] = np.arange(len(closing))
+    file_order = at[at >= 0]
+    return Matched(R[closing], T[closing] - T[opener], R[orphan], file_order, new_pool)
 
 
 def _openers(closing: np.ndarray, S: np.ndarray, first: np.ndarray, group: np.ndarray,

@@ -30,12 +30,13 @@ def summary(st: EngineState, since: float | None, group: str | None, now: float)
     for v in values:
         for key, arr in v.items():
             merged.setdefault(key, []).append(arr)
-    merged = {key: np.sort(np.concatenate(parts)) for key, parts in merged.items()}
+    # "all" = the groups' samples one after the other, in group order: a canonical order.
+    merged = {key: np.concatenate(parts) for key, parts in merged.items()}
     return {"groups": groups, "all": _summarize(f, np.flatnonzero(f.mask), merged)}
 
 
 def _sorted_values(f: Frame, slots: list[int], runs: np.ndarray, per_run: dict) -> dict:
-    """Sorted samples of one group: ("d", DURATION) incl. negatives, ("delay", CODE)."""
+    """Samples of one group: ("d", DURATION) incl. negatives, ("delay", CODE)."""
     out = {}
     for name in DURATIONS:
         if name in PHASES:
@@ -43,12 +44,12 @@ def _sorted_values(f: Frame, slots: list[int], runs: np.ndarray, per_run: dict) 
         else:
             values = per_run[name][runs]
             values = values[~np.isnan(values)]
-        out[("d", name)] = np.sort(values)
+        out[("d", name)] = values
     codes = sorted({code for slot, code in f.st.delays if slot in slots})
     for code in codes:
         values = f.logged(f.st.delays, slots, code, "delay")
         if len(values):
-            out[("delay", code)] = np.sort(values)
+            out[("delay", code)] = values
     return out
 
 
@@ -61,10 +62,11 @@ def _summarize(f: Frame, runs: np.ndarray, values: dict) -> dict:
     negative = 0
     durations = {}
     for name in DURATIONS:
-        s = values.get(("d", name), np.empty(0))
-        cut = int(np.searchsorted(s, 0.0, side="left"))  # negatives: clock skew, left out
-        negative += cut
-        durations[name] = describe(s[cut:], presorted=True)
+        v = values.get(("d", name), np.empty(0))
+        skewed = v < 0  # negative durations: clock skew, left out of the statistics
+        n_skewed = int(np.count_nonzero(skewed))
+        negative += n_skewed
+        durations[name] = describe(v[~skewed] if n_skewed else v)
     counts = st.runs.counts[runs].sum(axis=0, dtype=np.int64)
     delays = {code: v for (kind, code), v in values.items() if kind == "delay"}
     unrequested = runs[np.isnan(st.runs.request[runs])]
@@ -89,7 +91,7 @@ def _summarize(f: Frame, runs: np.ndarray, values: dict) -> dict:
             "negative_durations": negative,
             "unrequested_events": int(st.runs.counts[unrequested].sum()),
         },
-        "delivery_delay": {_name(st, c): describe(v, presorted=True)
+        "delivery_delay": {_name(st, c): describe(v)
                            for c, v in sorted(delays.items())},
     }
 
