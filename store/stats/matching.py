@@ -64,25 +64,68 @@ def match(run: np.ndarray, is_start: np.ndarray, t: np.ndarray, row: np.ndarray,
     ``marks`` is a scratch boolean array with one False entry per run (left all False).
     """
     run = run.astype(np.int64, copy=False)
-    marks[run] = True
-    carried = marks[pool.run]
-    marks[run] = False
-    keep = ~carried
-    R = np.concatenate([pool.run[carried], run])
-    S = np.concatenate([np.ones(int(carried.sum()), bool), is_start])
-    T = np.concatenate([pool.t[carried], t])
-    W = np.concatenate([pool.row[carried], row])
+    if len(pool):
+        marks[run] = True
+        carried = marks[pool.run]
+        marks[run] = False
+    else:
+        carried = np.zeros(0, bool)
+    if carried.any():
+        keep = ~carried
+        R = np.concatenate([pool.run[carried], run])
+        S = np.concatenate([np.ones(int(carried.sum()), bool), is_start])
+        T = np.concatenate([pool.t[carried], t])
+        W = np.concatenate([pool.row[carried], row])
+        pool = Pool(pool.run[keep], pool.t[keep], pool.row[keep])
+    else:
+        R, S, T, W = run, is_start, t, row
     m = len(R)
     if m == 0:
         return Matched(R, T, R, R, pool)
     # Group by run keeping file order (carried starts first): one sort of unique int64 keys.
     bits = int(m).bit_length()
-    perm = np.sort((R << bits) | np.arange(m, dtype=np.int64)) & ((1 << bits) - 1)
-    R, S, T, W = R[perm], S[perm], T[perm], W[perm]
-    step = np.where(S, 1, -1).astype(np.int64)
+    key = (R << bits) | np.arange(m, dtype=np.int64)
+    key.sort()
+    perm = key & ((1 << bits) - 1)
+    R, S = R[perm], S[perm]
     first = np.empty(m, bool)
     first[0] = True
     np.not_equal(R[1:], R[:-1], out=first[1:])
+    if _alternating(S, first):
+        # Every run goes start, end, start, end[, start]: each end closes the event before it.
+        closing = np.flatnonzero(~S)
+        opener = closing - 1
+        orphan_runs = R[:0]
+        last = np.empty(m, bool)
+        last[-1] = True
+        last[:-1] = first[1:]
+        still_open = S & last
+    else:
+        closing, opener, orphan, still_open = _general(S, first)
+        orphan_runs = R[orphan]
+    ends, starts = perm[closing], perm[opener]
+    open_at = perm[still_open]
+    new_pool = Pool(np.concatenate([pool.run, R[still_open]]),
+                    np.concatenate([pool.t, T[open_at]]),
+                    np.concatenate([pool.row, W[open_at]]))
+    # Pairs in file order of their end: scatter pair numbers to the ends' original positions.
+    at = np.full(m, -1, np.int64)
+    at[ends] = np.arange(len(ends))
+    file_order = at[at >= 0]
+    return Matched(R[closing], T[ends] - T[starts], orphan_runs, file_order, new_pool)
+
+
+def _alternating(S: np.ndarray, first: np.ndarray) -> bool:
+    """True when every run's events alternate start, end, ... beginning with a start."""
+    bad = first & ~S
+    bad[1:] |= ~first[1:] & (S[1:] == S[:-1])
+    return not bad.any()
+
+
+def _general(S: np.ndarray, first: np.ndarray):
+    """(closing ends, their openers, orphan ends, still-open starts) of any sequence."""
+    m = len(S)
+    step = np.where(S, 1, -1).astype(np.int64)
     group = np.cumsum(first) - 1
     total = np.cumsum(step)
     local = total - (total - step)[first][group]
@@ -100,17 +143,7 @@ def match(run: np.ndarray, is_start: np.ndarray, t: np.ndarray, row: np.ndarray,
     opener = _openers(closing, S, first, group, depth, m)
     matched_start = np.zeros(m, bool)
     matched_start[opener] = True
-    still_open = S & ~matched_start
-    new_pool = Pool(
-        np.concatenate([pool.run[keep], R[still_open]]),
-        np.concatenate([pool.t[keep], T[still_open]]),
-        np.concatenate([pool.row[keep], W[still_open]]),
-    )
-    # Pairs in file order of their end: scatter pair numbers to the ends' original positions.
-    at = np.full(m, -1, np.int64)
-    at[perm[closing]] = np.arange(len(closing))
-    file_order = at[at >= 0]
-    return Matched(R[closing], T[closing] - T[opener], R[orphan], file_order, new_pool)
+    return closing, opener, orphan, S & ~matched_start
 
 
 def _openers(closing: np.ndarray, S: np.ndarray, first: np.ndarray, group: np.ndarray,
