@@ -35,8 +35,14 @@ def locking_enabled() -> bool:
 
 
 def is_lock_error(exc: BaseException) -> bool:
-    """True when an exception from open_file means "another process holds the lock"."""
+    """True when an exception from open_file means "someone else holds the file".
+
+    Another process shows as HDF5's lock error; another handle in this process (PyTables keeps
+    a registry of open files) as a ValueError "already opened": both pass once it is closed.
+    """
     text = str(exc)
+    if isinstance(exc, ValueError):
+        return "already opened" in text
     return "unable to lock file" in text or "Resource temporarily unavailable" in text
 
 
@@ -55,7 +61,7 @@ def open_with_retry(path: str, mode: str = "r", *, patience: float = 60.0) -> ta
     while True:
         try:
             return tables.open_file(path, mode)
-        except tables.HDF5ExtError as exc:
+        except (tables.HDF5ExtError, ValueError) as exc:
             if not is_lock_error(exc):
                 raise
             if time.monotonic() >= deadline:
@@ -69,7 +75,7 @@ def try_open(path: str, mode: str = "r") -> tables.File | None:
     """Open once without waiting: the file, or None when another process holds the lock."""
     try:
         return tables.open_file(path, mode)
-    except tables.HDF5ExtError as exc:
+    except (tables.HDF5ExtError, ValueError) as exc:
         if is_lock_error(exc):
             return None
         raise

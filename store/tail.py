@@ -68,6 +68,9 @@ class TailReader:
     def poll(self) -> PollResult:
         """Read what is new; never raises for a bad, missing or busy file."""
         result = PollResult()
+        if not h5io.locking_enabled():
+            return self._finish(result, "error", "HDF5_USE_FILE_LOCKING disables HDF5's file "
+                                "lock, which keeps readers off half-written commits: unset it")
         try:
             stat = os.stat(self.path)
         except OSError:
@@ -96,7 +99,7 @@ class TailReader:
             time.sleep(delay)
             try:
                 h5 = h5io.try_open(self.path, "r")
-            except (tables.HDF5ExtError, OSError) as exc:
+            except (tables.HDF5ExtError, OSError, ValueError) as exc:
                 if self._is_hdf5():
                     reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "?"
                     self._finish(result, "error", f"{self.path} cannot be opened ({reason}); "

@@ -277,7 +277,7 @@ class EventWriter:
         new_strings: dict[str, int] = {}
 
         def intern(values: np.ndarray) -> np.ndarray:
-            uniq, inverse = np.unique(values, return_inverse=True)
+            uniq, _, inverse = validate.unique(values)
             ids = []
             for value in uniq.tolist():
                 sid = state.string_ids.get(value)
@@ -286,7 +286,7 @@ class EventWriter:
                 ids.append(sid)
             return np.array(ids, dtype=np.int32)[inverse]
 
-        names, name_inv = np.unique(cols["event"], return_inverse=True)
+        names, _, name_inv = validate.unique(cols["event"])
         new_names: list[str] = []
         codes = []
         for raw in names.tolist():
@@ -298,8 +298,7 @@ class EventWriter:
             codes.append(code)
         code = np.array(codes, dtype=np.int16)[name_inv]
 
-        uniq, first, inverse = np.unique(cols["testrun_id"], return_index=True,
-                                         return_inverse=True)
+        uniq, first, inverse = validate.unique(cols["testrun_id"])
         run_of = state.lookup(uniq)
         new = np.flatnonzero(run_of < 0)
         new = new[np.argsort(first[new], kind="stable")]  # dense index in order of appearance
