@@ -19,8 +19,10 @@ from store.schema import EVENT_NAMES
 
 FIXED_END = 1767225600.0
 """2026-01-01 00:00 UTC: where a seeded static history ends, so a seed fixes every byte."""
-CHUNK_EVENTS = 1 << 19
+CHUNK_EVENTS = 1 << 17
 """Events per write_columns call: bounds the memory of the string columns."""
+BLOCK_RUNS = 100_000
+"""Testruns modelled at once by static_chunks."""
 
 _EVENT_NAMES = np.array(EVENT_NAMES)
 _QUEUES = np.array(farm.QUEUES)
@@ -70,21 +72,41 @@ def _sparse(n: int, at: np.ndarray, values: np.ndarray) -> np.ndarray:
     return out
 
 
-def static_block(runs: int, seed: int | None, end: float) -> tuple[FarmModel, RunBlock]:
-    """A farm's history of `runs` testruns, the last requested a minute before `end`."""
+def static_chunks(runs: int, seed: int | None, end: float, chunk: int = CHUNK_EVENTS,
+                  block_runs: int = BLOCK_RUNS) -> Iterator[dict[str, np.ndarray]]:
+    """Column chunks of a history of `runs` testruns, the last requested a minute before `end`,
+    in receive order, cut at `end` (the runs in progress then are queued or ongoing)."""
     model = FarmModel(seed)
     requests = model.arrivals.last_n(runs, end - farm.MINUTE, model.rng)
-    return model, model.runs(requests)
+    yield from receive_ordered(model, requests, end, chunk=chunk, block_runs=block_runs)
 
 
-def static_chunks(runs: int, seed: int | None, end: float,
-                  chunk: int = CHUNK_EVENTS) -> Iterator[dict[str, np.ndarray]]:
-    """Column chunks of a static history, in receive order, cut at `end` (runs in progress
-    then are queued or ongoing in the file)."""
-    model, block = static_block(runs, seed, end)
-    order = order_by_received(block, until=end)
-    for lo in range(0, len(order), chunk):
-        yield columns(block, model.group_names, order[lo: lo + chunk])
+def receive_ordered(model: FarmModel, requests: np.ndarray, until: float, *,
+                    chunk: int = CHUNK_EVENTS, block_runs: int = BLOCK_RUNS,
+                    later: list[RunBlock] | None = None) -> Iterator[dict[str, np.ndarray]]:
+    """Column chunks of the events of testruns requested at `requests` (sorted), received up
+    to `until`, in receive order; the events received after it are appended to `later`.
+
+    Runs are modelled `block_runs` at a time to bound memory.  Events of a block received after
+    the next block's first request wait in a carry and are merged with the next block: the
+    result is the same receive order as sorting everything at once.
+    """
+    carry: RunBlock | None = None
+    for lo in range(0, len(requests), block_runs):
+        block = model.runs(requests[lo: lo + block_runs])
+        if carry is not None:
+            block = RunBlock.concat(carry, block)  # carried runs are older: they sort first
+        order = order_by_received(block)
+        received = block.received[order]
+        if lo + block_runs < len(requests):  # later runs' events all arrive at or after this
+            cut = int(np.searchsorted(received, min(requests[lo + block_runs], until)))
+        else:
+            cut = int(np.searchsorted(received, until, side="right"))
+        carry = block.take(order[cut:])
+        for first in range(0, cut, chunk):
+            yield columns(block, model.group_names, order[first: min(first + chunk, cut)])
+    if later is not None and carry is not None:
+        later.append(carry)
 
 
 def write_static(path: str, runs: int, seed: int | None, end: float | None = None, *,
@@ -103,6 +125,8 @@ def write_static(path: str, runs: int, seed: int | None, end: float | None = Non
         for cols in static_chunks(runs, seed, end):
             writer.write_columns(cols)
             written += len(cols["event"])
+            if writer.buffered > 2 * CHUNK_EVENTS:
+                writer.flush()  # the model outruns the writer: keep its buffer bounded
             if progress:
                 progress(written)
     return written

@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from demo import farm
-from demo.generator import CHUNK_EVENTS, columns, order_by_received
-from demo.model import FarmModel
+from demo.generator import CHUNK_EVENTS, columns, order_by_received, receive_ordered
+from demo.model import FarmModel, RunBlock
 
 DEFAULT_HISTORY = 300
 """Testruns requested before the live part starts: the farm is busy from the first second."""
@@ -56,23 +56,28 @@ class DemoClock:
 class LiveFarm:
     """Events of a running farm, handed out in receive order as the clock passes them."""
 
-    def __init__(self, seed: int | None, clock: DemoClock, history: int) -> None:
+    def __init__(self, seed: int | None, clock: DemoClock) -> None:
         self.model = FarmModel(seed)
         self.clock = clock
         self.horizon = clock.origin  # requests are generated up to here (farm time)
-        self._pending: dict[str, np.ndarray] | None = None
-        if history > 0:
-            start = clock.origin - farm.MINUTE
-            self._add(self.model.arrivals.last_n(history, start, self.model.rng))
+        self._pending: RunBlock | None = None  # generated, not yet due; in receive order
+
+    def history(self, runs: int) -> Iterator[dict[str, np.ndarray]]:
+        """Column chunks of `runs` testruns requested before the origin, received by then; the
+        rest of their events become pending."""
+        if runs <= 0:
+            return
+        requests = self.model.arrivals.last_n(runs, self.clock.origin - farm.MINUTE,
+                                              self.model.rng)
+        later: list[RunBlock] = []
+        yield from receive_ordered(self.model, requests, self.clock.origin, later=later)
+        self._pending = later[0] if later else None
 
     def _add(self, requests: np.ndarray) -> None:
         block = self.model.runs(requests)
-        new = columns(block, self.model.group_names, order_by_received(block))
         if self._pending is not None:
-            merged = {k: np.concatenate([self._pending[k], new[k]]) for k in new}
-            order = np.argsort(merged["received"], kind="stable")
-            new = {k: v[order] for k, v in merged.items()}
-        self._pending = new
+            block = RunBlock.concat(self._pending, block)  # older runs first on equal times
+        self._pending = block.take(order_by_received(block))
 
     def extend(self, until: float) -> None:
         """Generate requests up to farm time `until` (plus a window) if not done yet."""
@@ -82,17 +87,17 @@ class LiveFarm:
             self.horizon = end
 
     def due(self, now: float) -> dict[str, np.ndarray]:
-        """Remove and return the pending events received at or before farm time `now`."""
+        """Remove and return (as columns) the pending events received by farm time `now`."""
         self.extend(now)
         pending = self._pending
-        cut = int(np.searchsorted(pending["received"], now, side="right"))
-        self._pending = {k: v[cut:] for k, v in pending.items()}
-        return {k: v[:cut] for k, v in pending.items()}
+        cut = int(np.searchsorted(pending.received, now, side="right"))
+        self._pending = pending.take(np.arange(cut, len(pending.received)))
+        return columns(pending, self.model.group_names, np.arange(cut))
 
     def next_due(self) -> float:
         """Farm time of the next pending event (inf when none)."""
-        received = self._pending["received"] if self._pending else ()
-        return float(received[0]) if len(received) else float("inf")
+        pending = self._pending
+        return float(pending.received[0]) if pending and len(pending.received) else float("inf")
 
 
 def run_live(path: str, *, speed: float, seed: int | None, history: int,
@@ -108,9 +113,13 @@ def run_live(path: str, *, speed: float, seed: int | None, history: int,
     from store.writer import EventWriter
 
     clock = DemoClock(time.time() if origin is None else origin, speed)
-    live = LiveFarm(seed, clock, history)
+    live = LiveFarm(seed, clock)
     written = 0
     with EventWriter(path) as writer:
+        for cols in live.history(history):
+            written += _write(writer, cols)
+            if writer.buffered > 2 * CHUNK_EVENTS:
+                writer.flush()  # a long history outruns the writer: keep its buffer bounded
         written += _write(writer, live.due(clock.origin))
         writer.flush()
         if on_ready:

@@ -49,6 +49,25 @@ class RunBlock:
     def n_runs(self) -> int:
         return len(self.testrun_id)
 
+    def take(self, events: np.ndarray) -> RunBlock:
+        """The events at these indices (in that order), with only the runs they belong to."""
+        runs, run = np.unique(self.run[events], return_inverse=True)
+        per_run = {k: getattr(self, k)[runs] for k in _RUN_FIELDS}
+        return RunBlock(run=run, **per_run,
+                        **{k: getattr(self, k)[events] for k in ("code", "emit", "received")})
+
+    @staticmethod
+    def concat(a: RunBlock, b: RunBlock) -> RunBlock:
+        """a's runs and events, then b's (b's run indices shifted past a's)."""
+        per_run = {k: np.concatenate([getattr(a, k), getattr(b, k)]) for k in _RUN_FIELDS}
+        per_event = {k: np.concatenate([getattr(a, k), getattr(b, k)])
+                     for k in ("code", "emit", "received")}
+        return RunBlock(run=np.concatenate([a.run, b.run + a.n_runs]), **per_run, **per_event)
+
+
+_RUN_FIELDS = ("testrun_id", "group", "queue", "configuration", "requestor", "hosts",
+               "request_id", "error")
+
 
 class DevicePool:
     """The devices of one group: each testrun takes the device that frees up first (FIFO)."""

@@ -246,3 +246,19 @@ def test_cli_clear_errors(tmp_path):
     result = cli(tmp_path / "x.h5", "--runs", 5, "--live", "--speed", 0)
     assert result.returncode == 2 and "--speed" in result.stderr
     assert not (tmp_path / "x.h5").exists()
+
+
+def test_blockwise_generation_keeps_receive_order_and_whole_testruns():
+    end = generator.FIXED_END
+    chunks = list(generator.static_chunks(3000, seed=4, end=end, chunk=1000, block_runs=400))
+    cols = {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
+    assert (np.diff(cols["received"]) >= 0).all() and cols["received"].max() <= end
+    ids, first = np.unique(cols["testrun_id"], return_index=True)
+    assert len(ids) == 3000
+    assert (cols["event"][first] == "request").all()  # nothing of a run before its request
+    terminal = np.isin(cols["event"], ["publish", "error"])
+    ended = np.unique(cols["testrun_id"][terminal])
+    assert len(ended) == np.count_nonzero(terminal)    # one end per testrun
+    open_ = np.setdiff1d(ids, ended)
+    requested = cols["received"][first][np.isin(ids, open_)]
+    assert len(open_) and requested.min() > end - 6 * farm.HOUR  # only the latest are open
