@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from collections.abc import Callable
 from typing import Any
 
@@ -81,12 +82,16 @@ def check_text(key: str, value: Any, *, required: bool = False) -> str:
 
 def check_time(key: str, value: Any) -> float:
     """Return a finite time in seconds as float, else raise InvalidEvent."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
         raise InvalidEvent(f"{key} must be a number of seconds since the epoch, "
                            f"not {_type_name(value)}")
-    result = float(value)
+    try:
+        result = float(value)
+    except OverflowError:  # an integer too large for a float
+        result = math.inf
     if not math.isfinite(result):
-        raise InvalidEvent(f"{key} must be a finite number, not {value!r}")
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        raise InvalidEvent(f"{key} must be a finite number, not {shown}")
     return result
 
 

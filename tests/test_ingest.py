@@ -43,6 +43,8 @@ BAD = [
     ('{"testrun_id": "t1", "event": "queue_end", "emit": NaN}', "must be a finite number"),
     ('{"testrun_id": "t1", "event": "queue_end", "emit": 1, "received": Infinity}',
      "received must be a finite number"),
+    ('{"testrun_id": "t1", "event": "queue_end", "emit": 1' + "0" * 400 + "}",
+     "emit must be a finite number, not 1000"),
     ('{"testrun_id": "", "event": "queue_end", "emit": 1}', "testrun_id is empty"),
     (json.dumps({"testrun_id": "x" * 65, "event": "e", "emit": 1}),
      "testrun_id is 65 bytes long in UTF-8; the limit is 64"),
