@@ -224,9 +224,8 @@ class EventWriter:
         """Open the file for appending, creating the layout in a new or empty file."""
         try:
             if not os.path.exists(self.path) or os.path.getsize(self.path) == 0:
-                h5 = tables.open_file(self.path, "w")
-            else:
-                h5 = h5io.open_with_retry(self.path, "a", patience=self.lock_patience)
+                self._create()
+            h5 = h5io.open_with_retry(self.path, "a", patience=self.lock_patience)
         except h5io.FileLocked as exc:
             raise StoreError(str(exc)) from None
         except (tables.HDF5ExtError, OSError) as exc:
@@ -246,6 +245,24 @@ class EventWriter:
             h5.close()
             raise
         return h5
+
+    def _create(self) -> None:
+        """Create an empty product file atomically: a kill can never leave half a layout."""
+        tmp = f"{self.path}.{os.getpid()}.{threading.get_ident()}.tmp"
+        try:
+            with tables.open_file(tmp, "w") as h5:
+                schema.create_layout(h5)
+            h5io.fsync_path(tmp)
+            if os.path.exists(self.path):
+                os.replace(tmp, self.path)  # an empty (0-byte) file: nothing to lose
+            else:
+                try:
+                    os.link(tmp, self.path)  # fails if another process just created it
+                except FileExistsError:
+                    pass
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
 
     def _recover(self, jlock: journal.JournalLock, entry: journal.Entry | None) -> None:
         """Finish a commit that a killed writer left in the journal, exactly once."""
