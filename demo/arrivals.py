@@ -17,25 +17,31 @@ MONDAY = 4 * 24 * farm.HOUR
 
 
 class ArrivalProcess:
-    """Requests at `rate` per second on average, shaped by the hourly profile of the week."""
+    """Requests at `rate` per second on average, shaped by the hourly profile of the week.
 
-    def __init__(self, rate: float, profile: list[float] | None = None) -> None:
+    `phase` shifts the week against the calendar (the live demo uses it to start on a busy
+    weekday afternoon whatever the real day).
+    """
+
+    def __init__(self, rate: float, profile: list[float] | None = None,
+                 phase: float = 0.0) -> None:
         weights = np.asarray(profile or farm.hourly_profile(), dtype=float)
         hourly = weights / weights.mean() * rate * farm.HOUR  # expected requests per hour
         self.rate = rate
+        self.phase = phase  # seconds added to a time before looking up its hour of the week
         self._t = np.arange(len(hourly) + 1) * farm.HOUR       # seconds into the week
         self._c = np.concatenate([[0.0], np.cumsum(hourly)])   # expected requests so far
         self._per_week = float(self._c[-1])
 
     def intensity(self, t: np.ndarray | float) -> np.ndarray:
         """Expected number of requests between the epoch's first Monday and time t."""
-        weeks, rem = np.divmod(np.asarray(t, dtype=float) - MONDAY, WEEK)
+        weeks, rem = np.divmod(np.asarray(t, dtype=float) + self.phase - MONDAY, WEEK)
         return weeks * self._per_week + np.interp(rem, self._t, self._c)
 
     def inverse(self, v: np.ndarray) -> np.ndarray:
         """The time at which the cumulative intensity reaches v (inverse of intensity)."""
         weeks, rem = np.divmod(np.asarray(v, dtype=float), self._per_week)
-        return MONDAY + weeks * WEEK + np.interp(rem, self._c, self._t)
+        return MONDAY - self.phase + weeks * WEEK + np.interp(rem, self._c, self._t)
 
     def last_n(self, n: int, end: float, rng: np.random.Generator) -> np.ndarray:
         """n sorted request times, the last one exactly at `end` (a history up to a moment)."""

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from demo import farm
+from demo.arrivals import MONDAY, WEEK
 from demo.generator import CHUNK_EVENTS, columns, order_by_received, receive_ordered
 from demo.model import FarmModel, RunBlock
 
@@ -35,6 +36,8 @@ WINDOW = 30 * farm.MINUTE
 TICK = 0.1
 """Longest wall-clock sleep between two hand-overs to the writer (it commits every 0.25 s)."""
 READY_TIMEOUT = 60.0
+LIVE_START_IN_WEEK = (24 + 15) * farm.HOUR
+"""The farm's week at the live origin: Tuesday 15:00."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,9 @@ class LiveFarm:
     """Events of a running farm, handed out in receive order as the clock passes them."""
 
     def __init__(self, seed: int | None, clock: DemoClock) -> None:
-        self.model = FarmModel(seed)
+        # Whatever the real day, the farm starts on a busy weekday afternoon, queues built up.
+        into_week = (clock.origin - MONDAY) % WEEK
+        self.model = FarmModel(seed, phase=LIVE_START_IN_WEEK - into_week)
         self.clock = clock
         self.horizon = clock.origin  # requests are generated up to here (farm time)
         self._pending: RunBlock | None = None  # generated, not yet due; in receive order

@@ -101,7 +101,9 @@ def _zfill_ids(prefix: str, numbers: np.ndarray, width: int) -> np.ndarray:
 class FarmModel:
     """Stateful generator of testruns for a farm of device groups (demo.farm.GROUPS)."""
 
-    def __init__(self, seed: int | None, groups: tuple[farm.Group, ...] = farm.GROUPS) -> None:
+    def __init__(self, seed: int | None, groups: tuple[farm.Group, ...] = farm.GROUPS,
+                 phase: float = 0.0) -> None:
+        """`phase` (seconds) shifts the farm's week against the calendar (see ArrivalProcess)."""
         self.rng = np.random.default_rng(seed)
         self.groups = groups
         self.pools = [DevicePool(g.devices) for g in groups]
@@ -112,7 +114,8 @@ class FarmModel:
         # keeps the farm at TARGET_UTILISATION on average.
         capacity = np.array([g.devices / self._mean_service(g) for g in groups])
         self.group_p = capacity / capacity.sum()
-        self.arrivals = ArrivalProcess(farm.TARGET_UTILISATION * capacity.sum())
+        self.phase = phase
+        self.arrivals = ArrivalProcess(farm.TARGET_UTILISATION * capacity.sum(), phase=phase)
 
     def _tables(self) -> None:
         groups = self.groups
@@ -173,7 +176,7 @@ class FarmModel:
 
     def _attributes(self, req: np.ndarray, g: np.ndarray) -> dict[str, np.ndarray]:
         rng, m = self.rng, len(req)
-        hour = (req // farm.HOUR) % 24
+        hour = ((req + self.phase) // farm.HOUR) % 24
         night = (hour < 6)[:, None]
         cum = np.where(night, np.cumsum(farm.QUEUE_WEIGHTS_NIGHT), np.cumsum(
             farm.QUEUE_WEIGHTS_DAY))
