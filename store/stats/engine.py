@@ -157,37 +157,40 @@ class EngineState:
         bounds = np.zeros(width + 1, np.int64)
         np.cumsum(np.bincount(key, minlength=width), out=bounds[1:])
 
-        def in_file_order(first_code: int, last_code: int) -> np.ndarray:
+        def block(first_code: int, last_code: int) -> np.ndarray:
+            """Events of these codes; a run's events (all in one slot) stay in file order."""
             lo = bounds[min(first_code, top + 1) * nslots]
-            hi = bounds[min(last_code + 1, top + 1) * nslots]
-            return np.sort(order[lo:hi])
+            return order[lo : bounds[min(last_code + 1, top + 1) * nslots]]
 
         for name in FIRST_TIMES:
-            idx = in_file_order(C[name], C[name])
+            idx = block(C[name], C[name])
             if len(idx):
                 _set_first(getattr(r, name), run[idx], t[idx])
-        idx = in_file_order(C["test_end"], C["test_end"])
+        idx = block(C["test_end"], C["test_end"])
         r.test_end[run[idx]] = t[idx]
         self._log_delays(run, ev, order, bounds, nslots)
         for p, phase in enumerate(PHASES):
             start = C[f"{phase}_start"]
-            idx = in_file_order(start, start + 1)  # <phase>_start and <phase>_end
+            idx = block(start, start + 1)  # <phase>_start and <phase>_end, matched by position
             if len(idx):
-                self._match(p, phase, run[idx], code[idx] == start, t[idx], idx + first_row)
+                self._match(p, phase, run[idx], code[idx] == start, t[idx], idx + first_row,
+                            idx)
 
     def _log_delays(self, run, ev, order, bounds, nslots) -> None:
         """Append received - emit of every event to the log of its (code, group slot).
 
         Kept as float32 (sub-millisecond for any plausible delay) to halve the largest log.
+        One gather by ``order`` makes every (code, slot) log a contiguous slice.
         """
-        delay = ev["received"] - ev["emit"]
+        delay = (ev["received"] - ev["emit"]).astype(np.float32)[order]
+        runs = run.astype(np.int32)[order]
         for k in np.flatnonzero(bounds[1:] > bounds[:-1]).tolist():
-            idx = order[bounds[k] : bounds[k + 1]]
+            lo, hi = bounds[k], bounds[k + 1]
             self._log(self.delays, (k % nslots, k // nslots), "delay", np.float32).append(
-                run=run[idx], delay=delay[idx])
+                run=runs[lo:hi], delay=delay[lo:hi])
 
-    def _match(self, p: int, phase: str, run, is_start, t, row) -> None:
-        res = matching.match(run, is_start, t, row, self.pools[phase], self._marks)
+    def _match(self, p: int, phase: str, run, is_start, t, row, pos) -> None:
+        res = matching.match(run, is_start, t, row, pos, self.pools[phase], self._marks)
         self.pools[phase] = res.pool
         r = self.runs
         if len(res.orphan_runs):

@@ -58,10 +58,11 @@ class Matched:
 
 
 def match(run: np.ndarray, is_start: np.ndarray, t: np.ndarray, row: np.ndarray,
-          pool: Pool, marks: np.ndarray) -> Matched:
-    """Match one batch of one phase's events (file order) against the open starts in ``pool``.
+          pos: np.ndarray, pool: Pool, marks: np.ndarray) -> Matched:
+    """Match one batch of one phase's events against the open starts in ``pool``.
 
-    ``marks`` is a scratch boolean array with one False entry per run (left all False).
+    ``pos`` is each event's position in the batch (file order; the events may come in any
+    order).  ``marks`` is a scratch boolean array with one False entry per run (left all False).
     """
     run = run.astype(np.int64, copy=False)
     if len(pool):
@@ -76,17 +77,19 @@ def match(run: np.ndarray, is_start: np.ndarray, t: np.ndarray, row: np.ndarray,
         S = np.concatenate([np.ones(int(carried.sum()), bool), is_start])
         T = np.concatenate([pool.t[carried], t])
         W = np.concatenate([pool.row[carried], row])
+        c = len(R) - len(run)
+        P = np.concatenate([np.arange(c, dtype=np.int64), pos + c])  # carried starts first
         pool = Pool(pool.run[keep], pool.t[keep], pool.row[keep])
     else:
-        R, S, T, W = run, is_start, t, row
+        R, S, T, W, P = run, is_start, t, row, pos
     m = len(R)
     if m == 0:
         return Matched(R, T, R, R, pool)
-    # Group by run keeping file order (carried starts first): one sort of unique int64 keys.
-    bits = int(m).bit_length()
-    key = (R << bits) | np.arange(m, dtype=np.int64)
-    key.sort()
-    perm = key & ((1 << bits) - 1)
+    # Group by run in file order (carried starts first): one sort of unique int64 keys
+    # run << bits | position, then the index of each key in the input.
+    bits = int(P.max()).bit_length()
+    key = (R << bits) | P
+    perm = np.argsort(key) if m < 4096 else _sorted_index(key, P, bits, m)
     R, S = R[perm], S[perm]
     first = np.empty(m, bool)
     first[0] = True
@@ -108,11 +111,17 @@ def match(run: np.ndarray, is_start: np.ndarray, t: np.ndarray, row: np.ndarray,
     new_pool = Pool(np.concatenate([pool.run, R[still_open]]),
                     np.concatenate([pool.t, T[open_at]]),
                     np.concatenate([pool.row, W[open_at]]))
-    # Pairs in file order of their end: scatter pair numbers to the ends' original positions.
-    at = np.full(m, -1, np.int64)
-    at[ends] = np.arange(len(ends))
-    file_order = at[at >= 0]
+    # The pairs in file order of their end (positions are unique: an unstable sort is exact).
+    file_order = np.argsort(P[ends])
     return Matched(R[closing], T[ends] - T[starts], orphan_runs, file_order, new_pool)
+
+
+def _sorted_index(key: np.ndarray, P: np.ndarray, bits: int, m: int) -> np.ndarray:
+    """argsort(key) for unique keys, via a plain sort (several times faster than argsort):
+    the low bits of a sorted key are a position, mapped back to the input index."""
+    where = np.empty(int(P.max()) + 1, np.int64)
+    where[P] = np.arange(m)
+    return where[np.sort(key) & ((1 << bits) - 1)]
 
 
 def _alternating(S: np.ndarray, first: np.ndarray) -> bool:

@@ -1,0 +1,194 @@
+"""Performance figures of the statistics engine and `trmon-tui report` (printed, not asserted).
+
+    /work/venv/bin/python tests/benchmarks/bench_stats.py [--quick]
+
+Files of 10k, 100k and 1M testruns (10 events each, concurrent testruns interleaved) are built
+once with direct PyTables appends and cached in $TMPDIR/trmon-bench-stats (see stats_files.py).
+Prints:
+- cold: wall time and peak RSS of the whole `trmon-tui report --json FILE` process per size
+  (median of 3), and the 1M/100k time ratio;
+- seed layout, 1M testruns: TailReader + StatsEngine vs an idiomatic pandas pipeline (read the
+  tables, categorical event names, groupby(testrun, event).last().unstack(), statistics), side by
+  side, and whether their duration statistics agree;
+- incremental: median time to apply a 1,000-event batch to a state of 1M and of 10k testruns.
+--quick uses 10k/100k only (and 100k in place of 1M for the other figures).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import stats_files  # noqa: E402
+
+from store import schema  # noqa: E402
+from store.batch import Batch  # noqa: E402
+from store.stats import StatsEngine  # noqa: E402
+from store.tail import TailReader  # noqa: E402
+
+TRMON = os.path.join(os.path.dirname(sys.executable), "trmon-tui")
+
+
+def run_report(path: str) -> tuple[float, float]:
+    """(wall seconds, peak RSS MB) of one `trmon-tui report --json` process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen([TRMON, "report", "--json", path], stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"report failed on {path} (status {proc.returncode})")
+    return wall, usage.ru_maxrss / 1024
+
+
+def cold(sizes: list[int]) -> dict[int, float]:
+    times = {}
+    for n in sizes:
+        path = stats_files.product_file(n)
+        runs = [run_report(path) for _ in range(3)]
+        wall = statistics.median(r[0] for r in runs)
+        rss = max(r[1] for r in runs)
+        times[n] = wall
+        print(f"cold report --json, {n:>9,} testruns ({10 * n:,} events): "
+              f"{wall:6.2f} s wall (runs: {', '.join(f'{r[0]:.2f}' for r in runs)}), "
+              f"peak RSS {rss:5.0f} MB", flush=True)
+    return times
+
+
+def read_engine(path: str) -> StatsEngine:
+    reader, engine = TailReader(path), StatsEngine()
+    while True:
+        result = reader.poll()
+        for item in result.items:
+            engine.apply(item)
+        if not result.more:
+            return engine
+
+
+def pandas_pipeline(path: str) -> dict:
+    """The idiomatic pandas way: per-testrun event times, then describe the durations."""
+    import pandas as pd
+    import tables
+
+    frames = []
+    with tables.open_file(path) as h5:
+        for group in h5.root._f_iter_nodes("Group"):
+            df = pd.DataFrame(group.events.read())
+            df["group"] = group._v_name
+            frames.append(df)
+    df = pd.concat(frames, ignore_index=True)
+    df["ev_name"] = df["ev_name"].str.decode("utf-8").astype("category")
+    df["received"] = df["received"] * 60.0
+    wide = df.groupby(["group", "testrun_id", "ev_name"], observed=True)["received"].last()
+    wide = wide.unstack("ev_name")
+    durations = {
+        "testrun": wide["publish"] - wide["request"],
+        "init": wide["queue_start"] - wide["request"],
+        "queue": wide["queue_end"] - wide["queue_start"],
+        "flash": wide["flash_end"] - wide["flash_start"],
+        "boot": wide["boot_end"] - wide["boot_start"],
+        "test": wide["test_end"] - wide["test_start"],
+        "publish": wide["publish"] - wide["test_end"],
+    }
+    out = {}
+    for name, values in durations.items():
+        v = values.dropna()
+        v = v[v >= 0]
+        out[name] = {"n": int(v.count()), "min": v.min(), "max": v.max(), "mean": v.mean(),
+                     "std": v.std(ddof=0), "p50": v.quantile(0.5), "p95": v.quantile(0.95)}
+    return out
+
+
+def agree(ours: dict, theirs: dict) -> bool:
+    ok = True
+    for name, want in theirs.items():
+        got = ours[name]
+        for key, value in want.items():
+            if not np.isclose(got[key], value, rtol=1e-9, atol=1e-9):
+                print(f"  differ: {name}.{key}: ours {got[key]!r} pandas {value!r}")
+                ok = False
+    return ok
+
+
+def seed_vs_pandas(n: int) -> None:
+    path = stats_files.seed_file(n)
+    ours, theirs = [], []
+    for _ in range(2):
+        start = time.perf_counter()
+        summary = read_engine(path).summary(now=stats_files.T0)
+        ours.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        result = pandas_pipeline(path)
+        theirs.append(time.perf_counter() - start)
+    same = agree(summary["all"]["durations"], result)
+    print(f"seed layout, {n:,} testruns: engine {min(ours):.2f} s, pandas {min(theirs):.2f} s "
+          f"(best of 2): {min(theirs) / min(ours):.1f}x faster; duration statistics "
+          f"{'equal' if same else 'DIFFER'}", flush=True)
+
+
+def extra_batches(start_run: int, start_row: int, count: int, per_batch: int = 1000):
+    """Batches of 1,000 events: 100 new testruns each, interleaved, in the product's form."""
+    batches = []
+    cols = stats_files.events(count * per_batch // 10, seed=11)
+    runs_per = per_batch // 10
+    for b in range(count):
+        sl = slice(b * per_batch, (b + 1) * per_batch)
+        ev = np.zeros(per_batch, dtype=schema.EVENT_DTYPE)
+        # Runs local to this batch so every batch is self-contained (10 events per run).
+        local = np.argsort(cols["run"][sl], kind="stable")
+        ev["run"] = start_run + b * runs_per + np.repeat(np.arange(runs_per), 10)[np.argsort(local)]
+        ev["code"] = np.tile(np.arange(10, dtype=np.int16), runs_per)[np.argsort(local)]
+        ev["received"] = cols["received"][sl]
+        ev["emit"] = cols["emit"][sl]
+        runs = np.zeros(runs_per, dtype=schema.RUN_DTYPE)
+        runs["testrun_id"] = [f"x-{start_run + b * runs_per + i}".encode() for i in range(runs_per)]
+        runs["group"] = 1
+        req = np.zeros(runs_per, dtype=schema.REQUEST_DTYPE)
+        req["run"] = start_run + b * runs_per + np.arange(runs_per)
+        req["requestor"] = 9
+        batches.append(Batch(first_event_row=start_row + b * per_batch, events=ev,
+                             first_run=start_run + b * runs_per, runs=runs, requests=req))
+    return batches
+
+
+def incremental(n: int, count: int = 60) -> float:
+    engine = read_engine(stats_files.product_file(n))
+    st = engine.state
+    batches = extra_batches(st.runs.n, st.n_events, count)
+    times = []
+    for batch in batches:
+        start = time.perf_counter()
+        engine.apply(batch)
+        times.append(time.perf_counter() - start)
+    median = statistics.median(times[5:])
+    print(f"incremental: 1,000-event batch on a state of {n:>9,} testruns: "
+          f"median {median * 1e3:.2f} ms (min {min(times) * 1e3:.2f}, over {count - 5})",
+          flush=True)
+    return median
+
+
+def main() -> None:
+    quick = "--quick" in sys.argv
+    big = 100_000 if quick else 1_000_000
+    sizes = [10_000, 100_000] + ([] if quick else [1_000_000])
+    print(f"python {sys.version.split()[0]}, numpy {np.__version__}, "
+          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}", flush=True)
+    for n in sizes:
+        stats_files.product_file(n)
+    times = cold(sizes)
+    if not quick:
+        print(f"cold 1M / 100k time ratio: {times[1_000_000] / times[100_000]:.1f} "
+              f"(10x the data)", flush=True)
+    seed_vs_pandas(big)
+    small, large = incremental(10_000), incremental(big)
+    print(f"incremental ratio {big:,} / 10,000 state: {large / small:.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
