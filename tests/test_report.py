@@ -1,0 +1,178 @@
+"""`trmon-tui report` as a user runs it: real files, a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tables
+from stats_reference import reference_summary, same
+
+from store.writer import EventWriter
+
+REFERENCE_KEYS = ("testruns", "queued", "ongoing", "finished", "errors", "error_pct",
+                  "queued_ids", "ongoing_ids", "requestors", "event_counts", "durations",
+                  "iterations", "anomalies")
+
+
+def report(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "trmon_tui", "report", *map(str, args)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def farm_events(seed: int, runs: int = 40) -> list[dict]:
+    """Interleaved testruns with retries, errors in any phase, gaps and unknown events."""
+    rng = random.Random(seed)
+    scripts = []
+    for i in range(runs):
+        names = ["request", "queue_start", "queue_end"]
+        for phase in ("flash", "boot", "test"):
+            names += [f"{phase}_start", f"{phase}_end"] * rng.choice([1, 1, 2, 3])
+        names.append("publish")
+        if rng.random() < 0.2:
+            names = names[: rng.randrange(1, len(names))] + ["error"]
+        if rng.random() < 0.15:
+            names = names[: rng.randrange(1, len(names))]  # still running
+        if rng.random() < 0.1:
+            names.insert(rng.randrange(1, len(names) + 1), "power_cycle")
+        scripts.append(names)
+    events, cursors, t = [], [0] * runs, 1_790_000_000.0
+    while True:
+        live = [i for i in range(runs) if cursors[i] < len(scripts[i])]
+        if not live:
+            return events
+        i = rng.choice(live[:6])  # a handful of testruns in flight at once
+        name = scripts[i][cursors[i]]
+        cursors[i] += 1
+        t += rng.choice([0.5, 3.0, 20.0, 90.0])
+        e = {"testrun_id": f"tr-{i:03d}", "event": name, "emit": t - rng.random(),
+             "received": t}
+        if name == "request":
+            e.update(device_group=f"lab-{i % 3}", requestor=f"dev{i % 4}@example.com",
+                     queue="nightly", configuration="full", hosts=[["worker1", 1]])
+        if name == "error":
+            e["error"] = "RuntimeError: board did not answer"
+        events.append(e)
+
+
+def write(path, events) -> None:
+    with EventWriter(str(path)) as writer:
+        for e in events:
+            writer.write(e)
+
+
+def test_json_equals_reference_on_a_product_file(tmp_path):
+    path = tmp_path / "farm.h5"
+    events = farm_events(1)
+    write(path, events)
+    done = report(path, "--json")
+    assert done.returncode == 0, done.stderr
+    got = json.loads(done.stdout)
+    want = reference_summary(events)
+    assert sorted(got["groups"]) == sorted(want["groups"]) == ["lab-0", "lab-1", "lab-2"]
+    for name in ["all", *want["groups"]]:
+        g = got["all"] if name == "all" else got["groups"][name]
+        w = want["all"] if name == "all" else want["groups"][name]
+        for key in REFERENCE_KEYS:
+            same(g[key], w[key], f"{name}.{key}")
+    assert got["all"]["event_counts"]["power_cycle"] >= 1 or "power_cycle" not in {
+        e["event"] for e in events}
+
+
+def test_clock_since_and_group(tmp_path):
+    path = tmp_path / "farm.h5"
+    events = farm_events(2)
+    write(path, events)
+    emit = json.loads(report(path, "--json", "--clock", "emit").stdout)
+    same({k: emit["all"][k] for k in REFERENCE_KEYS},
+         {k: reference_summary(events, "emit")["all"][k] for k in REFERENCE_KEYS})
+    since = events[len(events) // 2]["received"]
+    iso = np.datetime64(int(since), "s").astype(str)
+    windowed = json.loads(report(path, "--json", "--since", iso).stdout)
+    want = reference_summary(events, since=float(int(since)))
+    assert windowed["all"]["testruns"] == want["all"]["testruns"] < len({e["testrun_id"]
+                                                                         for e in events})
+    one = json.loads(report(path, "--json", "--group", "lab-1").stdout)
+    assert list(one["groups"]) == ["lab-1"] and one["all"] == one["groups"]["lab-1"]
+
+
+def test_table_is_readable_and_escapes_strings(tmp_path):
+    path = tmp_path / "farm.h5"
+    events = farm_events(3, runs=10)
+    evil = {"testrun_id": "tr-\x1b[2Jevil", "event": "request", "emit": 1_790_000_100.0,
+            "received": 1_790_000_100.0, "device_group": "lab\x1b[31m", "requestor": "x\ny@z"}
+    write(path, [*events, evil])
+    done = report(path)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "\x1b" not in out and "lab\\x1b[31m" in out and "x\\ny@z" in out
+    assert "== device group lab-0 " in out and "== all device groups " in out
+    assert "testrun" in out and "p95" in out and "requestors:" in out
+
+
+def test_seed_layout(tmp_path):
+    """The spike's layout: a group per device group, times in integer minutes."""
+    path = tmp_path / "seed.h5"
+    desc = {"testrun_id": tables.StringCol(16, pos=0), "ev_name": tables.StringCol(16, pos=1),
+            "emit": tables.Int64Col(pos=2), "received": tables.Int64Col(pos=3)}
+    rows = {
+        "alpha": [("a1", "request", 0, 0), ("a1", "queue_start", 1, 1), ("a1", "queue_end", 3, 3),
+                  ("a1", "flash_start", 3, 4), ("a1", "flash_end", 6, 7),
+                  ("a1", "flash_start", 7, 8), ("a1", "flash_end", 9, 9),
+                  ("a1", "publish", 12, 12), ("a2", "request", 5, 5), ("a2", "zap", 6, 6)],
+        "beta": [("b1", "request", 2, 2), ("b1", "queue_start", 3, 3), ("b1", "queue_end", 4, 4),
+                 ("b1", "error", 9, 9), ("a1", "boot_end", 9, 9)],
+    }
+    with tables.open_file(str(path), "w") as h5:
+        for group, events in rows.items():
+            table = h5.create_table(h5.create_group("/", group), "events", desc)
+            table.append([tuple(x.encode() if isinstance(x, str) else x for x in row)
+                          for row in events])
+    done = report(path, "--json")
+    assert done.returncode == 0, done.stderr
+    s = json.loads(done.stdout)
+    alpha, beta, every = s["groups"]["alpha"], s["groups"]["beta"], s["all"]
+    assert (alpha["finished"], alpha["queued"], alpha["queued_ids"]) == (1, 1, ["a2"])
+    assert alpha["durations"]["testrun"]["max"] == 720.0
+    assert alpha["durations"]["flash"]["n"] == 2 and alpha["durations"]["flash"]["mean"] == 120.0
+    assert alpha["iterations"]["flash"]["max"] == 2.0
+    assert alpha["event_counts"]["zap"] == 1 and alpha["anomalies"]["unknown_events"] == 1
+    # b1 and the "a1" of beta are different testruns: a testrun id is scoped by its group.
+    assert beta["errors"] == 1 and beta["anomalies"]["ends_without_start"] == 1
+    assert beta["anomalies"]["unrequested_events"] == 1
+    assert every["testruns"] == 4 and every["error_pct"] == 50.0
+    assert every["requestors"] == [{"requestor": "", "requests": 3, "errors": 1}]
+    table = report(path)
+    assert table.returncode == 0 and "(seed layout)" in table.stdout
+
+
+@pytest.mark.parametrize("kind", ["missing", "text", "empty", "foreign", "directory"])
+def test_bad_files_give_a_clear_message(tmp_path, kind):
+    path = tmp_path / "f.h5"
+    if kind == "text":
+        path.write_text("testrun_id,event\n")
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "foreign":
+        with tables.open_file(str(path), "w") as h5:
+            h5.create_array("/", "x", np.arange(3))
+    elif kind == "directory":
+        path.mkdir()
+    done = report(path)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr and str(path) in done.stderr
+    assert done.stderr.startswith("trmon-tui report: ") and done.stdout == ""
+
+
+def test_bad_arguments(tmp_path):
+    path = tmp_path / "farm.h5"
+    write(path, farm_events(4, runs=3))
+    bad_since = report(path, "--since", "last tuesday")
+    assert bad_since.returncode == 2 and "24h" in bad_since.stderr
+    bad_group = report(path, "--group", "nope")
+    assert bad_group.returncode == 1 and "lab-0" in bad_group.stderr
+    assert "Traceback" not in bad_since.stderr + bad_group.stderr
