@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -262,3 +264,23 @@ def test_blockwise_generation_keeps_receive_order_and_whole_testruns():
     open_ = np.setdiff1d(ids, ended)
     requested = cols["received"][first][np.isin(ids, open_)]
     assert len(open_) and requested.min() > end - 6 * farm.HOUR  # only the latest are open
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_cli_static_interrupted_exits_0_with_a_consistent_file(tmp_path, sig):
+    out = tmp_path / "big.h5"
+    proc = subprocess.Popen([sys.executable, "-m", "trmon_tui", "generate", str(out), "--runs",
+                             "2000000", "--seed", "1"], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not out.exists() or out.stat().st_size < 2_000_000:  # some commits are in
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    assert proc.wait(timeout=60) == 0
+    err = proc.stderr.read()
+    assert "interrupted; everything written so far is committed" in err
+    assert "Traceback" not in err
+    data = read_file(out)
+    counts = json.loads(data["attrs"]["trmon_commit"])
+    assert counts["events"] == len(data["events"]) > 0
+    assert (np.diff(data["events"]["received"]) >= 0).all()

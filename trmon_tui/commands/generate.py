@@ -89,6 +89,9 @@ def _is_trmon_file(path: str) -> bool:
 def _static(args: argparse.Namespace) -> int:
     from demo import generator
 
+    # SIGTERM stops like Ctrl-C: the writer commits what it was given before the exit.
+    signal.signal(signal.SIGTERM, _interrupt)
+
     end = generator.FIXED_END if args.seed is not None else time.time()
     started = time.monotonic()
     events = generator.write_static(args.out, args.runs, args.seed, end)
@@ -119,6 +122,10 @@ def _live(args: argparse.Namespace) -> int:
             signal.signal(sig, handler)
     print(f"{PROG}: stopped; {total:,} events committed in {args.out}", file=sys.stderr)
     return 0
+
+
+def _interrupt(_sig, _frame) -> None:
+    raise KeyboardInterrupt
 
 
 def _utc(t: float) -> str:
