@@ -168,7 +168,7 @@ def live_demo(speed: float = 60.0, seed: int | None = None,
     clock = DemoClock(time.time(), speed)
     cmd = [sys.executable, "-m", "demo.live_proc", str(path), "--speed", repr(speed),
            "--runs", str(history), "--origin", repr(clock.origin), "--ready-file", str(ready),
-           "--parent", str(os.getpid())]
+           "--parent", str(os.getpid()), "--cleanup-dir", str(tmp)]
     if seed is not None:
         cmd += ["--seed", str(seed)]
     proc = None

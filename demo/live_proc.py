@@ -3,12 +3,15 @@
     python -m demo.live_proc PATH --speed X --runs H --origin T --ready-file F --parent PID
 
 Writes the history, creates the ready file (the parent waits for it), then writes live until
-SIGTERM / SIGINT or until the parent process is gone; exits 0 with everything committed.
+SIGTERM / SIGINT or until the parent process is gone; exits 0 with everything committed.  When
+the parent died without cleaning up, --cleanup-dir (the demo's temporary directory) is removed.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import signal
 import sys
 import threading
@@ -24,7 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=None, help="testruns of history")
     parser.add_argument("--origin", type=float, default=None, help="farm clock origin")
     parser.add_argument("--ready-file", default=None)
-    parser.add_argument("--parent", type=int, default=None)
+    parser.add_argument("--parent", type=int, default=None,
+                        help="stop when this process is gone")
+    parser.add_argument("--cleanup-dir", default=None,
+                        help="directory to remove if the parent died without removing it")
     args = parser.parse_args(argv)
 
     import tables
@@ -45,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     history = live.DEFAULT_HISTORY if args.runs is None else args.runs
     live.run_live(args.path, speed=args.speed, seed=args.seed, history=history, stop=stop,
                   origin=args.origin, on_ready=ready, parent=args.parent)
+    if args.parent is not None and os.getppid() != args.parent and args.cleanup_dir:
+        # The parent was killed (SIGKILL, SIGHUP of its terminal...) before its own cleanup.
+        shutil.rmtree(args.cleanup_dir, ignore_errors=True)
     return 0
 
 
