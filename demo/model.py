@@ -120,6 +120,8 @@ class FarmModel:
     def _tables(self) -> None:
         groups = self.groups
         self.group_names = np.array([g.name for g in groups])
+        self.per_group = {key: np.array([getattr(g, key) for g in groups])
+                          for key in ("pickup", "error_rate", "flash_retry", "boot_retry")}
         self.factors = np.array([g.factors for g in groups])
         self.step_lo = np.array([r[0] for r in farm.STEP_RANGE])
         self.step_span = np.array([r[1] - r[0] for r in farm.STEP_RANGE])
@@ -153,13 +155,12 @@ class FarmModel:
         g = rng.choice(len(self.groups), m, p=self.group_p)
         attrs = self._attributes(req, g)
         init = _uniform(rng, farm.INIT_RANGE, m)
-        pickup = _uniform(rng, farm.PICKUP_RANGE, m) * np.array([x.pickup for x in self.groups])[g]
-        failed = rng.random(m) < np.array([x.error_rate for x in self.groups])[g]
+        pickup = _uniform(rng, farm.PICKUP_RANGE, m) * self.per_group["pickup"][g]
+        failed = rng.random(m) < self.per_group["error_rate"][g]
         phase = np.where(failed, rng.choice(6, m, p=farm.ERROR_PHASE_WEIGHTS), -1)
-        kf = np.minimum(rng.geometric(1 - np.array([x.flash_retry for x in self.groups])[g]),
-                        MAX_FLASH)
-        kb = np.minimum(rng.geometric(1 - np.array([x.boot_retry for x in self.groups])[g]),
-                        MAX_BOOT)
+        # Iterations: 1 + retries, each retry with the group's probability, capped.
+        kf = np.minimum(rng.geometric(1 - self.per_group["flash_retry"][g]), MAX_FLASH)
+        kb = np.minimum(rng.geometric(1 - self.per_group["boot_retry"][g]), MAX_BOOT)
         pulled = np.flatnonzero((phase < 0) | (phase >= ERR_FLASH))
         steps = self._device_steps(g[pulled], kf[pulled], kb[pulled], phase[pulled])
         start, device = self._queue(req[pulled] + init[pulled] + pickup[pulled], g[pulled],
@@ -202,11 +203,13 @@ class FarmModel:
         in_f, in_b = p < 2 * kf[run], (pb >= 0) & (pt < 0)
         code = np.where(in_f, FLASH_START + p % 2, np.where(in_b, BOOT_START + pb % 2,
                                                              TEST_START + pt))
-        kind = np.where(in_f, np.where(p % 2 == 1, farm.FLASH, np.where(
-            p == 0, farm.GAP_TO_FLASH, farm.FLASH_RETRY_GAP)), np.where(in_b, np.where(
-                pb % 2 == 1, farm.BOOT, np.where(pb == 0, farm.GAP_TO_BOOT,
-                                                 farm.BOOT_RETRY_GAP)),
-                farm.GAP_TO_TEST + pt))
+        # Which step kind each step is (its duration range); the first match wins.
+        kind = np.select(
+            [in_f & (p % 2 == 1), in_f & (p == 0), in_f,
+             in_b & (pb % 2 == 1), in_b & (pb == 0), in_b],
+            [farm.FLASH, farm.GAP_TO_FLASH, farm.FLASH_RETRY_GAP,
+             farm.BOOT, farm.GAP_TO_BOOT, farm.BOOT_RETRY_GAP],
+            farm.GAP_TO_TEST + pt)
         dur = (self.step_lo[kind] + rng.random(len(run)) * self.step_span[kind]) \
             * self.factors[g[run], kind]
         # A failing run stops at its error: it replaces the end of the last iteration of the
