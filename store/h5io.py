@@ -23,6 +23,11 @@ RETRY_SLEEPS = (0.002, 0.003, 0.005, 0.008, 0.010)
 warnings.filterwarnings("ignore", category=tables.NaturalNameWarning)
 warnings.filterwarnings("ignore", category=tables.FlavorWarning)
 
+# HDF5 prints its error stack to stderr on every failed open (a lock held by the other side is
+# routine here). The store turns those errors into messages of its own, and in the monitor raw
+# stderr output would scribble over the screen, so the library's own printing is switched off.
+tables.silence_hdf5_messages()
+
 
 class FileLocked(Exception):
     """The file stayed locked by another process for longer than the caller's patience."""
