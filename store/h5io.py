@@ -9,6 +9,7 @@ sides take turns, and each side retries after a few milliseconds when it meets t
 from __future__ import annotations
 
 import os
+import threading
 import time
 import warnings
 
@@ -26,7 +27,19 @@ warnings.filterwarnings("ignore", category=tables.FlavorWarning)
 # HDF5 prints its error stack to stderr on every failed open (a lock held by the other side is
 # routine here). The store turns those errors into messages of its own, and in the monitor raw
 # stderr output would scribble over the screen, so the library's own printing is switched off.
-tables.silence_hdf5_messages()
+# The switch is per thread in a thread-safe HDF5 build, so every thread that opens files (the
+# writer's commit thread, the monitor's tail worker) throws it again: see quiet_hdf5().
+_quiet = threading.local()
+
+
+def quiet_hdf5() -> None:
+    """Stop HDF5 from printing error stacks on stderr from the calling thread (idempotent)."""
+    if not getattr(_quiet, "done", False):
+        tables.silence_hdf5_messages()
+        _quiet.done = True
+
+
+quiet_hdf5()
 
 
 class FileLocked(Exception):
@@ -61,6 +74,7 @@ def open_with_retry(path: str, mode: str = "r", *, patience: float = 60.0) -> ta
             "HDF5_USE_FILE_LOCKING is disabled in the environment; trmon-tui relies on HDF5's "
             "file lock to take turns with the writer: unset it and try again"
         )
+    quiet_hdf5()
     deadline = time.monotonic() + patience
     attempt = 0
     while True:
@@ -78,6 +92,7 @@ def open_with_retry(path: str, mode: str = "r", *, patience: float = 60.0) -> ta
 
 def try_open(path: str, mode: str = "r") -> tables.File | None:
     """Open once without waiting: the file, or None when another process holds the lock."""
+    quiet_hdf5()
     try:
         return tables.open_file(path, mode)
     except (tables.HDF5ExtError, ValueError) as exc:
