@@ -121,3 +121,12 @@ def test_describe_equals_numpy(n, kind):
     assert d["p50"] == np.percentile(values, 50) and d["p95"] == np.percentile(values, 95)
     assert d["min"] == values.min() and d["max"] == values.max()
     assert math.isclose(d["mean"], values.mean(), rel_tol=1e-12)
+
+
+def test_summary_without_delivery_delay_is_the_rest_unchanged():
+    engine = run_engine(story())
+    full, lean = engine.summary(now=30), engine.summary(now=30, delivery_delay=False)
+    assert "delivery_delay" not in lean["all"] and "delivery_delay" in full["all"]
+    for summary in [full["all"], *full["groups"].values()]:
+        del summary["delivery_delay"]
+    assert lean == full

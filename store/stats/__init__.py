@@ -17,14 +17,18 @@ grow to, default ``time.time()``):
     store.stats.phases: init, queue, pulled, flash, flashed, boot, booted, test, publish, unknown).
   - ``anomalies``: ``{"unknown_events", "ends_without_start", "negative_durations",
     "unrequested_events"}`` counts (negative durations are left out of every statistic).
-  - ``delivery_delay``: ``{EVENT_NAME: STATS}`` of received − emit, per event name seen.
+  - ``delivery_delay``: ``{EVENT_NAME: STATS}`` of received − emit, per event name seen
+    (stored as float32: sub-millisecond precision).
 
   Choices where DESIGN.md is silent: "groups" lists every device group of the file, also
   those a window leaves empty; ``testruns`` counts testruns with at least one event; with
   ``since`` a testrun never requested is outside every window; "first" request / queue_start /
   queue_end / publish and "last" test_end are in file order; ``requestors`` counts testruns
   (the first request row of each) and lists every requestor; ``queued_ids`` / ``ongoing_ids``
-  are in file order; ``event_counts`` lists the 11 known names always, unknown names when seen.
+  are in file order; ``event_counts`` lists the 11 known names always, unknown names when seen;
+  ``group=`` naming a group the file does not have gives that group with zero testruns; the
+  mean and std of "all" may differ from those of one merged sample in the last bits (the
+  groups' samples are summed one group after the other), never between cold and incremental.
 - ``groups()``, ``testruns(status, ...)``, ``segments(..., offset, limit)``,
   ``samples(phase, ...)``, ``counts()``: see the methods.
 """
@@ -73,9 +77,14 @@ class StatsEngine:
         return Frame(self.state, since, group, time.time() if now is None else now)
 
     def summary(self, since: float | None = None, group: str | None = None,
-                now: float | None = None) -> dict:
-        """DESIGN.md's report JSON plus the documented extensions (see the module docstring)."""
-        return _summary(self.state, since, group, time.time() if now is None else now)
+                now: float | None = None, *, delivery_delay: bool = True) -> dict:
+        """DESIGN.md's report JSON plus the documented extensions (see the module docstring).
+
+        ``delivery_delay=False`` omits that extension and most of the cost on a large file
+        (it is one sample per event): a live view refreshing often may want that.
+        """
+        return _summary(self.state, since, group, time.time() if now is None else now,
+                        delivery_delay)
 
     def groups(self) -> list[str]:
         """Device groups of the testruns seen, sorted."""

@@ -25,15 +25,16 @@ def describe(values: np.ndarray) -> dict:
     n = len(a)
     if n == 0:
         return empty()
-    if a.dtype != np.float64:
+    if a.dtype not in (np.float64, np.float32):
         a = a.astype(np.float64)
     p50, p95 = percentiles(a)
     return {
         "n": n,
         "min": float(a.min()),
         "max": float(a.max()),
-        "mean": float(np.mean(a)),
-        "std": float(np.std(a)),
+        # float32 samples (delivery delays) are summed in float64 without a float64 copy.
+        "mean": float(np.mean(a, dtype=np.float64)),
+        "std": float(np.std(a, dtype=np.float64)),
         "p50": p50,
         "p95": p95,
     }
@@ -59,7 +60,7 @@ def percentiles(a: np.ndarray) -> tuple[float, float]:
         x50, y50 = part[lo50], part[lo50 + 1 : lo95 + 1].min()
     else:
         x50, y50 = x95, y95
-    x, y = np.array([x50, x95]), np.array([y50, y95])
+    x, y = np.array([x50, x95], np.float64), np.array([y50, y95], np.float64)
     diff = y - x
     # numpy's _lerp: interpolate from the nearer end for numerical symmetry.
     out = np.where(gamma >= 0.5, y - diff * (1 - gamma), x + diff * gamma)

@@ -16,14 +16,20 @@ from store.stats.frame import DURATIONS, Frame, split
 _START = {p: C[f"{p}_start"] for p in PHASES}
 
 
-def summary(st: EngineState, since: float | None, group: str | None, now: float) -> dict:
-    """{"groups": {GROUP: SUMMARY}, "all": SUMMARY} for runs requested since ``since``."""
+def summary(st: EngineState, since: float | None, group: str | None, now: float,
+            delivery_delay: bool = True) -> dict:
+    """{"groups": {GROUP: SUMMARY}, "all": SUMMARY} for runs requested since ``since``.
+
+    ``delivery_delay=False`` leaves that key out and skips its cost (one sample per event,
+    most of the work on a large file).
+    """
     f = Frame(st, since, group, now)
     per_run = {name: f.per_run_duration(name) for name in DURATIONS if name not in PHASES}
     runs_of = split(f.gidx, len(f.group_names))
-    values = [_sorted_values(f, f.slots(g), runs_of[g], per_run)
+    values = [_sorted_values(f, f.slots(g), runs_of[g], per_run, delivery_delay)
               for g in range(len(f.group_names))]
-    groups = {name: _summarize(f, runs_of[g], values[g]) for g, name in enumerate(f.group_names)}
+    groups = {name: _summarize(f, runs_of[g], values[g], delivery_delay)
+              for g, name in enumerate(f.group_names)}
     if group is not None:
         return {"groups": groups, "all": groups[group]}
     merged = {}
@@ -32,10 +38,12 @@ def summary(st: EngineState, since: float | None, group: str | None, now: float)
             merged.setdefault(key, []).append(arr)
     # "all" = the groups' samples one after the other, in group order: a canonical order.
     merged = {key: np.concatenate(parts) for key, parts in merged.items()}
-    return {"groups": groups, "all": _summarize(f, np.flatnonzero(f.mask), merged)}
+    return {"groups": groups,
+            "all": _summarize(f, np.flatnonzero(f.mask), merged, delivery_delay)}
 
 
-def _sorted_values(f: Frame, slots: list[int], runs: np.ndarray, per_run: dict) -> dict:
+def _sorted_values(f: Frame, slots: list[int], runs: np.ndarray, per_run: dict,
+                   delivery_delay: bool) -> dict:
     """Samples of one group: ("d", DURATION) incl. negatives, ("delay", CODE)."""
     out = {}
     for name in DURATIONS:
@@ -45,7 +53,9 @@ def _sorted_values(f: Frame, slots: list[int], runs: np.ndarray, per_run: dict) 
             values = per_run[name][runs]
             values = values[~np.isnan(values)]
         out[("d", name)] = values
-    codes = sorted({code for slot, code in f.st.delays if slot in slots})
+    # Unknown names always: their delay logs are also where their events are counted.
+    codes = sorted({code for slot, code in f.st.delays
+                    if slot in slots and (delivery_delay or code >= N_KNOWN)})
     for code in codes:
         values = f.logged(f.st.delays, slots, code, "delay")
         if len(values):
@@ -53,7 +63,7 @@ def _sorted_values(f: Frame, slots: list[int], runs: np.ndarray, per_run: dict) 
     return out
 
 
-def _summarize(f: Frame, runs: np.ndarray, values: dict) -> dict:
+def _summarize(f: Frame, runs: np.ndarray, values: dict, delivery_delay: bool) -> dict:
     st = f.st
     status = f.status[runs]
     per_status = np.bincount(status, minlength=4)
@@ -70,7 +80,7 @@ def _summarize(f: Frame, runs: np.ndarray, values: dict) -> dict:
     counts = st.runs.counts[runs].sum(axis=0, dtype=np.int64)
     delays = {code: v for (kind, code), v in values.items() if kind == "delay"}
     unrequested = runs[np.isnan(st.runs.request[runs])]
-    return {
+    out = {
         "testruns": len(runs),
         "queued": len(queued),
         "ongoing": len(ongoing),
@@ -91,9 +101,10 @@ def _summarize(f: Frame, runs: np.ndarray, values: dict) -> dict:
             "negative_durations": negative,
             "unrequested_events": int(st.runs.counts[unrequested].sum()),
         },
-        "delivery_delay": {_name(st, c): describe(v)
-                           for c, v in sorted(delays.items())},
     }
+    if delivery_delay:
+        out["delivery_delay"] = {_name(st, c): describe(v) for c, v in sorted(delays.items())}
+    return out
 
 
 def _positive(counts: np.ndarray) -> np.ndarray:
