@@ -163,6 +163,8 @@ def live_demo(speed: float = 60.0, seed: int | None = None,
     Returns once the history is committed.  On exit (also on an exception in the body) the
     generator is stopped (SIGTERM, then SIGKILL after 5 s) and reaped, and the directory removed.
     """
+    if not 0 < speed < float("inf"):
+        raise ValueError(f"the demo speed must be a positive number, not {speed}")
     tmp = Path(tempfile.mkdtemp(prefix="trmon-demo-"))
     path, ready, log = tmp / "demo.h5", tmp / "ready", tmp / "generator.log"
     clock = DemoClock(time.time(), speed)

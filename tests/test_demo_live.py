@@ -175,3 +175,9 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
         return ""
+
+
+def test_live_demo_refuses_a_bad_speed_before_starting_anything():
+    with pytest.raises(ValueError, match="speed"):
+        with live_demo(speed=0):
+            pass
