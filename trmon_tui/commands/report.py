@@ -21,6 +21,7 @@ from trmon_tui.commands.report_table import render, safe
 
 PREFIX = "trmon-tui report: "
 READ_ROWS = 500_000
+MAX_LISTED = 6  # queued / ongoing testruns named per section of the table
 LOCK_PATIENCE = 30.0  # seconds to wait for a writer holding the file before giving up
 
 
@@ -53,8 +54,16 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
         else:
+            def waiting(status: str, group: str | None) -> list[dict]:
+                rows = engine.testruns(status, since=since, group=group, now=now,
+                                       limit=MAX_LISTED)
+                for row in rows:
+                    since_t = row["phase_since"]
+                    row["phase_age"] = None if since_t is None else now - since_t
+                return rows
+
             sys.stdout.write(render(summary, engine.counts(), path=args.file, clock=args.clock,
-                                    since=args.since, file_format=file_format))
+                                    since=args.since, file_format=file_format, waiting=waiting))
         sys.stdout.flush()
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -38,33 +38,43 @@ def human(seconds: float | None) -> str:
 
 
 def render(summary: dict, counts: dict, *, path: str, clock: str, since: str | None,
-           file_format: str) -> str:
-    """The whole report: a header, then one section per device group, then all groups."""
+           file_format: str, waiting=None) -> str:
+    """The whole report: a header, then one section per device group, then all groups.
+
+    ``waiting(status, group)`` may give the newest queued/ongoing testruns of a group (dicts of
+    StatsEngine.testruns) to show with their phase; without it only their ids are listed.
+    """
     window = f"since {safe(since)}" if since else "all history"
     lines = [f"{safe(path)} ({file_format} layout): {counts['testruns']:,} testruns, "
              f"{counts['events']:,} events; {window}; durations by the {clock} clock", ""]
     groups = summary["groups"]
     for name, one in groups.items():
-        lines += _section(f"device group {safe(name) or '(none)'}", one)
+        lines += _section(f"device group {safe(name) or '(none)'}", one, waiting, name)
     if len(groups) != 1:
-        lines += _section("all device groups", summary["all"])
+        lines += _section("all device groups", summary["all"], waiting, None)
     return "\n".join(lines) + "\n"
 
 
-def _section(title: str, s: dict) -> list[str]:
+def _section(title: str, s: dict, waiting, group: str | None) -> list[str]:
     out = [f"== {title} " + "=" * max(3, 66 - len(title)),
            f"testruns {s['testruns']:,}   queued {s['queued']:,}   ongoing {s['ongoing']:,}   "
-           f"finished {s['finished']:,}   errors {s['errors']:,} ({_pct(s['error_pct'])})"]
+           f"finished {s['finished']:,}   errors {s['errors']:,} (error rate "
+           f"{_pct(s['error_pct'])})"]
     if s["queued"]:
         out.append(f"oldest queued wait {human(s['oldest_queued_wait'])}")
     if s["phases"]:
         out.append("now in: " + ", ".join(f"{k} {v:,}" for k, v in s["phases"].items()))
-    out += _ids("queued", s["queued_ids"]) + _ids("ongoing", s["ongoing_ids"])
+    for status in ("queued", "ongoing"):
+        ids = s[f"{status}_ids"]
+        if ids and waiting is not None:
+            out += _runs(status, waiting(status, group), len(ids))
+        else:
+            out += _ids(status, ids)
     if s["requestors"]:
         top = s["requestors"][:MAX_REQUESTORS]
         more = len(s["requestors"]) - len(top)
         out.append("requestors: " + ", ".join(
-            f"{safe(r['requestor']) or '(none)'} {r['requests']:,} ({r['errors']:,} errors)"
+            f"{safe(r['requestor']) or '(none)'} {r['requests']:,} ({_plural(r['errors'], 'error')})"
             for r in top) + (f", +{more:,} more" if more > 0 else ""))
     out.append("")
     out.append(f"{'duration':<10}" + "".join(f"{c:>9}" for c in STAT_COLS))
@@ -98,6 +108,18 @@ def _num(x: float | None) -> str:
 
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{x:.1f} %"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+def _runs(label: str, runs: list[dict], total: int) -> list[str]:
+    """Newest queued/ongoing testruns with their phase and how long they have been in it."""
+    shown = ", ".join(f"{safe(r['testrun_id'])} ({r['phase']} {human(r['phase_age'])})"
+                      for r in runs)
+    more = f", +{total - len(runs):,} more" if total > len(runs) else ""
+    return [f"{label} (newest first): {shown}{more}"]
 
 
 def _ids(label: str, ids: list[str]) -> list[str]:
