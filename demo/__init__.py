@@ -1,1 +1,9 @@
-"""Dummy-data generator for trmon-tui, static and live, written through the store's writer."""
+"""Dummy-data generator for trmon-tui, static and live, written through the store's writer.
+
+- demo.farm: the farm's fixed description (groups, devices, phase durations, people, builds).
+- demo.arrivals: when requests arrive (a Poisson process following the week).
+- demo.model: FarmModel turns request times into every event of those testruns (vectorised).
+- demo.generator: events as EventWriter columns in receive order; `write_static`.
+- demo.live: the farm in real time (`run_live`) and `live_demo`, the temporary file of --demo.
+- demo.live_proc: the subprocess entry point that live_demo starts.
+"""
