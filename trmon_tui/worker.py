@@ -87,6 +87,9 @@ class TailLoop:
         if watch:
             threading.Thread(target=self._watch, args=(cancelled,), daemon=True,
                              name="trmon-watch").start()
+        # Cancelling the worker must also end a wait on the wake event.
+        threading.Thread(target=lambda: (cancelled.wait(), self._wake.set()), daemon=True,
+                         name="trmon-cancel").start()
         self._read()
         while not cancelled.is_set():
             self._publish_if_due()

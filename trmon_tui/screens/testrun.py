@@ -17,6 +17,8 @@ from trmon_tui.widgets.events import detail
 class TestrunScreen(Screen[None]):
     """Shows 'loading…' until the tail worker answers with TestrunLoaded."""
 
+    __test__ = False  # not a pytest class, despite the name
+
     BINDINGS = [Binding("escape,q", "dismiss", "Back", id="close_detail")]
 
     def __init__(self, testrun_id: str) -> None:

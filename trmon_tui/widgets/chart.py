@@ -31,12 +31,12 @@ class ChartPane(Pane):
 
     def compose(self) -> ComposeResult:
         yield Static(id="chart-info", classes="info")
-        yield PlotView(id="chart")
+        yield PlotView(id="chart-plot")
         yield Static(id="legend")
 
     def page_size(self) -> int:
         """Bars per page for the current size of the chart area."""
-        height = self.query_one("#chart").size.height or max(1, self.size.height - 2)
+        height = self.query_one("#chart-plot").size.height or max(1, self.size.height - 2)
         return max(1, min(MAX_PAGE, height - CHROME))
 
     def on_resize(self, event: Resize) -> None:
@@ -45,7 +45,7 @@ class ChartPane(Pane):
     def render_snapshot(self, snapshot: Snapshot) -> None:
         mono = self.app.no_color
         segments = snapshot.segments
-        self.query_one("#chart", PlotView).plot(
+        self.query_one("#chart-plot", PlotView).plot(
             lambda w, h: plots.stacked_chart(segments, w, h, mono=mono))
         self.query_one("#legend", Static).update(plots.legend(mono))
         total = int(segments.get("total", 0)) if segments else 0

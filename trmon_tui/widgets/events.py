@@ -33,7 +33,7 @@ class EventsPane(Pane):
 
     def compose(self) -> ComposeResult:
         yield Static(id="events-info", classes="info")
-        yield DataTable(id="events", cursor_type="row", zebra_stripes=True)
+        yield DataTable(id="events-table", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns(*COLUMNS)

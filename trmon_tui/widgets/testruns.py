@@ -67,7 +67,7 @@ class TestrunsPane(Pane):
         yield Input(placeholder="filter: id, group, phase, host, requestor  (Esc clears)",
                     id="filter", classes="-hidden")
         yield Static(id="testruns-info", classes="info")
-        yield DataTable(id="testruns", cursor_type="row", zebra_stripes=True)
+        yield DataTable(id="testruns-table", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns(*COLUMNS)
@@ -108,7 +108,7 @@ class TestrunsPane(Pane):
         if self.snapshot:
             self.render_snapshot(self.snapshot)
 
-    @on(DataTable.RowSelected, "#testruns")
+    @on(DataTable.RowSelected, "#testruns-table")
     def _chosen(self, event: DataTable.RowSelected) -> None:
         testrun_id = self._ids.get(event.row_key.value or "")
         if testrun_id is not None:
@@ -135,7 +135,7 @@ class TestrunsPane(Pane):
                 fmt.right(fmt.duration(waited(r, now))),
                 fmt.text(fmt.hosts(r.get("hosts")), limit=24),
                 fmt.text(r.get("requestor"), limit=32)]))
-        refill(self.query_one("#testruns", DataTable), table_rows)
+        refill(self.query_one("#testruns-table", DataTable), table_rows)
         n_on, n_q = len(snapshot.ongoing or ()), len(snapshot.queued or ())
         info = f"{n_on:,} ongoing · {n_q:,} queued · sorted by {self.sort} (s)"
         if self.filter_text:

@@ -1,0 +1,179 @@
+"""Pilot tests of the monitor over real HDF5 files: keys in, pane contents out."""
+
+from __future__ import annotations
+
+from test_app_data import NOW, loaded, wait_for, write_farm
+from textual.widgets import DataTable, Static, TabbedContent
+
+from trmon_tui.app import make_app
+from trmon_tui.screens import GroupScreen, HelpScreen, TestrunScreen
+
+
+def rows(app, selector: str) -> list[list[str]]:
+    """Plain text of every row of a DataTable."""
+    table = app.query_one(selector, DataTable)
+    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+def static_text(app, selector: str) -> str:
+    return str(app.query_one(selector, Static).render())
+
+
+def fixed_app(path, **kwargs):
+    return make_app(str(path), now=lambda: NOW, poll=None, watch=False, **kwargs)
+
+
+async def test_overview_lists_groups_and_literal_requestors(tmp_path):
+    path = tmp_path / "farm.h5"
+    n = write_farm(path)
+    app = fixed_app(path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, loaded(app, n))
+        await wait_for(pilot, lambda: app.query_one("#groups", DataTable).row_count == 4)
+        table = rows(app, "#groups")
+        assert [r[0] for r in table] == ["aava", "n900", "tablet", "all groups"]
+        assert table[-1][1] == "40"  # testruns, all groups
+        requestors = [r[0] for r in rows(app, "#requestors")]
+        assert "[red]x[/]" in requestors  # markup shown as text
+        assert "esc\\x1b[2Jape@farm" in requestors  # escape sequence shown escaped
+        status = static_text(app, "#status-text")
+        assert "LIVE" in status and f"{n} ev" in status and "40 runs" in status
+
+
+async def test_number_keys_switch_panes_and_each_pane_fills(tmp_path):
+    path = tmp_path / "farm.h5"
+    n = write_farm(path)
+    app = fixed_app(path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, loaded(app, n))
+        await pilot.press("2")
+        assert app.query_one(TabbedContent).active == "testruns"
+        await wait_for(pilot, lambda: app.query("#testruns-table") and
+                       app.query_one("#testruns-table", DataTable).row_count == 5)
+        states = [r[0] for r in rows(app, "#testruns-table")]
+        assert states.count("ongoing") == 3 and states.count("queued") == 2
+        await pilot.press("3")
+        await wait_for(pilot, lambda: "of 40" in static_text(app, "#chart-info"))
+        chart = static_text(app, "#chart-plot")
+        assert "Time / min" in chart and "tr-0039" in chart
+        await pilot.press("4")
+        await wait_for(pilot, lambda: app.query("#stats") and
+                       app.query_one("#stats", DataTable).row_count == 10)
+        testrun_row = rows(app, "#stats")[0]
+        assert testrun_row[0] == "testrun" and testrun_row[1] == "30"
+        await wait_for(pilot, lambda: "testrun / " in static_text(app, "#histogram"))
+        await pilot.press("5")
+        await wait_for(pilot, lambda: app.query("#events-table") and
+                       app.query_one("#events-table", DataTable).row_count > 0)
+        events = rows(app, "#events-table")
+        assert len(events) == min(n, 300)
+        assert events[0][0] >= events[-1][0]  # newest first (same day, HH:MM:SS)
+
+
+async def test_statistics_cursor_selects_histogram_phase(tmp_path):
+    path = tmp_path / "farm.h5"
+    n = write_farm(path)
+    app = fixed_app(path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, loaded(app, n))
+        await pilot.press("4")
+        await wait_for(pilot, lambda: app.query("#stats") and
+                       app.query_one("#stats", DataTable).row_count == 10)
+        app.query_one("#stats", DataTable).focus()
+        await pilot.press("down", "down", "down")  # testrun, init, queue, flash
+        await wait_for(pilot, lambda: "flash / " in static_text(app, "#histogram"))
+        assert app.view.phase == "flash"
+
+
+async def test_filter_sort_and_detail(tmp_path):
+    path = tmp_path / "farm.h5"
+    n = write_farm(path)
+    app = fixed_app(path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, loaded(app, n))
+        await pilot.press("slash")
+        await wait_for(pilot, lambda: app.query("#filter") and app.focused is not None
+                       and app.focused.id == "filter")
+        await pilot.press(*"queued")
+        await wait_for(pilot, lambda: app.query_one("#testruns-table", DataTable).row_count == 2)
+        await pilot.press("enter")  # leaves the filter box for the table
+        await pilot.press("s")  # sort: longest first
+        assert "sorted by longest" in static_text(app, "#testruns-info")
+        assert [r[1] for r in rows(app, "#testruns-table")] == ["tr-0038", "tr-0039"]
+        table = app.query_one("#testruns-table", DataTable)
+        chosen = rows(app, "#testruns-table")[table.cursor_row][1]  # the cursor follows its row
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, TestrunScreen))
+        screen = app.screen
+        assert screen.testrun_id == chosen
+        await wait_for(pilot, lambda: "loading" not in str(
+            screen.query_one("#detail-attrs", Static).render()))
+        attrs = str(screen.query_one("#detail-attrs", Static).render())
+        assert "device_group" in attrs
+        await pilot.press("escape")
+        assert not isinstance(app.screen, TestrunScreen)
+        await pilot.press("escape")  # clears the filter
+        await wait_for(pilot, lambda: app.query_one("#testruns-table", DataTable).row_count == 5)
+
+
+async def test_group_selector_and_time_window(tmp_path):
+    path = tmp_path / "farm.h5"
+    n = write_farm(path)
+    app = fixed_app(path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, loaded(app, n))
+        await pilot.press("g")
+        await wait_for(pilot, lambda: isinstance(app.screen, GroupScreen))
+        await pilot.press("down", "down", "enter")  # all, aava, n900
+        await wait_for(pilot, lambda: app.snapshot.view.group == "n900")
+        await wait_for(pilot, lambda: app.query_one("#groups", DataTable).row_count == 2)
+        assert [r[0] for r in rows(app, "#groups")] == ["n900", "all groups"]
+        assert "n900" in static_text(app, "#status-text")
+        await pilot.press("t")  # 24h: everything is within the last 6 hours
+        await wait_for(pilot, lambda: app.snapshot.view.window == "24h")
+        assert "24h" in static_text(app, "#status-text")
+        await pilot.press("t", "t")
+        await wait_for(pilot, lambda: app.snapshot.view.window == "all")
+
+
+async def test_chart_pages_with_brackets(tmp_path):
+    path = tmp_path / "farm.h5"
+    n = write_farm(path)
+    app = fixed_app(path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, loaded(app, n))
+        await pilot.press("3")
+        await wait_for(pilot, lambda: app.query("#chart-info") and
+                       "of 40" in static_text(app, "#chart-info"))
+        limit = app.view.chart_limit
+        assert 1 <= limit < 20  # as many bars as fit in 80x24
+        await pilot.press("right_square_bracket")
+        await wait_for(pilot, lambda: app.snapshot.view.chart_offset == limit)
+        await wait_for(pilot, lambda: f"testruns {limit + 1}–" in static_text(app, "#chart-info"))
+        await pilot.press("pageup")
+        await wait_for(pilot, lambda: app.snapshot.view.chart_offset == 0)
+
+
+async def test_help_palette_pause_reload(tmp_path):
+    path = tmp_path / "farm.h5"
+    n = write_farm(path)
+    app = fixed_app(path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, loaded(app, n))
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.press("ctrl+p")
+        await pilot.press(*"show statistics")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.query_one(TabbedContent).active == "statistics")
+        await pilot.press("p")
+        assert app.paused and "PAUSED" in static_text(app, "#status-text")
+        await pilot.press("p")
+        assert not app.paused
+        await pilot.press("r")
+        await wait_for(pilot, loaded(app, n))
