@@ -31,6 +31,12 @@ grow to, default ``time.time()``):
   groups' samples are summed one group after the other), never between cold and incremental.
 - ``groups()``, ``testruns(status, ...)``, ``segments(..., offset, limit)``,
   ``samples(phase, ...)``, ``counts()``: see the methods.
+
+Costs: ``apply`` is O(batch + open starts) (the still-open flash/boot/test starts of all runs,
+normally a handful per running testrun); the queries are O(state), vectorised: ``summary`` of a
+million testruns takes most of a second, about half of it for delivery_delay (one sample per
+event; ``summary(delivery_delay=False)`` skips it).  Not thread-safe: call ``apply`` and the
+queries from one thread, or hold a lock around them.
 """
 
 from __future__ import annotations

@@ -197,34 +197,38 @@ class EngineState:
             np.add.at(r.orphans, res.orphan_runs, 1)
         if len(res.run) == 0:
             return
-        # Logged in file order of the ends: the same sequence whatever the batch split.
-        run, duration = res.run[res.file_order], res.duration[res.file_order]
-        for slot, idx in _split(r.slot[run], len(self.slot_sids)):
-            self._log(self.samples, (slot, phase), "duration").append(
-                run=run[idx], duration=duration[idx])
-        # Per-run sums in file order, one addend per run at a time: the same float additions
-        # whatever the batch split.  res.run is grouped by run; rank = position within its run.
-        add = np.where(res.duration >= 0, res.duration, 0.0)
-        n = len(res.run)
+        # Logged per device group slot in file order of the ends (the same sequence whatever
+        # the batch split): one sort of slot << bits | end position, unique keys.
+        ends = res.end_pos
+        bits = int(ends.max()).bit_length()
+        key = (r.slot[res.run].astype(np.int64) << bits) | ends
+        order = np.argsort(key)
+        slots = (key[order] >> bits).tolist()
+        run, duration = res.run[order], res.duration[order]
+        lo = 0
+        for hi in [*np.flatnonzero(np.diff(key[order] >> bits)) + 1, len(order)]:
+            self._log(self.samples, (slots[lo], phase), "duration").append(
+                run=run[lo:hi], duration=duration[lo:hi])
+            lo = hi
+        self._add_sums(p, res.run, res.duration)
+
+    def _add_sums(self, p: int, run: np.ndarray, duration: np.ndarray) -> None:
+        """Per-run sums in file order, one addend per run at a time: the same float additions
+        whatever the batch split.  ``run`` is grouped by run, each run's pairs in file order."""
+        add = np.where(duration >= 0, duration, 0.0)
+        sums = self.runs.sums[:, p]
+        n = len(run)
         new = np.empty(n, bool)
         new[0] = True
-        np.not_equal(res.run[1:], res.run[:-1], out=new[1:])
+        np.not_equal(run[1:], run[:-1], out=new[1:])
+        if new.all():  # one pair per run: a plain scatter-add
+            sums[run] += add
+            return
         pos = np.arange(n)
         rank = pos - np.maximum.accumulate(np.where(new, pos, 0))
-        sums = r.sums[:, p]
         for k in range(int(rank.max()) + 1):
             sel = rank == k
-            sums[res.run[sel]] += add[sel]
-
-
-def _split(keys: np.ndarray, k: int) -> list[tuple[int, np.ndarray]]:
-    """(key, indices in order) for each key value present, via one stable sort."""
-    small = keys.astype(np.int16) if k < 32000 else keys
-    order = np.argsort(small, kind="stable")  # a radix sort for int16
-    bounds = np.zeros(k + 1, np.int64)
-    np.cumsum(np.bincount(small, minlength=k), out=bounds[1:])
-    return [(key, order[bounds[key] : bounds[key + 1]])
-            for key in np.flatnonzero(bounds[1:] > bounds[:-1]).tolist()]
+            sums[run[sel]] += add[sel]
 
 
 def _add_counts(counts: np.ndarray, run: np.ndarray, col: np.ndarray) -> None:

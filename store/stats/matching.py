@@ -51,8 +51,8 @@ class Matched:
     """End time minus start time of each closed pair (may be negative: clock skew)."""
     orphan_runs: np.ndarray
     """Run of each end that found no open start (one entry per such end)."""
-    file_order: np.ndarray
-    """Indices into run/duration putting the pairs in file order of their end."""
+    end_pos: np.ndarray
+    """Position of each pair's end in the batch (``pos`` of match; unique, file order)."""
     pool: Pool
     """The open starts after this batch (all runs)."""
 
@@ -111,9 +111,8 @@ def match(run: np.ndarray, is_start: np.ndarray, t: np.ndarray, row: np.ndarray,
     new_pool = Pool(np.concatenate([pool.run, R[still_open]]),
                     np.concatenate([pool.t, T[open_at]]),
                     np.concatenate([pool.row, W[open_at]]))
-    # The pairs in file order of their end (positions are unique: an unstable sort is exact).
-    file_order = np.argsort(P[ends])
-    return Matched(R[closing], T[ends] - T[starts], orphan_runs, file_order, new_pool)
+    return Matched(R[closing], T[ends] - T[starts], orphan_runs, P[ends] - (m - len(run)),
+                   new_pool)
 
 
 def _sorted_index(key: np.ndarray, P: np.ndarray, bits: int, m: int) -> np.ndarray:
