@@ -1,0 +1,108 @@
+"""Pilot tests of live behaviour: a writer process, file trouble, NO_COLOR."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+from test_app_data import NOW, loaded, wait_for, write_farm
+from textual.widgets import DataTable, Static
+
+from trmon_tui.app import make_app
+
+WRITER = textwrap.dedent("""
+    import sys, time
+    from store.writer import EventWriter
+    path, n = sys.argv[1], int(sys.argv[2])
+    with EventWriter(path, interval=0.1) as w:
+        for i in range(n):
+            t = time.time()
+            w.write({"testrun_id": f"live-{i}", "event": "request", "emit": t, "received": t,
+                     "device_group": "livegroup", "requestor": "[b]live[/b]"})
+            time.sleep(0.02)
+""")
+
+
+def status(app) -> str:
+    return str(app.query_one("#status-text", Static).render())
+
+
+async def test_live_writer_process_shows_up(tmp_path):
+    path = tmp_path / "live.h5"
+    write_farm(path)
+    app = make_app(str(path), poll=0.5)  # real clock, watchfiles and timer
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None
+                       and app.snapshot.counts.get("testruns") == 40)
+        await pilot.press("5")
+        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path), "60"])
+        try:
+            await wait_for(pilot, lambda: app.snapshot.counts.get("testruns") == 100, 30)
+            await wait_for(pilot, lambda: app.query_one("#events-table", DataTable).row_count
+                           and "live-59" in str(app.query_one("#events-table", DataTable)
+                                                .get_row_at(0)[1]))
+            assert "LIVE" in status(app)
+        finally:
+            proc.wait(timeout=30)
+        await pilot.press("1")
+        await wait_for(pilot, lambda: "livegroup" in [
+            str(app.query_one("#groups", DataTable).get_row_at(i)[0])
+            for i in range(app.query_one("#groups", DataTable).row_count)])
+
+
+async def test_paused_display_freezes_then_catches_up(tmp_path):
+    path = tmp_path / "live.h5"
+    n = write_farm(path, n_runs=10)
+    app = make_app(str(path), poll=0.2)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, loaded(app, n))
+        await pilot.press("5")
+        await wait_for(pilot, lambda: app.query_one("#events-table", DataTable).row_count == n)
+        await pilot.press("p")
+        subprocess.run([sys.executable, "-c", WRITER, str(path), "5"], check=True)
+        await wait_for(pilot, loaded(app, n + 5))  # the worker keeps reading...
+        assert app.query_one("#events-table", DataTable).row_count == n  # ...the pane is frozen
+        assert "PAUSED" in status(app)
+        await pilot.press("p")
+        await wait_for(pilot, lambda: app.query_one("#events-table", DataTable).row_count
+                       == n + 5)
+
+
+async def test_missing_file_waits_then_loads(tmp_path):
+    path = tmp_path / "later.h5"
+    app = make_app(str(path), poll=0.2, now=lambda: NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "WAITING" in status(app))
+        n = write_farm(path, n_runs=5)
+        await wait_for(pilot, loaded(app, n))
+        await wait_for(pilot, lambda: "LIVE" in status(app))
+
+
+async def test_garbage_file_is_an_error_not_a_crash(tmp_path):
+    path = tmp_path / "garbage.h5"
+    path.write_bytes(b"this is not hdf5\n" * 100)
+    app = make_app(str(path), poll=0.2, now=lambda: NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "ERROR" in status(app))
+        assert app.is_running
+        for key in "12345":
+            await pilot.press(key)
+        path.unlink()
+        n = write_farm(path, n_runs=5)  # replaced by a good file: recovers by itself
+        await wait_for(pilot, loaded(app, n))
+
+
+async def test_no_color_chart_uses_fill_characters(tmp_path, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    path = tmp_path / "farm.h5"
+    n = write_farm(path)
+    app = make_app(str(path), now=lambda: NOW, poll=None, watch=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert app.no_color
+        await wait_for(pilot, loaded(app, n))
+        await pilot.press("3")
+        await wait_for(pilot, lambda: app.query("#chart-plot") and "░" in str(
+            app.query_one("#chart-plot", Static).render()))
+        legend = str(app.query_one("#legend", Static).render())
+        assert "░░ queue" in legend and "▓▓ boot" in legend
