@@ -10,6 +10,7 @@ from stats_reference import reference_summary, same, to_batches
 
 from store.batch import Reset
 from store.stats import StatsEngine, describe
+from store.stats.describe import describe_histogram
 
 
 def ev(tid, name, t, lag=0.5, **kw):
@@ -130,3 +131,12 @@ def test_summary_without_delivery_delay_is_the_rest_unchanged():
     for summary in [full["all"], *full["groups"].values()]:
         del summary["delivery_delay"]
     assert lean == full
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_histogram_statistics_equal_the_sample_ones(seed):
+    rng = np.random.default_rng(seed)
+    sample = rng.integers(1, 6, rng.integers(1, 50))
+    got, want = describe_histogram(np.bincount(sample)), describe(sample.astype(float))
+    assert got.pop("std") == pytest.approx(want.pop("std"), rel=1e-12, abs=1e-12)
+    assert got == want

@@ -8,6 +8,8 @@ std are numpy's, over the values in the order given: callers pass samples in a c
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 KEYS = ("n", "min", "max", "mean", "std", "p50", "p95")
@@ -65,3 +67,30 @@ def percentiles(a: np.ndarray) -> tuple[float, float]:
     # numpy's _lerp: interpolate from the nearer end for numerical symmetry.
     out = np.where(gamma >= 0.5, y - diff * (1 - gamma), x + diff * gamma)
     return float(out[0]), float(out[1])
+
+
+def describe_histogram(hist: np.ndarray) -> dict:
+    """The statistics of a sample of small non-negative integers given as ``hist[k]`` = how
+    many samples equal k (iteration counts: one pass to count, no per-sample arrays)."""
+    values = np.flatnonzero(hist)
+    weights = hist[values].astype(np.int64)
+    n = int(weights.sum())
+    if n == 0:
+        return empty()
+    total = int((values * weights).sum())  # exact: integers
+    mean = total / n
+    std = math.sqrt(float((weights * (values - mean) ** 2).sum()) / n)
+    cum = np.cumsum(weights)
+
+    def order_stat(i: int) -> float:
+        return float(values[int(np.searchsorted(cum, i, side="right"))])
+
+    virtual = (n - 1) * _QUANTILES
+    previous = np.floor(virtual)
+    gamma = virtual - previous
+    out = []
+    for g, lo in zip(gamma.tolist(), previous.astype(int).tolist()):
+        x, y = order_stat(lo), order_stat(min(lo + 1, n - 1))
+        out.append(y - (y - x) * (1 - g) if g >= 0.5 else x + (y - x) * g)
+    return {"n": n, "min": float(values[0]), "max": float(values[-1]), "mean": mean,
+            "std": std, "p50": out[0], "p95": out[1]}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from store.stats import phases as phase_mod
-from store.stats.describe import describe
+from store.stats.describe import describe, describe_histogram
 from store.stats.engine import C, N_KNOWN, PHASES, EngineState
 from store.stats.frame import DURATIONS, Frame, split
 
@@ -77,9 +77,10 @@ def _summarize(f: Frame, runs: np.ndarray, values: dict, delivery_delay: bool) -
         n_skewed = int(np.count_nonzero(skewed))
         negative += n_skewed
         durations[name] = describe(v[~skewed] if n_skewed else v)
-    counts = st.runs.counts[runs].sum(axis=0, dtype=np.int64)
+    per_run = st.runs.counts[runs]  # one gather of the (runs, codes) counts
+    counts = per_run.sum(axis=0, dtype=np.int64)
     delays = {code: v for (kind, code), v in values.items() if kind == "delay"}
-    unrequested = runs[np.isnan(st.runs.request[runs])]
+    unrequested = np.isnan(st.runs.request[runs])
     out = {
         "testruns": len(runs),
         "queued": len(queued),
@@ -92,14 +93,14 @@ def _summarize(f: Frame, runs: np.ndarray, values: dict, delivery_delay: bool) -
         "requestors": _requestors(st, runs, status == 3),
         "event_counts": _event_counts(st, counts, delays),
         "durations": durations,
-        "iterations": {p: describe(_positive(st.runs.counts[runs, _START[p]])) for p in PHASES},
+        "iterations": {p: _iterations(per_run[:, _START[p]]) for p in PHASES},
         "oldest_queued_wait": _oldest_wait(f, queued),
         "phases": phase_mod.phase_counts(st, np.concatenate([queued, ongoing])),
         "anomalies": {
             "unknown_events": int(counts[N_KNOWN]),
             "ends_without_start": int(st.runs.orphans[runs].sum()),
             "negative_durations": negative,
-            "unrequested_events": int(st.runs.counts[unrequested].sum()),
+            "unrequested_events": int(per_run[unrequested].sum()),
         },
     }
     if delivery_delay:
@@ -107,8 +108,11 @@ def _summarize(f: Frame, runs: np.ndarray, values: dict, delivery_delay: bool) -
     return out
 
 
-def _positive(counts: np.ndarray) -> np.ndarray:
-    return counts[counts > 0].astype(np.float64)
+def _iterations(starts: np.ndarray) -> dict:
+    """Statistics of the start counts of the runs with at least one."""
+    hist = np.bincount(starts)
+    hist[:1] = 0
+    return describe_histogram(hist)
 
 
 def _name(st: EngineState, code: int) -> str:
