@@ -211,7 +211,8 @@ def _ref_one(runs: list[RefRun]) -> dict:
         "event_counts": counts,
         "durations": durations,
         "iterations": {p: stats([float(r.counts[f"{p}_start"]) for r in runs
-                                 if r.counts.get(f"{p}_start")]) for p in ("flash", "boot", "test")},
+                                 if r.counts.get(f"{p}_start")])
+                       for p in ("flash", "boot", "test")},
         "anomalies": {
             "unknown_events": sum(c for r in runs for n, c in r.counts.items() if n not in KNOWN),
             "ends_without_start": sum(r.orphans for r in runs),

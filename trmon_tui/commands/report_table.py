@@ -74,7 +74,8 @@ def _section(title: str, s: dict, waiting, group: str | None) -> list[str]:
         top = s["requestors"][:MAX_REQUESTORS]
         more = len(s["requestors"]) - len(top)
         out.append("requestors: " + ", ".join(
-            f"{safe(r['requestor']) or '(none)'} {r['requests']:,} ({_plural(r['errors'], 'error')})"
+            f"{safe(r['requestor']) or '(none)'} {r['requests']:,} "
+            f"({_plural(r['errors'], 'error')})"
             for r in top) + (f", +{more:,} more" if more > 0 else ""))
     out.append("")
     out.append(f"{'duration':<10}" + "".join(f"{c:>9}" for c in STAT_COLS))
