@@ -14,7 +14,7 @@ from trmon_tui.widgets.pane import Pane
 from trmon_tui.widgets.plotview import PlotView
 
 MAX_PAGE = 20  # the spike streamed the chart in pages of 20 testruns
-CHROME = 4  # rows plotext uses besides the bars: frame top and bottom, tick labels, x label
+CHROME = plots.CHART_CHROME
 
 
 class ChartPane(Pane):

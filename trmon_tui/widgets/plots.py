@@ -24,6 +24,8 @@ RICH = ("grey70", "bright_blue", "bright_magenta", "bright_cyan", "bright_green"
 MARKERS_MONO = ("·", "░", "▒", "▓", "█", "=")
 RUNNING_MARK = "▚"
 RUNNING_MONO = ">"
+CHART_CHROME = 4
+"""Rows plotext draws besides the bars: frame top and bottom, tick labels, x label."""
 
 
 def _empty(width: int, height: int, message: str) -> Text:
@@ -56,10 +58,16 @@ def stacked_chart(segments: dict[str, Any] | None, width: int, height: int, *,
         markers += [MARKERS_MONO[p] if mono else "█", RUNNING_MONO if mono else RUNNING_MARK]
     if not any(any(s) for s in series):
         series[0] = [1e-9] * len(order)  # plotext cannot scale an all-zero chart
+    k = len(order)
     plt.clf()
-    plt.plotsize(width, height)
+    # Exactly one text row per bar: plotext maps y linearly onto rows (ends included), so k bars
+    # on k rows with ylim(1, k) put each bar on its own row; any other ratio lets bars bleed
+    # into their neighbours' rows.  A short page makes a shorter chart.
+    plt.limitsize(False, False)  # plotext would clip to the real terminal, not our widget
+    plt.plotsize(width, min(height, k + CHART_CHROME))
     plt.theme("clear")
     plt.stacked_bar(labels, series, orientation="h", color=colours, marker=markers, width=0.7)
+    plt.ylim(*((0.5, 1.5) if k == 1 else (1, k)))
     plt.xlabel("Time / min")
     return Text.from_ansi(plt.build(), no_wrap=True)
 
@@ -88,11 +96,13 @@ def histogram(samples: Any, width: int, height: int, *, label: str = "",
     unit, scale = ("min", 60.0) if data.max() >= 600 else ("s", 1.0)
     data = data / scale
     plt.clf()
+    plt.limitsize(False, False)
     plt.plotsize(width, height)
     plt.theme("clear")
     if float(data.min()) == float(data.max()):
         data = np.append(data, data[0] + 1e-6)  # one distinct value: give plotext a range
-    plt.hist(data.tolist(), bins=max(5, min(40, width // 3)),
+    bins = int(max(5, min(40, width // 3, 2 * np.sqrt(data.size))))  # few samples: few bins
+    plt.hist(data.tolist(), bins=bins,
              color=None if mono else "green+", marker="█")
     plt.xlabel(f"{label} / {unit}   (n = {data.size:,})")
     return Text.from_ansi(plt.build(), no_wrap=True)

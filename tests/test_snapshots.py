@@ -1,0 +1,81 @@
+"""Snapshot tests of every pane at 80x24 and 120x36 over a seeded file and a fixed clock.
+
+Update with `pytest tests/test_snapshots.py --snapshot-update`, then look at the SVGs in
+tests/__snapshots__/ before committing them.
+"""
+
+from __future__ import annotations
+
+import pytest
+from test_app_data import NOW, loaded, wait_for, write_farm
+from textual.widgets import DataTable, Static
+
+from trmon_tui.app import make_app
+from trmon_tui.screens import TestrunScreen
+
+SIZES = [(80, 24), (120, 36)]
+
+
+def _ready(app, tab: str):
+    """Condition: the pane of ``tab`` shows the fixed data."""
+    def check() -> bool:
+        if app.snapshot is None or app.snapshot.view.tab != tab:
+            return False
+        probes = {"overview": "#groups", "testruns": "#testruns-table",
+                  "statistics": "#stats", "events": "#events-table"}
+        if tab == "chart":
+            found = app.query("#chart-info")
+            return bool(found) and "of 40" in str(found.first(Static).render())
+        found = app.query(probes[tab])
+        return bool(found) and found.first(DataTable).row_count > 0
+    return check
+
+
+def _app(tmp_path):
+    path = tmp_path / "farm.h5"
+    n = write_farm(path)
+    return make_app(str(path), now=lambda: NOW, poll=None, watch=False), n
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("key,tab", [("1", "overview"), ("2", "testruns"), ("3", "chart"),
+                                     ("4", "statistics"), ("5", "events")])
+def test_pane(snap_compare, tmp_path, size, key, tab):
+    app, n = _app(tmp_path)
+
+    async def before(pilot):
+        await wait_for(pilot, loaded(app, n))
+        await pilot.press(key)
+        await wait_for(pilot, _ready(app, tab))
+        if tab == "statistics":  # the histogram arrives with the samples
+            await wait_for(pilot, lambda: app.snapshot.samples is not None)
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=size, run_before=before)
+
+
+def test_detail_screen(snap_compare, tmp_path):
+    app, n = _app(tmp_path)
+
+    async def before(pilot):
+        await wait_for(pilot, loaded(app, n))
+        await pilot.press("2")
+        await wait_for(pilot, _ready(app, "testruns"))
+        app.query_one("#testruns-table", DataTable).focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, TestrunScreen) and "loading" not in
+                       str(app.screen.query_one("#detail-attrs", Static).render()))
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=before)
+
+
+def test_help_screen(snap_compare, tmp_path):
+    app, n = _app(tmp_path)
+
+    async def before(pilot):
+        await wait_for(pilot, loaded(app, n))
+        await pilot.press("question_mark")
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=before)
