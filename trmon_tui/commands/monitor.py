@@ -13,14 +13,21 @@ def run(args: argparse.Namespace) -> int:
     options = {"clock": args.clock, "since": args.since, "group": args.group,
                "poll": args.poll if args.poll and args.poll > 0 else 1.0}
     try:
-        if args.demo:
-            from demo.live import live_demo
+        if not args.demo:
+            app = make_app(args.file, **options)
+            app.run()
+            return 0
+        from demo.live import demo_clock, live_demo
 
-            with live_demo(args.speed, args.seed) as path:
-                make_app(str(path), **options).run()
-        else:
-            make_app(args.file, **options).run()
-    except ValueError as exc:  # e.g. an unreadable --since
+        with live_demo(args.speed, args.seed) as path:
+            # Demo event times run `speed` times faster than the wall clock: ages and running
+            # phases must grow with the farm's clock, not ours.
+            clock = demo_clock(path)
+            if clock is not None:
+                options["now"] = clock.now
+            app = make_app(str(path), **options)
+            app.run()
+        return 0
+    except ValueError as exc:  # a bad --since or --speed: said before anything starts
         print(f"trmon-tui: {exc}", file=sys.stderr)
         return 2
-    return 0
