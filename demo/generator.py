@@ -8,6 +8,7 @@ Events are handed over in the order the recorder received them, as a real farm w
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -110,11 +111,13 @@ def receive_ordered(model: FarmModel, requests: np.ndarray, until: float, *,
 
 
 def write_static(path: str, runs: int, seed: int | None, end: float | None = None, *,
-                 progress: Callable[[int], None] | None = None) -> int:
+                 progress: Callable[[int], None] | None = None,
+                 stop: threading.Event | None = None) -> int:
     """Write a static history of `runs` testruns to `path` through EventWriter.
 
     `end` defaults to a fixed date with a seed (reproducible files) and to now without one.
     Returns the number of events written; `progress(events_so_far)` is called after each chunk.
+    When `stop` is set, it stops after the current chunk; what was written is committed.
     """
     from store.writer import EventWriter
 
@@ -129,4 +132,6 @@ def write_static(path: str, runs: int, seed: int | None, end: float | None = Non
                 writer.flush()  # the model outruns the writer: keep its buffer bounded
             if progress:
                 progress(written)
+            if stop is not None and stop.is_set():
+                break
     return written

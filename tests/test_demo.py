@@ -271,12 +271,17 @@ def test_cli_static_interrupted_exits_0_with_a_consistent_file(tmp_path, sig):
     out = tmp_path / "big.h5"
     proc = subprocess.Popen([sys.executable, "-m", "trmon_tui", "generate", str(out), "--runs",
                              "2000000", "--seed", "1"], stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not out.exists() or out.stat().st_size < 2_000_000:  # some commits are in
-        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
-        time.sleep(0.05)
-    proc.send_signal(sig)
-    assert proc.wait(timeout=60) == 0
+    try:
+        deadline = time.monotonic() + 60
+        while not out.exists() or out.stat().st_size < 2_000_000:  # some commits are in
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+            time.sleep(0.05)
+        proc.send_signal(sig)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
     err = proc.stderr.read()
     assert "interrupted; everything written so far is committed" in err
     assert "Traceback" not in err

@@ -9,11 +9,13 @@ Live: optionally N testruns of history, then the farm keeps running in real time
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 PROG = "trmon-tui generate"
@@ -30,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
         if args.live:
             return _live(args)
         return _static(args)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C before the signal handlers were in place
         # The writer's context manager has already committed everything it was given.
         print(f"{PROG}: interrupted; everything written so far is committed in {args.out}",
               file=sys.stderr)
@@ -89,12 +91,15 @@ def _is_trmon_file(path: str) -> bool:
 def _static(args: argparse.Namespace) -> int:
     from demo import generator
 
-    # SIGTERM stops like Ctrl-C: the writer commits what it was given before the exit.
-    signal.signal(signal.SIGTERM, _interrupt)
-
     end = generator.FIXED_END if args.seed is not None else time.time()
     started = time.monotonic()
-    events = generator.write_static(args.out, args.runs, args.seed, end)
+    stop = threading.Event()
+    with _stop_on_signals(stop):
+        events = generator.write_static(args.out, args.runs, args.seed, end, stop=stop)
+    if stop.is_set():
+        print(f"{PROG}: interrupted; everything written so far is committed in {args.out} "
+              f"({events:,} events)", file=sys.stderr)
+        return 0
     fixed = " (fixed by --seed; without it the history ends now)" if args.seed is not None else ""
     print(f"{PROG}: wrote {args.runs:,} testruns ({events:,} events, history up to "
           f"{_utc(end)}{fixed}) to {args.out} in {time.monotonic() - started:.1f} s",
@@ -102,30 +107,35 @@ def _static(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """Ctrl-C and SIGTERM set `stop` (checked between chunks) instead of raising anywhere:
+    an exception raised inside a finaliser or a C callback could be swallowed, and then the
+    process would not stop at all."""
+    previous = {sig: signal.signal(sig, lambda *_: stop.set())
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def _live(args: argparse.Namespace) -> int:
     from demo import live
 
     stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set())
-                for sig in (signal.SIGINT, signal.SIGTERM)}
     history = live.DEFAULT_HISTORY if args.runs is None else args.runs
 
     def ready(events: int) -> None:
         print(f"{PROG}: wrote {history:,} testruns of history ({events:,} events) to "
               f"{args.out}; now writing live at {args.speed:g}x (Ctrl-C stops)", file=sys.stderr)
 
-    try:
+    with _stop_on_signals(stop):
         total = live.run_live(args.out, speed=args.speed, seed=args.seed, history=history,
                               stop=stop, on_ready=ready)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     print(f"{PROG}: stopped; {total:,} events committed in {args.out}", file=sys.stderr)
     return 0
-
-
-def _interrupt(_sig, _frame) -> None:
-    raise KeyboardInterrupt
 
 
 def _utc(t: float) -> str:
