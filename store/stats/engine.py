@@ -32,7 +32,7 @@ PHASES = ("flash", "boot", "test")
 NAN = float("nan")
 
 RUN_SPEC = {
-    "slot": (np.int16, 0, ()),
+    "slot": (np.int32, 0, ()),
     "requestor": (np.int32, -1, ()),
     "hosts": (np.int32, -1, ()),
     "error_msg": (np.int32, -1, ()),
@@ -106,7 +106,7 @@ class EngineState:
         end = batch.first_run + len(runs)
         self._ensure_runs(end)
         sids, inverse = np.unique(runs["group"], return_inverse=True)
-        slots = np.array([self._slot(int(sid)) for sid in sids], np.int16)
+        slots = np.array([self._slot(int(sid)) for sid in sids], np.int32)
         self.runs.slot[batch.first_run : end] = slots[inverse]
         self.ids.put(batch.first_run, runs["testrun_id"])
 
@@ -151,8 +151,8 @@ class EngineState:
         # One radix sort by (code, device group slot): every code's events form one block
         # (sorted again to file order where order matters), every (code, slot) a delay log.
         nslots = len(self.slot_sids)
-        key = code.astype(np.int32) * nslots + r.slot[run]
         width = (top + 1) * nslots
+        key = code.astype(np.int32 if width < 2**31 else np.int64) * nslots + r.slot[run]
         order = np.argsort(key.astype(np.int16) if width < 32000 else key, kind="stable")
         bounds = np.zeros(width + 1, np.int64)
         np.cumsum(np.bincount(key, minlength=width), out=bounds[1:])
