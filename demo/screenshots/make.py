@@ -1,0 +1,67 @@
+"""Write SVG screenshots of every pane from seeded demo data into demo/screenshots/.
+
+    /work/venv/bin/python demo/screenshots/make.py [--runs 400] [--seed 1]
+
+Uses the static generator (`trmon-tui generate`, seeded) and a clock fixed at the end of its
+history, so the pictures are reproducible.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", ".."))
+
+from trmon_tui.app import make_app  # noqa: E402
+
+PANES = (("1", "overview"), ("2", "testruns"), ("3", "chart"), ("4", "statistics"),
+         ("5", "events"))
+
+
+async def shoot(path: str, now: float, size: tuple[int, int]) -> None:
+    app = make_app(path, now=lambda: now, poll=None, watch=False)
+    async with app.run_test(size=size) as pilot:
+        for key, tab in PANES:
+            await pilot.press(key)
+            for _ in range(400):  # bounded wait for the pane's snapshot
+                snap = app.snapshot
+                if snap is not None and snap.view.tab == tab and not snap.file.loading and (
+                        tab != "statistics" or snap.samples is not None):
+                    break
+                await pilot.pause(0.05)
+            await pilot.pause(0.4)
+            name = f"{tab}-{size[0]}x{size[1]}.svg"
+            app.save_screenshot(filename=name, path=HERE)
+            print("wrote", os.path.join(HERE, name))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=400)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    path = os.path.join(tempfile.mkdtemp(prefix="trmon-shots-"), "farm.h5")
+    subprocess.run([sys.executable, "-m", "trmon_tui", "generate", path, "--runs",
+                    str(args.runs), "--seed", str(args.seed)], check=True)
+    from store.stats import StatsEngine
+    from store.tail import TailReader
+
+    # The clock stops at the last event received, so running testruns look as they did then.
+    engine, reader = StatsEngine(), TailReader(path)
+    last = 0.0
+    for item in reader.poll().items:
+        engine.apply(item)
+        if len(getattr(item, "events", ())):
+            last = max(last, float(item.events["received"].max()))
+    for size in ((80, 24), (120, 36)):
+        asyncio.run(shoot(path, last, size))
+
+
+if __name__ == "__main__":
+    main()
