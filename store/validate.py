@@ -54,8 +54,9 @@ WIDTH = {
 }
 
 KnownGroup = Callable[[str], "str | None"]
-# Vectorised form for columns: UTF-8 testrun ids (bytes array) -> group name or None each.
-KnownGroups = Callable[[np.ndarray], "list[str | None]"]
+# Vectorised form for columns: UTF-8 testrun ids (bytes array) -> (known: bool array, group
+# names: str array, "" where unknown).
+KnownGroups = Callable[[np.ndarray], "tuple[np.ndarray, np.ndarray]"]
 
 
 class InvalidEvent(ValueError):
@@ -275,10 +276,57 @@ def _unique_check(key: str, arr: np.ndarray, check) -> tuple[np.ndarray, np.ndar
     return uniq, inverse
 
 
+def _char_codes(arr: np.ndarray) -> np.ndarray:
+    """The code points of a str array as an (n, chars) uint32 array (a view when possible)."""
+    arr = np.ascontiguousarray(arr)
+    return arr.view(np.uint32).reshape(len(arr), arr.dtype.itemsize // 4)
+
+
+def _ascii_codes(key: str, arr: np.ndarray, *, required: bool) -> np.ndarray | None:
+    """Code points of a str column when every row is ASCII and passes check_text, else None.
+
+    The fast path of the column checks: no per-row Python, no encoding (an ASCII character is
+    one UTF-8 byte).  None sends the caller to the exact per-value path, which finds the bad
+    row and words the message; so a fast path can never change what is accepted or said.
+    """
+    if arr.dtype.kind != "U":
+        return None
+    codes = _char_codes(arr)
+    if not codes.shape[1]:  # dtype U0: every row is ""
+        return None if required and len(arr) else codes
+    if codes.max(initial=0) >= 128:
+        return None
+    if codes.shape[1] > WIDTH[key] and codes[:, WIDTH[key]:].any():
+        return None  # some row is too long
+    nonzero = codes != 0
+    # numpy pads with NULs, so a NUL followed by a character is one inside the value.
+    if (nonzero[:, 1:] & ~nonzero[:, :-1]).any():
+        return None
+    if required and not nonzero[:, 0].all():
+        return None
+    return codes
+
+
+def present(arr: np.ndarray) -> np.ndarray:
+    """Rows holding a non-empty value, for str or bytes columns that passed the checks.
+
+    Checked values hold no NUL, so a value is empty exactly when its first unit is NUL.
+    """
+    if not arr.dtype.itemsize:
+        return np.zeros(len(arr), dtype=bool)
+    unit = np.uint32 if arr.dtype.kind == "U" else np.uint8
+    return np.ascontiguousarray(arr).view(unit).reshape(len(arr), -1)[:, 0] != 0
+
+
 def _bytes_column(key: str, col: Any, n: int, *, required: bool) -> np.ndarray:
     if col is None:
         return np.zeros(n, dtype=f"S{WIDTH[key]}")
     arr = _as_str_array(key, col)
+    codes = _ascii_codes(key, arr, required=required)
+    if codes is not None:  # ASCII: the UTF-8 bytes are the code points, one byte each
+        chars = max(codes.shape[1], 1)
+        raw = codes.astype(np.uint8) if codes.shape[1] else np.zeros((n, 1), np.uint8)
+        return raw.view(f"S{chars}").reshape(n).astype(f"S{WIDTH[key]}")
     uniq, inverse = _unique_check(key, arr, lambda v: check_text(key, v, required=required))
     return np.char.encode(uniq, "utf-8").astype(f"S{WIDTH[key]}")[inverse]
 
@@ -287,12 +335,14 @@ def _str_column(key: str, col: Any, n: int) -> np.ndarray:
     if col is None:
         return np.full(n, "", dtype="U1")
     arr = _as_str_array(key, col)
-    present = np.flatnonzero(arr != "")  # attribute columns are mostly empty
+    if _ascii_codes(key, arr, required=False) is not None:
+        return arr
+    rows = np.flatnonzero(arr != "")  # attribute columns are mostly empty
     try:
-        _unique_check(key, arr[present], lambda v: check_text(key, v))
+        _unique_check(key, arr[rows], lambda v: check_text(key, v))
     except InvalidEvent as exc:
         sub_row, reason = str(exc).split(": ", 1)
-        raise InvalidEvent(f"row {int(present[int(sub_row[4:])])}: {reason}") from None
+        raise InvalidEvent(f"row {int(rows[int(sub_row[4:])])}: {reason}") from None
     return arr
 
 
@@ -300,33 +350,34 @@ def _hosts_column(col: Any, n: int) -> np.ndarray:
     if col is None:
         return np.full(n, "", dtype="U1")
     arr = _as_str_array("hosts", col)
-    uniq, _, inverse = unique(arr)
+    rows = np.flatnonzero(np.strings.str_len(arr) > 0)  # only requests carry hosts
+    uniq, _, inverse = unique(arr[rows])
     canonical = []
     for i, text in enumerate(uniq.tolist()):
         try:
-            if not text:
-                canonical.append("")
-                continue
             try:
                 value = json.loads(text)
             except ValueError:
                 raise InvalidEvent(f"hosts is not JSON text: {text[:60]!r}") from None
             canonical.append(hosts_text(value))
         except InvalidEvent as exc:
-            raise InvalidEvent(f"row {int(np.argmax(inverse == i))}: {exc}") from None
-    return np.array(canonical, dtype=str)[inverse] if canonical else arr
+            raise InvalidEvent(f"row {int(rows[np.argmax(inverse == i)])}: {exc}") from None
+    if canonical == uniq.tolist():
+        return arr  # already canonical (the generator's case): no copy
+    out = np.zeros(n, dtype=np.array(canonical, dtype=str).dtype)
+    out[rows] = np.array(canonical, dtype=str)[inverse]
+    return out
 
 
 def _check_placement_columns(out: dict) -> None:
     is_request = out["event"] == b"request"
     for key in REQUEST_KEYS:
-        present = out[key] != (b"" if out[key].dtype.kind == "S" else "")
-        bad = present & ~is_request
+        bad = present(out[key]) & ~is_request
         if bad.any():
             row = int(np.argmax(bad))
             name = out["event"][row].decode()
             raise InvalidEvent(f"row {row}: {key} belongs to a request event; this is {name!r}")
-    bad = (out["error"] != "") & (out["event"] != b"error")
+    bad = present(out["error"]) & (out["event"] != b"error")
     if bad.any():
         row = int(np.argmax(bad))
         raise InvalidEvent(f"row {row}: error belongs to an error event; "
@@ -335,13 +386,35 @@ def _check_placement_columns(out: dict) -> None:
 
 def _check_groups_columns(out: dict, known_groups: KnownGroups) -> dict[bytes, str]:
     tids, groups = out["testrun_id"], out["device_group"]
-    missing = (out["event"] == b"request") & (groups == "")
+    given = present(groups)
+    missing = (out["event"] == b"request") & ~given
     if missing.any():
         row = int(np.argmax(missing))
         raise InvalidEvent(f"row {row}: request of testrun {tids[row].decode()!r} "
                            f"has no device_group")
     uniq, first, inverse = unique(tids)
-    given = np.flatnonzero(groups != "")
+    out["_tid_unique"] = (uniq, first, inverse)  # reused by the commit
+    given = np.flatnonzero(given)
+    # Fast path: the first group each testrun names, compared vectorised; anything wrong is
+    # left to the exact pass below, which finds the row and words the message.
+    first_row = np.full(len(uniq), -1, dtype=np.int64)
+    first_row[inverse[given][::-1]] = given[::-1]  # reversed: the first naming row stays
+    if np.array_equal(groups[given], groups[first_row[inverse[given]]]):
+        known, known_names = known_groups(uniq)
+        named = first_row >= 0
+        named_group = groups[np.where(named, first_row, 0)] if len(groups) else groups
+        clash = known & named & (named_group != known_names)
+        if not (~known & ~named).any() and not clash.any():
+            new = np.flatnonzero(~known & named)
+            return dict(zip(uniq[new].tolist(), named_group[new].tolist(), strict=True))
+    known, known_names = known_groups(uniq)
+    known_list = [g if k else None for k, g in zip(known.tolist(), known_names.tolist(),
+                                                   strict=True)]
+    return _check_groups_exact(uniq, first, inverse, groups, given, known_list)
+
+
+def _check_groups_exact(uniq, first, inverse, groups, given, known_list) -> dict[bytes, str]:
+    """Per-testrun group rules, one testrun at a time: the first violation, worded."""
     # The group each testrun names in these rows: every row naming one must agree.
     named: dict[int, tuple[str, int]] = {}  # run -> (group, first row naming it)
     if len(given):
@@ -355,7 +428,7 @@ def _check_groups_columns(out: dict, known_groups: KnownGroups) -> dict[bytes, s
                                    f"group {b!r}, but {a!r} at row {row_a}")
             named[run] = (group, row)
     new_groups: dict[bytes, str] = {}
-    for run, known in enumerate(known_groups(uniq)):
+    for run, known in enumerate(known_list):
         group = named.get(run, ("", 0))[0]
         if known is None and group:
             new_groups[uniq[run].tolist()] = group

@@ -127,11 +127,16 @@ class EventWriter:
         run = self._state.lookup_one(key)
         return None if run < 0 else self._state.group_of(run)
 
-    def _known_groups(self, ids: np.ndarray) -> list[str | None]:
+    def _known_groups(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(known, group name or "") of each testrun id: the file's, else a buffered one."""
         runs = self._state.lookup(ids)
-        pending = self._pending_groups
-        return [self._state.group_of(r) if r >= 0 else pending.get(t)
-                for t, r in zip(ids.tolist(), runs.tolist(), strict=True)]
+        names = self._state.groups_of(runs)
+        unknown = np.flatnonzero(runs < 0)
+        if len(unknown) and self._pending_groups:
+            pending = [self._pending_groups.get(t, "") for t in ids[unknown].tolist()]
+            names = names.astype(np.result_type(names, np.array(pending, dtype=str)))
+            names[unknown] = pending
+        return names != "", names
 
     def _seal_rows(self) -> None:
         """Turn the records of write() into a columns chunk, keeping the event order."""
@@ -315,7 +320,7 @@ class EventWriter:
             codes.append(code)
         code = np.array(codes, dtype=np.int16)[name_inv]
 
-        uniq, first, inverse = validate.unique(cols["testrun_id"])
+        uniq, first, inverse = cols.get("_tid_unique") or validate.unique(cols["testrun_id"])
         run_of = state.lookup(uniq)
         new = np.flatnonzero(run_of < 0)
         new = new[np.argsort(first[new], kind="stable")]  # dense index in order of appearance
@@ -358,22 +363,37 @@ class EventWriter:
 
 def _first_group(cols, inverse, new, n_uniq, pending, uniq) -> np.ndarray:
     """Device group of each new testrun: the first group named in the batch (else pending)."""
-    given = np.flatnonzero(cols["device_group"] != "")
+    given = np.flatnonzero(validate.present(cols["device_group"]))
     first_row = np.full(n_uniq, -1, dtype=np.int64)
     # Reverse assignment leaves each testrun's first group-naming row in place.
     first_row[inverse[given][::-1]] = given[::-1]
-    groups = []
-    for u in new.tolist():
-        row = first_row[u]
-        groups.append(cols["device_group"][row] if row >= 0
-                      else pending.get(uniq[u].tolist(), ""))
-    return np.array(groups, dtype=str)
+    rows = first_row[new]
+    groups = cols["device_group"][np.maximum(rows, 0)] if len(cols["device_group"]) else \
+        np.zeros(len(new), dtype="U1")
+    unnamed = np.flatnonzero(rows < 0)
+    if len(unnamed):  # named in an earlier, still buffered batch
+        found = [pending.get(t, "") for t in uniq[new[unnamed]].tolist()]
+        groups = groups.astype(np.result_type(groups, np.array(found, dtype=str)))
+        groups[unnamed] = found
+    return groups
 
 
 def _concat(chunks: list[dict]) -> dict:
+    """One columns dict of several chunks; their testrun-id uniques are merged, not redone."""
     if len(chunks) == 1:
         return chunks[0]
-    return {key: np.concatenate([c[key] for c in chunks]) for key in validate.KEYS}
+    out = {key: np.concatenate([c[key] for c in chunks]) for key in validate.KEYS}
+    if all("_tid_unique" in c for c in chunks):
+        uniqs = [c["_tid_unique"] for c in chunks]
+        uniq, pos, inv = validate.unique(np.concatenate([u for u, _, _ in uniqs]))
+        offsets = np.cumsum([0] + [len(u) for u, _, _ in uniqs])
+        rows = np.cumsum([0] + [len(c["testrun_id"]) for c in chunks])
+        # pos is each id's first place among the chunks' uniques: map it to its first row.
+        first_rows = np.concatenate([f + r for (_, f, _), r in zip(uniqs, rows, strict=False)])
+        inverse = np.concatenate([inv[o + i] for (_, _, i), o in zip(uniqs, offsets,
+                                                                     strict=False)])
+        out["_tid_unique"] = (uniq, first_rows[pos], inverse)
+    return out
 
 
 def _append(h5: tables.File, entry: journal.Entry) -> None:

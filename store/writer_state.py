@@ -76,10 +76,12 @@ class FileState:
     def _merge(self) -> None:
         ids = np.array(list(self.recent.keys()), dtype=self.sorted_ids.dtype)
         runs = np.fromiter(self.recent.values(), dtype=np.int64, count=len(ids))
-        all_ids = np.concatenate([self.sorted_ids, ids])
-        all_runs = np.concatenate([self.sorted_runs, runs])
-        order = np.argsort(all_ids, kind="stable")
-        self.sorted_ids, self.sorted_runs = all_ids[order], all_runs[order]
+        # Sort only the recent ids and insert them: O(n) copying instead of re-sorting n ids.
+        order = np.argsort(ids)
+        ids, runs = ids[order], runs[order]
+        at = np.searchsorted(self.sorted_ids, ids)
+        self.sorted_ids = np.insert(self.sorted_ids, at, ids)
+        self.sorted_runs = np.insert(self.sorted_runs, at, runs)
         self.recent = {}
 
     # ------------------------------------------------------------------ queries
@@ -93,9 +95,21 @@ class FileState:
             hit = self.sorted_ids[pos] == ids
             out[hit] = self.sorted_runs[pos[hit]]
         if self.recent:
-            for i in np.flatnonzero(out < 0).tolist():
-                out[i] = self.recent.get(ids[i], -1)
+            miss = np.flatnonzero(out < 0)
+            get = self.recent.get
+            out[miss] = np.fromiter((get(t, -1) for t in ids[miss].tolist()), dtype=np.int64,
+                                    count=len(miss))
         return out
+
+    def groups_of(self, runs: np.ndarray) -> np.ndarray:
+        """Group name of each run index (str array), "" where the index is -1."""
+        known = runs >= 0
+        gids = np.where(known, self.run_group[np.where(known, runs, 0)] if len(self.run_group)
+                        else 0, -1)
+        distinct, inverse = np.unique(gids, return_inverse=True)
+        names = np.array([self.strings[g] if g >= 0 else "" for g in distinct.tolist()] or [""],
+                         dtype=str)
+        return names[inverse] if len(distinct) else np.zeros(len(runs), dtype="U1")
 
     def lookup_one(self, tid: bytes) -> int:
         """Run index of one testrun id, -1 when unknown."""
