@@ -32,14 +32,26 @@ def summary(st: EngineState, since: float | None, group: str | None, now: float,
               for g, name in enumerate(f.group_names)}
     if group is not None:
         return {"groups": groups, "all": groups[group]}
-    merged = {}
-    for v in values:
-        for key, arr in v.items():
-            merged.setdefault(key, []).append(arr)
-    # "all" = the groups' samples one after the other, in group order: a canonical order.
-    merged = {key: np.concatenate(parts) for key, parts in merged.items()}
     return {"groups": groups,
-            "all": _summarize(f, np.flatnonzero(f.mask), merged, delivery_delay)}
+            "all": _summarize(f, np.flatnonzero(f.mask), Merged(values), delivery_delay)}
+
+
+class Merged:
+    """The samples of all groups, key by key: each group's after the other, in group order
+    (a canonical order), concatenated only when asked so one key at a time is in memory."""
+
+    def __init__(self, parts: list[dict]) -> None:
+        self._parts = parts
+
+    def keys(self) -> list:
+        return sorted({key for part in self._parts for key in part}, key=str)
+
+    def length(self, key) -> int:
+        return sum(len(part[key]) for part in self._parts if key in part)
+
+    def get(self, key, default=None):
+        arrays = [part[key] for part in self._parts if key in part]
+        return np.concatenate(arrays) if arrays else default
 
 
 def _sorted_values(f: Frame, slots: list[int], runs: np.ndarray, per_run: dict,
@@ -77,10 +89,8 @@ def _summarize(f: Frame, runs: np.ndarray, values: dict, delivery_delay: bool) -
         n_skewed = int(np.count_nonzero(skewed))
         negative += n_skewed
         durations[name] = describe(v[~skewed] if n_skewed else v)
-    per_run = st.runs.counts[runs]  # one gather of the (runs, codes) counts
-    counts = per_run.sum(axis=0, dtype=np.int64)
-    delays = {code: v for (kind, code), v in values.items() if kind == "delay"}
-    unrequested = np.isnan(st.runs.request[runs])
+    counts, starts, unrequested = _count_columns(st, runs)
+    delay_codes = sorted(code for kind, code in values.keys() if kind == "delay")
     out = {
         "testruns": len(runs),
         "queued": len(queued),
@@ -91,40 +101,66 @@ def _summarize(f: Frame, runs: np.ndarray, values: dict, delivery_delay: bool) -
         "queued_ids": st.ids.get(queued),
         "ongoing_ids": st.ids.get(ongoing),
         "requestors": _requestors(st, runs, status == 3),
-        "event_counts": _event_counts(st, counts, delays),
+        "event_counts": _event_counts(st, counts, {
+            code: _length(values, ("delay", code)) for code in delay_codes if code >= N_KNOWN}),
         "durations": durations,
-        "iterations": {p: _iterations(per_run[:, _START[p]]) for p in PHASES},
+        "iterations": {p: describe_histogram(starts[p]) for p in PHASES},
         "oldest_queued_wait": _oldest_wait(f, queued),
         "phases": phase_mod.phase_counts(st, np.concatenate([queued, ongoing])),
         "anomalies": {
             "unknown_events": int(counts[N_KNOWN]),
             "ends_without_start": int(st.runs.orphans[runs].sum()),
             "negative_durations": negative,
-            "unrequested_events": int(per_run[unrequested].sum()),
+            "unrequested_events": unrequested,
         },
     }
     if delivery_delay:
-        out["delivery_delay"] = {_name(st, c): describe(v) for c, v in sorted(delays.items())}
+        out["delivery_delay"] = {_name(st, c): describe(values.get(("delay", c)))
+                                 for c in delay_codes}
     return out
 
 
-def _iterations(starts: np.ndarray) -> dict:
-    """Statistics of the start counts of the runs with at least one."""
-    hist = np.bincount(starts)
-    hist[:1] = 0
-    return describe_histogram(hist)
+_CHUNK = 1 << 18  # runs per gather of the (runs, codes) counts: bounded temporary memory
+
+
+def _count_columns(st: EngineState, runs: np.ndarray) -> tuple[np.ndarray, dict, int]:
+    """Event counts per code, histograms of start counts per phase (runs with none left
+    out), and the events of testruns never requested, over ``runs``."""
+    counts = np.zeros(st.runs.counts.shape[1], np.int64)
+    hists = {p: np.zeros(1, np.int64) for p in PHASES}
+    unrequested = 0
+    for lo in range(0, len(runs), _CHUNK):
+        chunk = runs[lo : lo + _CHUNK]
+        per_run = st.runs.counts[chunk]
+        counts += per_run.sum(axis=0, dtype=np.int64)
+        for p in PHASES:
+            h = np.bincount(per_run[:, _START[p]])
+            if len(h) > len(hists[p]):
+                h[: len(hists[p])] += hists[p]
+                hists[p] = h
+            else:
+                hists[p][: len(h)] += h
+        unrequested += int(per_run[np.isnan(st.runs.request[chunk])].sum())
+    for h in hists.values():
+        h[:1] = 0  # runs without a start have no iterations
+    return counts, hists, unrequested
+
+
+def _length(values, key) -> int:
+    return values.length(key) if isinstance(values, Merged) else len(values.get(key, ()))
 
 
 def _name(st: EngineState, code: int) -> str:
     return st.names[code] if code < len(st.names) else f"#{code}"
 
 
-def _event_counts(st: EngineState, counts: np.ndarray, delays: dict) -> dict:
+def _event_counts(st: EngineState, counts: np.ndarray, unknown: dict[int, int]) -> dict:
+    """Known names always (0 included), then each unknown name seen in the window."""
     out = {_name(st, c): int(counts[c]) for c in range(N_KNOWN)}
-    for c in sorted(delays):
-        if c >= N_KNOWN and len(delays[c]):
+    for c, n in sorted(unknown.items()):
+        if n:
             name = _name(st, c)
-            out[name] = out.get(name, 0) + len(delays[c])
+            out[name] = out.get(name, 0) + n
     return out
 
 

@@ -1,6 +1,6 @@
 """`trmon-tui report FILE [--json]`: the statistics of a file, as a table or as JSON.
 
-Reads the whole file with store.tail.TailReader (batches of at most READ_ROWS events, so memory
+Reads the whole file with store.tail.TailReader (batches of at most READ_ROWS rows, so memory
 stays bounded), folds them into a store.stats.StatsEngine and prints its summary: DESIGN.md's
 JSON with --json, else a plain-text table per device group (see report_table).
 """
@@ -20,7 +20,7 @@ from store.window import parse_since
 from trmon_tui.commands.report_table import render, safe
 
 PREFIX = "trmon-tui report: "
-READ_ROWS = 500_000
+READ_ROWS = 200_000  # events per poll: bounds the memory of one batch in flight
 MAX_LISTED = 6  # queued / ongoing testruns named per section of the table
 LOCK_PATIENCE = 30.0  # seconds to wait for a writer holding the file before giving up
 
