@@ -177,3 +177,14 @@ async def test_help_palette_pause_reload(tmp_path):
         assert not app.paused
         await pilot.press("r")
         await wait_for(pilot, loaded(app, n))
+
+
+async def test_since_24h_is_the_rolling_window(tmp_path):
+    path = tmp_path / "farm.h5"
+    n = write_farm(path)
+    app = fixed_app(path, since="24h")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, loaded(app, n))
+        assert app.snapshot.view.window == "24h"
+        await pilot.press("t")  # 24h -> 7d
+        await wait_for(pilot, lambda: app.snapshot.view.window == "7d")

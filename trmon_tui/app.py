@@ -297,6 +297,12 @@ def make_app(path: str, *, clock: str = "received", since: str | None = None,
     ``since`` is the --since text (parsed by store.window); ``now`` is injectable so snapshot
     tests render a fixed clock; poll=None and watch=False read the file once (deterministic)."""
     since_at = None
+    if since in WINDOWS and WINDOWS[since] is not None:  # 24h / 7d: a rolling window, as `t`
+        app = MonitorApp(path, clock=clock, group=group, poll=poll, watch=watch, now=now,
+                         **kwargs)
+        app.view = replace(app.view, window=since, window_seconds=WINDOWS[since])
+        app.loop.view = app.view
+        return app
     if since:
         from store.window import parse_since
 
