@@ -202,13 +202,17 @@ def normalize_columns(cols: dict, *, now: float, known_groups: KnownGroups) -> d
     out: dict[str, np.ndarray] = {}
     for key in TIMES:
         out[key] = _time_column(key, cols[key]) if key in cols else np.full(n, now)
+    given: dict[str, np.ndarray] = {}  # key -> rows with a value, when the fast path knows
     for key in ("testrun_id", "event", "request_id"):
-        out[key] = _bytes_column(key, cols.get(key), n, required=key != "request_id")
+        out[key] = _bytes_column(key, cols.get(key), n, given, required=key != "request_id")
     for key in ("device_group", "queue", "configuration", "requestor", "error"):
-        out[key] = _str_column(key, cols.get(key), n)
+        out[key] = _str_column(key, cols.get(key), n, given)
     out["hosts"] = _hosts_column(cols.get("hosts"), n)
-    _check_placement_columns(out)
-    out["_new_groups"] = _check_groups_columns(out, known_groups)
+    for key in KEYS:
+        if key not in given and key not in TIMES:
+            given[key] = present(out[key])
+    _check_placement_columns(out, given)
+    out["_new_groups"] = _check_groups_columns(out, given["device_group"], known_groups)
     return out
 
 
@@ -282,29 +286,27 @@ def _char_codes(arr: np.ndarray) -> np.ndarray:
     return arr.view(np.uint32).reshape(len(arr), arr.dtype.itemsize // 4)
 
 
-def _ascii_codes(key: str, arr: np.ndarray, *, required: bool) -> np.ndarray | None:
-    """Code points of a str column when every row is ASCII and passes check_text, else None.
+def _ascii_lengths(key: str, arr: np.ndarray, *, required: bool) -> np.ndarray | None:
+    """Length of each row when every row of a str column is ASCII and passes check_text.
 
-    The fast path of the column checks: no per-row Python, no encoding (an ASCII character is
-    one UTF-8 byte).  None sends the caller to the exact per-value path, which finds the bad
-    row and words the message; so a fast path can never change what is accepted or said.
+    The fast path of the column checks: three vector passes, no per-row Python and no
+    encoding (an ASCII character is one UTF-8 byte).  None sends the caller to the exact
+    per-value path, which finds the bad row and words the message; so the fast path can never
+    change what is accepted or what is said.
     """
     if arr.dtype.kind != "U":
         return None
     codes = _char_codes(arr)
-    if not codes.shape[1]:  # dtype U0: every row is ""
-        return None if required and len(arr) else codes
     if codes.max(initial=0) >= 128:
         return None
-    if codes.shape[1] > WIDTH[key] and codes[:, WIDTH[key]:].any():
-        return None  # some row is too long
-    nonzero = codes != 0
-    # numpy pads with NULs, so a NUL followed by a character is one inside the value.
-    if (nonzero[:, 1:] & ~nonzero[:, :-1]).any():
+    lengths = np.strings.str_len(arr)  # up to the last non-NUL character
+    # A row's length exceeds its count of non-NUL characters exactly when a NUL is inside
+    # it, so equal totals mean no row holds one.
+    if int(lengths.sum()) != np.count_nonzero(codes):
         return None
-    if required and not nonzero[:, 0].all():
+    if len(arr) and (lengths.max() > WIDTH[key] or (required and lengths.min() == 0)):
         return None
-    return codes
+    return lengths
 
 
 def present(arr: np.ndarray) -> np.ndarray:
@@ -318,24 +320,28 @@ def present(arr: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(arr).view(unit).reshape(len(arr), -1)[:, 0] != 0
 
 
-def _bytes_column(key: str, col: Any, n: int, *, required: bool) -> np.ndarray:
+def _bytes_column(key: str, col: Any, n: int, given: dict, *, required: bool) -> np.ndarray:
     if col is None:
         return np.zeros(n, dtype=f"S{WIDTH[key]}")
     arr = _as_str_array(key, col)
-    codes = _ascii_codes(key, arr, required=required)
-    if codes is not None:  # ASCII: the UTF-8 bytes are the code points, one byte each
-        chars = max(codes.shape[1], 1)
-        raw = codes.astype(np.uint8) if codes.shape[1] else np.zeros((n, 1), np.uint8)
-        return raw.view(f"S{chars}").reshape(n).astype(f"S{WIDTH[key]}")
+    lengths = _ascii_lengths(key, arr, required=required)
+    if lengths is not None:  # ASCII: the UTF-8 bytes are the code points, one byte each
+        given[key] = lengths > 0
+        if not arr.dtype.itemsize:
+            return np.zeros(n, dtype=f"S{WIDTH[key]}")
+        raw = _char_codes(arr).astype(np.uint8)
+        return raw.view(f"S{raw.shape[1]}").reshape(n)  # as wide as the longest value
     uniq, inverse = _unique_check(key, arr, lambda v: check_text(key, v, required=required))
     return np.char.encode(uniq, "utf-8").astype(f"S{WIDTH[key]}")[inverse]
 
 
-def _str_column(key: str, col: Any, n: int) -> np.ndarray:
+def _str_column(key: str, col: Any, n: int, given: dict) -> np.ndarray:
     if col is None:
         return np.full(n, "", dtype="U1")
     arr = _as_str_array(key, col)
-    if _ascii_codes(key, arr, required=False) is not None:
+    lengths = _ascii_lengths(key, arr, required=False)
+    if lengths is not None:
+        given[key] = lengths > 0
         return arr
     rows = np.flatnonzero(arr != "")  # attribute columns are mostly empty
     try:
@@ -369,24 +375,24 @@ def _hosts_column(col: Any, n: int) -> np.ndarray:
     return out
 
 
-def _check_placement_columns(out: dict) -> None:
+def _check_placement_columns(out: dict, given: dict) -> None:
     is_request = out["event"] == b"request"
     for key in REQUEST_KEYS:
-        bad = present(out[key]) & ~is_request
+        bad = given[key] & ~is_request
         if bad.any():
             row = int(np.argmax(bad))
             name = out["event"][row].decode()
             raise InvalidEvent(f"row {row}: {key} belongs to a request event; this is {name!r}")
-    bad = present(out["error"]) & (out["event"] != b"error")
+    bad = given["error"] & (out["event"] != b"error")
     if bad.any():
         row = int(np.argmax(bad))
         raise InvalidEvent(f"row {row}: error belongs to an error event; "
                            f"this is {out['event'][row].decode()!r}")
 
 
-def _check_groups_columns(out: dict, known_groups: KnownGroups) -> dict[bytes, str]:
+def _check_groups_columns(out: dict, given: np.ndarray,
+                          known_groups: KnownGroups) -> dict[bytes, str]:
     tids, groups = out["testrun_id"], out["device_group"]
-    given = present(groups)
     missing = (out["event"] == b"request") & ~given
     if missing.any():
         row = int(np.argmax(missing))
@@ -428,8 +434,8 @@ def _check_groups_exact(uniq, first, inverse, groups, given, known_list) -> dict
                                    f"group {b!r}, but {a!r} at row {row_a}")
             named[run] = (group, row)
     new_groups: dict[bytes, str] = {}
-    for run, known in enumerate(known_list):
-        group = named.get(run, ("", 0))[0]
+    for run in np.argsort(first, kind="stable").tolist():  # the first bad row is named
+        known, group = known_list[run], named.get(run, ("", 0))[0]
         if known is None and group:
             new_groups[uniq[run].tolist()] = group
             continue

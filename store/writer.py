@@ -87,7 +87,7 @@ class EventWriter:
                 return
             self._pending_groups.update(out.pop("_new_groups"))
             self._seal_rows()
-            self._chunks.append(out)
+            self._chunks.append(_compact(out))
             self._buffered += len(out["testrun_id"])
             self._wake.notify()
 
@@ -153,7 +153,7 @@ class EventWriter:
                 chunk[key] = np.array([v.encode() for v in values], dtype=f"S{width}")
             else:
                 chunk[key] = np.array(values, dtype=str)
-        self._chunks.append(chunk)
+        self._chunks.append(_compact(chunk))
 
     # ------------------------------------------------------------------ committing
 
@@ -340,17 +340,17 @@ class EventWriter:
         requests = np.zeros(len(req), dtype=schema.REQUEST_DTYPE)
         requests["run"] = events["run"][req]
         requests["event_row"] = counts["events"] + req
-        if len(req):
+        if len(req):  # the chunks keep attributes of request rows only, in order
             for key in ("queue", "configuration", "requestor", "hosts"):
-                requests[key] = intern(cols[key][req])
-        requests["request_id"] = cols["request_id"][req]
+                requests[key] = intern(cols[key])
+        requests["request_id"] = cols["request_id"]
 
         err = np.flatnonzero(code == schema.CODE["error"])
         errors = np.zeros(len(err), dtype=schema.ERROR_DTYPE)
         errors["run"] = events["run"][err]
         errors["event_row"] = counts["events"] + err
         if len(err):
-            errors["message"] = intern(cols["error"][err])
+            errors["message"] = intern(cols["error"])
 
         strings = np.zeros(len(new_strings), dtype=schema.STRING_DTYPE)
         strings["value"] = [s.encode() for s in new_strings]
@@ -363,14 +363,14 @@ class EventWriter:
 
 def _first_group(cols, inverse, new, n_uniq, pending, uniq) -> np.ndarray:
     """Device group of each new testrun: the first group named in the batch (else pending)."""
-    given = np.flatnonzero(validate.present(cols["device_group"]))
-    first_row = np.full(n_uniq, -1, dtype=np.int64)
+    given = cols["group_rows"]
+    first = np.full(n_uniq, -1, dtype=np.int64)
     # Reverse assignment leaves each testrun's first group-naming row in place.
-    first_row[inverse[given][::-1]] = given[::-1]
-    rows = first_row[new]
-    groups = cols["device_group"][np.maximum(rows, 0)] if len(cols["device_group"]) else \
-        np.zeros(len(new), dtype="U1")
-    unnamed = np.flatnonzero(rows < 0)
+    first[inverse[given][::-1]] = np.arange(len(given))[::-1]
+    at = first[new]
+    values = cols["device_group"]
+    groups = values[np.maximum(at, 0)] if len(values) else np.zeros(len(new), dtype="U1")
+    unnamed = np.flatnonzero(at < 0)
     if len(unnamed):  # named in an earlier, still buffered batch
         found = [pending.get(t, "") for t in uniq[new[unnamed]].tolist()]
         groups = groups.astype(np.result_type(groups, np.array(found, dtype=str)))
@@ -378,16 +378,43 @@ def _first_group(cols, inverse, new, n_uniq, pending, uniq) -> np.ndarray:
     return groups
 
 
+EVENT_KEYS = ("testrun_id", "event", "emit", "received")
+REQUEST_KEYS = ("queue", "configuration", "requestor", "request_id", "hosts")
+
+
+def _compact(cols: dict) -> dict:
+    """A buffered chunk: the per-event columns in full, attributes only where they can be.
+
+    Validation guarantees request attributes sit on request rows only, messages on error rows:
+    keeping just those rows (and the rows naming a device group) spares the buffer and the
+    commit most of the copying of wide, mostly empty str columns.
+    """
+    event = cols["event"]
+    req = np.flatnonzero(event == b"request")
+    err = np.flatnonzero(event == b"error")
+    named = np.flatnonzero(validate.present(cols["device_group"]))
+    chunk = {key: cols[key] for key in EVENT_KEYS}
+    chunk.update({key: cols[key][req] for key in REQUEST_KEYS})
+    chunk["error"] = cols["error"][err]
+    chunk["group_rows"], chunk["device_group"] = named, cols["device_group"][named]
+    if "_tid_unique" in cols:
+        chunk["_tid_unique"] = cols["_tid_unique"]
+    return chunk
+
+
 def _concat(chunks: list[dict]) -> dict:
-    """One columns dict of several chunks; their testrun-id uniques are merged, not redone."""
+    """One chunk of several; their testrun-id uniques are merged, not recomputed."""
     if len(chunks) == 1:
         return chunks[0]
-    out = {key: np.concatenate([c[key] for c in chunks]) for key in validate.KEYS}
+    keys = EVENT_KEYS + REQUEST_KEYS + ("error", "device_group")
+    out = {key: np.concatenate([c[key] for c in chunks]) for key in keys}
+    rows = np.cumsum([0] + [len(c["testrun_id"]) for c in chunks])
+    out["group_rows"] = np.concatenate([c["group_rows"] + r
+                                        for c, r in zip(chunks, rows, strict=False)])
     if all("_tid_unique" in c for c in chunks):
         uniqs = [c["_tid_unique"] for c in chunks]
         uniq, pos, inv = validate.unique(np.concatenate([u for u, _, _ in uniqs]))
         offsets = np.cumsum([0] + [len(u) for u, _, _ in uniqs])
-        rows = np.cumsum([0] + [len(c["testrun_id"]) for c in chunks])
         # pos is each id's first place among the chunks' uniques: map it to its first row.
         first_rows = np.concatenate([f + r for (_, f, _), r in zip(uniqs, rows, strict=False)])
         inverse = np.concatenate([inv[o + i] for (_, _, i), o in zip(uniqs, offsets,

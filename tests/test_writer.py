@@ -90,3 +90,33 @@ def test_unknown_names_and_lookup(tmp_path):
                                             "publish", "coffee_break", "error"]
     assert events[0]["device_group"] == "grp" and events[-1]["error"] == "E: boom"
     assert lookup.testrun_events(path, "nope") == []
+
+
+HOLDER = """
+import sys, time
+from store import h5io
+h5 = h5io.open_with_retry(sys.argv[1], "r")
+print("holding", flush=True)
+time.sleep(float(sys.argv[2]))
+h5.close()
+"""
+
+
+def test_lock_contention_prints_no_hdf5_error_stacks(tmp_path):
+    """The commit thread retries a locked file silently: no HDF5-DIAG stack on stderr."""
+    path = str(tmp_path / "f.h5")
+    EventWriter(path).close()
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(HELPER)))
+    writer = subprocess.Popen([sys.executable, HELPER, "write", path, "--count", "4000",
+                               "--batch", "100", "--rate", "4000", "--interval", "0.01"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    assert writer.stdout.readline().strip() == "ready"
+    for _ in range(3):  # readers take the lock while the background thread commits
+        holder = subprocess.run([sys.executable, "-c", HOLDER, path, "0.2"], env=env,
+                                capture_output=True, text=True, timeout=60)
+        assert holder.returncode == 0, holder.stderr
+    out, err = writer.communicate(timeout=120)
+    assert writer.returncode == 0, err
+    assert "done 4000" in out
+    assert not [line for line in err.splitlines() if line.startswith("HDF5-DIAG")], err
+    assert len(read_events(path)) == 4000
