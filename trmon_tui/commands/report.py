@@ -20,7 +20,7 @@ from store.window import parse_since
 from trmon_tui.commands.report_table import render, safe
 
 PREFIX = "trmon-tui report: "
-READ_ROWS = 200_000  # events per poll: bounds the memory of one batch in flight
+READ_ROWS = 500_000  # events per poll: bounds the memory of one batch in flight
 MAX_LISTED = 6  # queued / ongoing testruns named per section of the table
 LOCK_PATIENCE = 30.0  # seconds to wait for a writer holding the file before giving up
 
