@@ -16,12 +16,18 @@ import numpy as np
 
 from store import schema
 from store.batch import Batch
+from store.stats.columns import BytesColumn, RunColumns
 
+_NO_ROW = np.iinfo(np.int64).max
 ATTRIBUTES = ("queue", "configuration", "requestor", "request_id", "hosts")
 
 
 class Catalog:
-    """Strings, names, testruns, latest request attributes and errors seen since a reset."""
+    """Strings, names, testruns, latest request attributes and errors seen since a reset.
+
+    Per-testrun facts live in numpy columns indexed by run, so taking in a batch costs time in
+    proportion to the batch (a 1M-testrun history loads in seconds, not minutes of Python dicts).
+    """
 
     def __init__(self) -> None:
         self.reset()
@@ -30,31 +36,49 @@ class Catalog:
         """Forget everything (after a store.batch.Reset)."""
         self.strings: list[str] = []
         self.names: list[str] = []
-        self.testrun_ids: list[str] = []
-        self._groups = np.zeros(0, dtype=np.int32)
-        self._first_row = np.zeros(0, dtype=np.int64)
-        self._requests: dict[int, tuple] = {}  # run -> latest request row
-        self._errors: dict[int, int] = {}      # run -> latest error message id
+        self._ids = BytesColumn()
+        self._request_ids = _BytesByRun()
+        self._runs = RunColumns({
+            "group": (np.int32, schema.EMPTY_STRING_ID, ()),
+            "first_row": (np.int64, _NO_ROW, ()),
+            "requested": (np.bool_, False, ()),
+            "queue": (np.int32, schema.EMPTY_STRING_ID, ()),
+            "configuration": (np.int32, schema.EMPTY_STRING_ID, ()),
+            "requestor": (np.int32, schema.EMPTY_STRING_ID, ()),
+            "hosts": (np.int32, schema.EMPTY_STRING_ID, ()),
+            "error": (np.int32, -1, ()),
+        })
         self.events = 0
+
+    @property
+    def testrun_ids(self) -> list[str]:
+        """Every testrun id, by run index (decodes them all: for small files and tests)."""
+        return self._ids.get(np.arange(self._runs.n))
 
     def apply(self, batch: Batch) -> None:
         """Take in one batch (in order; call before event_dicts on it)."""
         self.strings.extend(batch.new_strings)
         self.names.extend(batch.new_names)
-        self.testrun_ids.extend(v.decode("utf-8", "replace")
-                                for v in batch.runs["testrun_id"].tolist())
-        self._groups = np.concatenate([self._groups, batch.runs["group"].astype(np.int32)])
-        grown = np.full(len(batch.runs), -1, dtype=np.int64)
-        self._first_row = np.concatenate([self._first_row, grown])
-        runs = batch.events["run"]
-        if len(runs):
-            uniq, first = np.unique(runs, return_index=True)
-            unseen = self._first_row[uniq] < 0
-            self._first_row[uniq[unseen]] = batch.first_event_row + first[unseen]
-        for row in batch.requests.tolist():
-            self._requests[row[0]] = row
-        for run, _event_row, message in batch.errors.tolist():
-            self._errors[run] = message
+        runs = self._runs
+        if len(batch.runs):
+            self._ids.put(batch.first_run, batch.runs["testrun_id"])
+            runs.ensure(batch.first_run + len(batch.runs))
+            runs.group[batch.first_run:runs.n] = batch.runs["group"]
+        event_runs = batch.events["run"]
+        if len(event_runs):
+            # A testrun's first row is the smallest row naming it: one unbuffered pass, no sort.
+            rows = np.arange(batch.first_event_row, batch.first_event_row + len(event_runs))
+            np.minimum.at(runs.first_row, event_runs, rows)
+        requests = _latest_per_run(batch.requests)
+        if len(requests):
+            r = requests["run"]
+            runs.requested[r] = True
+            for key in ("queue", "configuration", "requestor", "hosts"):
+                getattr(runs, key)[r] = requests[key]
+            self._request_ids.put_at(r, requests["request_id"])
+        errors = _latest_per_run(batch.errors)
+        if len(errors):
+            runs.error[errors["run"]] = errors["message"]
         self.events = batch.first_event_row + len(batch.events)
 
     # ------------------------------------------------------------------ naming
@@ -68,22 +92,24 @@ class Catalog:
         return self.names[code] if 0 <= code < len(self.names) else f"#{code}"
 
     def testrun_id(self, run: int) -> str:
-        return self.testrun_ids[run]
+        return self._ids.get([run])[0]
 
     def device_group(self, run: int) -> str:
-        return self.string(int(self._groups[run]))
+        return self.string(int(self._runs.group[run]))
 
     def error(self, run: int) -> str | None:
         """Latest error message of a testrun, None if it had no error event."""
-        sid = self._errors.get(run)
-        return None if sid is None else self.string(sid)
+        sid = int(self._runs.error[run]) if 0 <= run < self._runs.n else -1
+        return None if sid < 0 else self.string(sid)
 
     def attributes(self, run: int) -> dict:
         """The testrun's device group and its latest request's attributes (absent ones left out)."""
         out = {"device_group": self.device_group(run)}
-        row = self._requests.get(run)
-        if row is not None:
-            out.update(self._request_fields(row))
+        runs = self._runs
+        if runs.requested[run]:
+            request_id = self._request_ids.get(run)
+            out.update(self._request_fields((run, -1, runs.queue[run], runs.configuration[run],
+                                             runs.requestor[run], runs.hosts[run], request_id)))
         return out
 
     def _request_fields(self, row: tuple) -> dict:
@@ -114,12 +140,13 @@ class Catalog:
         names = [self.name(c) for c in range(len(self.names))]
         requests = {r[1]: r for r in batch.requests.tolist()}
         errors = {r[1]: r[2] for r in batch.errors.tolist()}
-        first_row = self._first_row
+        first_row = self._runs.first_row
+        testrun_ids = self._ids.get(np.arange(self._runs.n)) if len(ev) > 1000 else None
         out = []
         for row, run, code, emit, received in zip(rows, runs, ev["code"].tolist(),
                                                   ev["emit"].tolist(), ev["received"].tolist(),
                                                   strict=True):
-            event = {"testrun_id": self.testrun_ids[run],
+            event = {"testrun_id": testrun_ids[run] if testrun_ids else self.testrun_id(run),
                      "event": names[code] if code < len(names) else f"#{code}",
                      "emit": emit, "received": received}
             if code == 0 or first_row[run] == row:
@@ -132,3 +159,31 @@ class Catalog:
                 event["error"] = self.string(message)
             out.append(event)
         return out
+
+
+def _latest_per_run(rows: np.ndarray) -> np.ndarray:
+    """The last row of each run in file order (a testrun requested twice keeps its latest)."""
+    if len(rows) < 2:
+        return rows
+    reversed_runs = rows["run"][::-1]
+    _, last_from_end = np.unique(reversed_runs, return_index=True)
+    return rows[len(rows) - 1 - last_from_end]
+
+
+class _BytesByRun:
+    """Byte strings set at arbitrary run indices; the width follows the longest value seen."""
+
+    def __init__(self) -> None:
+        self.data = np.zeros(0, dtype="S1")
+
+    def put_at(self, runs: np.ndarray, values: np.ndarray) -> None:
+        end = int(runs.max()) + 1
+        width = max(self.data.dtype.itemsize, int(np.char.str_len(values).max(initial=1)))
+        if end > len(self.data) or width > self.data.dtype.itemsize:
+            grown = np.zeros(max(end, 2 * len(self.data)), dtype=f"S{width}")
+            grown[: len(self.data)] = self.data
+            self.data = grown
+        self.data[runs] = values
+
+    def get(self, run: int) -> bytes:
+        return self.data[run] if run < len(self.data) else b""

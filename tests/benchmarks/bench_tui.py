@@ -117,11 +117,12 @@ async def live_run(rate: float, seconds: float) -> dict:
             "p95": latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]}
 
 
-async def big_file(runs: int) -> dict:
-    path = os.path.join(tempfile.mkdtemp(prefix="bench-tui-big-"), "big.h5")
+async def big_file(runs: int, path: str | None = None) -> dict:
     t = time.monotonic()
-    subprocess.run([sys.executable, "-m", "trmon_tui", "generate", path, "--runs", str(runs),
-                    "--seed", "1"], check=True, stdout=subprocess.DEVNULL)
+    if path is None:
+        path = os.path.join(tempfile.mkdtemp(prefix="bench-tui-big-"), "big.h5")
+        subprocess.run([sys.executable, "-m", "trmon_tui", "generate", path, "--runs",
+                        str(runs), "--seed", "1"], check=True, stdout=subprocess.DEVNULL)
     generated = time.monotonic() - t
     start = time.monotonic()
     app = make_app(path, poll=None, watch=False)
@@ -141,15 +142,18 @@ async def big_file(runs: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--big-runs", type=int, default=1_000_000)
+    parser.add_argument("--big-file", default=None,
+                        help="an existing file of --big-runs testruns (skips generating one)")
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--no-live", action="store_true", help="only the big-file figures")
     args = parser.parse_args()
-    for rate in (100, 1000):
+    for rate in () if args.no_live else (100, 1000):
         r = asyncio.run(live_run(rate, args.seconds))
         print(f"{rate:>5} events/s: commit-to-screen median {r['median'] * 1000:.0f} ms, "
               f"p95 {r['p95'] * 1000:.0f} ms over {r['n']} commits; CPU idle "
               f"{r['idle_cpu'] * 100:.1f} %, while writing {r['busy_cpu'] * 100:.1f} % of a core")
     if args.big_runs:
-        b = asyncio.run(big_file(args.big_runs))
+        b = asyncio.run(big_file(args.big_runs, args.big_file))
         print(f"{b['runs']:,} testruns ({b['events']:,} events, generated in "
               f"{b['generate_s']:.0f} s): first frame {b['first_frame_s']:.2f} s, complete "
               f"statistics on screen {b['complete_s']:.1f} s")
