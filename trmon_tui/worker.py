@@ -44,11 +44,13 @@ class TailLoop:
 
     def __init__(self, path: str, post: Callable[[Message], Any], *, clock: str = "received",
                  now: Callable[[], float] = time.time, max_rows: int = 200_000,
-                 min_interval: float = 0.25, view: ViewState | None = None) -> None:
+                 min_interval: float = 0.25, view: ViewState | None = None,
+                 wall: Callable[[], float] | None = None) -> None:
         self.path = os.path.abspath(path)
         self.post = post
         self.clock = clock
         self.now = now
+        self.wall = wall or now  # when data last arrived, in the operator's time
         self.max_rows = max_rows
         self.min_interval = min_interval
         self.view = view or ViewState()
@@ -186,7 +188,7 @@ class TailLoop:
             self.post(TailFailed(_describe(exc)))
         if len(item):
             self._remember_events(item)
-            self._last_data_at = self.now()
+            self._last_data_at = self.wall()
         self._dirty = True
 
     def _remember_events(self, batch: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 
 def run(args: argparse.Namespace) -> int:
@@ -25,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
             clock = demo_clock(path)
             if clock is not None:
                 options["now"] = clock.now
+                options["wall"] = time.time
             app = make_app(str(path), **options)
             app.run()
         return 0
