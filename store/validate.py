@@ -286,27 +286,35 @@ def _char_codes(arr: np.ndarray) -> np.ndarray:
     return arr.view(np.uint32).reshape(len(arr), arr.dtype.itemsize // 4)
 
 
-def _ascii_lengths(key: str, arr: np.ndarray, *, required: bool) -> np.ndarray | None:
-    """Length of each row when every row of a str column is ASCII and passes check_text.
+def _ascii_present(key: str, arr: np.ndarray, *, required: bool) -> np.ndarray | None:
+    """Rows holding a value, when every row of a str column is ASCII and passes check_text.
 
-    The fast path of the column checks: three vector passes, no per-row Python and no
-    encoding (an ASCII character is one UTF-8 byte).  None sends the caller to the exact
-    per-value path, which finds the bad row and words the message; so the fast path can never
-    change what is accepted or what is said.
+    The fast path of the column checks: a few vector passes, no per-row Python and no encoding
+    (an ASCII character is one UTF-8 byte).  None sends the caller to the exact per-value
+    path, which finds the bad row and words the message; so the fast path can never change
+    what is accepted or what is said.
     """
-    if arr.dtype.kind != "U":
+    if arr.dtype.kind != "U" or not arr.dtype.itemsize:
         return None
     codes = _char_codes(arr)
     if codes.max(initial=0) >= 128:
         return None
-    lengths = np.strings.str_len(arr)  # up to the last non-NUL character
-    # A row's length exceeds its count of non-NUL characters exactly when a NUL is inside
-    # it, so equal totals mean no row holds one.
-    if int(lengths.sum()) != np.count_nonzero(codes):
+    given = codes[:, 0] != 0
+    if given.all():
+        sub, sub_codes = arr, codes
+    else:  # attribute columns are mostly empty: measure the rows with a value only
+        sub, sub_codes = arr[given], codes[given]
+    lengths = np.strings.str_len(sub)  # up to the last non-NUL character
+    total = np.count_nonzero(codes)
+    # Each row has at most `length` non-NUL characters and fewer exactly when a NUL is inside
+    # the value; the rows starting with NUL must hold nothing at all.
+    if not int(lengths.sum()) == np.count_nonzero(sub_codes) == total:
         return None
-    if len(arr) and (lengths.max() > WIDTH[key] or (required and lengths.min() == 0)):
+    if len(sub) and lengths.max() > WIDTH[key]:
         return None
-    return lengths
+    if required and len(sub) < len(arr):
+        return None
+    return given
 
 
 def present(arr: np.ndarray) -> np.ndarray:
@@ -324,11 +332,9 @@ def _bytes_column(key: str, col: Any, n: int, given: dict, *, required: bool) ->
     if col is None:
         return np.zeros(n, dtype=f"S{WIDTH[key]}")
     arr = _as_str_array(key, col)
-    lengths = _ascii_lengths(key, arr, required=required)
-    if lengths is not None:  # ASCII: the UTF-8 bytes are the code points, one byte each
-        given[key] = lengths > 0
-        if not arr.dtype.itemsize:
-            return np.zeros(n, dtype=f"S{WIDTH[key]}")
+    rows = _ascii_present(key, arr, required=required)
+    if rows is not None:  # ASCII: the UTF-8 bytes are the code points, one byte each
+        given[key] = rows
         raw = _char_codes(arr).astype(np.uint8)
         return raw.view(f"S{raw.shape[1]}").reshape(n)  # as wide as the longest value
     uniq, inverse = _unique_check(key, arr, lambda v: check_text(key, v, required=required))
@@ -339,9 +345,9 @@ def _str_column(key: str, col: Any, n: int, given: dict) -> np.ndarray:
     if col is None:
         return np.full(n, "", dtype="U1")
     arr = _as_str_array(key, col)
-    lengths = _ascii_lengths(key, arr, required=False)
-    if lengths is not None:
-        given[key] = lengths > 0
+    rows = _ascii_present(key, arr, required=False)
+    if rows is not None:
+        given[key] = rows
         return arr
     rows = np.flatnonzero(arr != "")  # attribute columns are mostly empty
     try:
