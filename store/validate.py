@@ -71,18 +71,26 @@ def check_text(key: str, value: Any, *, required: bool = False) -> str:
         raise InvalidEvent(f"{key} is empty")
     if "\x00" in value:
         raise InvalidEvent(f"{key} contains a NUL character")
-    size = len(value.encode("utf-8", "surrogatepass"))
+    if value.isascii():  # the common case: one byte a character, nothing to encode
+        if len(value) > WIDTH[key]:
+            raise InvalidEvent(f"{key} is {len(value)} bytes long in UTF-8; "
+                               f"the limit is {WIDTH[key]}")
+        return value
+    try:
+        size, valid = len(value.encode("utf-8")), True
+    except UnicodeEncodeError:
+        size, valid = len(value.encode("utf-8", "surrogatepass")), False
     if size > WIDTH[key]:
         raise InvalidEvent(f"{key} is {size} bytes long in UTF-8; the limit is {WIDTH[key]}")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidEvent(f"{key} is not valid Unicode text (lone surrogate)") from None
+    if not valid:
+        raise InvalidEvent(f"{key} is not valid Unicode text (lone surrogate)")
     return value
 
 
 def check_time(key: str, value: Any) -> float:
     """Return a finite time in seconds as float, else raise InvalidEvent."""
+    if type(value) is float and math.isfinite(value):  # JSON's numbers: skip the ABC checks
+        return value
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
         raise InvalidEvent(f"{key} must be a number of seconds since the epoch, "
                            f"not {_type_name(value)}")

@@ -75,7 +75,8 @@ class EventWriter:
                 self._pending_groups[tid] = record[4]
             self._rows.append(record)
             self._buffered += 1
-            self._wake.notify()
+            if self._buffered == 1:  # the commit thread waits only on an empty buffer
+                self._wake.notify()
 
     def write_columns(self, cols: dict[str, np.ndarray]) -> None:
         """Validate and buffer n events given as columns (vectorised; see CONTRACT.md)."""

@@ -120,3 +120,36 @@ def test_lock_contention_prints_no_hdf5_error_stacks(tmp_path):
     assert "done 4000" in out
     assert not [line for line in err.splitlines() if line.startswith("HDF5-DIAG")], err
     assert len(read_events(path)) == 4000
+
+
+@pytest.mark.parametrize("n", [10, 200])  # below and above the hashing threshold of unique()
+def test_columns_fast_and_exact_paths_agree(tmp_path, n):
+    """ASCII columns take a vectorised path, others the per-value one: same rules, same rows."""
+    path = str(tmp_path / "f.h5")
+    bad = n // 2 // 5 * 5 + 1  # a non-request row of a testrun whose request came earlier
+    cases = [("testrun_id", "a\x00b", "testrun_id contains a NUL character"),
+             ("testrun_id", "\x00ab", "testrun_id contains a NUL character"),
+             ("testrun_id", "x" * 65, "testrun_id is 65 bytes long in UTF-8; the limit is 64"),
+             ("testrun_id", "ä" * 33, "testrun_id is 66 bytes long in UTF-8; the limit is 64"),
+             ("testrun_id", "\ud800", r"testrun_id is not valid Unicode text \(lone surrogate\)"),
+             ("event", "", "event is empty"),
+             ("device_group", "g\x00h", "device_group contains a NUL character"),
+             ("error", "\x00boom", "error contains a NUL character"),
+             ("error", "é" * 129, "error is 258 bytes long in UTF-8; the limit is 256")]
+    with EventWriter(path) as writer:
+        for key, value, message in cases:
+            cols = columns(0, 0, n)
+            cols.setdefault(key, np.full(n, ""))
+            cols[key] = cols[key].astype("U200")
+            cols[key][bad] = value
+            with pytest.raises(InvalidEvent, match=f"^row {bad}: {message}"):
+                writer.write_columns(cols)
+        cols = columns(0, 0, n)
+        cols["testrun_id"] = np.char.add(cols["testrun_id"], "-ä")  # UTF-8: the exact path
+        cols["device_group"] = np.where(cols["event"] == "request", "grüppe", "")
+        writer.write_columns(cols)
+        writer.write_columns(columns(1, 0, n))
+    events = read_events(path)
+    assert len(events) == 2 * n
+    assert events[0]["testrun_id"] == "g0-0-ä" and events[0]["device_group"] == "grüppe"
+    assert events[n]["testrun_id"] == "g1-0" and events[n]["device_group"] == "grp"
