@@ -16,6 +16,9 @@ from textual.message import Message
 TABS = ("overview", "testruns", "chart", "statistics", "events")
 PHASES = ("testrun", "init", "queue", "flash", "boot", "test", "publish")
 WINDOWS: dict[str, float | None] = {"all": None, "24h": 86400.0, "7d": 7 * 86400.0}
+LIST_LIMIT = 1000
+"""The testruns pane lists at most this many ongoing and this many queued testruns (the newest):
+a table of more is no use to read and would cost every refresh."""
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from textual.message import Message
 from trmon_tui.messages import (
     FileReset,
     FileState,
+    LIST_LIMIT,
     FileStatusChanged,
     Snapshot,
     SnapshotReady,
@@ -61,6 +62,7 @@ class TailLoop:
         self._dirty = True
         self._last_publish = 0.0
         self._publish_cost = 0.0
+        self._urgent = False
         self._last_data_at: float | None = None
         self._seq = 0
         self._new()
@@ -105,7 +107,7 @@ class TailLoop:
 
     def _timeout(self, poll: float | None) -> float | None:
         if self._dirty:
-            wait = self.min_interval - (time.monotonic() - self._last_publish)
+            wait = self._interval(loading=False) - (time.monotonic() - self._last_publish)
             return max(0.0, wait) if poll is None else max(0.0, min(wait, poll))
         return poll
 
@@ -139,6 +141,8 @@ class TailLoop:
                 self.post(FileReset("reloaded from scratch"))
             elif kind == "lookup":
                 self._lookup(arg)
+            elif kind == "view":
+                self._urgent = True  # the operator is waiting on this one: no throttle
             self._dirty = True
 
     # ---- reading -------------------------------------------------------------------------
@@ -241,19 +245,25 @@ class TailLoop:
 
     # ---- snapshots -----------------------------------------------------------------------
     def _publish_if_due(self, loading: bool = False) -> None:
-        interval = self.min_interval
-        if loading:
-            # While history loads, a snapshot of a big state costs far more than reading the
-            # next chunk (0.5 s against 0.1 s at 1M testruns): keep snapshots to about a tenth
-            # of the loading time, so the panes still fill but the load is not starved.
-            interval = max(interval, 10 * self._publish_cost)
-        if self._dirty and time.monotonic() - self._last_publish >= interval:
+        if self._dirty and time.monotonic() - self._last_publish >= self._interval(loading):
             self.publish()
+
+    def _interval(self, loading: bool) -> float:
+        """Least time between two snapshots.
+
+        A snapshot of a big state costs far more than a small batch (0.5 s at 1M testruns):
+        while history loads keep snapshots to about a tenth of the time, so the panes fill
+        but the load is not starved; live, to about a third, so a huge file refreshes every
+        second or two instead of keeping a core busy.
+        """
+        if self._urgent:
+            return 0.0
+        return max(self.min_interval, (10 if loading else 3) * self._publish_cost)
 
     def publish(self) -> None:
         """Compute the snapshot of the current view and post it."""
         started = time.monotonic()
-        self._dirty = False
+        self._dirty = self._urgent = False
         self._seq += 1
         self.post(SnapshotReady(self.snapshot()))
         self._last_publish = time.monotonic()
@@ -274,10 +284,13 @@ class TailLoop:
 
         values: dict[str, Any] = {}
         if view.tab in ("overview", "statistics"):
-            values["summary"] = ask(lambda: self.engine.summary(**q))
+            # No pane shows delivery delays (`report` does): skipping them saves a third.
+            values["summary"] = ask(lambda: self.engine.summary(**q, delivery_delay=False))
         if view.tab == "testruns":
-            values["ongoing"] = _tuple(ask(lambda: self.engine.testruns("ongoing", **q)))
-            values["queued"] = _tuple(ask(lambda: self.engine.testruns("queued", **q)))
+            values["ongoing"] = _tuple(ask(lambda: self.engine.testruns(
+                "ongoing", limit=LIST_LIMIT, **q)))
+            values["queued"] = _tuple(ask(lambda: self.engine.testruns(
+                "queued", limit=LIST_LIMIT, **q)))
         if view.tab == "chart":
             values["segments"] = ask(lambda: self.engine.segments(
                 offset=view.chart_offset, limit=view.chart_limit, **q))

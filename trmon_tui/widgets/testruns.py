@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
-from trmon_tui.messages import Snapshot
+from trmon_tui.messages import LIST_LIMIT, Snapshot
 from trmon_tui.widgets import format as fmt
 from trmon_tui.widgets.pane import Pane
 from trmon_tui.widgets.table import refill
@@ -137,7 +137,12 @@ class TestrunsPane(Pane):
                 fmt.text(r.get("requestor"), limit=32)]))
         refill(self.query_one("#testruns-table", DataTable), table_rows)
         n_on, n_q = len(snapshot.ongoing or ()), len(snapshot.queued or ())
-        info = f"{n_on:,} ongoing · {n_q:,} queued · sorted by {self.sort} (s)"
+        info = f"{_count(n_on)} ongoing · {_count(n_q)} queued · sorted by {self.sort} (s)"
         if self.filter_text:
             info += f" · {len(rows):,} match filter “{fmt.clean(self.filter_text, 30)}”"
         self.query_one("#testruns-info", Static).update(Text(info))
+
+
+def _count(n: int) -> str:
+    """A list length, marked when the worker capped the list at LIST_LIMIT."""
+    return f"newest {n:,}" if n >= LIST_LIMIT else f"{n:,}"
