@@ -165,7 +165,7 @@ class TailReader:
             self._reset(result, f"{self.path} was truncated (fewer rows than already read)")
         self._identity = identity
         got: dict[str, np.ndarray] = {}
-        for name in READ_ORDER:
+        for name in ("events", *READ_ORDER[:-1]):
             start = self._counts[name]
             got[name] = np.zeros(0, dtype=schema.TABLES[name])
             if cap[name] <= start:
@@ -173,7 +173,14 @@ class TailReader:
             table = getattr(root, name)
             cap[name] = min(cap[name], int(table.nrows))
             stop = min(cap[name], start + self.max_rows)
-            result.more |= stop < cap[name]
+            if name in ("requests", "errors"):
+                # Each request/error row belongs to one request/error event (append order):
+                # those of the events read fit in as many rows, plus one to see where the next
+                # one points.  Reading max_rows of them would re-read most rows at every poll.
+                code = schema.CODE["request" if name == "requests" else "error"]
+                stop = min(stop, start + int(np.count_nonzero(got["events"]["code"] == code)) + 1)
+            else:
+                result.more |= stop < cap[name]
             if stop > start:
                 got[name] = table.read(start, stop)
         valid = self._valid_prefix(got)
@@ -202,9 +209,7 @@ class TailReader:
         runs = got["runs"]
         n_runs = self._counts["runs"] + _prefix(runs["group"] < n_strings)
         ev = got["events"]
-        ok = (ev["run"] >= 0) & (ev["run"] < n_runs) & (ev["code"] >= 0) & \
-            (ev["code"] < n_names) & np.isfinite(ev["emit"]) & np.isfinite(ev["received"])
-        n_events = self._counts["events"] + _prefix(ok)
+        n_events = self._counts["events"] + _events_prefix(ev, n_runs, n_names)
         valid = {"strings": len(got["strings"]), "names": len(got["names"]),
                  "runs": n_runs - self._counts["runs"], "events": n_events - self._counts["events"]}
         req = got["requests"]
@@ -274,6 +279,22 @@ class TailReader:
             result.status = Status(state, message, 0, 0, "")
         self._last_status = result.status
         return result
+
+
+def _events_prefix(ev: np.ndarray, n_runs: int, n_names: int) -> int:
+    """Rows of ``ev`` before the first one referring to an unknown run or name, or with a
+    non-finite time.  Fast path: bounds checked once on the whole columns (a few passes, no
+    boolean temporaries); the per-row scan only when some row fails them."""
+    if len(ev) == 0:
+        return 0
+    run, code = ev["run"], ev["code"]
+    # emit + received is finite iff both are (or both huge: the slow path then decides).
+    if (int(run.min()) >= 0 and int(run.max()) < n_runs and int(code.min()) >= 0
+            and int(code.max()) < n_names and np.isfinite(ev["emit"] + ev["received"]).all()):
+        return len(ev)
+    ok = (run >= 0) & (run < n_runs) & (code >= 0) & (code < n_names) & \
+        np.isfinite(ev["emit"]) & np.isfinite(ev["received"])
+    return _prefix(ok)
 
 
 def _prefix(ok: np.ndarray) -> int:
