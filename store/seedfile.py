@@ -42,6 +42,97 @@ def _text(values: np.ndarray) -> list[str]:
     return [str(v) for v in values.tolist()]
 
 
+def _as_bytes(values: np.ndarray) -> np.ndarray:
+    """A column as a contiguous S array, non-UTF-8 bytes replaced as str.decode does.
+
+    The ids are keyed by their decoded text (the consumers see text), so byte strings that
+    decode alike must fall together: only columns with non-ASCII bytes pay for decoding.
+    """
+    values = np.asarray(values)
+    if values.dtype.kind != "S":
+        return np.array([v.encode() for v in _text(values)], dtype="S") if len(values) else \
+            np.zeros(0, "S1")
+    values = np.ascontiguousarray(values)
+    if values.dtype.itemsize and (values.view(np.uint8) >= 0x80).any():
+        return np.array([v.encode() for v in _text(values)], dtype="S")
+    return values
+
+
+def _words(values: np.ndarray) -> np.ndarray:
+    """(n, k) big-endian uint64 words of an S column (NUL-padded to a multiple of 8 bytes):
+    comparing the rows word by word is comparing the bytes."""
+    width = -(-max(values.dtype.itemsize, 1) // 8) * 8
+    if values.dtype.itemsize != width:
+        values = values.astype(f"S{width}")
+    return values.view(">u8").reshape(len(values), width // 8)
+
+
+def _hash(values: np.ndarray) -> np.ndarray:
+    """A uint64 hash of each value of an S column (multiply-xor over its 8-byte words)."""
+    words = _words(values)
+    h = words[:, 0].astype(np.uint64)
+    for j in range(1, words.shape[1]):
+        h *= np.uint64(0x9E3779B97F4A7C15)
+        h ^= words[:, j]
+    return h
+
+
+def unique_bytes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(values, return_inverse=True) of an S column, sorting one uint64 hash per
+    value rather than strings (several times faster); exact: a hash collision falls back."""
+    n = len(values)
+    if n == 0:
+        return values[:0], np.zeros(0, np.intp)
+    h = _hash(values)
+    order = np.argsort(h)
+    hs = h[order]
+    first = np.empty(n, bool)
+    first[0] = True
+    np.not_equal(hs[1:], hs[:-1], out=first[1:])
+    group = np.empty(n, np.intp)
+    group[order] = np.cumsum(first) - 1
+    reps = values[order[first]]
+    if not (values == reps[group]).all():  # two values with one hash
+        return np.unique(values, return_inverse=True)
+    by_bytes = np.argsort(reps)  # the few distinct values, into np.unique's byte order
+    rank = np.empty(len(reps), np.intp)
+    rank[by_bytes] = np.arange(len(reps))
+    return reps[by_bytes], rank[group]
+
+
+def _lookup(known: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(position in the sorted S array ``known``, found) of each of ``values``."""
+    width = max(known.dtype.itemsize, values.dtype.itemsize, 1)
+    known, values = known.astype(f"S{width}"), values.astype(f"S{width}")
+    pos = np.searchsorted(known, values)
+    found = np.zeros(len(values), bool)
+    inside = pos < len(known)
+    found[inside] = known[pos[inside]] == values[inside]
+    return pos, found
+
+
+class _Index:
+    """Sorted byte keys -> dense integers, grown a batch of new keys at a time."""
+
+    def __init__(self) -> None:
+        self.keys = np.zeros(0, "S1")
+        self.values = np.zeros(0, np.int64)
+
+    def get(self, keys: np.ndarray, first_new: int) -> tuple[np.ndarray, np.ndarray]:
+        """Values of the sorted unique ``keys``; new keys get first_new, first_new + 1, ...
+        in their sorted order.  Returns (values, mask of the new keys)."""
+        pos, found = _lookup(self.keys, keys)
+        out = np.empty(len(keys), np.int64)
+        out[found] = self.values[pos[found]]
+        new = ~found
+        out[new] = first_new + np.arange(int(new.sum()))
+        if new.any():
+            width = max(self.keys.dtype.itemsize, keys.dtype.itemsize)
+            self.keys = np.insert(self.keys.astype(f"S{width}"), pos[new], keys[new])
+            self.values = np.insert(self.values, pos[new], out[new])
+        return out, new
+
+
 class SeedReader:
     """Incremental reader of one seed file: remembers what it delivered (reset = new one)."""
 
@@ -49,7 +140,9 @@ class SeedReader:
         self.delivered: dict[str, int] = {}
         self.strings: dict[str, int] = {}
         self.names: dict[str, int] = {}
-        self.runs: dict[tuple[str, str], int] = {}
+        self.runs: dict[str, _Index] = {}  # per group: testrun id bytes -> dense run
+        self.n_runs = 0
+        self._name_hash = None  # (sorted hashes, names, codes) of the names met so far
         self.events = 0
 
     def total(self, h5: tables.File) -> int:
@@ -73,7 +166,7 @@ class SeedReader:
                 self.names[name] = len(self.names)
                 new_names.append(name)
         parts, runs, budget, more = [], [], max_rows, False
-        first_run, first_event = len(self.runs), self.events
+        first_run, first_event = self.n_runs, self.events
         for group, table in seed_tables(h5):
             start = self.delivered.get(group, 0)
             stop = min(int(table.nrows), start + budget)
@@ -93,10 +186,12 @@ class SeedReader:
         requests = np.zeros(len(req), dtype=schema.REQUEST_DTYPE)
         requests["run"] = events["run"][req]
         requests["event_row"] = first_event + req
-        run_rows = np.zeros(len(runs), dtype=schema.RUN_DTYPE)
+        run_rows = np.zeros(sum(len(ids) for ids, _ in runs), dtype=schema.RUN_DTYPE)
         if runs:
-            run_rows["testrun_id"] = [tid.encode()[:schema.TESTRUN_ID_LEN] for tid, _ in runs]
-            run_rows["group"] = [g for _, g in runs]
+            # Longer ids are cut to the column's width (bytes), as the writer does.
+            run_rows["testrun_id"] = np.concatenate([ids for ids, _ in runs])
+            run_rows["group"] = np.concatenate([np.full(len(ids), g, np.int32)
+                                                for ids, g in runs])
         batch = Batch(first_event_row=first_event, events=events, first_run=first_run,
                       runs=run_rows, requests=requests, new_strings=tuple(new_strings),
                       new_names=tuple(new_names))
@@ -108,23 +203,47 @@ class SeedReader:
             new_strings.append(group)
         gid = self.strings[group]
         out = np.zeros(len(rows), dtype=schema.EVENT_DTYPE)
-        uniq, inverse = np.unique(np.asarray(rows["testrun_id"]), return_inverse=True)
-        run_ids = []
-        for tid in _text(uniq):
-            run = self.runs.get((group, tid))
-            if run is None:
-                run = self.runs[(group, tid)] = len(self.runs)
-                runs.append((tid, gid))
-            run_ids.append(run)
-        out["run"] = np.asarray(run_ids, dtype=np.int32)[inverse]
-        names, name_inv = np.unique(np.asarray(rows["ev_name"]), return_inverse=True)
-        codes = []
-        for name in _text(names):
-            if name not in self.names:
-                self.names[name] = len(self.names)
-                new_names.append(name)
-            codes.append(self.names[name])
-        out["code"] = np.asarray(codes, dtype=np.int16)[name_inv]
+        # Runs by testrun id within the group, without a Python loop per testrun: new ids get
+        # the next dense runs in their sorted byte order.
+        uniq, inverse = unique_bytes(_as_bytes(rows["testrun_id"]))
+        index = self.runs.setdefault(group, _Index())
+        run_of, new = index.get(uniq, self.n_runs)
+        if new.any():
+            runs.append((uniq[new], gid))
+            self.n_runs += int(new.sum())
+        out["run"] = run_of.astype(np.int32)[inverse]
+        out["code"] = self._codes(_as_bytes(rows["ev_name"]), new_names)
         out["emit"] = np.asarray(rows["emit"], dtype=np.float64) * MINUTE
         out["received"] = np.asarray(rows["received"], dtype=np.float64) * MINUTE
         return out
+
+    def _codes(self, names: np.ndarray, new_names: list[str]) -> np.ndarray:
+        """Event code of each name: a hash lookup among the names known (a few), verified
+        byte for byte; only the rows not found go through unique_bytes."""
+        h = _hash(names)
+        codes = np.full(len(names), -1, np.int16)
+        if self._name_hash is not None and len(names):
+            keys, known, known_codes = self._name_hash
+            pos = np.minimum(np.searchsorted(keys, h), len(keys) - 1)
+            hit = (keys[pos] == h) & (known[pos] == names)
+            codes[hit] = known_codes[pos[hit]]
+        rest = np.flatnonzero(codes < 0)
+        if len(rest) == 0:
+            return codes
+        uniq, inverse = unique_bytes(names[rest])
+        found = []
+        for name in _text(uniq):  # a few distinct names
+            if name not in self.names:
+                self.names[name] = len(self.names)
+                new_names.append(name)
+            found.append(self.names[name])
+        codes[rest] = np.asarray(found, dtype=np.int16)[inverse]
+        # Remember these spellings (raw bytes) for the next chunks.
+        old = self._name_hash or (np.zeros(0, np.uint64), np.zeros(0, "S1"), np.zeros(0, np.int16))
+        keys = np.concatenate([old[0], _hash(uniq)])
+        width = max(old[1].dtype.itemsize, uniq.dtype.itemsize)
+        known = np.concatenate([old[1].astype(f"S{width}"), uniq.astype(f"S{width}")])
+        known_codes = np.concatenate([old[2], np.asarray(found, np.int16)])
+        order = np.argsort(keys, kind="stable")
+        self._name_hash = (keys[order], known[order], known_codes[order])
+        return codes
