@@ -10,10 +10,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import queue
 import sys
+import threading
 import time
 
 from store.batch import Batch, Reset
+from store.h5io import quiet_hdf5
 from store.stats import StatsEngine
 from store.tail import TailReader
 from store.window import parse_since
@@ -79,22 +82,51 @@ def read_file(path: str, clock: str = "received") -> tuple[StatsEngine, str]:
         raise ReportError(f"{path} does not exist")
     if os.path.isdir(path):
         raise ReportError(f"{path} is a directory, not an event file")
-    reader = TailReader(path, max_rows=READ_ROWS)
     engine = StatsEngine(clock=clock)
-    started = time.monotonic()
-    while True:
-        result = reader.poll()
-        for item in result.items:
-            if isinstance(item, (Batch, Reset)):
-                engine.apply(item)
-        if result.more:
-            continue
-        status = result.status
-        if status.state == "live":
-            return engine, status.file_format
-        transient = status.state == "locked" or status.message.endswith("retrying") or \
-            not status.message
-        if not transient or time.monotonic() - started > LOCK_PATIENCE:
-            message = status.message.split("; ")[0] or f"{path} could not be read"
-            raise ReportError(message)
-        time.sleep(0.05)
+    # HDF5 reads release the GIL: a reader thread polls the next batch while this thread
+    # folds the previous one in (a queue of one bounds the batches in flight, and memory).
+    batches: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+    thread = threading.Thread(target=_produce, args=(path, batches, stop), daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = batches.get()
+            if kind == "items":
+                for item in value:
+                    engine.apply(item)
+            elif kind == "done":
+                return engine, value
+            else:
+                raise value
+    finally:
+        stop.set()
+
+
+def _produce(path: str, batches: queue.Queue, stop: threading.Event) -> None:
+    """Poll ``path`` until everything committed is read; hand each poll's items over, then
+    ("done", file format) or ("error", ReportError)."""
+    try:
+        quiet_hdf5()
+        reader = TailReader(path, max_rows=READ_ROWS)
+        started = time.monotonic()
+        while not stop.is_set():
+            result = reader.poll()
+            items = [item for item in result.items if isinstance(item, (Batch, Reset))]
+            if items:
+                batches.put(("items", items))
+            if result.more:
+                continue
+            status = result.status
+            if status.state == "live":
+                batches.put(("done", status.file_format))
+                return
+            transient = status.state == "locked" or status.message.endswith("retrying") or \
+                not status.message
+            if not transient or time.monotonic() - started > LOCK_PATIENCE:
+                message = status.message.split("; ")[0] or f"{path} could not be read"
+                batches.put(("error", ReportError(message)))
+                return
+            time.sleep(0.05)
+    except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which raises it
+        batches.put(("error", exc))
