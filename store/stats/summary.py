@@ -28,12 +28,16 @@ def summary(st: EngineState, since: float | None, group: str | None, now: float,
     runs_of = split(f.gidx, len(f.group_names))
     values = [_sorted_values(f, f.slots(g), runs_of[g], per_run, delivery_delay)
               for g in range(len(f.group_names))]
-    groups = {name: _summarize(f, runs_of[g], values[g], delivery_delay)
+    counted = [_count_columns(st, runs_of[g]) for g in range(len(f.group_names))]
+    groups = {name: _summarize(f, runs_of[g], values[g], delivery_delay, counted[g])
               for g, name in enumerate(f.group_names)}
     if group is not None:
         return {"groups": groups, "all": groups[group]}
+    # "all" = the union of the groups (the window's runs are exactly the grouped ones): its
+    # integer counts are the groups' sums, not another gather over every run.
     return {"groups": groups,
-            "all": _summarize(f, np.flatnonzero(f.mask), Merged(values), delivery_delay)}
+            "all": _summarize(f, np.flatnonzero(f.mask), Merged(values), delivery_delay,
+                              _merge_counts(counted, st.runs.counts.shape[1]))}
 
 
 class Merged:
@@ -75,7 +79,8 @@ def _sorted_values(f: Frame, slots: list[int], runs: np.ndarray, per_run: dict,
     return out
 
 
-def _summarize(f: Frame, runs: np.ndarray, values: dict, delivery_delay: bool) -> dict:
+def _summarize(f: Frame, runs: np.ndarray, values: dict, delivery_delay: bool,
+               counted: tuple[np.ndarray, dict, int]) -> dict:
     st = f.st
     status = f.status[runs]
     per_status = np.bincount(status, minlength=4)
@@ -89,7 +94,7 @@ def _summarize(f: Frame, runs: np.ndarray, values: dict, delivery_delay: bool) -
         n_skewed = int(np.count_nonzero(skewed))
         negative += n_skewed
         durations[name] = describe(v[~skewed] if n_skewed else v)
-    counts, starts, unrequested = _count_columns(st, runs)
+    counts, starts, unrequested = counted
     delay_codes = sorted(code for kind, code in values.keys() if kind == "delay")
     out = {
         "testruns": len(runs),
@@ -144,6 +149,20 @@ def _count_columns(st: EngineState, runs: np.ndarray) -> tuple[np.ndarray, dict,
     for h in hists.values():
         h[:1] = 0  # runs without a start have no iterations
     return counts, hists, unrequested
+
+
+def _merge_counts(parts: list, width: int) -> tuple[np.ndarray, dict, int]:
+    """The sum of several _count_columns results (disjoint sets of runs)."""
+    counts = np.zeros(width, np.int64)
+    hists = {p: np.zeros(1, np.int64) for p in PHASES}
+    for part_counts, part_hists, _ in parts:
+        counts += part_counts
+        for p in PHASES:
+            h = part_hists[p]
+            if len(h) > len(hists[p]):
+                h, hists[p] = hists[p], h.copy()
+            hists[p][: len(h)] += h
+    return counts, hists, sum(part[2] for part in parts)
 
 
 def _length(values, key) -> int:
