@@ -49,6 +49,10 @@ PANES: dict[str, type[Pane]] = {"overview": OverviewPane, "testruns": TestrunsPa
                                 "events": EventsPane}
 
 
+# Actions that change what the panes show; hidden while another screen is on top of them.
+PANE_ACTIONS = frozenset({"choose_group", "cycle_window", "filter", "page", "show_tab"})
+
+
 class MonitorApp(App[None]):
     """trmon-tui's live monitor of one HDF5 event file."""
 
@@ -226,6 +230,8 @@ class MonitorApp(App[None]):
 
     # ---- actions -------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in PANE_ACTIONS and len(self.screen_stack) > 1:
+            return False  # a detail, help or selector screen is on top: these act on the panes
         if action == "page":
             return self.view.tab == "chart" or None  # greyed out elsewhere
         return True

@@ -16,9 +16,21 @@ from textual.message import Message
 TABS = ("overview", "testruns", "chart", "statistics", "events")
 PHASES = ("testrun", "init", "queue", "flash", "boot", "test", "publish")
 WINDOWS: dict[str, float | None] = {"all": None, "24h": 86400.0, "7d": 7 * 86400.0}
+EVENTS_SHOWN = 300
+"""The events pane shows this many of the latest events (of the chosen device group)."""
 LIST_LIMIT = 1000
 """The testruns pane lists at most this many ongoing and this many queued testruns (the newest):
 a table of more is no use to read and would cost every refresh."""
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """One event for the events pane: its file row, its testrun's device group, the event as
+    `tail` prints it."""
+
+    row: int
+    group: str
+    event: dict
 
 
 @dataclass(frozen=True)
@@ -76,8 +88,8 @@ class Snapshot:
     segments: dict[str, Any] | None = None
     samples: Any = None
     """numpy array of durations (s) of view.phase, or None when not computed."""
-    events: tuple[dict, ...] = ()
-    """The latest events, newest first."""
+    events: tuple[EventRow, ...] = ()
+    """The latest events of the view's device group, newest first."""
     last_data_at: float | None = None
     """When the worker last received rows (wall clock of the injected now())."""
     errors: tuple[str, ...] = ()

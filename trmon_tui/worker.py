@@ -27,7 +27,9 @@ from textual.message import Message
 from trmon_tui.messages import (
     FileReset,
     FileState,
+    EVENTS_SHOWN,
     LIST_LIMIT,
+    EventRow,
     FileStatusChanged,
     Snapshot,
     SnapshotReady,
@@ -36,8 +38,9 @@ from trmon_tui.messages import (
     ViewState,
 )
 
-EVENT_BUFFER = 300
-"""How many of the latest events the events pane can show."""
+EVENT_BUFFER = 3000
+"""How many of the latest events are kept, over all groups, so that the events pane narrowed to
+one device group still has recent events to show."""
 
 
 class TailLoop:
@@ -202,9 +205,14 @@ class TailLoop:
             batch = dataclasses.replace(batch, events=batch.events[skip:],
                                         first_event_row=batch.first_event_row + skip)
         try:
-            self._events.extend(self.catalog.event_dicts(batch))
+            events = self.catalog.event_dicts(batch)
+            groups = [self.catalog.device_group(run) for run in batch.events["run"].tolist()]
         except Exception as exc:  # noqa: BLE001
             self.post(TailFailed(_describe(exc)))
+            return
+        first = batch.first_event_row
+        self._events.extend(EventRow(first + i, group, event)
+                            for i, (group, event) in enumerate(zip(groups, events, strict=True)))
 
     def _set_status(self, status: Any) -> None:
         file = FileState(status.state, status.message, int(status.rows_read),
@@ -299,8 +307,19 @@ class TailLoop:
         return Snapshot(
             seq=self._seq, taken_at=now, view=view, file=self._file,
             counts=ask(self.engine.counts) or {}, groups=tuple(ask(self.engine.groups) or ()),
-            events=tuple(reversed(self._events)) if view.tab == "events" else (),
+            events=self._latest_events(view) if view.tab == "events" else (),
             last_data_at=self._last_data_at, errors=tuple(errors), **values)
+
+
+    def _latest_events(self, view: ViewState) -> tuple[EventRow, ...]:
+        """Newest first, of the view's device group, at most EVENTS_SHOWN."""
+        shown: list[EventRow] = []
+        for row in reversed(self._events):
+            if view.group is None or row.group == view.group:
+                shown.append(row)
+                if len(shown) == EVENTS_SHOWN:
+                    break
+        return tuple(shown)
 
 
 def _tuple(rows: Any) -> tuple | None:

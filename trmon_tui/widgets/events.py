@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
 
@@ -10,10 +11,11 @@ from trmon_tui.messages import Snapshot
 from trmon_tui.widgets import format as fmt
 from trmon_tui.widgets.pane import Pane
 from trmon_tui.widgets.table import refill
+from trmon_tui.widgets.testruns import TestrunsPane
 
-COLUMNS = ("received", "testrun", "event", "detail")
+COLUMNS = ("received", "testrun", "group", "event", "detail")
 STYLES = {"error": "bold red", "publish": "green", "request": "cyan"}
-DETAIL_KEYS = ("device_group", "requestor", "queue", "configuration", "request_id")
+DETAIL_KEYS = ("requestor", "queue", "configuration", "request_id")
 
 
 def detail(event: dict) -> str:
@@ -40,12 +42,23 @@ class EventsPane(Pane):
 
     def render_snapshot(self, snapshot: Snapshot) -> None:
         rows = []
-        for i, e in enumerate(snapshot.events):
+        self._ids = {}
+        for item in snapshot.events:
+            e, key = item.event, f"e:{item.row}"  # keyed by file row: the cursor stays put
+            self._ids[key] = str(e.get("testrun_id"))
             name = str(e.get("event"))
-            rows.append((f"e:{i}", [
+            rows.append((key, [
                 fmt.text(fmt.clock(e.get("received"))), fmt.text(e.get("testrun_id"), limit=24),
+                fmt.text(item.group, limit=14),
                 fmt.text(name, STYLES.get(name, ""), limit=14), fmt.text(detail(e), limit=80)]))
         refill(self.query_one(DataTable), rows)
         paused = " · PAUSED (p resumes)" if self.app.paused else " · p pauses"
+        group = f" of {snapshot.view.group}" if snapshot.view.group else ""
         self.query_one("#events-info", Static).update(
-            Text(f"latest {len(rows)} events, newest first{paused}"))
+            Text(f"latest {len(rows)} events{group}, newest first{paused} · Enter: testrun"))
+
+    @on(DataTable.RowSelected, "#events-table")
+    def _chosen(self, event: DataTable.RowSelected) -> None:
+        testrun_id = getattr(self, "_ids", {}).get(event.row_key.value or "")
+        if testrun_id is not None:
+            self.post_message(TestrunsPane.TestrunChosen(testrun_id))
