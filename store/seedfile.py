@@ -53,9 +53,16 @@ def _as_bytes(values: np.ndarray) -> np.ndarray:
         return np.array([v.encode() for v in _text(values)], dtype="S") if len(values) else \
             np.zeros(0, "S1")
     values = np.ascontiguousarray(values)
-    if values.dtype.itemsize and (values.view(np.uint8) >= 0x80).any():
+    if values.dtype.itemsize and _high_bit(values):
         return np.array([v.encode() for v in _text(values)], dtype="S")
     return values
+
+
+def _high_bit(values: np.ndarray) -> bool:
+    """True when any byte of a contiguous S array is >= 0x80 (not ASCII)."""
+    if values.dtype.itemsize % 8 == 0:
+        return bool((values.view(np.uint64) & np.uint64(0x8080808080808080)).any())
+    return bool((values.view(np.uint8) >= 0x80).any())
 
 
 def _words(values: np.ndarray) -> np.ndarray:
@@ -74,6 +81,12 @@ def _hash(values: np.ndarray) -> np.ndarray:
     for j in range(1, words.shape[1]):
         h *= np.uint64(0x9E3779B97F4A7C15)
         h ^= words[:, j]
+    # Final mix (splitmix64): every input bit reaches the high bits unique_bytes keeps.
+    h ^= h >> np.uint64(30)
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(27)
+    h *= np.uint64(0x94D049BB133111EB)
+    h ^= h >> np.uint64(31)
     return h
 
 
@@ -83,9 +96,15 @@ def unique_bytes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = len(values)
     if n == 0:
         return values[:0], np.zeros(0, np.intp)
-    h = _hash(values)
-    order = np.argsort(h)
-    hs = h[order]
+    # One sort of (hash high bits | row) instead of an argsort (several times faster): the
+    # low bits of each sorted key give the row back.
+    bits = max(n - 1, 1).bit_length()
+    low = np.uint64((1 << bits) - 1)
+    keys = _hash(values) & ~low
+    keys |= np.arange(n, dtype=np.uint64)
+    keys.sort()
+    order = (keys & low).astype(np.intp)
+    hs = keys >> np.uint64(bits)
     first = np.empty(n, bool)
     first[0] = True
     np.not_equal(hs[1:], hs[:-1], out=first[1:])
@@ -94,7 +113,8 @@ def unique_bytes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     reps = values[order[first]]
     if not (values == reps[group]).all():  # two values with one hash
         return np.unique(values, return_inverse=True)
-    by_bytes = np.argsort(reps)  # the few distinct values, into np.unique's byte order
+    # The distinct values into np.unique's byte order (big-endian words compare as bytes).
+    by_bytes = np.lexsort(_words(reps).T[::-1])
     rank = np.empty(len(reps), np.intp)
     rank[by_bytes] = np.arange(len(reps))
     return reps[by_bytes], rank[group]
@@ -225,7 +245,14 @@ class SeedReader:
         if self._name_hash is not None and len(names):
             keys, known, known_codes = self._name_hash
             pos = np.minimum(np.searchsorted(keys, h), len(keys) - 1)
-            hit = (keys[pos] == h) & (known[pos] == names)
+            # Byte-for-byte check, word by word (a gather from a table of a few rows).
+            words, known_words = _words(names), _words(known)
+            hit = keys[pos] == h
+            if words.shape[1] == known_words.shape[1]:
+                for j in range(words.shape[1]):
+                    hit &= known_words[pos, j] == words[:, j]
+            else:
+                hit &= known[pos] == names
             codes[hit] = known_codes[pos[hit]]
         rest = np.flatnonzero(codes < 0)
         if len(rest) == 0:
