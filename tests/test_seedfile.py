@@ -71,3 +71,47 @@ def test_tail_prints_seed_file(tmp_path):
     lines = [json.loads(line) for line in out.stdout.splitlines()]
     assert out.returncode == 0 and len(lines) == 9
     assert lines[-1]["event"] == "publish" and lines[-1]["emit"] == 720.0
+
+
+def test_unique_bytes_matches_numpy(monkeypatch):
+    import numpy as np
+
+    from store import seedfile
+
+    rng = np.random.default_rng(5)
+    pool = np.array([b"", b"a", b"a\x00b", b"tr-0000001", b"tr-0000010", b"x" * 17, b"\xff\x80",
+                     b"queue_end", b"queue_start"])
+    for width in ("S16", "S17", "S3"):
+        values = pool[rng.integers(0, len(pool), 500)].astype(width)
+        got, want = seedfile.unique_bytes(values), np.unique(values, return_inverse=True)
+        assert got[0].tolist() == want[0].tolist() and got[1].tolist() == want[1].tolist()
+    # A hash collision falls back to the exact path.
+    monkeypatch.setattr(seedfile, "_hash", lambda v: np.zeros(len(v), np.uint64))
+    values = pool[rng.integers(0, len(pool), 100)]
+    got, want = seedfile.unique_bytes(values), np.unique(values, return_inverse=True)
+    assert got[0].tolist() == want[0].tolist() and got[1].tolist() == want[1].tolist()
+
+
+def test_seed_names_and_ids_across_batches(tmp_path):
+    path = tmp_path / "spike.h5"
+    names = ("request", "custom_step", "publish", "custom_step", "héllo")
+    with tables.open_file(str(path), "w") as h5:
+        table = h5.create_table(h5.create_group("/", "g"), "events", SpikeEvent)
+        row = table.row
+        for k, (tid, name) in enumerate(zip(("b", "a", "b", "c", "a"), names)):
+            row["testrun_id"], row["ev_name"] = tid, name.encode()
+            row["emit"] = row["received"] = k
+            row.append()
+        table.flush()
+    reader, catalog, events = TailReader(str(path), max_rows=2), Catalog(), []
+    while True:
+        result = reader.poll()
+        for batch in result.items:
+            catalog.apply(batch)
+            events.extend(catalog.event_dicts(batch))
+        if not result.more:
+            break
+    assert [e["event"] for e in events] == list(names)
+    assert [e["testrun_id"] for e in events] == ["b", "a", "b", "c", "a"]
+    # Within one batch new testruns take runs in the byte order of their ids.
+    assert catalog.testrun_ids == ["a", "b", "c"]
