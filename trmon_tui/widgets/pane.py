@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from textual import on
 from textual.containers import Vertical
+from textual.events import Mount
 
 from trmon_tui.messages import Snapshot
 
@@ -22,6 +24,17 @@ class Pane(Vertical):
             return
         self.snapshot = snapshot
         self.render_snapshot(snapshot)
+
+    @on(Mount)
+    def _catch_up_when_mounted(self) -> None:
+        # A lazily mounted pane can miss the snapshot computed for it (the worker answers a tab
+        # switch at once): show the app's latest one once the pane's own on_mount has run.
+        self.call_after_refresh(self._catch_up)
+
+    def _catch_up(self) -> None:
+        latest = getattr(self.app, "snapshot", None)
+        if latest is not None and self.snapshot is None and not getattr(self.app, "paused", False):
+            self.show(latest)
 
     def render_snapshot(self, snapshot: Snapshot) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
