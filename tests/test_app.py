@@ -188,3 +188,31 @@ async def test_since_24h_is_the_rolling_window(tmp_path):
         assert app.snapshot.view.window == "24h"
         await pilot.press("t")  # 24h -> 7d
         await wait_for(pilot, lambda: app.snapshot.view.window == "7d")
+
+
+async def test_events_pane_narrows_to_group_and_opens_testrun(tmp_path):
+    path = tmp_path / "farm.h5"
+    n = write_farm(path)
+    app = fixed_app(path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, loaded(app, n))
+        await pilot.press("5")
+        await wait_for(pilot, lambda: app.query("#events-table") and
+                       app.query_one("#events-table", DataTable).row_count > 0)
+        everything = rows(app, "#events-table")
+        assert {r[2] for r in everything} == {"aava", "n900", "tablet"}
+        await pilot.press("g")
+        await wait_for(pilot, lambda: isinstance(app.screen, GroupScreen))
+        await pilot.press("down", "down", "enter")  # all, aava, n900
+        await wait_for(pilot, lambda: app.snapshot.view.group == "n900" and
+                       app.query_one("#events-table", DataTable).row_count < len(everything))
+        narrowed = rows(app, "#events-table")
+        assert narrowed and {r[2] for r in narrowed} == {"n900"}
+        # The same events, newest first; older ones of n900 fill the rows other groups had.
+        of_n900 = [r for r in everything if r[2] == "n900"]
+        assert narrowed[:len(of_n900)] == of_n900 and len(narrowed) > len(of_n900)
+        assert "of n900" in static_text(app, "#events-info")
+        app.query_one("#events-table", DataTable).focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, TestrunScreen))
+        assert app.screen.testrun_id == narrowed[0][1]
