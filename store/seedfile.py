@@ -114,7 +114,13 @@ def unique_bytes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if not (values == reps[group]).all():  # two values with one hash
         return np.unique(values, return_inverse=True)
     # The distinct values into np.unique's byte order (big-endian words compare as bytes).
-    by_bytes = np.lexsort(_words(reps).T[::-1])
+    # Words equal in every value (a common prefix such as "tr-00000") are left out of the sort.
+    words = _words(reps)
+    varying = [j for j in range(words.shape[1]) if (words[:, j] != words[0, j]).any()]
+    if len(varying) == 1:
+        by_bytes = np.argsort(words[:, varying[0]], kind="stable")
+    else:
+        by_bytes = np.lexsort(words[:, varying].T[::-1]) if varying else np.arange(len(reps))
     rank = np.empty(len(reps), np.intp)
     rank[by_bytes] = np.arange(len(reps))
     return reps[by_bytes], rank[group]
@@ -185,7 +191,7 @@ class SeedReader:
             for name in schema.EVENT_NAMES:
                 self.names[name] = len(self.names)
                 new_names.append(name)
-        parts, runs, budget, more = [], [], max_rows, False
+        runs, budget, more, spans = [], max_rows, False, []
         first_run, first_event = self.n_runs, self.events
         for group, table in seed_tables(h5):
             start = self.delivered.get(group, 0)
@@ -194,13 +200,18 @@ class SeedReader:
                 more = True
             if stop <= start:
                 continue
-            rows = table.read(start, stop)
+            spans.append((group, table, start, stop))
             budget -= stop - start
-            self.delivered[group] = stop
-            parts.append(self._convert(group, rows, runs, new_strings, new_names))
             if budget <= 0:
                 break
-        events = np.concatenate(parts) if parts else np.zeros(0, schema.EVENT_DTYPE)
+        # Every group's rows converted straight into their slice of the batch (no concatenate).
+        events = np.empty(sum(stop - start for _, _, start, stop in spans), schema.EVENT_DTYPE)
+        at = 0
+        for group, table, start, stop in spans:
+            rows = table.read(start, stop)
+            self.delivered[group] = stop
+            self._convert(group, rows, runs, new_strings, new_names, events[at : at + len(rows)])
+            at += len(rows)
         self.events += len(events)
         req = np.flatnonzero(events["code"] == schema.CODE["request"])
         requests = np.zeros(len(req), dtype=schema.REQUEST_DTYPE)
@@ -217,12 +228,11 @@ class SeedReader:
                       new_names=tuple(new_names))
         return batch, more
 
-    def _convert(self, group, rows, runs, new_strings, new_names) -> np.ndarray:
+    def _convert(self, group, rows, runs, new_strings, new_names, out: np.ndarray) -> None:
         if group not in self.strings:
             self.strings[group] = len(self.strings)
             new_strings.append(group)
         gid = self.strings[group]
-        out = np.zeros(len(rows), dtype=schema.EVENT_DTYPE)
         # Runs by testrun id within the group, without a Python loop per testrun: new ids get
         # the next dense runs in their sorted byte order.
         uniq, inverse = unique_bytes(_as_bytes(rows["testrun_id"]))
@@ -235,7 +245,6 @@ class SeedReader:
         out["code"] = self._codes(_as_bytes(rows["ev_name"]), new_names)
         out["emit"] = np.asarray(rows["emit"], dtype=np.float64) * MINUTE
         out["received"] = np.asarray(rows["received"], dtype=np.float64) * MINUTE
-        return out
 
     def _codes(self, names: np.ndarray, new_names: list[str]) -> np.ndarray:
         """Event code of each name: a hash lookup among the names known (a few), verified
