@@ -140,3 +140,13 @@ def test_histogram_statistics_equal_the_sample_ones(seed):
     got, want = describe_histogram(np.bincount(sample)), describe(sample.astype(float))
     assert got.pop("std") == pytest.approx(want.pop("std"), rel=1e-12, abs=1e-12)
     assert got == want
+
+
+def test_summary_of_all_in_a_second_thread_is_the_same(monkeypatch):
+    from store.stats import summary as summary_mod
+
+    engine = run_engine(story(), [5])
+    plain = engine.summary(now=30)
+    monkeypatch.setattr(summary_mod, "THREAD_RUNS", 0)  # large-state path on a small state
+    assert engine.summary(now=30) == plain
+    assert engine.summary(now=30, since=1) == run_engine(story()).summary(now=30, since=1)

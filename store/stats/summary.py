@@ -6,6 +6,8 @@ Extensions beyond DESIGN.md's keys (documented in store/stats/__init__.py):
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from store.stats import phases as phase_mod
@@ -14,6 +16,7 @@ from store.stats.engine import C, N_KNOWN, PHASES, EngineState
 from store.stats.frame import DURATIONS, Frame, split
 
 _START = {p: C[f"{p}_start"] for p in PHASES}
+THREAD_RUNS = 100_000  # from this many runs "all" is summarised in a second thread
 
 
 def summary(st: EngineState, since: float | None, group: str | None, now: float,
@@ -29,15 +32,25 @@ def summary(st: EngineState, since: float | None, group: str | None, now: float,
     values = [_sorted_values(f, f.slots(g), runs_of[g], per_run, delivery_delay)
               for g in range(len(f.group_names))]
     counted = [_count_columns(st, runs_of[g]) for g in range(len(f.group_names))]
-    groups = {name: _summarize(f, runs_of[g], values[g], delivery_delay, counted[g])
-              for g, name in enumerate(f.group_names)}
     if group is not None:
+        groups = {name: _summarize(f, runs_of[g], values[g], delivery_delay, counted[g])
+                  for g, name in enumerate(f.group_names)}
         return {"groups": groups, "all": groups[group]}
     # "all" = the union of the groups (the window's runs are exactly the grouped ones): its
-    # integer counts are the groups' sums, not another gather over every run.
-    return {"groups": groups,
-            "all": _summarize(f, np.flatnonzero(f.mask), Merged(values), delivery_delay,
-                              _merge_counts(counted, st.runs.counts.shape[1]))}
+    # integer counts are the groups' sums, not another gather over every run.  It is as much
+    # work as all the groups together and reads the state only, so a second thread computes
+    # it meanwhile (numpy's sorts and reductions release the GIL; results do not depend on it).
+    args = (f, np.flatnonzero(f.mask), Merged(values), delivery_delay,
+            _merge_counts(counted, st.runs.counts.shape[1]))
+    if f.n < THREAD_RUNS:  # small: a thread would cost more than it saves
+        groups = {name: _summarize(f, runs_of[g], values[g], delivery_delay, counted[g])
+                  for g, name in enumerate(f.group_names)}
+        return {"groups": groups, "all": _summarize(*args)}
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        whole = pool.submit(_summarize, *args)
+        groups = {name: _summarize(f, runs_of[g], values[g], delivery_delay, counted[g])
+                  for g, name in enumerate(f.group_names)}
+        return {"groups": groups, "all": whole.result()}
 
 
 class Merged:
