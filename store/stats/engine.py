@@ -202,12 +202,13 @@ class EngineState:
         ends = res.end_pos
         bits = int(ends.max()).bit_length()
         key = (r.slot[res.run].astype(np.int64) << bits) | ends
-        order = np.argsort(key)
-        slots = (key[order] >> bits).tolist()
+        # Unique keys: a plain sort, the low bits mapped back to indices (faster than argsort).
+        order = matching._sorted_index(key, ends, bits, len(key))
+        slot_of = key[order] >> bits
         run, duration = res.run[order], res.duration[order]
         lo = 0
-        for hi in [*np.flatnonzero(np.diff(key[order] >> bits)) + 1, len(order)]:
-            self._log(self.samples, (slots[lo], phase), "duration").append(
+        for hi in [*(np.flatnonzero(np.diff(slot_of)) + 1).tolist(), len(order)]:
+            self._log(self.samples, (int(slot_of[lo]), phase), "duration").append(
                 run=run[lo:hi], duration=duration[lo:hi])
             lo = hi
         self._add_sums(p, res.run, res.duration)
