@@ -54,3 +54,28 @@ def test_replaced_file_resets(tmp_path):
             writer.write(e)
     read_all(reader, engine)
     assert engine.counts()["testruns"] == 2
+
+
+def test_report_reader_thread_equals_inline(tmp_path, monkeypatch):
+    from trmon_tui.commands import report
+
+    path = str(tmp_path / "f.h5")
+    with EventWriter(path) as writer:
+        for e in farm_events(10, runs=40):
+            writer.write(e)
+    inline, fmt = report.read_file(path)
+    monkeypatch.setattr(report, "THREAD_BYTES", 0)  # the large-file path: a reader thread
+    monkeypatch.setattr(report, "READ_ROWS", 13)  # many polls, so the queue fills up
+    threaded, fmt2 = report.read_file(path)
+    assert fmt == fmt2 == "trmon"
+    assert threaded.summary(now=NOW) == inline.summary(now=NOW)
+    try:
+        report.read_file(str(tmp_path / "missing.h5"))
+    except report.ReportError as exc:
+        assert "does not exist" in str(exc)
+    (tmp_path / "junk.h5").write_bytes(b"not hdf5" * 100)
+    try:
+        report.read_file(str(tmp_path / "junk.h5"))
+        raise AssertionError("junk file read")
+    except report.ReportError as exc:
+        assert "not an HDF5 file" in str(exc)

@@ -16,7 +16,7 @@ from store.stats.engine import C, N_KNOWN, PHASES, EngineState
 from store.stats.frame import DURATIONS, Frame, split
 
 _START = {p: C[f"{p}_start"] for p in PHASES}
-THREAD_RUNS = 100_000  # from this many runs "all" is summarised in a second thread
+THREAD_RUNS = 300_000  # from this many runs "all" is summarised in a second thread
 
 
 def summary(st: EngineState, since: float | None, group: str | None, now: float,

@@ -25,6 +25,7 @@ from trmon_tui.commands.report_table import render, safe
 PREFIX = "trmon-tui report: "
 READ_ROWS = 500_000  # events per poll: bounds the memory of one batch in flight
 MAX_LISTED = 6  # queued / ongoing testruns named per section of the table
+THREAD_BYTES = 128 << 20  # from this file size a reader thread overlaps reading and applying
 LOCK_PATIENCE = 30.0  # seconds to wait for a writer holding the file before giving up
 
 
@@ -83,11 +84,30 @@ def read_file(path: str, clock: str = "received") -> tuple[StatsEngine, str]:
     if os.path.isdir(path):
         raise ReportError(f"{path} is a directory, not an event file")
     engine = StatsEngine(clock=clock)
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        size = 0  # gone meanwhile: the reader says so
+    if size < THREAD_BYTES:  # a few polls: a thread costs more than it saves
+        last: list = []
+
+        def take(message: tuple) -> None:
+            if message[0] == "items":
+                for item in message[1]:
+                    engine.apply(item)
+            else:
+                last.append(message)
+
+        _produce(path, take, threading.Event())
+        kind, value = last[0]
+        if kind == "done":
+            return engine, value
+        raise value
     # HDF5 reads release the GIL: a reader thread polls the next batch while this thread
     # folds the previous one in (a queue of one bounds the batches in flight, and memory).
     batches: queue.Queue = queue.Queue(maxsize=1)
     stop = threading.Event()
-    thread = threading.Thread(target=_produce, args=(path, batches, stop), daemon=True)
+    thread = threading.Thread(target=_produce, args=(path, batches.put, stop), daemon=True)
     thread.start()
     try:
         while True:
@@ -103,9 +123,9 @@ def read_file(path: str, clock: str = "received") -> tuple[StatsEngine, str]:
         stop.set()
 
 
-def _produce(path: str, batches: queue.Queue, stop: threading.Event) -> None:
-    """Poll ``path`` until everything committed is read; hand each poll's items over, then
-    ("done", file format) or ("error", ReportError)."""
+def _produce(path: str, put, stop: threading.Event) -> None:
+    """Poll ``path`` until everything committed is read; ``put`` each poll's items
+    ("items", list), then ("done", file format) or ("error", exception)."""
     try:
         quiet_hdf5()
         reader = TailReader(path, max_rows=READ_ROWS)
@@ -114,19 +134,19 @@ def _produce(path: str, batches: queue.Queue, stop: threading.Event) -> None:
             result = reader.poll()
             items = [item for item in result.items if isinstance(item, (Batch, Reset))]
             if items:
-                batches.put(("items", items))
+                put(("items", items))
             if result.more:
                 continue
             status = result.status
             if status.state == "live":
-                batches.put(("done", status.file_format))
+                put(("done", status.file_format))
                 return
             transient = status.state == "locked" or status.message.endswith("retrying") or \
                 not status.message
             if not transient or time.monotonic() - started > LOCK_PATIENCE:
                 message = status.message.split("; ")[0] or f"{path} could not be read"
-                batches.put(("error", ReportError(message)))
+                put(("error", ReportError(message)))
                 return
             time.sleep(0.05)
     except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which raises it
-        batches.put(("error", exc))
+        put(("error", exc))
