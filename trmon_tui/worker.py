@@ -228,28 +228,10 @@ class TailLoop:
 
         try:
             events = tuple(testrun_events(self.path, testrun_id))
-            attributes = self._attributes(testrun_id)
+            attributes = _attributes(events)
             self.post(TestrunLoaded(testrun_id, events, attributes))
         except Exception as exc:  # noqa: BLE001
             self.post(TestrunLoaded(testrun_id, (), {}, _describe(exc)))
-
-    def _attributes(self, testrun_id: str) -> dict:
-        for row in self._testruns_all():
-            if row.get("testrun_id") == testrun_id:
-                try:
-                    return dict(self.catalog.attributes(row["run"]))
-                except Exception:  # noqa: BLE001 - attributes are a nicety
-                    return {}
-        return {}
-
-    def _testruns_all(self) -> list[dict]:
-        rows: list[dict] = []
-        for status in ("ongoing", "queued", "error", "finished"):
-            try:
-                rows += self.engine.testruns(status, now=self.now())
-            except Exception:  # noqa: BLE001
-                pass
-        return rows
 
     # ---- snapshots -----------------------------------------------------------------------
     def _publish_if_due(self, loading: bool = False) -> None:
@@ -320,6 +302,19 @@ class TailLoop:
                 if len(shown) == EVENTS_SHOWN:
                     break
         return tuple(shown)
+
+
+def _attributes(events: tuple[dict, ...]) -> dict:
+    """A testrun's device group and the attributes of its latest request, from its events."""
+    from store.catalog import ATTRIBUTES
+
+    out: dict = {}
+    for event in events:
+        if event.get("device_group") and "device_group" not in out:
+            out["device_group"] = event["device_group"]
+        if event.get("event") == "request":
+            out.update({key: event[key] for key in ATTRIBUTES if key in event})
+    return out
 
 
 def _tuple(rows: Any) -> tuple | None:
