@@ -171,10 +171,34 @@ class EngineState:
         self._log_delays(run, ev, order, bounds, nslots)
         for p, phase in enumerate(PHASES):
             start = C[f"{phase}_start"]
+            si, ei = block(start, start), block(start + 1, start + 1)
+            if len(ei) and self._match_simple(p, phase, run, t, si, ei, first_row, bounds,
+                                              (start + 1) * nslots, nslots):
+                continue
             idx = block(start, start + 1)  # <phase>_start and <phase>_end, matched by position
             if len(idx):
                 self._match(p, phase, run[idx], code[idx] == start, t[idx], idx + first_row,
                             idx)
+
+    def _match_simple(self, p, phase, run, t, si, ei, first_row, bounds, base, nslots) -> bool:
+        """matching.match_simple's common case; False (nothing done) when it does not apply.
+
+        The ends come in (device group slot, file order): the sample logs take them as they are.
+        """
+        ends = (run[ei], t[ei], None, ei)
+        res = matching.match_simple((run[si], t[si], si + first_row, si), ends, self.pools[phase],
+                                    self._marks)
+        if res is None:
+            return False
+        self.pools[phase] = res.pool
+        lo = bounds[base]
+        for slot in range(nslots):
+            a, b = bounds[base + slot] - lo, bounds[base + slot + 1] - lo
+            if b > a:
+                self._log(self.samples, (slot, phase), "duration").append(
+                    run=res.run[a:b], duration=res.duration[a:b])
+        self._add_sums(p, res.run, res.duration)
+        return True
 
     def _log_delays(self, run, ev, order, bounds, nslots) -> None:
         """Append received - emit of every event to the log of its (code, group slot).

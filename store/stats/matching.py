@@ -115,6 +115,52 @@ def match(run: np.ndarray, is_start: np.ndarray, t: np.ndarray, row: np.ndarray,
                    new_pool)
 
 
+def match_simple(starts: tuple, ends: tuple, pool: Pool, marks: np.ndarray) -> Matched | None:
+    """The common case in O(batch) without sorting, or None when it does not apply.
+
+    ``starts`` / ``ends`` are ``(run, t, row, pos)`` of the batch's starts and ends (ends in any
+    order; the pairs come out in that order).  Applies when every run of these events has at
+    most one start (an open start carried in ``pool`` included) and at most one end, and each
+    end comes after its run's start: then each end closes that start, with the very durations
+    the general path computes.  Needs the runs to be dense (span at most a few times the count).
+    """
+    rs, ts, ws, ps = starts
+    re, te, pe = ends[0], ends[1], ends[3]
+    if len(re) == 0:
+        return None
+    lo = min(int(rs.min()), int(re.min())) if len(rs) else int(re.min())
+    hi = max(int(rs.max()), int(re.max())) + 1 if len(rs) else int(re.max()) + 1
+    if hi - lo > 4 * (len(rs) + len(re)) + 1024:
+        return None
+    kept = pool
+    if len(pool):
+        marks[rs] = True
+        marks[re] = True
+        carried = marks[pool.run]
+        marks[rs] = False
+        marks[re] = False
+        if carried.any():  # carried starts come first, before every event of the batch
+            keep = ~carried
+            rs = np.concatenate([pool.run[carried], rs])
+            ts = np.concatenate([pool.t[carried], ts])
+            ws = np.concatenate([pool.row[carried], ws])
+            ps = np.concatenate([np.full(int(carried.sum()), -1, np.int64), ps])
+            kept = Pool(pool.run[keep], pool.t[keep], pool.row[keep])
+    span = hi - lo
+    n_end = np.bincount(re - lo, minlength=span)
+    if len(rs) == 0 or int(n_end.max()) > 1 or int(np.bincount(rs - lo).max()) > 1:
+        return None
+    start_at = np.full(span, -1, np.int64)  # index in the starts of each run's start
+    start_at[rs - lo] = np.arange(len(rs))
+    k = start_at[re - lo]
+    if int(k.min()) < 0 or bool((ps[k] > pe).any()):
+        return None  # an end without start, or before it: the general path counts orphans
+    open_ = n_end[rs - lo] == 0
+    new_pool = Pool(np.concatenate([kept.run, rs[open_]]), np.concatenate([kept.t, ts[open_]]),
+                    np.concatenate([kept.row, ws[open_]]))
+    return Matched(re, te - ts[k], re[:0], pe, new_pool)
+
+
 def _sorted_index(key: np.ndarray, P: np.ndarray, bits: int, m: int) -> np.ndarray:
     """argsort(key) for unique keys, via a plain sort (several times faster than argsort):
     the low bits of a sorted key are a position, mapped back to the input index."""
