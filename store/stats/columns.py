@@ -37,16 +37,22 @@ class RunColumns:
         """Make rows ``[0, n)`` valid, new rows set to their fill value."""
         if n <= self.n:
             return
-        if n > self._capacity:
-            capacity = _grown(self._capacity, n)
+        fresh = n > self._capacity
+        if fresh:
+            # Room for twice the rows needed: a history read in batches then rarely copies
+            # (untouched capacity is address space only).
+            capacity = _grown(self._capacity, 2 * n)
             for name, (dtype, _fill, extra) in self._spec.items():
                 old = getattr(self, name)
-                new = np.empty((capacity, *extra), dtype=dtype)
+                # np.zeros maps zero pages lazily: a zero fill below is then not needed, and
+                # the pages are first touched by the engine's own writes.
+                new = np.zeros((capacity, *extra), dtype=dtype)
                 new[: self.n] = old[: self.n]
                 setattr(self, name, new)
             self._capacity = capacity
         for name, (_dtype, fill, _extra) in self._spec.items():
-            getattr(self, name)[self.n : n] = fill
+            if not (fresh and fill == 0):  # rows past n of a fresh array are zeros already
+                getattr(self, name)[self.n : n] = fill
         self.n = n
 
 
@@ -62,7 +68,7 @@ class BytesColumn:
 
     def put(self, start: int, values: np.ndarray) -> None:
         """Store ``values`` at rows ``[start, start + len(values))``, growing as needed."""
-        values = np.asarray(values)
+        values = np.ascontiguousarray(values)  # a field of the runs table: one strided copy
         if values.dtype.kind != "S":
             values = values.astype("S")
         end = start + len(values)
@@ -85,10 +91,24 @@ class BytesColumn:
 
 
 def _content_width(values: np.ndarray) -> int:
-    """Length of the longest value (NULs stripped), at least 1."""
+    """Length of the longest value (trailing NULs stripped), at least 1."""
     if len(values) == 0:
         return 1
-    return max(1, int(np.char.str_len(values).max()))
+    size = values.dtype.itemsize
+    if size % 8 or not values.flags.c_contiguous:
+        return max(1, int(np.char.str_len(values).max()))
+    # The last non-NUL byte of any value is the last non-NUL byte of the OR of all values,
+    # word by word: one pass, no per-value lengths.  Rows of 64 values keep the reduction's
+    # inner loop long (word positions line up: a row is a whole number of values).
+    words = size // 8
+    flat = values.view(np.uint64)
+    m = len(flat) // (64 * words) * (64 * words)
+    acc = np.bitwise_or.reduce(flat[m:].reshape(-1, words), axis=0)
+    if m:
+        wide = np.bitwise_or.reduce(flat[:m].reshape(-1, 64 * words), axis=0)
+        acc |= np.bitwise_or.reduce(wide.reshape(-1, words), axis=0)
+    nonzero = np.flatnonzero(acc.view(np.uint8))
+    return int(nonzero[-1]) + 1 if len(nonzero) else 1
 
 
 class SampleLog:

@@ -105,9 +105,17 @@ class EngineState:
             return
         end = batch.first_run + len(runs)
         self._ensure_runs(end)
-        sids, inverse = np.unique(runs["group"], return_inverse=True)
-        slots = np.array([self._slot(int(sid)) for sid in sids], np.int32)
-        self.runs.slot[batch.first_run : end] = slots[inverse]
+        group = runs["group"]
+        lo, hi = int(group.min()), int(group.max()) + 1
+        if hi - lo <= 4 * len(group) + 1024:  # dense string ids: a lookup table, no sort
+            present = np.flatnonzero(np.bincount(group - lo, minlength=hi - lo))
+            lut = np.zeros(hi - lo, np.int32)
+            lut[present] = [self._slot(sid) for sid in (present + lo).tolist()]
+            self.runs.slot[batch.first_run : end] = lut[group - lo]
+        else:
+            sids, inverse = np.unique(group, return_inverse=True)
+            slots = np.array([self._slot(int(sid)) for sid in sids], np.int32)
+            self.runs.slot[batch.first_run : end] = slots[inverse]
         self.ids.put(batch.first_run, runs["testrun_id"])
 
     def _slot(self, sid: int) -> int:
