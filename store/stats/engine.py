@@ -151,11 +151,17 @@ class EngineState:
         t = np.ascontiguousarray(ev[self.clock], dtype=np.float64)
         r = self.runs
         top = int(code.max())
-        _add_counts(r.counts, run, np.minimum(code, OTHER) if top >= OTHER else code)
-        _set_first(r.first_t, run, t)
-        known = np.flatnonzero(code < N_KNOWN) if top >= N_KNOWN else slice(None)
-        r.last_code[run[known]] = code[known]
-        r.last_t[run[known]] = t[known]
+        col = np.minimum(code, OTHER) if top >= OTHER else code
+        known = np.flatnonzero(code < N_KNOWN) if top >= N_KNOWN else None
+        lo, hi = int(run.min()), int(run.max()) + 1
+        if hi - lo <= 4 * len(run) + 1024:  # dense runs: per-run arrays over their span
+            self._first_last_dense(run, lo, hi, col, known, code, t)
+        else:  # a few runs spread over a long history
+            np.add.at(r.counts, (run, col), 1)
+            _set_first(r.first_t, run, t)
+            known = slice(None) if known is None else known
+            r.last_code[run[known]] = code[known]
+            r.last_t[run[known]] = t[known]
         # One radix sort by (code, device group slot): every code's events form one block
         # (sorted again to file order where order matters), every (code, slot) a delay log.
         nslots = len(self.slot_sids)
@@ -207,6 +213,31 @@ class EngineState:
                     run=res.run[a:b], duration=res.duration[a:b])
         self._add_sums(p, res.run, res.duration)
         return True
+
+    def _first_last_dense(self, run, lo, hi, col, known, code, t) -> None:
+        """Counts per (run, code column), first event time, last known-name code and time, of
+        runs ``lo <= run < hi``: one bincount, and each run's first and last event position
+        by a scatter of positions (repeated indices: the last write wins)."""
+        r, span, n = self.runs, hi - lo, len(run)
+        rel = run - lo
+        width = r.counts.shape[1]
+        flat = rel * width
+        flat += col
+        r.counts[lo:hi] += np.bincount(flat, minlength=span * width).reshape(
+            span, width).astype(r.counts.dtype)
+        pos = np.arange(n)
+        first = np.full(span, -1, np.int64)
+        first[rel[::-1]] = pos[::-1]
+        free = np.flatnonzero(np.isnan(r.first_t[lo:hi]) & (first >= 0))
+        r.first_t[lo + free] = t[first[free]]
+        last = np.full(span, -1, np.int64)
+        if known is None:
+            last[rel] = pos
+        else:
+            last[rel[known]] = known
+        seen = np.flatnonzero(last >= 0)
+        r.last_code[lo + seen] = code[last[seen]]
+        r.last_t[lo + seen] = t[last[seen]]
 
     def _log_delays(self, run, ev, order, bounds, nslots) -> None:
         """Append received - emit of every event to the log of its (code, group slot).
@@ -262,18 +293,6 @@ class EngineState:
         for k in range(int(rank.max()) + 1):
             sel = rank == k
             sums[run[sel]] += add[sel]
-
-
-def _add_counts(counts: np.ndarray, run: np.ndarray, col: np.ndarray) -> None:
-    """counts[run[i], col[i]] += 1 for every i (repeats included)."""
-    lo, hi = int(run.min()), int(run.max()) + 1
-    width = counts.shape[1]
-    if (hi - lo) <= 4 * len(run) + 1024:  # dense enough: one bincount over the span of runs
-        flat = (run - lo) * width + col.astype(np.int64)
-        add = np.bincount(flat, minlength=(hi - lo) * width).reshape(hi - lo, width)
-        counts[lo:hi] += add.astype(counts.dtype)
-    else:  # a few runs spread over a long history
-        np.add.at(counts, (run, col), 1)
 
 
 def _set_first(target: np.ndarray, run: np.ndarray, values: np.ndarray, unset=None) -> None:
