@@ -141,12 +141,12 @@ class Catalog:
         requests = {r[1]: r for r in batch.requests.tolist()}
         errors = {r[1]: r[2] for r in batch.errors.tolist()}
         first_row = self._runs.first_row
-        testrun_ids = self._ids.get(np.arange(self._runs.n)) if len(ev) > 1000 else None
+        ids = self._ids.get(ev["run"])  # decoded for this batch's events only
         out = []
-        for row, run, code, emit, received in zip(rows, runs, ev["code"].tolist(),
-                                                  ev["emit"].tolist(), ev["received"].tolist(),
-                                                  strict=True):
-            event = {"testrun_id": testrun_ids[run] if testrun_ids else self.testrun_id(run),
+        for row, run, testrun_id, code, emit, received in zip(
+                rows, runs, ids, ev["code"].tolist(), ev["emit"].tolist(),
+                ev["received"].tolist(), strict=True):
+            event = {"testrun_id": testrun_id,
                      "event": names[code] if code < len(names) else f"#{code}",
                      "emit": emit, "received": received}
             if code == 0 or first_row[run] == row:
