@@ -95,6 +95,8 @@ def _uniform(rng: np.random.Generator, lo_hi: tuple[float, float], n: int) -> np
 
 
 def _zfill_ids(prefix: str, numbers: np.ndarray, width: int) -> np.ndarray:
+    if len(numbers) == 0:  # np.strings.zfill cannot size an empty result (numpy 2.4)
+        return np.empty(0, dtype=f"<U{len(prefix) + width}")
     return np.strings.add(prefix, np.strings.zfill(numbers.astype(str), width))
 
 
