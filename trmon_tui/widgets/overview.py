@@ -29,16 +29,20 @@ def _oldest(summary: dict) -> float | None:
     return value.get("wait") if isinstance(value, dict) else value
 
 
-def group_cells(name: str, s: dict, style: str = "") -> list[Text]:
-    """The overview row of one SUMMARY."""
+def group_cells(name: str, s: dict, style: str = "", loading: bool = False) -> list[Text]:
+    """The overview row of one SUMMARY.
+
+    While history is still loading, a testrun whose queue_end is not read yet looks queued
+    since its request, months ago: the oldest wait is only shown once the file is read."""
     pct = s.get("error_pct")
+    oldest = fmt.right("loading", "dim") if loading else fmt.right(fmt.duration(_oldest(s)))
     return [
         fmt.text(name, style, limit=24),
         fmt.number(s.get("testruns")), fmt.number(s.get("queued")),
         fmt.number(s.get("ongoing")), fmt.number(s.get("finished")),
         fmt.number(s.get("errors")),
         fmt.right("–" if pct is None else f"{pct:.1f}", "bold red" if pct and pct >= 10 else ""),
-        fmt.right(fmt.duration(_median(s))), fmt.right(fmt.duration(_oldest(s))),
+        fmt.right(fmt.duration(_median(s))), oldest,
     ]
 
 
@@ -60,10 +64,11 @@ class OverviewPane(Pane):
         summary = snapshot.summary
         if summary is None:
             return
-        rows = [(f"g:{name}", group_cells(name, s))
+        loading = snapshot.file.loading
+        rows = [(f"g:{name}", group_cells(name, s, loading=loading))
                 for name, s in sorted((summary.get("groups") or {}).items())]
         everything = summary.get("all") or {}
-        rows.append(("*all*", group_cells("all groups", everything, "bold")))
+        rows.append(("*all*", group_cells("all groups", everything, "bold", loading)))
         refill(self.query_one("#groups", DataTable), rows)
         reqs = [(f"r:{i}", [fmt.text(r.get("requestor"), limit=40), fmt.number(r.get("requests")),
                             fmt.number(r.get("errors"))])
