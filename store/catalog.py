@@ -16,7 +16,7 @@ import numpy as np
 
 from store import schema
 from store.batch import Batch
-from store.stats.columns import BytesColumn, RunColumns
+from store.columns import BytesColumn, RunColumns
 
 _NO_ROW = np.iinfo(np.int64).max
 ATTRIBUTES = ("queue", "configuration", "requestor", "request_id", "hosts")
@@ -37,7 +37,7 @@ class Catalog:
         self.strings: list[str] = []
         self.names: list[str] = []
         self._ids = BytesColumn()
-        self._request_ids = _BytesByRun()
+        self._request_ids = BytesColumn()
         self._runs = RunColumns({
             "group": (np.int32, schema.EMPTY_STRING_ID, ()),
             "first_row": (np.int64, _NO_ROW, ()),
@@ -107,7 +107,7 @@ class Catalog:
         out = {"device_group": self.device_group(run)}
         runs = self._runs
         if runs.requested[run]:
-            request_id = self._request_ids.get(run)
+            request_id = self._request_ids.get([run])[0].encode()
             out.update(self._request_fields((run, -1, runs.queue[run], runs.configuration[run],
                                              runs.requestor[run], runs.hosts[run], request_id)))
         return out
@@ -169,21 +169,3 @@ def _latest_per_run(rows: np.ndarray) -> np.ndarray:
     _, last_from_end = np.unique(reversed_runs, return_index=True)
     return rows[len(rows) - 1 - last_from_end]
 
-
-class _BytesByRun:
-    """Byte strings set at arbitrary run indices; the width follows the longest value seen."""
-
-    def __init__(self) -> None:
-        self.data = np.zeros(0, dtype="S1")
-
-    def put_at(self, runs: np.ndarray, values: np.ndarray) -> None:
-        end = int(runs.max()) + 1
-        width = max(self.data.dtype.itemsize, int(np.char.str_len(values).max(initial=1)))
-        if end > len(self.data) or width > self.data.dtype.itemsize:
-            grown = np.zeros(max(end, 2 * len(self.data)), dtype=f"S{width}")
-            grown[: len(self.data)] = self.data
-            self.data = grown
-        self.data[runs] = values
-
-    def get(self, run: int) -> bytes:
-        return self.data[run] if run < len(self.data) else b""

@@ -22,8 +22,8 @@ import numpy as np
 
 from store import schema
 from store.batch import Batch, Reset
+from store.columns import BytesColumn, RunColumns, SampleLog
 from store.stats import matching
-from store.stats.columns import BytesColumn, RunColumns, SampleLog
 
 C = schema.CODE
 N_KNOWN = schema.N_KNOWN

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from store.stats.columns import SampleLog
-from store.stats.engine import C, PHASES, EngineState
+from store.columns import SampleLog
+from store.stats.engine import PHASES, C, EngineState
 
 STATUSES = ("queued", "ongoing", "finished", "error")
 DURATIONS = ("testrun", "init", "queue", "flash", "boot", "test", "publish")

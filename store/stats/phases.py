@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from store.stats.engine import C, PHASES, EngineState
+from store.stats.engine import PHASES, C, EngineState
 
 SEGMENTS = ("init", "queue", "flash", "boot", "test", "publish")
 _AFTER = {

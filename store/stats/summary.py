@@ -12,7 +12,7 @@ import numpy as np
 
 from store.stats import phases as phase_mod
 from store.stats.describe import describe, describe_histogram
-from store.stats.engine import C, N_KNOWN, PHASES, EngineState
+from store.stats.engine import N_KNOWN, PHASES, C, EngineState
 from store.stats.frame import DURATIONS, Frame, split
 
 _START = {p: C[f"{p}_start"] for p in PHASES}

@@ -1,4 +1,4 @@
-"""Growable numpy storage for the statistics engine: per-run columns and sample logs.
+"""Growable numpy storage for per-run columns and sample logs (statistics engine, catalog).
 
 Both grow by doubling their capacity, so appending is amortised O(rows appended).  Capacity is
 allocated with ``np.empty`` and only the rows in use are ever written: the operating system maps
@@ -68,18 +68,35 @@ class BytesColumn:
 
     def put(self, start: int, values: np.ndarray) -> None:
         """Store ``values`` at rows ``[start, start + len(values))``, growing as needed."""
-        values = np.ascontiguousarray(values)  # a field of the runs table: one strided copy
-        if values.dtype.kind != "S":
-            values = values.astype("S")
+        values = self._bytes(values)
         end = start + len(values)
+        self._reserve(end, values)
+        self.data[start:end] = values
+        self.n = max(self.n, end)
+
+    def put_at(self, rows: np.ndarray, values: np.ndarray) -> None:
+        """Store ``values`` at arbitrary ``rows`` (rows never set read as "")."""
+        if len(rows) == 0:
+            return
+        values = self._bytes(values)
+        end = max(self.n, int(np.max(rows)) + 1)
+        self._reserve(end, values)
+        self.data[rows] = values
+        self.n = end
+
+    @staticmethod
+    def _bytes(values: np.ndarray) -> np.ndarray:
+        values = np.ascontiguousarray(values)  # a field of a table: one strided copy
+        return values if values.dtype.kind == "S" else values.astype("S")
+
+    def _reserve(self, end: int, values: np.ndarray) -> None:
+        """Room for rows [0, end) as wide as the widest of the old data and ``values``."""
         width = max(self.data.dtype.itemsize, _content_width(values))
         if end > len(self.data) or width > self.data.dtype.itemsize:
             capacity = _grown(len(self.data), end) if end > len(self.data) else len(self.data)
             new = np.zeros(capacity, dtype=f"S{width}")
             new[: self.n] = self.data[: self.n]
             self.data = new
-        self.data[start:end] = values
-        self.n = max(self.n, end)
 
     def get(self, runs: np.ndarray) -> list[str]:
         """Decoded values of the given runs ("" for runs without a row)."""
