@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -19,7 +19,7 @@ def test_durations(text, back):
 
 
 def test_dates_are_utc_unless_an_offset_is_given():
-    day = datetime(2026, 11, 1, tzinfo=timezone.utc).timestamp()
+    day = datetime(2026, 11, 1, tzinfo=UTC).timestamp()
     assert parse_since("2026-11-01", NOW) == day
     assert parse_since("2026-11-01T08:30", NOW) == day + 8.5 * 3600
     assert parse_since("2026-11-01 08:30:00+02:00", NOW) == day + 6.5 * 3600

@@ -26,6 +26,7 @@ from trmon_tui.messages import (
     Snapshot,
     SnapshotReady,
     TailFailed,
+    TestrunChosen,
     TestrunLoaded,
     ViewState,
 )
@@ -217,8 +218,8 @@ class MonitorApp(App[None]):
         if message.phase != self.view.phase:
             self.set_view(phase=message.phase)
 
-    @on(TestrunsPane.TestrunChosen)
-    def _chosen(self, message: TestrunsPane.TestrunChosen) -> None:
+    @on(TestrunChosen)
+    def _chosen(self, message: TestrunChosen) -> None:
         self.push_screen(TestrunScreen(message.testrun_id))
         self.loop.lookup(message.testrun_id)
 

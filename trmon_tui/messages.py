@@ -23,6 +23,16 @@ LIST_LIMIT = 1000
 a table of more is no use to read and would cost every refresh."""
 
 
+class TestrunChosen(Message):
+    """The operator picked a testrun (testruns or events pane): open its detail screen."""
+
+    __test__ = False  # not a pytest class, despite the name
+
+    def __init__(self, testrun_id: str) -> None:
+        super().__init__()
+        self.testrun_id = testrun_id
+
+
 @dataclass(frozen=True)
 class EventRow:
     """One event for the events pane: its file row, its testrun's device group, the event as

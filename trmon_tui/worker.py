@@ -25,11 +25,11 @@ from typing import Any
 from textual.message import Message
 
 from trmon_tui.messages import (
-    FileReset,
-    FileState,
     EVENTS_SHOWN,
     LIST_LIMIT,
     EventRow,
+    FileReset,
+    FileState,
     FileStatusChanged,
     Snapshot,
     SnapshotReady,

@@ -7,11 +7,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
 
-from trmon_tui.messages import Snapshot
+from trmon_tui.messages import Snapshot, TestrunChosen
 from trmon_tui.widgets import format as fmt
 from trmon_tui.widgets.pane import Pane
 from trmon_tui.widgets.table import refill
-from trmon_tui.widgets.testruns import TestrunsPane
 
 COLUMNS = ("received", "testrun", "group", "event", "detail")
 STYLES = {"error": "bold red", "publish": "green", "request": "cyan"}
@@ -61,4 +60,4 @@ class EventsPane(Pane):
     def _chosen(self, event: DataTable.RowSelected) -> None:
         testrun_id = getattr(self, "_ids", {}).get(event.row_key.value or "")
         if testrun_id is not None:
-            self.post_message(TestrunsPane.TestrunChosen(testrun_id))
+            self.post_message(TestrunChosen(testrun_id))

@@ -6,10 +6,9 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
-from trmon_tui.messages import LIST_LIMIT, Snapshot
+from trmon_tui.messages import LIST_LIMIT, Snapshot, TestrunChosen
 from trmon_tui.widgets import format as fmt
 from trmon_tui.widgets.pane import Pane
 from trmon_tui.widgets.table import refill
@@ -49,13 +48,6 @@ class TestrunsPane(Pane):
     tab = "testruns"
     BINDINGS = [Binding("s", "cycle_sort", "Sort", id="sort"),
                 Binding("escape", "clear_filter", "Clear filter", show=False, id="unfilter")]
-
-    class TestrunChosen(Message):
-        """The operator picked a testrun for the detail screen."""
-
-        def __init__(self, testrun_id: str) -> None:
-            super().__init__()
-            self.testrun_id = testrun_id
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -112,7 +104,7 @@ class TestrunsPane(Pane):
     def _chosen(self, event: DataTable.RowSelected) -> None:
         testrun_id = self._ids.get(event.row_key.value or "")
         if testrun_id is not None:
-            self.post_message(self.TestrunChosen(testrun_id))
+            self.post_message(TestrunChosen(testrun_id))
 
     def render_snapshot(self, snapshot: Snapshot) -> None:
         if snapshot.ongoing is None and snapshot.queued is None:
