@@ -33,6 +33,11 @@ class RunColumns:
         for name, (dtype, _fill, extra) in spec.items():
             setattr(self, name, np.empty((0, *extra), dtype=dtype))
 
+    @property
+    def capacity(self) -> int:
+        """Rows that fit before the arrays move (``ensure`` beyond reallocates them)."""
+        return self._capacity
+
     def ensure(self, n: int) -> None:
         """Make rows ``[0, n)`` valid, new rows set to their fill value."""
         if n <= self.n:

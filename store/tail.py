@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +30,7 @@ from store.seedfile import SeedReader, is_seed_layout
 
 LOCKED_PATIENCE = 3.0    # seconds of lock before saying so
 INVALID_PATIENCE = 5.0   # seconds an invalid row may stay before saying so
+HANDOFF = 0.01           # seconds polls(hold) leaves the file closed before reopening it
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 READ_ORDER = ("strings", "names", "runs", "requests", "errors", "events")
 
@@ -66,33 +68,69 @@ class TailReader:
     # ------------------------------------------------------------------ polling
 
     def poll(self) -> PollResult:
-        """Read what is new; never raises for a bad, missing or busy file."""
-        result = PollResult()
+        """Read what is new (at most ``max_rows`` events); never raises for a bad, missing or
+        busy file."""
+        return next(self.polls())
+
+    def polls(self, hold: float = 0.0) -> Iterator[PollResult]:
+        """Poll after poll, for as long as the caller iterates (each result as poll() gives it).
+
+        With ``hold`` > 0, while rows remain to be read (``more``) the next poll reads on through
+        the file still open, for up to ``hold`` seconds after opening it: catching up with a
+        large file then opens it (and loads its table nodes, ~10 ms) a few times a second
+        instead of at every chunk.  The lock is held meanwhile, also while the caller works on
+        a result, so a writer waits up to ``hold`` plus that long; after closing, the reader
+        pauses HANDOFF seconds so a writer retrying for the lock gets its turn.
+        """
+        while True:
+            result = PollResult()
+            opened = self._open_checked(result)
+            if opened is None:
+                yield result
+                continue
+            h5, stat = opened
+            since = time.monotonic()
+            try:
+                while True:
+                    self._read_guarded(h5, stat, result)
+                    if not result.more or time.monotonic() - since >= hold:
+                        break
+                    yield result
+                    result = PollResult()
+            finally:
+                h5.close()
+            yield result
+            if hold > 0 and result.more:
+                time.sleep(HANDOFF)
+
+    def _open_checked(self, result: PollResult) -> tuple[tables.File, os.stat_result] | None:
+        """The open file and its stat, or None with ``result`` saying why not."""
         if not h5io.locking_enabled():
-            return self._finish(result, "error", "HDF5_USE_FILE_LOCKING disables HDF5's file "
-                                "lock, which keeps readers off half-written commits: unset it")
+            self._finish(result, "error", "HDF5_USE_FILE_LOCKING disables HDF5's file "
+                         "lock, which keeps readers off half-written commits: unset it")
+            return None
         try:
             stat = os.stat(self.path)
         except OSError:
             self._reset_if_reading(result, f"{self.path} was deleted")
-            return self._finish(result, "waiting", f"{self.path} does not exist yet; waiting "
-                                "for it to appear")
+            self._finish(result, "waiting", f"{self.path} does not exist yet; waiting "
+                         "for it to appear")
+            return None
         if stat.st_size == 0:
             self._reset_if_reading(result, f"{self.path} was emptied")
-            return self._finish(result, "waiting", f"{self.path} is empty; waiting for a "
-                                "writer to create its tables")
+            self._finish(result, "waiting", f"{self.path} is empty; waiting for a "
+                         "writer to create its tables")
+            return None
         h5 = self._open(result, stat)
-        if h5 is None:
-            return result
+        return None if h5 is None else (h5, stat)
+
+    def _read_guarded(self, h5: tables.File, stat: os.stat_result, result: PollResult) -> None:
         try:
             self._read_open(h5, stat, result)
         except (tables.HDF5ExtError, OSError, ValueError, KeyError, TypeError) as exc:
             # Transient: a reader may meet a file mid-rewrite; nothing was delivered.
             reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
             self._finish(result, "error", f"could not read {self.path} ({reason}); retrying")
-        finally:
-            h5.close()
-        return result
 
     def _open(self, result: PollResult, stat: os.stat_result) -> tables.File | None:
         for delay in (0.0, *h5io.RETRY_SLEEPS):

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from stats_reference import reference_summary, same, to_batches
 
-from store.stats import StatsEngine
+from store.stats import StatsEngine, helper
 
 STEPS = ["request", "queue_start", "queue_end", "flash", "boot", "test", "publish"]
 NOW = 10_000.0
@@ -63,10 +63,17 @@ def streams(draw) -> list[dict]:
     return events
 
 
-def engine_over(events, cuts, clock="received"):
+def engine_over(events, cuts, clock="received", threaded=False):
+    """An engine fed the events cut into batches; ``threaded``: every batch's delay logs and
+    matching go to the helper thread (as a large batch's do), each overlapping the next."""
     engine = StatsEngine(clock=clock)
-    for batch in to_batches(events, cuts):
-        engine.apply(batch)
+    saved = helper.PARALLEL_EVENTS
+    helper.PARALLEL_EVENTS = 1 if threaded else saved
+    try:
+        for batch in to_batches(events, cuts):
+            engine.apply(batch)
+    finally:
+        helper.PARALLEL_EVENTS = saved
     return engine
 
 
@@ -96,10 +103,12 @@ def test_incremental_equals_cold_equals_reference(events, data, clock):
     cold = engine_over(events, [], clock)
     incremental = engine_over(events, cuts, clock)
     one_by_one = engine_over(events, list(range(len(events))), clock)
+    threaded = engine_over(events, cuts, clock, threaded=True)
     since = data.draw(st.sampled_from([None, 90.0, 120.0]))
     want = views(cold, since)
     assert views(incremental, since) == want
     assert views(one_by_one, since) == want
+    assert views(threaded, since) == want
     ref = reference_summary(events, clock, since)
     got = want["summary"]
     assert sorted(got["groups"]) == sorted(ref["groups"])

@@ -80,6 +80,7 @@ class StatsEngine:
         self.state.apply(batch)
 
     def _frame(self, since, group, now) -> Frame:
+        self.state.drain()
         return Frame(self.state, since, group, time.time() if now is None else now)
 
     def summary(self, since: float | None = None, group: str | None = None,
@@ -89,11 +90,13 @@ class StatsEngine:
         ``delivery_delay=False`` omits that extension and most of the cost on a large file
         (it is one sample per event): a live view refreshing often may want that.
         """
+        self.state.drain()
         return _summary(self.state, since, group, time.time() if now is None else now,
                         delivery_delay)
 
     def groups(self) -> list[str]:
         """Device groups of the testruns seen, sorted."""
+        self.state.drain()
         return group_index(self.state)[0]
 
     def testruns(self, status: str, since: float | None = None, group: str | None = None,
@@ -121,5 +124,6 @@ class StatsEngine:
     def counts(self) -> dict:
         """Cheap totals for a status bar: events and testruns (with at least one event)."""
         st = self.state
+        st.drain()
         testruns = int(np.count_nonzero(~np.isnan(st.runs.first_t[: st.runs.n])))
         return {"events": st.n_events, "testruns": testruns}

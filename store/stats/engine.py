@@ -24,6 +24,7 @@ from store import schema
 from store.batch import Batch, Reset
 from store.columns import BytesColumn, RunColumns, SampleLog
 from store.stats import matching
+from store.stats.helper import Helper
 
 C = schema.CODE
 N_KNOWN = schema.N_KNOWN
@@ -58,10 +59,17 @@ class EngineState:
         if clock not in ("received", "emit"):
             raise ValueError(f"clock must be 'received' or 'emit', not {clock!r}")
         self.clock = clock
+        self._helper = Helper()
         self.reset()
+
+    def drain(self) -> None:
+        """Wait for the work of the last batch a helper thread may still be doing: call it
+        before reading the state (every StatsEngine query does)."""
+        self._helper.drain()
 
     def reset(self) -> None:
         """Forget everything (the file was replaced)."""
+        self._helper.drain()
         self.strings: list[str] = []
         self.names: list[str] = []
         self.runs = RunColumns(RUN_SPEC)
@@ -72,9 +80,12 @@ class EngineState:
         self.samples: dict[tuple[int, str], SampleLog] = {}
         self.delays: dict[tuple[int, int], SampleLog] = {}
         self.pools = {p: matching.Pool.empty() for p in PHASES}
+        self.slot_counts = np.zeros((0, 0), np.int64)
+        """Events per (event code, device group slot): group totals without a pass over runs."""
         self.n_events = 0
         self.version = 0
         self._marks = np.zeros(0, bool)
+        self._arange = np.arange(0)
 
     def apply(self, batch: Batch | Reset) -> None:
         """Fold one batch of new rows (or a Reset) into the state, in O(len(batch))."""
@@ -95,6 +106,8 @@ class EngineState:
         self.version += 1
 
     def _ensure_runs(self, n: int) -> None:
+        if n > self.runs.capacity or n > len(self._marks):
+            self._helper.drain()  # the helper's task may be writing the arrays about to move
         self.runs.ensure(n)
         if len(self._marks) < self.runs.n:
             self._marks = np.zeros(max(self.runs.n, 2 * len(self._marks)), bool)
@@ -162,46 +175,76 @@ class EngineState:
             known = slice(None) if known is None else known
             r.last_code[run[known]] = code[known]
             r.last_t[run[known]] = t[known]
-        # One radix sort by (code, device group slot): every code's events form one block
-        # (sorted again to file order where order matters), every (code, slot) a delay log.
+        # Grouped by (code, device group slot): every code's events form one block, every
+        # (code, slot) a delay log, and within a block each slot's events keep file order.
+        # One gather of run and time by that order makes every block a contiguous slice.
         nslots = len(self.slot_sids)
         width = (top + 1) * nslots
-        key = code.astype(np.int32 if width < 2**31 else np.int64) * nslots + r.slot[run]
-        order = np.argsort(key.astype(np.int16) if width < 32000 else key, kind="stable")
+        key = code.astype(np.int32 if width < 2**31 else np.int64)
+        key *= nslots
+        key += r.slot[run]
+        order = _stable_order(key, width)
+        per_key = np.bincount(key, minlength=width)
+        self._count_slots(per_key.reshape(top + 1, nslots))
         bounds = np.zeros(width + 1, np.int64)
-        np.cumsum(np.bincount(key, minlength=width), out=bounds[1:])
+        np.cumsum(per_key, out=bounds[1:])
+        run_s, t_s = run[order], t[order]
 
-        def block(first_code: int, last_code: int) -> np.ndarray:
-            """Events of these codes; a run's events (all in one slot) stay in file order."""
-            lo = bounds[min(first_code, top + 1) * nslots]
-            return order[lo : bounds[min(last_code + 1, top + 1) * nslots]]
+        def block(first_code: int, last_code: int) -> slice:
+            """Sorted positions of the events of these codes."""
+            return slice(bounds[min(first_code, top + 1) * nslots],
+                         bounds[min(last_code + 1, top + 1) * nslots])
 
         for name in FIRST_TIMES:
-            idx = block(C[name], C[name])
-            if len(idx):
-                _set_first(getattr(r, name), run[idx], t[idx])
-        idx = block(C["test_end"], C["test_end"])
-        r.test_end[run[idx]] = t[idx]
-        self._log_delays(run, ev, order, bounds, nslots)
+            b = block(C[name], C[name])
+            if b.stop > b.start:
+                _set_first(getattr(r, name), run_s[b], t_s[b])
+        b = block(C["test_end"], C["test_end"])
+        r.test_end[run_s[b]] = t_s[b]  # ascending file order per run: the last write wins
+        # The delay logs and the start/end matching touch state nothing above reads: for a
+        # large batch a helper thread does them while this one goes on with the next batch.
+        self._helper.run(self._log_and_match, len(run), first_row, ev, t, run_s, t_s, order,
+                         bounds, nslots, top)
+
+    def _count_slots(self, per_code_slot: np.ndarray) -> None:
+        """Add a batch's events per (code, device group slot) to ``slot_counts``."""
+        codes, slots = per_code_slot.shape
+        have = self.slot_counts
+        if codes > have.shape[0] or slots > have.shape[1]:
+            grown = np.zeros((max(codes, have.shape[0]), max(slots, have.shape[1])), np.int64)
+            grown[: have.shape[0], : have.shape[1]] = have
+            self.slot_counts = have = grown
+        have[:codes, :slots] += per_code_slot
+
+    def _log_and_match(self, first_row, ev, t, run_s, t_s, order, bounds, nslots, top) -> None:
+        """Delay logs and start/end matching of one batch grouped by (code, slot) (see
+        _apply_events); touches only the delay and sample logs, pools, sums and orphans."""
+        self._log_delays(run_s, ev, t, order, bounds, nslots)
+
+        def block(first_code: int, last_code: int) -> slice:
+            return slice(bounds[min(first_code, top + 1) * nslots],
+                         bounds[min(last_code + 1, top + 1) * nslots])
+
         for p, phase in enumerate(PHASES):
             start = C[f"{phase}_start"]
-            si, ei = block(start, start), block(start + 1, start + 1)
-            if len(ei) and self._match_simple(p, phase, run, t, si, ei, first_row, bounds,
-                                              (start + 1) * nslots, nslots):
+            sb, eb = block(start, start), block(start + 1, start + 1)
+            starts = (run_s[sb], t_s[sb], order[sb] + first_row, order[sb])
+            if eb.stop > eb.start and self._match_simple(p, phase, starts, run_s[eb], t_s[eb],
+                                                         order[eb], bounds, (start + 1) * nslots,
+                                                         nslots):
                 continue
-            idx = block(start, start + 1)  # <phase>_start and <phase>_end, matched by position
-            if len(idx):
-                self._match(p, phase, run[idx], code[idx] == start, t[idx], idx + first_row,
-                            idx)
+            b = block(start, start + 1)  # <phase>_start and <phase>_end, matched by position
+            if b.stop > b.start:
+                is_start = np.arange(b.stop - b.start) < sb.stop - sb.start
+                self._match(p, phase, run_s[b], is_start, t_s[b], order[b] + first_row,
+                            order[b])
 
-    def _match_simple(self, p, phase, run, t, si, ei, first_row, bounds, base, nslots) -> bool:
+    def _match_simple(self, p, phase, starts, re, te, pe, bounds, base, nslots) -> bool:
         """matching.match_simple's common case; False (nothing done) when it does not apply.
 
         The ends come in (device group slot, file order): the sample logs take them as they are.
         """
-        ends = (run[ei], t[ei], None, ei)
-        res = matching.match_simple((run[si], t[si], si + first_row, si), ends, self.pools[phase],
-                                    self._marks)
+        res = matching.match_simple(starts, (re, te, None, pe), self.pools[phase], self._marks)
         if res is None:
             return False
         self.pools[phase] = res.pool
@@ -223,9 +266,10 @@ class EngineState:
         width = r.counts.shape[1]
         flat = rel * width
         flat += col
-        r.counts[lo:hi] += np.bincount(flat, minlength=span * width).reshape(
-            span, width).astype(r.counts.dtype)
-        pos = np.arange(n)
+        block = r.counts[lo:hi]
+        np.add(block, np.bincount(flat, minlength=span * width).reshape(span, width), out=block,
+               casting="unsafe")
+        pos = self._positions(n)
         first = np.full(span, -1, np.int64)
         first[rel[::-1]] = pos[::-1]
         free = np.flatnonzero(np.isnan(r.first_t[lo:hi]) & (first >= 0))
@@ -236,17 +280,29 @@ class EngineState:
         else:
             last[rel[known]] = known
         seen = np.flatnonzero(last >= 0)
-        r.last_code[lo + seen] = code[last[seen]]
-        r.last_t[lo + seen] = t[last[seen]]
+        at = last[seen]
+        seen += lo
+        r.last_code[seen] = code[at]
+        r.last_t[seen] = t[at]
 
-    def _log_delays(self, run, ev, order, bounds, nslots) -> None:
+    def _positions(self, n: int) -> np.ndarray:
+        """np.arange(n), from a cached array (one batch after the other asks for the same)."""
+        if len(self._arange) < n:
+            self._arange = np.arange(max(n, 2 * len(self._arange)))
+        return self._arange[:n]
+
+    def _log_delays(self, run_s, ev, t, order, bounds, nslots) -> None:
         """Append received - emit of every event to the log of its (code, group slot).
 
-        Kept as float32 (sub-millisecond for any plausible delay) to halve the largest log.
-        One gather by ``order`` makes every (code, slot) log a contiguous slice.
+        Kept as float32 (sub-millisecond for any plausible delay) to halve the largest log:
+        computed in float64 and rounded once.  The events come grouped by ``order``, so every
+        (code, slot) log takes a contiguous slice.
         """
-        delay = (ev["received"] - ev["emit"]).astype(np.float32)[order]
-        runs = run.astype(np.int32)[order]
+        received, emit = (t, ev["emit"]) if self.clock == "received" else (ev["received"], t)
+        delay = np.empty(len(t), np.float32)
+        np.subtract(received, emit, out=delay, casting="same_kind")
+        delay = delay[order]
+        runs = run_s.astype(np.int32)
         for k in np.flatnonzero(bounds[1:] > bounds[:-1]).tolist():
             lo, hi = bounds[k], bounds[k + 1]
             self._log(self.delays, (k % nslots, k // nslots), "delay", np.float32).append(
@@ -293,6 +349,24 @@ class EngineState:
         for k in range(int(rank.max()) + 1):
             sel = rank == k
             sums[run[sel]] += add[sel]
+
+
+def _stable_order(key: np.ndarray, width: int) -> np.ndarray:
+    """np.argsort(key, kind="stable") for keys in [0, width), as an intp array.
+
+    For batches that fit, one plain sort of int32 ``key << bits | position`` (vectorised sorts
+    make it several times faster than an indirect sort) whose low bits are the positions.
+    """
+    n = len(key)
+    bits = max(n - 1, 1).bit_length()
+    if n and width << bits < 2**31:
+        packed = key.astype(np.int32)
+        packed <<= bits
+        packed |= np.arange(n, dtype=np.int32)
+        packed.sort()
+        packed &= (1 << bits) - 1
+        return packed.astype(np.intp)
+    return np.argsort(key.astype(np.int16) if width < 32000 else key, kind="stable")
 
 
 def _set_first(target: np.ndarray, run: np.ndarray, values: np.ndarray, unset=None) -> None:

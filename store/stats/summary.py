@@ -31,7 +31,7 @@ def summary(st: EngineState, since: float | None, group: str | None, now: float,
     runs_of = split(f.gidx, len(f.group_names))
     values = [_sorted_values(f, f.slots(g), runs_of[g], per_run, delivery_delay)
               for g in range(len(f.group_names))]
-    counted = [_count_columns(st, runs_of[g]) for g in range(len(f.group_names))]
+    counted = _count_columns(f, runs_of)
     if group is not None:
         groups = {name: _summarize(f, runs_of[g], values[g], delivery_delay, counted[g])
                   for g, name in enumerate(f.group_names)}
@@ -138,30 +138,44 @@ def _summarize(f: Frame, runs: np.ndarray, values: dict, delivery_delay: bool,
     return out
 
 
-_CHUNK = 1 << 18  # runs per gather of the (runs, codes) counts: bounded temporary memory
+def _count_columns(f: Frame, runs_of: list[np.ndarray]) -> list[tuple[np.ndarray, dict, int]]:
+    """Per group: event counts per code column, histograms of start counts per phase (runs
+    with none left out), and the events of testruns never requested."""
+    st, n, ngroups = f.st, f.n, len(f.group_names)
+    counts = st.runs.counts
+    width = counts.shape[1]
+    if f.filtered:  # a time window: only the window's runs count
+        g1 = f.gidx + 1
+        totals = np.stack([np.bincount(g1, weights=counts[:n, c], minlength=ngroups + 1)
+                           for c in range(width)], axis=1)[1:].astype(np.int64)
+    else:  # every run of a group counts: the engine's totals per device group slot
+        totals = _slot_totals(st, f.slot_group, ngroups, width)
+    hists = []
+    for p in PHASES:
+        starts = np.ascontiguousarray(counts[:n, _START[p]])
+        hists.append([np.bincount(starts[runs]) for runs in runs_of])
+    for per_group in hists:
+        for h in per_group:
+            h[:1] = 0  # runs without a start have no iterations
+    lone = np.flatnonzero(np.isnan(st.runs.request[:n]) & f.mask)
+    unrequested = np.bincount(f.gidx[lone], weights=counts[lone].sum(axis=1),
+                              minlength=ngroups).astype(np.int64)
+    return [(totals[g], {p: hists[k][g] for k, p in enumerate(PHASES)}, int(unrequested[g]))
+            for g in range(ngroups)]
 
 
-def _count_columns(st: EngineState, runs: np.ndarray) -> tuple[np.ndarray, dict, int]:
-    """Event counts per code, histograms of start counts per phase (runs with none left
-    out), and the events of testruns never requested, over ``runs``."""
-    counts = np.zeros(st.runs.counts.shape[1], np.int64)
-    hists = {p: np.zeros(1, np.int64) for p in PHASES}
-    unrequested = 0
-    for lo in range(0, len(runs), _CHUNK):
-        chunk = runs[lo : lo + _CHUNK]
-        per_run = st.runs.counts[chunk]
-        counts += per_run.sum(axis=0, dtype=np.int64)
-        for p in PHASES:
-            h = np.bincount(per_run[:, _START[p]])
-            if len(h) > len(hists[p]):
-                h[: len(hists[p])] += hists[p]
-                hists[p] = h
-            else:
-                hists[p][: len(h)] += h
-        unrequested += int(per_run[np.isnan(st.runs.request[chunk])].sum())
-    for h in hists.values():
-        h[:1] = 0  # runs without a start have no iterations
-    return counts, hists, unrequested
+def _slot_totals(st: EngineState, slot_group: np.ndarray, ngroups: int,
+                 width: int) -> np.ndarray:
+    """Events per (group, code column) from the engine's per-(code, slot) counts."""
+    per_code = st.slot_counts
+    per_slot = np.zeros((per_code.shape[1], width), np.int64)
+    for code in range(per_code.shape[0]):
+        per_slot[:, min(code, width - 1)] += per_code[code]  # unknown names share a column
+    totals = np.zeros((ngroups, width), np.int64)
+    for slot, g in enumerate(slot_group[: per_code.shape[1]].tolist()):
+        if g >= 0:
+            totals[g] += per_slot[slot]
+    return totals
 
 
 def _merge_counts(parts: list, width: int) -> tuple[np.ndarray, dict, int]:

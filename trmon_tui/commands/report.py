@@ -14,6 +14,7 @@ import queue
 import sys
 import threading
 import time
+from contextlib import closing
 
 from store.batch import Batch, Reset
 from store.h5io import quiet_hdf5
@@ -27,6 +28,7 @@ READ_ROWS = 500_000  # events per poll: bounds the memory of one batch in flight
 MAX_LISTED = 6  # queued / ongoing testruns named per section of the table
 THREAD_BYTES = 128 << 20  # from this file size a reader thread overlaps reading and applying
 LOCK_PATIENCE = 30.0  # seconds to wait for a writer holding the file before giving up
+HOLD = 0.25  # seconds the reader keeps the file open while reading on (a writer waits that long)
 
 
 class ReportError(Exception):
@@ -130,23 +132,25 @@ def _produce(path: str, put, stop: threading.Event) -> None:
         quiet_hdf5()
         reader = TailReader(path, max_rows=READ_ROWS)
         started = time.monotonic()
-        while not stop.is_set():
-            result = reader.poll()
-            items = [item for item in result.items if isinstance(item, (Batch, Reset))]
-            if items:
-                put(("items", items))
-            if result.more:
-                continue
-            status = result.status
-            if status.state == "live":
-                put(("done", status.file_format))
-                return
-            transient = status.state == "locked" or status.message.endswith("retrying") or \
-                not status.message
-            if not transient or time.monotonic() - started > LOCK_PATIENCE:
-                message = status.message.split("; ")[0] or f"{path} could not be read"
-                put(("error", ReportError(message)))
-                return
-            time.sleep(0.05)
+        with closing(reader.polls(hold=HOLD)) as polls:  # closing: the file is not left open
+            for result in polls:
+                if stop.is_set():
+                    return
+                items = [item for item in result.items if isinstance(item, (Batch, Reset))]
+                if items:
+                    put(("items", items))
+                if result.more:
+                    continue
+                status = result.status
+                if status.state == "live":
+                    put(("done", status.file_format))
+                    return
+                transient = status.state == "locked" or \
+                    status.message.endswith("retrying") or not status.message
+                if not transient or time.monotonic() - started > LOCK_PATIENCE:
+                    message = status.message.split("; ")[0] or f"{path} could not be read"
+                    put(("error", ReportError(message)))
+                    return
+                time.sleep(0.05)
     except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which raises it
         put(("error", exc))
