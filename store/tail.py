@@ -16,6 +16,7 @@ was reading is no longer the same, the poll yields a Reset and then reads the ne
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from collections.abc import Iterator
@@ -203,6 +204,8 @@ class TailReader:
             self._reset(result, f"{self.path} was truncated (fewer rows than already read)")
         self._identity = identity
         got: dict[str, np.ndarray] = {}
+        no_events = np.zeros(0, dtype=schema.EVENT_DTYPE)
+        columns = {field: no_events[field] for field in schema.EVENT_DTYPE.names}
         for name in ("events", *READ_ORDER[:-1]):
             start = self._counts[name]
             got[name] = np.zeros(0, dtype=schema.TABLES[name])
@@ -216,12 +219,15 @@ class TailReader:
                 # those of the events read fit in as many rows, plus one to see where the next
                 # one points.  Reading max_rows of them would re-read most rows at every poll.
                 code = schema.CODE["request" if name == "requests" else "error"]
-                stop = min(stop, start + int(np.count_nonzero(got["events"]["code"] == code)) + 1)
+                stop = min(stop, start + int(np.count_nonzero(columns["code"] == code)) + 1)
             else:
                 result.more |= stop < cap[name]
             if stop > start:
                 got[name] = table.read(start, stop)
-        valid = self._valid_prefix(got)
+            if name == "events":  # validated (and used by consumers) as contiguous arrays
+                columns = {field: np.ascontiguousarray(got[name][field])
+                           for field in schema.EVENT_DTYPE.names}
+        valid = self._valid_prefix(got, columns)
         cut = valid["events"] < len(got["events"]) and not result.more
         for name in READ_ORDER:
             got[name] = got[name][:valid[name]]
@@ -233,6 +239,7 @@ class TailReader:
             errors=got["errors"],
             new_strings=tuple(v.decode("utf-8", "replace") for v in got["strings"]["value"]),
             new_names=tuple(v.decode("utf-8", "replace") for v in got["names"]["name"]))
+        batch.columns.update((field, values[:valid["events"]]) for field, values in columns.items())
         for name in READ_ORDER:
             self._counts[name] += len(got[name])
         if len(batch.events) or len(batch.runs) or batch.new_strings or batch.new_names:
@@ -240,14 +247,15 @@ class TailReader:
         self._finish(result, "error" if problem else "live", problem, total=cap["events"],
                      fmt="trmon")
 
-    def _valid_prefix(self, got: dict[str, np.ndarray]) -> dict[str, int]:
-        """Rows of each table that are safe to deliver: stop before the first invalid one."""
+    def _valid_prefix(self, got: dict[str, np.ndarray],
+                      columns: dict[str, np.ndarray]) -> dict[str, int]:
+        """Rows of each table that are safe to deliver: stop before the first invalid one.
+        ``columns``: the events' fields as contiguous arrays."""
         n_strings = self._counts["strings"] + len(got["strings"])
         n_names = self._counts["names"] + len(got["names"])
         runs = got["runs"]
         n_runs = self._counts["runs"] + _prefix(runs["group"] < n_strings)
-        ev = got["events"]
-        n_events = self._counts["events"] + _events_prefix(ev, n_runs, n_names)
+        n_events = self._counts["events"] + _events_prefix(columns, n_runs, n_names)
         valid = {"strings": len(got["strings"]), "names": len(got["names"]),
                  "runs": n_runs - self._counts["runs"], "events": n_events - self._counts["events"]}
         req = got["requests"]
@@ -319,19 +327,20 @@ class TailReader:
         return result
 
 
-def _events_prefix(ev: np.ndarray, n_runs: int, n_names: int) -> int:
-    """Rows of ``ev`` before the first one referring to an unknown run or name, or with a
-    non-finite time.  Fast path: bounds checked once on the whole columns (a few passes, no
-    boolean temporaries); the per-row scan only when some row fails them."""
-    if len(ev) == 0:
+def _events_prefix(ev: dict[str, np.ndarray], n_runs: int, n_names: int) -> int:
+    """Rows of the events (fields as contiguous arrays) before the first one referring to an
+    unknown run or name, or with a non-finite time.  Fast path: bounds checked once on the
+    whole columns (min and max only: NaN and infinities show in them too); the per-row scan
+    only when some row fails them."""
+    run, code, emit, received = ev["run"], ev["code"], ev["emit"], ev["received"]
+    if len(run) == 0:
         return 0
-    run, code = ev["run"], ev["code"]
-    # emit + received is finite iff both are (or both huge: the slow path then decides).
     if (int(run.min()) >= 0 and int(run.max()) < n_runs and int(code.min()) >= 0
-            and int(code.max()) < n_names and np.isfinite(ev["emit"] + ev["received"]).all()):
-        return len(ev)
+            and int(code.max()) < n_names
+            and all(math.isfinite(float(f(a))) for a in (emit, received) for f in (np.min, np.max))):
+        return len(run)
     ok = (run >= 0) & (run < n_runs) & (code >= 0) & (code < n_names) & \
-        np.isfinite(ev["emit"]) & np.isfinite(ev["received"])
+        np.isfinite(emit) & np.isfinite(received)
     return _prefix(ok)
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 import pytest
 from stats_reference import reference_summary, same, to_batches
 
-from store.batch import Reset
+from store import schema
+from store.batch import Batch, Reset
 from store.stats import StatsEngine, describe
 from store.stats.describe import describe_histogram
 
@@ -156,3 +158,14 @@ def test_summary_of_all_in_a_second_thread_is_the_same(monkeypatch):
     monkeypatch.setattr(summary_mod, "THREAD_RUNS", 0)  # large-state path on a small state
     assert engine.summary(now=30) == plain
     assert engine.summary(now=30, since=1) == run_engine(story()).summary(now=30, since=1)
+
+
+def test_batch_columns_follow_a_replaced_batch():
+    """A Batch caches contiguous event fields; dataclasses.replace with a slice of the events
+    (the monitor keeps the tail of a big batch) must not reuse the old batch's columns."""
+    events = np.zeros(5, dtype=schema.EVENT_DTYPE)
+    events["run"] = [0, 1, 2, 3, 4]
+    batch = Batch(events=events)
+    assert batch.column("run").tolist() == [0, 1, 2, 3, 4]
+    tail = dataclasses.replace(batch, events=batch.events[3:])
+    assert tail.column("run").tolist() == [3, 4]

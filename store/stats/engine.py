@@ -95,14 +95,13 @@ class EngineState:
         self.strings.extend(batch.new_strings)
         self.names.extend(batch.new_names)
         self._apply_runs(batch)
-        ev = batch.events
-        if len(ev):
-            run = np.ascontiguousarray(ev["run"], dtype=np.int64)
+        if len(batch.events):
+            run = batch.column("run").astype(np.int64)
             self._ensure_runs(int(run.max()) + 1)
-            self._apply_events(batch.first_event_row, run, ev)
+            self._apply_events(batch, run)
         self._apply_requests(batch.requests)
         self._apply_errors(batch.errors)
-        self.n_events += len(ev)
+        self.n_events += len(batch.events)
         self.version += 1
 
     def _ensure_runs(self, n: int) -> None:
@@ -159,9 +158,10 @@ class EngineState:
         self._ensure_runs(int(run.max()) + 1)
         _set_first(self.runs.error_msg, run, rows["message"], unset=lambda a: a < 0)
 
-    def _apply_events(self, first_row: int, run: np.ndarray, ev: np.ndarray) -> None:
-        code = np.ascontiguousarray(ev["code"])
-        t = np.ascontiguousarray(ev[self.clock], dtype=np.float64)
+    def _apply_events(self, batch: Batch, run: np.ndarray) -> None:
+        first_row = batch.first_event_row
+        code = batch.column("code")
+        t = batch.column(self.clock).astype(np.float64, copy=False)
         r = self.runs
         top = int(code.max())
         col = np.minimum(code, OTHER) if top >= OTHER else code
@@ -203,8 +203,8 @@ class EngineState:
         r.test_end[run_s[b]] = t_s[b]  # ascending file order per run: the last write wins
         # The delay logs and the start/end matching touch state nothing above reads: for a
         # large batch a helper thread does them while this one goes on with the next batch.
-        self._helper.run(self._log_and_match, len(run), first_row, ev, t, run_s, t_s, order,
-                         bounds, nslots, top)
+        self._helper.run(self._log_and_match, len(run), batch, run_s, t_s, order, bounds,
+                         nslots, top)
 
     def _count_slots(self, per_code_slot: np.ndarray) -> None:
         """Add a batch's events per (code, device group slot) to ``slot_counts``."""
@@ -216,10 +216,11 @@ class EngineState:
             self.slot_counts = have = grown
         have[:codes, :slots] += per_code_slot
 
-    def _log_and_match(self, first_row, ev, t, run_s, t_s, order, bounds, nslots, top) -> None:
+    def _log_and_match(self, batch, run_s, t_s, order, bounds, nslots, top) -> None:
         """Delay logs and start/end matching of one batch grouped by (code, slot) (see
         _apply_events); touches only the delay and sample logs, pools, sums and orphans."""
-        self._log_delays(run_s, ev, t, order, bounds, nslots)
+        first_row = batch.first_event_row
+        self._log_delays(run_s, batch, order, bounds, nslots)
 
         def block(first_code: int, last_code: int) -> slice:
             return slice(bounds[min(first_code, top + 1) * nslots],
@@ -291,15 +292,15 @@ class EngineState:
             self._arange = np.arange(max(n, 2 * len(self._arange)))
         return self._arange[:n]
 
-    def _log_delays(self, run_s, ev, t, order, bounds, nslots) -> None:
+    def _log_delays(self, run_s, batch, order, bounds, nslots) -> None:
         """Append received - emit of every event to the log of its (code, group slot).
 
         Kept as float32 (sub-millisecond for any plausible delay) to halve the largest log:
         computed in float64 and rounded once.  The events come grouped by ``order``, so every
         (code, slot) log takes a contiguous slice.
         """
-        received, emit = (t, ev["emit"]) if self.clock == "received" else (ev["received"], t)
-        delay = np.empty(len(t), np.float32)
+        received, emit = batch.column("received"), batch.column("emit")
+        delay = np.empty(len(received), np.float32)
         np.subtract(received, emit, out=delay, casting="same_kind")
         delay = delay[order]
         runs = run_s.astype(np.int32)
