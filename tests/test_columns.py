@@ -37,10 +37,10 @@ def test_run_columns_fill_new_rows_across_growth():
     for n in (5, 5, 1500, 1501, 5000):
         cols.ensure(n)
         cols.a[: cols.n] = np.where(np.isnan(cols.a[: cols.n]), 1.0, cols.a[: cols.n] + 1)
-        cols.c[: cols.n] += 1
-    assert cols.n == 5000
-    assert cols.c[:5].tolist() == [[5, 5, 5]] * 5  # present in all 5 rounds
-    assert cols.c[1501:5000].tolist() == [[1, 1, 1]] * 3499
+        cols.c[:, : cols.n] += 1
+    assert cols.n == 5000 and cols.c.shape[0] == 3  # column-major: (3, capacity)
+    assert cols.c[:, :5].T.tolist() == [[5, 5, 5]] * 5  # present in all 5 rounds
+    assert cols.c[:, 1501:5000].T.tolist() == [[1, 1, 1]] * 3499
     assert (cols.s[:5000] == -1).all()
     assert cols.a[0] == 5.0 and cols.a[4999] == 1.0
 

@@ -130,6 +130,7 @@ def test_describe_equals_numpy(n, kind):
     assert math.isclose(d["mean"], mean, rel_tol=1e-12)
     std = math.sqrt(math.fsum(((exact - mean) ** 2).tolist()) / n)
     assert math.isclose(d["std"], std, rel_tol=1e-9, abs_tol=1e-12)
+    assert describe(values.copy(), owned=True) == d  # partitioned in place: the same figures
 
 
 def test_summary_without_delivery_delay_is_the_rest_unchanged():

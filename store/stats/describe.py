@@ -21,19 +21,23 @@ def empty() -> dict:
     return {"n": 0, "min": None, "max": None, "mean": None, "std": None, "p50": None, "p95": None}
 
 
-def describe(values: np.ndarray) -> dict:
-    """n, min, max, mean, std (ddof 0), p50, p95 of ``values`` as JSON-ready Python numbers."""
+def describe(values: np.ndarray, owned: bool = False) -> dict:
+    """n, min, max, mean, std (ddof 0), p50, p95 of ``values`` as JSON-ready Python numbers.
+
+    ``owned``: the caller gives the array away, so the percentiles may reorder it in place
+    instead of partitioning a copy (after the mean and std, which depend on the order).
+    """
     a = np.asarray(values)
     n = len(a)
     if n == 0:
         return empty()
     if a.dtype not in (np.float64, np.float32):
         a = a.astype(np.float64)
-    low, p50, p95, high = order_statistics(a)
     # float32 samples (delivery delays) are summed in float64 without a float64 copy.
     mean = float(np.mean(a, dtype=np.float64))
-    return {"n": n, "min": low, "max": high, "mean": mean, "std": _std(a, mean), "p50": p50,
-            "p95": p95}
+    std = _std(a, mean)
+    low, p50, p95, high = order_statistics(a, in_place=owned)
+    return {"n": n, "min": low, "max": high, "mean": mean, "std": std, "p50": p50, "p95": p95}
 
 
 _STD_CHUNK = 1 << 15  # values per step of _std: its float64 scratch stays in the CPU cache
@@ -63,9 +67,9 @@ def percentiles(a: np.ndarray) -> tuple[float, float]:
     return p50, p95
 
 
-def order_statistics(a: np.ndarray) -> tuple[float, float, float, float]:
+def order_statistics(a: np.ndarray, in_place: bool = False) -> tuple[float, float, float, float]:
     """(min, p50, p95, max) of a non-empty array; the percentiles with numpy's default
-    "linear" interpolation.
+    "linear" interpolation.  ``in_place``: partition ``a`` itself rather than a copy.
 
     Two single-pivot partitions (p95 first, then p50 inside the lower part) and a min over
     what lies above each pivot find the four order statistics the percentiles need, much
@@ -77,7 +81,11 @@ def order_statistics(a: np.ndarray) -> tuple[float, float, float, float]:
     previous = np.floor(virtual)
     gamma = virtual - previous
     lo50, lo95 = (int(i) for i in previous)
-    part = np.partition(a, lo95)
+    if in_place:
+        a.partition(lo95)
+        part = a
+    else:
+        part = np.partition(a, lo95)
     x95 = part[lo95]
     above = part[lo95 + 1 :]
     y95, high = (above.min(), above.max()) if len(above) else (x95, x95)

@@ -164,17 +164,6 @@ class EngineState:
         t = batch.column(self.clock).astype(np.float64, copy=False)
         r = self.runs
         top = int(code.max())
-        col = np.minimum(code, OTHER) if top >= OTHER else code
-        known = np.flatnonzero(code < N_KNOWN) if top >= N_KNOWN else None
-        lo, hi = int(run.min()), int(run.max()) + 1
-        if hi - lo <= 4 * len(run) + 1024:  # dense runs: per-run arrays over their span
-            self._first_last_dense(run, lo, hi, col, known, code, t)
-        else:  # a few runs spread over a long history
-            np.add.at(r.counts, (run, col), 1)
-            _set_first(r.first_t, run, t)
-            known = slice(None) if known is None else known
-            r.last_code[run[known]] = code[known]
-            r.last_t[run[known]] = t[known]
         # Grouped by (code, device group slot): every code's events form one block, every
         # (code, slot) a delay log, and within a block each slot's events keep file order.
         # One gather of run and time by that order makes every block a contiguous slice.
@@ -201,10 +190,28 @@ class EngineState:
                 _set_first(getattr(r, name), run_s[b], t_s[b])
         b = block(C["test_end"], C["test_end"])
         r.test_end[run_s[b]] = t_s[b]  # ascending file order per run: the last write wins
-        # The delay logs and the start/end matching touch state nothing above reads: for a
-        # large batch a helper thread does them while this one goes on with the next batch.
-        self._helper.run(self._log_and_match, len(run), batch, run_s, t_s, order, bounds,
-                         nslots, top)
+        # The rest touches state that nothing above reads (counts, first and last events,
+        # delay and sample logs, matching): for a large batch a helper thread does it while
+        # this one goes on with the next batch.
+        self._helper.run(self._counts_logs_matching, len(run), batch, run, code, t, top, run_s,
+                         t_s, order, bounds, nslots)
+
+    def _counts_logs_matching(self, batch, run, code, t, top, run_s, t_s, order, bounds,
+                              nslots) -> None:
+        """Event counts, first/last events, delay logs and start/end matching of one batch."""
+        r = self.runs
+        col = np.minimum(code, OTHER) if top >= OTHER else code
+        known = np.flatnonzero(code < N_KNOWN) if top >= N_KNOWN else None
+        lo, hi = int(run.min()), int(run.max()) + 1
+        if hi - lo <= 4 * len(run) + 1024:  # dense runs: per-run arrays over their span
+            self._first_last_dense(run, lo, hi, col, known, code, t)
+        else:  # a few runs spread over a long history
+            np.add.at(r.counts, (col, run), 1)
+            _set_first(r.first_t, run, t)
+            known = slice(None) if known is None else known
+            r.last_code[run[known]] = code[known]
+            r.last_t[run[known]] = t[known]
+        self._log_and_match(batch, run_s, t_s, order, bounds, nslots, top)
 
     def _count_slots(self, per_code_slot: np.ndarray) -> None:
         """Add a batch's events per (code, device group slot) to ``slot_counts``."""
@@ -218,7 +225,7 @@ class EngineState:
 
     def _log_and_match(self, batch, run_s, t_s, order, bounds, nslots, top) -> None:
         """Delay logs and start/end matching of one batch grouped by (code, slot) (see
-        _apply_events); touches only the delay and sample logs, pools, sums and orphans."""
+        _apply_events)."""
         first_row = batch.first_event_row
         self._log_delays(run_s, batch, order, bounds, nslots)
 
@@ -264,11 +271,11 @@ class EngineState:
         by a scatter of positions (repeated indices: the last write wins)."""
         r, span, n = self.runs, hi - lo, len(run)
         rel = run - lo
-        width = r.counts.shape[1]
-        flat = rel * width
-        flat += col
-        block = r.counts[lo:hi]
-        np.add(block, np.bincount(flat, minlength=span * width).reshape(span, width), out=block,
+        width = r.counts.shape[0]
+        flat = col.astype(np.int64) * span  # (code column, run) flattened column-major
+        flat += rel
+        block = r.counts[:, lo:hi]
+        np.add(block, np.bincount(flat, minlength=width * span).reshape(width, span), out=block,
                casting="unsafe")
         pos = self._positions(n)
         first = np.full(span, -1, np.int64)
@@ -337,7 +344,7 @@ class EngineState:
         """Per-run sums in file order, one addend per run at a time: the same float additions
         whatever the batch split.  ``run`` is grouped by run, each run's pairs in file order."""
         add = np.where(duration >= 0, duration, 0.0)
-        sums = self.runs.sums[:, p]
+        sums = self.runs.sums[p]
         n = len(run)
         new = np.empty(n, bool)
         new[0] = True

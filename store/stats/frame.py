@@ -41,11 +41,11 @@ class Frame:
         self.gidx = np.where(mask, gidx, -1)
         self.filtered = since is not None
         """True when logged samples must be checked against the window run by run."""
-        counts = r.counts[:n]
+        counts = r.counts
         status = np.zeros(n, np.int8)
-        status[counts[:, C["queue_end"]] > 0] = 1
-        status[counts[:, C["publish"]] > 0] = 2
-        status[counts[:, C["error"]] > 0] = 3
+        status[counts[C["queue_end"], :n] > 0] = 1
+        status[counts[C["publish"], :n] > 0] = 2
+        status[counts[C["error"], :n] > 0] = 3
         self.status = status
 
     def slots(self, g: int) -> list[int]:

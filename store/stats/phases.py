@@ -94,7 +94,7 @@ def segments(st: EngineState, runs: np.ndarray, status: np.ndarray,
     m = np.zeros((k, 6))
     m[:, 0] = r.queue_start[runs] - r.request[runs]
     m[:, 1] = r.queue_end[runs] - r.queue_start[runs]
-    m[:, 2:5] = r.sums[runs]
+    m[:, 2:5] = r.sums[:, runs].T
     m[:, 5] = r.publish[runs] - r.test_end[runs]
     names, since = current(st, runs)
     running: list[str | None] = []

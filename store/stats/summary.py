@@ -41,7 +41,7 @@ def summary(st: EngineState, since: float | None, group: str | None, now: float,
     # work as all the groups together and reads the state only, so a second thread computes
     # it meanwhile (numpy's sorts and reductions release the GIL; results do not depend on it).
     args = (f, np.flatnonzero(f.mask), Merged(values), delivery_delay,
-            _merge_counts(counted, st.runs.counts.shape[1]))
+            _merge_counts(counted, st.runs.counts.shape[0]))
     if f.n < THREAD_RUNS:  # small: a thread would cost more than it saves
         groups = {name: _summarize(f, runs_of[g], values[g], delivery_delay, counted[g])
                   for g, name in enumerate(f.group_names)}
@@ -95,6 +95,8 @@ def _sorted_values(f: Frame, slots: list[int], runs: np.ndarray, per_run: dict,
 def _summarize(f: Frame, runs: np.ndarray, values: dict, delivery_delay: bool,
                counted: tuple[np.ndarray, dict, int]) -> dict:
     st = f.st
+    # Merged concatenates: "all" owns its samples and lets describe reorder them in place.
+    owned = isinstance(values, Merged)
     status = f.status[runs]
     per_status = np.bincount(status, minlength=4)
     queued, ongoing = runs[status == 0], runs[status == 1]
@@ -106,7 +108,7 @@ def _summarize(f: Frame, runs: np.ndarray, values: dict, delivery_delay: bool,
         skewed = v < 0  # negative durations: clock skew, left out of the statistics
         n_skewed = int(np.count_nonzero(skewed))
         negative += n_skewed
-        durations[name] = describe(v[~skewed] if n_skewed else v)
+        durations[name] = describe(v[~skewed] if n_skewed else v, owned=owned)
     counts, starts, unrequested = counted
     delay_codes = sorted(code for kind, code in values.keys() if kind == "delay")
     out = {
@@ -133,7 +135,7 @@ def _summarize(f: Frame, runs: np.ndarray, values: dict, delivery_delay: bool,
         },
     }
     if delivery_delay:
-        out["delivery_delay"] = {_name(st, c): describe(values.get(("delay", c)))
+        out["delivery_delay"] = {_name(st, c): describe(values.get(("delay", c)), owned=owned)
                                  for c in delay_codes}
     return out
 
@@ -143,22 +145,22 @@ def _count_columns(f: Frame, runs_of: list[np.ndarray]) -> list[tuple[np.ndarray
     with none left out), and the events of testruns never requested."""
     st, n, ngroups = f.st, f.n, len(f.group_names)
     counts = st.runs.counts
-    width = counts.shape[1]
+    width = counts.shape[0]
     if f.filtered:  # a time window: only the window's runs count
         g1 = f.gidx + 1
-        totals = np.stack([np.bincount(g1, weights=counts[:n, c], minlength=ngroups + 1)
+        totals = np.stack([np.bincount(g1, weights=counts[c, :n], minlength=ngroups + 1)
                            for c in range(width)], axis=1)[1:].astype(np.int64)
     else:  # every run of a group counts: the engine's totals per device group slot
         totals = _slot_totals(st, f.slot_group, ngroups, width)
     hists = []
     for p in PHASES:
-        starts = np.ascontiguousarray(counts[:n, _START[p]])
+        starts = counts[_START[p], :n]
         hists.append([np.bincount(starts[runs]) for runs in runs_of])
     for per_group in hists:
         for h in per_group:
             h[:1] = 0  # runs without a start have no iterations
     lone = np.flatnonzero(np.isnan(st.runs.request[:n]) & f.mask)
-    unrequested = np.bincount(f.gidx[lone], weights=counts[lone].sum(axis=1),
+    unrequested = np.bincount(f.gidx[lone], weights=counts[:, lone].sum(axis=0),
                               minlength=ngroups).astype(np.int64)
     return [(totals[g], {p: hists[k][g] for k, p in enumerate(PHASES)}, int(unrequested[g]))
             for g in range(ngroups)]
