@@ -40,6 +40,9 @@ class Batch:
     new_names: tuple[str, ...] = ()
     """Event names whose codes continue the consumer's name table (the first batch after a
     reset starts with the 11 names of store.schema.EVENT_NAMES)."""
+    runs_total: int = 0
+    """Runs in the file when this batch was read (0: unknown): lets a consumer catching up
+    size its per-run arrays once instead of growing them batch after batch."""
     columns: dict[str, np.ndarray] = field(default_factory=dict, init=False, compare=False,
                                            repr=False)
     """Contiguous copies of fields of ``events`` made so far (the tail reader validates on

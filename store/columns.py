@@ -45,23 +45,28 @@ class RunColumns:
         """Make rows ``[0, n)`` valid, new rows set to their fill value."""
         if n <= self.n:
             return
-        fresh = n > self._capacity
-        if fresh:
+        if n > self._capacity:
             # Room for twice the rows needed: a history read in batches then rarely copies
             # (untouched capacity is address space only).
-            capacity = _grown(self._capacity, 2 * n)
-            for name, (dtype, _fill, extra) in self._spec.items():
-                old = getattr(self, name)
-                # np.zeros maps zero pages lazily: a zero fill below is then not needed, and
-                # the pages are first touched by the engine's own writes.
-                new = np.zeros((*extra, capacity), dtype=dtype)
-                new[..., : self.n] = old[..., : self.n]
-                setattr(self, name, new)
-            self._capacity = capacity
+            self.reserve(2 * n)
         for name, (_dtype, fill, _extra) in self._spec.items():
-            if not (fresh and fill == 0):  # rows past n of a fresh array are zeros already
+            if fill != 0:  # the capacity beyond n is zeros (np.zeros, see reserve)
                 getattr(self, name)[..., self.n : n] = fill
         self.n = n
+
+    def reserve(self, rows: int) -> None:
+        """Make room for at least ``rows`` rows, so that growing to them copies nothing."""
+        if rows <= self._capacity:
+            return
+        capacity = _grown(self._capacity, rows)
+        for name, (dtype, _fill, extra) in self._spec.items():
+            old = getattr(self, name)
+            # np.zeros maps zero pages lazily: the unused capacity costs address space only,
+            # and its pages are first touched by the writes of the rows taken into use.
+            new = np.zeros((*extra, capacity), dtype=dtype)
+            new[..., : self.n] = old[..., : self.n]
+            setattr(self, name, new)
+        self._capacity = capacity
 
 
 class BytesColumn:

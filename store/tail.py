@@ -221,6 +221,11 @@ class TailReader:
                 code = schema.CODE["request" if name == "requests" else "error"]
                 stop = min(stop, start + int(np.count_nonzero(columns["code"] == code)) + 1)
             else:
+                if name == "runs" and result.more:
+                    # Catching up: only the runs these events refer to (so a history's runs
+                    # arrive spread over its batches, not a third of them with the first).
+                    wanted = int(columns["run"].max()) + 1 if len(columns["run"]) else start
+                    stop = min(stop, max(start, wanted))
                 result.more |= stop < cap[name]
             if stop > start:
                 got[name] = table.read(start, stop)
@@ -238,7 +243,8 @@ class TailReader:
             first_run=self._counts["runs"], runs=got["runs"], requests=got["requests"],
             errors=got["errors"],
             new_strings=tuple(v.decode("utf-8", "replace") for v in got["strings"]["value"]),
-            new_names=tuple(v.decode("utf-8", "replace") for v in got["names"]["name"]))
+            new_names=tuple(v.decode("utf-8", "replace") for v in got["names"]["name"]),
+            runs_total=cap["runs"])
         batch.columns.update((field, values[:valid["events"]]) for field, values in columns.items())
         for name in READ_ORDER:
             self._counts[name] += len(got[name])
@@ -258,14 +264,13 @@ class TailReader:
         n_events = self._counts["events"] + _events_prefix(columns, n_runs, n_names)
         valid = {"strings": len(got["strings"]), "names": len(got["names"]),
                  "runs": n_runs - self._counts["runs"], "events": n_events - self._counts["events"]}
-        req = got["requests"]
-        req_ok = (req["event_row"] < n_events) & (req["run"] < n_runs)
-        for key in ("queue", "configuration", "requestor", "hosts"):
-            req_ok &= (req[key] >= 0) & (req[key] < n_strings)
-        valid["requests"] = _prefix(req_ok)
-        err = got["errors"]
-        valid["errors"] = _prefix((err["event_row"] < n_events) & (err["run"] < n_runs) &
-                                  (err["message"] >= 0) & (err["message"] < n_strings))
+        req, err = got["requests"], got["errors"]
+        string = (0, n_strings)
+        valid["requests"] = _bounded_prefix(req, {
+            "event_row": (None, n_events), "run": (None, n_runs), "queue": string,
+            "configuration": string, "requestor": string, "hosts": string})
+        valid["errors"] = _bounded_prefix(err, {
+            "event_row": (None, n_events), "run": (None, n_runs), "message": string})
         # An event is delivered only together with its request/error row: stop the events
         # at the first such row that could not be delivered.
         for name, table in (("requests", req), ("errors", err)):
@@ -341,6 +346,23 @@ def _events_prefix(ev: dict[str, np.ndarray], n_runs: int, n_names: int) -> int:
         return len(run)
     ok = (run >= 0) & (run < n_runs) & (code >= 0) & (code < n_names) & \
         np.isfinite(emit) & np.isfinite(received)
+    return _prefix(ok)
+
+
+def _bounded_prefix(rows: np.ndarray, bounds: dict[str, tuple[int | None, int]]) -> int:
+    """Rows before the first with a field outside its ``[low, high)`` (``low`` None: no lower
+    bound).  Fast path: each field's min and max, no per-row temporaries."""
+    if len(rows) == 0:
+        return 0
+    if all((low is None or int(rows[name].min()) >= low) and int(rows[name].max()) < high
+           for name, (low, high) in bounds.items()):
+        return len(rows)
+    ok = np.ones(len(rows), bool)
+    for name, (low, high) in bounds.items():
+        values = rows[name]
+        ok &= values < high
+        if low is not None:
+            ok &= values >= low
     return _prefix(ok)
 
 

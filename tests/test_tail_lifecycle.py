@@ -189,3 +189,47 @@ def test_rows_of_an_unfinished_commit_are_held_back(tmp_path):
     assert _events(_drain(TailReader(str(path)))[0]) == 10
     EventWriter(str(path)).close()  # recovery: truncate to pre, replay the 5 rows once
     assert len(read_events(str(path))) == 15
+
+
+def test_an_invalid_request_row_holds_back_its_event(tmp_path):
+    path = tmp_path / "f.h5"
+    _write(path, count=10)
+    with tables.open_file(str(path), "a") as h5:
+        first = h5.root.events.nrows
+        events = np.zeros(2, dtype=schema.EVENT_DTYPE)  # two more requests of run 0
+        events["code"] = schema.CODE["request"]
+        h5.root.events.append(events)
+        requests = np.zeros(2, dtype=schema.REQUEST_DTYPE)
+        requests["event_row"] = [first, first + 1]
+        requests["requestor"] = [0, 10**6]  # the second names a string that does not exist
+        h5.root.requests.append(requests)
+        h5.root._v_attrs.trmon_commit = json.dumps(schema.row_counts(h5))
+    items, _ = _drain(TailReader(str(path)))
+    assert _events(items) == first + 1  # up to the event whose request row is bad
+
+
+def _locked_for_others(path) -> bool:
+    """Whether another process finds the file locked (a reader holds it open)."""
+    probe = "import sys; from store import h5io; h = h5io.try_open(sys.argv[1], 'a'); " \
+            "print(h is None); h is None or h.close()"
+    out = subprocess.run([sys.executable, "-c", probe, str(path)], capture_output=True,
+                         text=True, check=True, cwd=os.path.dirname(HELPER) + "/..")
+    return out.stdout.strip() == "True"
+
+
+def test_polls_with_hold_keep_the_file_open_only_while_catching_up(tmp_path):
+    path = tmp_path / "f.h5"
+    _write(path, count=50)
+    reader = TailReader(str(path), max_rows=7)
+    polls = reader.polls(hold=60.0)
+    result = next(polls)
+    items = list(result.items)
+    assert result.more and _locked_for_others(path)  # reading on through the open file
+    while result.more:
+        result = next(polls)
+        items.extend(result.items)
+    assert not _locked_for_others(path)  # caught up: closed
+    got = np.concatenate([i.events for i in items if isinstance(i, Batch)])
+    with tables.open_file(str(path)) as h5:
+        assert got.tolist() == h5.root.events.read().tolist()  # every row once, in order
+    polls.close()

@@ -94,6 +94,7 @@ class EngineState:
             return
         self.strings.extend(batch.new_strings)
         self.names.extend(batch.new_names)
+        self._ensure_runs(0, batch.runs_total)
         self._apply_runs(batch)
         if len(batch.events):
             run = batch.column("run").astype(np.int64)
@@ -104,12 +105,16 @@ class EngineState:
         self.n_events += len(batch.events)
         self.version += 1
 
-    def _ensure_runs(self, n: int) -> None:
-        if n > self.runs.capacity or n > len(self._marks):
+    def _ensure_runs(self, n: int, reserve: int = 0) -> None:
+        """Rows [0, n) in use, and room for ``reserve`` rows (the file's runs: one allocation
+        while catching up rather than a copy at every doubling)."""
+        if max(n, reserve) > self.runs.capacity:
             self._helper.drain()  # the helper's task may be writing the arrays about to move
-        self.runs.ensure(n)
-        if len(self._marks) < self.runs.n:
-            self._marks = np.zeros(max(self.runs.n, 2 * len(self._marks)), bool)
+            self.runs.reserve(reserve)
+            self.runs.ensure(n)
+            self._marks = np.zeros(self.runs.capacity, bool)
+        else:
+            self.runs.ensure(n)
 
     def _apply_runs(self, batch: Batch) -> None:
         runs = batch.runs
@@ -190,15 +195,16 @@ class EngineState:
                 _set_first(getattr(r, name), run_s[b], t_s[b])
         b = block(C["test_end"], C["test_end"])
         r.test_end[run_s[b]] = t_s[b]  # ascending file order per run: the last write wins
-        # The rest touches state that nothing above reads (counts, first and last events,
-        # delay and sample logs, matching): for a large batch a helper thread does it while
-        # this one goes on with the next batch.
-        self._helper.run(self._counts_logs_matching, len(run), batch, run, code, t, top, run_s,
+        # Counts, first and last events and the start/end matching touch state that nothing
+        # else here reads: for a large batch a helper thread does them while this one logs the
+        # delays and goes on with the next batch.
+        self._helper.run(self._counts_and_matching, len(run), batch, run, code, t, top, run_s,
                          t_s, order, bounds, nslots)
+        self._log_delays(run_s, batch, order, bounds, nslots)
 
-    def _counts_logs_matching(self, batch, run, code, t, top, run_s, t_s, order, bounds,
-                              nslots) -> None:
-        """Event counts, first/last events, delay logs and start/end matching of one batch."""
+    def _counts_and_matching(self, batch, run, code, t, top, run_s, t_s, order, bounds,
+                             nslots) -> None:
+        """Event counts, first/last events and start/end matching of one batch."""
         r = self.runs
         col = np.minimum(code, OTHER) if top >= OTHER else code
         known = np.flatnonzero(code < N_KNOWN) if top >= N_KNOWN else None
@@ -211,7 +217,7 @@ class EngineState:
             known = slice(None) if known is None else known
             r.last_code[run[known]] = code[known]
             r.last_t[run[known]] = t[known]
-        self._log_and_match(batch, run_s, t_s, order, bounds, nslots, top)
+        self._match_phases(batch, run_s, t_s, order, bounds, nslots, top)
 
     def _count_slots(self, per_code_slot: np.ndarray) -> None:
         """Add a batch's events per (code, device group slot) to ``slot_counts``."""
@@ -223,11 +229,9 @@ class EngineState:
             self.slot_counts = have = grown
         have[:codes, :slots] += per_code_slot
 
-    def _log_and_match(self, batch, run_s, t_s, order, bounds, nslots, top) -> None:
-        """Delay logs and start/end matching of one batch grouped by (code, slot) (see
-        _apply_events)."""
+    def _match_phases(self, batch, run_s, t_s, order, bounds, nslots, top) -> None:
+        """Start/end matching of one batch grouped by (code, slot) (see _apply_events)."""
         first_row = batch.first_event_row
-        self._log_delays(run_s, batch, order, bounds, nslots)
 
         def block(first_code: int, last_code: int) -> slice:
             return slice(bounds[min(first_code, top + 1) * nslots],

@@ -1,8 +1,8 @@
 """A one-thread helper that does part of a large batch's work while the caller goes on.
 
-On two cores the cold read of a big file is bound by ``StatsEngine.apply``; the delay logs and the
-start/end matching of a batch need nothing the rest of the next batch computes, so a helper
-thread does them meanwhile (numpy releases the GIL in its loops, sorts and gathers).
+On two cores the cold read of a big file is bound by ``StatsEngine.apply``; the counts and the
+start/end matching of a batch need nothing the rest of that batch or the next one computes, so a
+helper thread does them meanwhile (numpy releases the GIL in its loops, sorts and gathers).
 
 Results do not depend on the threads: the helper runs one task at a time in submission order, a
 task only touches state that nothing else touches until ``drain()``, and small batches (the live
