@@ -12,6 +12,7 @@ from row 0 of a (possibly different) file.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,43 +24,93 @@ def _empty(dtype: np.dtype) -> np.ndarray:
     return np.empty(0, dtype=dtype)
 
 
-@dataclass(frozen=True)
 class Batch:
-    """Rows appended to the file since the previous poll, in file order."""
+    """Rows appended to the file since the previous poll, in file order.
 
-    first_event_row: int = 0
-    """File row index of ``events[0]`` (the count of events delivered before this batch)."""
-    events: np.ndarray = field(default_factory=lambda: _empty(schema.EVENT_DTYPE))
-    first_run: int = 0
-    """Dense run index of ``runs[0]``."""
-    runs: np.ndarray = field(default_factory=lambda: _empty(schema.RUN_DTYPE))
-    requests: np.ndarray = field(default_factory=lambda: _empty(schema.REQUEST_DTYPE))
-    errors: np.ndarray = field(default_factory=lambda: _empty(schema.ERROR_DTYPE))
-    new_strings: tuple[str, ...] = ()
-    """Strings whose ids continue the consumer's string table (decoded UTF-8)."""
-    new_names: tuple[str, ...] = ()
-    """Event names whose codes continue the consumer's name table (the first batch after a
-    reset starts with the 11 names of store.schema.EVENT_NAMES)."""
-    runs_total: int = 0
-    """Runs in the file when this batch was read (0: unknown): lets a consumer catching up
-    size its per-run arrays once instead of growing them batch after batch."""
-    columns: dict[str, np.ndarray] = field(default_factory=dict, init=False, compare=False,
-                                           repr=False)
-    """Contiguous copies of fields of ``events`` made so far (the tail reader validates on
-    them, and puts them here); read them with ``column()``.  Not an init field, so
-    ``dataclasses.replace`` (e.g. with a slice of the events) starts without them."""
+    The events come either as the structured records of store.schema.EVENT_DTYPE (``events``)
+    or as one contiguous array per field (``event_columns``, what the tail reader hands over:
+    the statistics work on columns, and records cost a second copy); ``events`` assembles the
+    records from the columns the first time it is asked for.  Treat a Batch as read-only.
+    """
+
+    __slots__ = ("first_event_row", "_events", "first_run", "runs", "requests", "errors",
+                 "new_strings", "new_names", "runs_total", "columns", "_length")
+
+    def __init__(self, first_event_row: int = 0, events: np.ndarray | None = None,
+                 first_run: int = 0, runs: np.ndarray | None = None,
+                 requests: np.ndarray | None = None, errors: np.ndarray | None = None,
+                 new_strings: tuple[str, ...] = (), new_names: tuple[str, ...] = (),
+                 runs_total: int = 0, *,
+                 event_columns: dict[str, np.ndarray] | None = None) -> None:
+        self.first_event_row = first_event_row
+        """File row index of the first event (the count of events delivered before)."""
+        self.first_run = first_run
+        """Dense run index of ``runs[0]``."""
+        self.runs = _empty(schema.RUN_DTYPE) if runs is None else runs
+        self.requests = _empty(schema.REQUEST_DTYPE) if requests is None else requests
+        self.errors = _empty(schema.ERROR_DTYPE) if errors is None else errors
+        self.new_strings = new_strings
+        """Strings whose ids continue the consumer's string table (decoded UTF-8)."""
+        self.new_names = new_names
+        """Event names whose codes continue the consumer's name table (the first batch after
+        a reset starts with the 11 names of store.schema.EVENT_NAMES)."""
+        self.runs_total = runs_total
+        """Runs in the file when this batch was read (0: unknown): lets a consumer catching
+        up size its per-run arrays once instead of growing them batch after batch."""
+        self.columns: dict[str, np.ndarray] = dict(event_columns or {})
+        """Contiguous event fields and other arrays derived from the rows, made once per
+        batch; read them with ``column()`` and ``derived()``."""
+        if events is None and event_columns is None:
+            events = _empty(schema.EVENT_DTYPE)
+        self._events = events
+        if events is not None:
+            self._length = len(events)
+        else:
+            missing = set(schema.EVENT_DTYPE.names) - set(self.columns)
+            if missing:
+                raise ValueError(f"event_columns lacks {sorted(missing)}")
+            self._length = len(self.columns["run"])
+
+    @property
+    def events(self) -> np.ndarray:
+        """The events as structured records (assembled from the columns at first use)."""
+        if self._events is None:
+            records = np.empty(self._length, schema.EVENT_DTYPE)
+            for name in schema.EVENT_DTYPE.names:
+                records[name] = self.columns[name]
+            self._events = records
+        return self._events
 
     def __len__(self) -> int:
-        return len(self.events)
+        return self._length
+
+    def __repr__(self) -> str:
+        return (f"Batch(first_event_row={self.first_event_row}, events={self._length}, "
+                f"first_run={self.first_run}, runs={len(self.runs)}, "
+                f"requests={len(self.requests)}, errors={len(self.errors)}, "
+                f"new_strings={len(self.new_strings)}, new_names={len(self.new_names)})")
+
+    def with_events_from(self, skip: int) -> Batch:
+        """The same batch without its first ``skip`` events (and none of its other rows)."""
+        return Batch(first_event_row=self.first_event_row + skip, events=self.events[skip:],
+                     first_run=self.first_run + len(self.runs),
+                     requests=self.requests[self.requests["event_row"] >=
+                                            self.first_event_row + skip],
+                     errors=self.errors[self.errors["event_row"] >= self.first_event_row + skip])
 
     def column(self, name: str) -> np.ndarray:
-        """Field ``name`` of ``events`` as a contiguous array, copied once per batch: a field
+        """Field ``name`` of the events as a contiguous array, copied once per batch: a field
         of the 22-byte event records is strided, and numpy is several times faster on
         contiguous data."""
-        values = self.columns.get(name)
-        if values is None:
-            values = self.columns[name] = np.ascontiguousarray(self.events[name])
-        return values
+        return self.derived(name, lambda: np.ascontiguousarray(self.events[name]))
+
+    def derived(self, key: str, make: Callable[[], np.ndarray]) -> np.ndarray:
+        """``make()``, computed once per batch by whoever asks first and kept in ``columns``
+        (so a reader thread can prepare what a consumer will need: see StatsEngine.prepare)."""
+        value = self.columns.get(key)
+        if value is None:
+            value = self.columns[key] = make()
+        return value
 
 
 @dataclass(frozen=True)

@@ -81,7 +81,7 @@ class BytesColumn:
 
     def put(self, start: int, values: np.ndarray) -> None:
         """Store ``values`` at rows ``[start, start + len(values))``, growing as needed."""
-        values = self._bytes(values)
+        values = self._fitted(values)
         end = start + len(values)
         self._reserve(end, values)
         self.data[start:end] = values
@@ -91,20 +91,24 @@ class BytesColumn:
         """Store ``values`` at arbitrary ``rows`` (rows never set read as "")."""
         if len(rows) == 0:
             return
-        values = self._bytes(values)
+        values = self._fitted(values)
         end = max(self.n, int(np.max(rows)) + 1)
         self._reserve(end, values)
         self.data[rows] = values
         self.n = end
 
-    @staticmethod
-    def _bytes(values: np.ndarray) -> np.ndarray:
+    def _fitted(self, values: np.ndarray) -> np.ndarray:
+        """``values`` as contiguous bytes, trimmed when wider than the column (only then does
+        the width of their content matter)."""
         values = np.ascontiguousarray(values)  # a field of a table: one strided copy
-        return values if values.dtype.kind == "S" else values.astype("S")
+        if values.dtype.kind != "S":
+            values = values.astype("S")
+        return trimmed(values) if values.dtype.itemsize > self.data.dtype.itemsize else values
 
     def _reserve(self, end: int, values: np.ndarray) -> None:
-        """Room for rows [0, end) as wide as the widest of the old data and ``values``."""
-        width = max(self.data.dtype.itemsize, _content_width(values))
+        """Room for rows [0, end) as wide as the widest of the old data and (trimmed)
+        ``values``."""
+        width = max(self.data.dtype.itemsize, values.dtype.itemsize)
         if end > len(self.data) or width > self.data.dtype.itemsize:
             capacity = _grown(len(self.data), end) if end > len(self.data) else len(self.data)
             new = np.zeros(capacity, dtype=f"S{width}")
@@ -118,6 +122,15 @@ class BytesColumn:
         ok = runs < self.n
         out[ok] = self.data[runs[ok]]
         return [v.decode("utf-8", "replace") for v in out.tolist()]
+
+
+def trimmed(values: np.ndarray) -> np.ndarray:
+    """Byte strings as a contiguous array exactly as wide as the longest value."""
+    values = np.ascontiguousarray(values)  # a field of a table: one strided copy
+    if values.dtype.kind != "S":
+        values = values.astype("S")
+    width = _content_width(values)
+    return values if values.dtype.itemsize == width else values.astype(f"S{width}")
 
 
 def _content_width(values: np.ndarray) -> int:

@@ -59,6 +59,7 @@ class TailReader:
         self._invalid_since: float | None = None
         self._invalid_row = -1
         self._last_status = Status("waiting")
+        self._buffer = np.empty(0, schema.EVENT_DTYPE)
         self._forget()
 
     def _forget(self) -> None:
@@ -227,31 +228,43 @@ class TailReader:
                     wanted = int(columns["run"].max()) + 1 if len(columns["run"]) else start
                     stop = min(stop, max(start, wanted))
                 result.more |= stop < cap[name]
-            if stop > start:
+            if name == "events":
+                # Read into a buffer kept across polls and handed over as one contiguous array
+                # per field (validated, and used by the statistics, as such): fresh records
+                # every poll would cost a second copy and page faults for nothing.
+                records = self._records(stop - start)
+                table.read(start, stop, out=records)
+                columns = {field: records[field].copy() for field in schema.EVENT_DTYPE.names}
+            elif stop > start:
                 got[name] = table.read(start, stop)
-            if name == "events":  # validated (and used by consumers) as contiguous arrays
-                columns = {field: np.ascontiguousarray(got[name][field])
-                           for field in schema.EVENT_DTYPE.names}
         valid = self._valid_prefix(got, columns)
-        cut = valid["events"] < len(got["events"]) and not result.more
+        cut = valid["events"] < len(columns["run"]) and not result.more
         for name in READ_ORDER:
             got[name] = got[name][:valid[name]]
         # Stuck: the reader stopped before a row it could not validate.
         problem = self._note_invalid(self._counts["events"] + valid["events"] if cut else None)
+        n_events = valid["events"]
         batch = Batch(
-            first_event_row=self._counts["events"], events=got["events"],
-            first_run=self._counts["runs"], runs=got["runs"], requests=got["requests"],
-            errors=got["errors"],
+            first_event_row=self._counts["events"], first_run=self._counts["runs"],
+            runs=got["runs"], requests=got["requests"], errors=got["errors"],
             new_strings=tuple(v.decode("utf-8", "replace") for v in got["strings"]["value"]),
             new_names=tuple(v.decode("utf-8", "replace") for v in got["names"]["name"]),
-            runs_total=cap["runs"])
-        batch.columns.update((field, values[:valid["events"]]) for field, values in columns.items())
+            runs_total=cap["runs"],
+            event_columns={field: values[:n_events] for field, values in columns.items()})
         for name in READ_ORDER:
             self._counts[name] += len(got[name])
-        if len(batch.events) or len(batch.runs) or batch.new_strings or batch.new_names:
+        self._counts["events"] += n_events
+        if n_events or len(batch.runs) or batch.new_strings or batch.new_names:
             result.items.append(batch)
         self._finish(result, "error" if problem else "live", problem, total=cap["events"],
                      fmt="trmon")
+
+    def _records(self, n: int) -> np.ndarray:
+        """A buffer for ``n`` event records, reused from poll to poll."""
+        if len(self._buffer) < n:
+            self._buffer = np.empty(max(n, min(2 * len(self._buffer), self.max_rows)),
+                                    schema.EVENT_DTYPE)
+        return self._buffer[:n]
 
     def _valid_prefix(self, got: dict[str, np.ndarray],
                       columns: dict[str, np.ndarray]) -> dict[str, int]:

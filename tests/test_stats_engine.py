@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import numpy as np
@@ -161,12 +160,20 @@ def test_summary_of_all_in_a_second_thread_is_the_same(monkeypatch):
     assert engine.summary(now=30, since=1) == run_engine(story()).summary(now=30, since=1)
 
 
-def test_batch_columns_follow_a_replaced_batch():
-    """A Batch caches contiguous event fields; dataclasses.replace with a slice of the events
-    (the monitor keeps the tail of a big batch) must not reuse the old batch's columns."""
+def test_batch_of_columns_and_its_tail():
+    """A Batch made of event columns assembles its records on demand; the tail of a batch
+    (the monitor keeps the newest events of a big one) has its own columns and rows."""
     events = np.zeros(5, dtype=schema.EVENT_DTYPE)
     events["run"] = [0, 1, 2, 3, 4]
-    batch = Batch(events=events)
+    events["code"] = schema.CODE["request"]
+    events["received"] = [1.5, 2.5, 3.5, 4.5, 5.5]
+    requests = np.zeros(5, dtype=schema.REQUEST_DTYPE)
+    requests["event_row"] = np.arange(10, 15)
+    columns = {name: np.ascontiguousarray(events[name]) for name in schema.EVENT_DTYPE.names}
+    batch = Batch(first_event_row=10, event_columns=columns, requests=requests)
+    assert len(batch) == 5 and batch.events.tolist() == events.tolist()
     assert batch.column("run").tolist() == [0, 1, 2, 3, 4]
-    tail = dataclasses.replace(batch, events=batch.events[3:])
-    assert tail.column("run").tolist() == [3, 4]
+    tail = batch.with_events_from(3)
+    assert tail.first_event_row == 13 and tail.column("run").tolist() == [3, 4]
+    assert tail.events.tolist() == events[3:].tolist()
+    assert tail.requests["event_row"].tolist() == [13, 14]

@@ -13,7 +13,6 @@ a few times a second.
 from __future__ import annotations
 
 import collections
-import dataclasses
 import os
 import queue
 import threading
@@ -202,8 +201,7 @@ class TailLoop:
         """Keep the newest events as dicts (only the tail of a big batch is converted)."""
         skip = max(0, len(batch) - EVENT_BUFFER)
         if skip:
-            batch = dataclasses.replace(batch, events=batch.events[skip:],
-                                        first_event_row=batch.first_event_row + skip)
+            batch = batch.with_events_from(skip)
         try:
             events = self.catalog.event_dicts(batch)
             groups = [self.catalog.device_group(run) for run in batch.events["run"].tolist()]

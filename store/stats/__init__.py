@@ -49,6 +49,7 @@ from store.batch import Batch, Reset
 from store.stats import listing
 from store.stats.describe import describe
 from store.stats.engine import EngineState
+from store.stats.engine import prepare as engine_prepare
 from store.stats.frame import DURATIONS, STATUSES, Frame, group_index
 from store.stats.phases import SEGMENTS
 from store.stats.summary import summary as _summary
@@ -78,6 +79,13 @@ class StatsEngine:
     def apply(self, batch: Batch | Reset) -> None:
         """Fold one Batch of new rows into the statistics (a Reset resets)."""
         self.state.apply(batch)
+
+    @staticmethod
+    def prepare(batch: Batch | Reset) -> None:
+        """Do the part of ``apply`` that depends on the batch alone, in any thread, ahead of
+        ``apply`` (which then finds it done): a reader thread can call it meanwhile."""
+        if isinstance(batch, Batch):
+            engine_prepare(batch)
 
     def _frame(self, since, group, now) -> Frame:
         self.state.drain()

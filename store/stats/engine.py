@@ -22,7 +22,7 @@ import numpy as np
 
 from store import schema
 from store.batch import Batch, Reset
-from store.columns import BytesColumn, RunColumns, SampleLog
+from store.columns import BytesColumn, RunColumns, SampleLog, trimmed
 from store.stats import matching
 from store.stats.helper import Helper
 
@@ -97,7 +97,7 @@ class EngineState:
         self._ensure_runs(0, batch.runs_total)
         self._apply_runs(batch)
         if len(batch.events):
-            run = batch.column("run").astype(np.int64)
+            run = _run_index(batch)
             self._ensure_runs(int(run.max()) + 1)
             self._apply_events(batch, run)
         self._apply_requests(batch.requests)
@@ -122,7 +122,7 @@ class EngineState:
             return
         end = batch.first_run + len(runs)
         self._ensure_runs(end)
-        group = runs["group"]
+        group = batch.derived("runs.group", lambda: np.ascontiguousarray(runs["group"]))
         lo, hi = int(group.min()), int(group.max()) + 1
         if hi - lo <= 4 * len(group) + 1024:  # dense string ids: a lookup table, no sort
             present = np.flatnonzero(np.bincount(group - lo, minlength=hi - lo))
@@ -133,7 +133,7 @@ class EngineState:
             sids, inverse = np.unique(group, return_inverse=True)
             slots = np.array([self._slot(int(sid)) for sid in sids], np.int32)
             self.runs.slot[batch.first_run : end] = slots[inverse]
-        self.ids.put(batch.first_run, runs["testrun_id"])
+        self.ids.put(batch.first_run, _testrun_ids(batch))
 
     def _slot(self, sid: int) -> int:
         slot = self._slot_of.get(sid)
@@ -310,10 +310,7 @@ class EngineState:
         computed in float64 and rounded once.  The events come grouped by ``order``, so every
         (code, slot) log takes a contiguous slice.
         """
-        received, emit = batch.column("received"), batch.column("emit")
-        delay = np.empty(len(received), np.float32)
-        np.subtract(received, emit, out=delay, casting="same_kind")
-        delay = delay[order]
+        delay = _delays(batch)[order]
         runs = run_s.astype(np.int32)
         for k in np.flatnonzero(bounds[1:] > bounds[:-1]).tolist():
             lo, hi = bounds[k], bounds[k + 1]
@@ -361,6 +358,36 @@ class EngineState:
         for k in range(int(rank.max()) + 1):
             sel = rank == k
             sums[run[sel]] += add[sel]
+
+
+def prepare(batch: Batch) -> None:
+    """Compute what apply will need from ``batch`` alone (no engine state), kept in the batch:
+    a reader thread can do it while the engine applies the batch before."""
+    if len(batch.events):
+        _run_index(batch)
+        _delays(batch)
+    if len(batch.runs):
+        batch.derived("runs.group", lambda: np.ascontiguousarray(batch.runs["group"]))
+        _testrun_ids(batch)
+
+
+def _run_index(batch: Batch) -> np.ndarray:
+    """The events' runs as indices (intp: numpy converts any other index type per use)."""
+    return batch.derived("run:intp", lambda: batch.column("run").astype(np.intp))
+
+
+def _delays(batch: Batch) -> np.ndarray:
+    """received - emit of each event, computed in float64 and rounded once to float32."""
+    def make() -> np.ndarray:
+        received, emit = batch.column("received"), batch.column("emit")
+        delay = np.empty(len(received), np.float32)
+        np.subtract(received, emit, out=delay, casting="same_kind")
+        return delay
+    return batch.derived("delay:float32", make)
+
+
+def _testrun_ids(batch: Batch) -> np.ndarray:
+    return batch.derived("runs.testrun_id", lambda: trimmed(batch.runs["testrun_id"]))
 
 
 def _stable_order(key: np.ndarray, width: int) -> np.ndarray:

@@ -158,6 +158,8 @@ def _produce(path: str, put, stop: threading.Event) -> None:
                 if stop.is_set():
                     return
                 items = [item for item in result.items if isinstance(item, (Batch, Reset))]
+                for item in items:
+                    StatsEngine.prepare(item)  # in this thread, while the engine applies
                 if items:
                     put(("items", items))
                 if result.more:
