@@ -13,7 +13,7 @@ from row 0 of a (possibly different) file.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 

@@ -355,7 +355,8 @@ def _events_prefix(ev: dict[str, np.ndarray], n_runs: int, n_names: int) -> int:
         return 0
     if (int(run.min()) >= 0 and int(run.max()) < n_runs and int(code.min()) >= 0
             and int(code.max()) < n_names
-            and all(math.isfinite(float(f(a))) for a in (emit, received) for f in (np.min, np.max))):
+            and all(math.isfinite(float(f(a))) for a in (emit, received)
+                    for f in (np.min, np.max))):
         return len(run)
     ok = (run >= 0) & (run < n_runs) & (code >= 0) & (code < n_names) & \
         np.isfinite(emit) & np.isfinite(received)

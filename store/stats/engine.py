@@ -164,7 +164,6 @@ class EngineState:
         _set_first(self.runs.error_msg, run, rows["message"], unset=lambda a: a < 0)
 
     def _apply_events(self, batch: Batch, run: np.ndarray) -> None:
-        first_row = batch.first_event_row
         code = batch.column("code")
         t = batch.column(self.clock).astype(np.float64, copy=False)
         r = self.runs
