@@ -64,7 +64,7 @@ class Catalog:
             self._ids.put(batch.first_run, batch.runs["testrun_id"])
             runs.ensure(batch.first_run + len(batch.runs))
             runs.group[batch.first_run:runs.n] = batch.runs["group"]
-        event_runs = batch.events["run"]
+        event_runs = batch.column("run")
         if len(event_runs):
             # A testrun's first row is the smallest row naming it: one unbuffered pass, no sort.
             rows = np.arange(batch.first_event_row, batch.first_event_row + len(event_runs))
@@ -79,7 +79,7 @@ class Catalog:
         errors = _latest_per_run(batch.errors)
         if len(errors):
             runs.error[errors["run"]] = errors["message"]
-        self.events = batch.first_event_row + len(batch.events)
+        self.events = batch.first_event_row + len(batch)
 
     # ------------------------------------------------------------------ naming
 

@@ -316,7 +316,7 @@ class TailReader:
             self._seed = SeedReader()
         batch, more = self._seed.read(h5, self.max_rows)
         result.more = more
-        if len(batch.events) or len(batch.runs) or batch.new_strings or batch.new_names:
+        if len(batch) or len(batch.runs) or batch.new_strings or batch.new_names:
             result.items.append(batch)
         self._finish(result, "live", "", total=self._seed.total(h5), fmt="seed")
 

@@ -204,7 +204,7 @@ class TailLoop:
             batch = batch.with_events_from(skip)
         try:
             events = self.catalog.event_dicts(batch)
-            groups = [self.catalog.device_group(run) for run in batch.events["run"].tolist()]
+            groups = [self.catalog.device_group(run) for run in batch.column("run").tolist()]
         except Exception as exc:  # noqa: BLE001
             self.post(TailFailed(_describe(exc)))
             return

@@ -96,13 +96,13 @@ class EngineState:
         self.names.extend(batch.new_names)
         self._ensure_runs(0, batch.runs_total)
         self._apply_runs(batch)
-        if len(batch.events):
+        if len(batch):
             run = _run_index(batch)
             self._ensure_runs(int(run.max()) + 1)
             self._apply_events(batch, run)
         self._apply_requests(batch.requests)
         self._apply_errors(batch.errors)
-        self.n_events += len(batch.events)
+        self.n_events += len(batch)
         self.version += 1
 
     def _ensure_runs(self, n: int, reserve: int = 0) -> None:
@@ -182,29 +182,24 @@ class EngineState:
         bounds = np.zeros(width + 1, np.int64)
         np.cumsum(per_key, out=bounds[1:])
         run_s, t_s = run[order], t[order]
-
-        def block(first_code: int, last_code: int) -> slice:
-            """Sorted positions of the events of these codes."""
-            return slice(bounds[min(first_code, top + 1) * nslots],
-                         bounds[min(last_code + 1, top + 1) * nslots])
-
-        for name in FIRST_TIMES:
-            b = block(C[name], C[name])
-            if b.stop > b.start:
-                _set_first(getattr(r, name), run_s[b], t_s[b])
-        b = block(C["test_end"], C["test_end"])
-        r.test_end[run_s[b]] = t_s[b]  # ascending file order per run: the last write wins
-        # Counts, first and last events and the start/end matching touch state that nothing
-        # else here reads: for a large batch a helper thread does them while this one logs the
-        # delays and goes on with the next batch.
+        # Counts, first and last events, first and last times of some events, and the
+        # start/end matching touch state that nothing else here reads: for a large batch a
+        # helper thread does them while this one logs the delays and goes on with the next.
         self._helper.run(self._counts_and_matching, len(run), batch, run, code, t, top, run_s,
                          t_s, order, bounds, nslots)
         self._log_delays(run_s, batch, order, bounds, nslots)
 
     def _counts_and_matching(self, batch, run, code, t, top, run_s, t_s, order, bounds,
                              nslots) -> None:
-        """Event counts, first/last events and start/end matching of one batch."""
+        """Event counts, first/last events, first/last times and start/end matching of one
+        batch (see _apply_events)."""
         r = self.runs
+        for name in FIRST_TIMES:
+            b = _block(bounds, nslots, top, C[name], C[name])
+            if b.stop > b.start:
+                _set_first(getattr(r, name), run_s[b], t_s[b])
+        b = _block(bounds, nslots, top, C["test_end"], C["test_end"])
+        r.test_end[run_s[b]] = t_s[b]  # ascending file order per run: the last write wins
         col = np.minimum(code, OTHER) if top >= OTHER else code
         known = np.flatnonzero(code < N_KNOWN) if top >= N_KNOWN else None
         lo, hi = int(run.min()), int(run.max()) + 1
@@ -233,8 +228,7 @@ class EngineState:
         first_row = batch.first_event_row
 
         def block(first_code: int, last_code: int) -> slice:
-            return slice(bounds[min(first_code, top + 1) * nslots],
-                         bounds[min(last_code + 1, top + 1) * nslots])
+            return _block(bounds, nslots, top, first_code, last_code)
 
         for p, phase in enumerate(PHASES):
             start = C[f"{phase}_start"]
@@ -359,10 +353,16 @@ class EngineState:
             sums[run[sel]] += add[sel]
 
 
+def _block(bounds: np.ndarray, nslots: int, top: int, first_code: int, last_code: int) -> slice:
+    """Positions, in a batch grouped by (code, slot), of the events of these codes."""
+    return slice(bounds[min(first_code, top + 1) * nslots],
+                 bounds[min(last_code + 1, top + 1) * nslots])
+
+
 def prepare(batch: Batch) -> None:
     """Compute what apply will need from ``batch`` alone (no engine state), kept in the batch:
     a reader thread can do it while the engine applies the batch before."""
-    if len(batch.events):
+    if len(batch):
         _run_index(batch)
         _delays(batch)
     if len(batch.runs):
