@@ -177,3 +177,15 @@ def test_batch_of_columns_and_its_tail():
     assert tail.first_event_row == 13 and tail.column("run").tolist() == [3, 4]
     assert tail.events.tolist() == events[3:].tolist()
     assert tail.requests["event_row"].tolist() == [13, 14]
+
+
+def test_summary_in_threads_equals_inline(monkeypatch):
+    """On a large state the sample statistics are computed by two threads: same figures."""
+    from store.stats import summary as summary_module
+
+    engine = run_engine(story())
+    inline = engine.summary(now=30)
+    monkeypatch.setattr(summary_module, "THREAD_RUNS", 0)
+    assert engine.summary(now=30) == inline
+    assert engine.summary(now=30, group=sorted(inline["groups"])[0]) == \
+        engine.summary(now=30, group=sorted(inline["groups"])[0])

@@ -176,7 +176,7 @@ class EngineState:
         key = code.astype(np.int32 if width < 2**31 else np.int64)
         key *= nslots
         key += r.slot[run]
-        order = _stable_order(key, width)
+        order = stable_order(key, width)
         per_key = np.bincount(key, minlength=width)
         self._count_slots(per_key.reshape(top + 1, nslots))
         bounds = np.zeros(width + 1, np.int64)
@@ -389,7 +389,7 @@ def _testrun_ids(batch: Batch) -> np.ndarray:
     return batch.derived("runs.testrun_id", lambda: trimmed(batch.runs["testrun_id"]))
 
 
-def _stable_order(key: np.ndarray, width: int) -> np.ndarray:
+def stable_order(key: np.ndarray, width: int) -> np.ndarray:
     """np.argsort(key, kind="stable") for keys in [0, width), as an intp array.
 
     For batches that fit, one plain sort of int32 ``key << bits | position`` (vectorised sorts

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from store.columns import SampleLog
-from store.stats.engine import PHASES, C, EngineState
+from store.stats.engine import PHASES, C, EngineState, stable_order
 
 STATUSES = ("queued", "ongoing", "finished", "error")
 DURATIONS = ("testrun", "init", "queue", "flash", "boot", "test", "publish")
@@ -99,12 +99,21 @@ def _string(strings: list[str], i: int) -> str:
 
 def split(keys: np.ndarray, k: int) -> list[np.ndarray]:
     """Indices of ``keys`` equal to 0..k-1, each ascending (keys < 0 dropped); O(len(keys))."""
-    if len(keys) == 0:
-        return [np.empty(0, np.int64) for _ in range(k)]
-    small = keys.astype(np.int16 if k < 32000 else np.int32)
-    order = np.argsort(small, kind="stable")  # radix sort for int16
-    bounds = np.cumsum(np.bincount(small + 1, minlength=k + 1))
+    order, bounds = grouped_order(keys, k)
     return [order[bounds[g] : bounds[g + 1]] for g in range(k)]
 
 
-__all__ = ["Frame", "split", "group_index", "STATUSES", "DURATIONS", "PHASES"]
+def grouped_order(keys: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(indices of ``keys`` equal to 0..k-1 grouped by key, each group ascending; bounds):
+    group g is ``order[bounds[g]:bounds[g + 1]]`` (keys < 0 dropped)."""
+    if len(keys) == 0:
+        return np.empty(0, np.intp), np.zeros(k + 1, np.int64)
+    shifted = keys + 1  # -1 (dropped) sorts first
+    order = stable_order(shifted, k + 1)
+    counts = np.bincount(shifted, minlength=k + 1)
+    bounds = np.zeros(k + 1, np.int64)
+    np.cumsum(counts[1:], out=bounds[1:])
+    return order[counts[0]:], bounds
+
+
+__all__ = ["Frame", "split", "grouped_order", "group_index", "STATUSES", "DURATIONS", "PHASES"]

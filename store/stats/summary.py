@@ -6,17 +6,18 @@ Extensions beyond DESIGN.md's keys (documented in store/stats/__init__.py):
 
 from __future__ import annotations
 
+import math
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from store.stats import phases as phase_mod
-from store.stats.describe import describe, describe_histogram
+from store.stats.describe import describe, describe_histogram, empty, order_statistics
 from store.stats.engine import N_KNOWN, PHASES, C, EngineState
-from store.stats.frame import DURATIONS, Frame, split
+from store.stats.frame import DURATIONS, Frame, grouped_order
 
 _START = {p: C[f"{p}_start"] for p in PHASES}
-THREAD_RUNS = 300_000  # from this many runs "all" is summarised in a second thread
+THREAD_RUNS = 300_000  # from this many runs the sample statistics are computed in two threads
 
 
 def summary(st: EngineState, since: float | None, group: str | None, now: float,
@@ -27,35 +28,126 @@ def summary(st: EngineState, since: float | None, group: str | None, now: float,
     most of the work on a large file).
     """
     f = Frame(st, since, group, now)
-    per_run = {name: f.per_run_duration(name) for name in DURATIONS if name not in PHASES}
-    runs_of = split(f.gidx, len(f.group_names))
-    values = [_sorted_values(f, f.slots(g), runs_of[g], per_run, delivery_delay)
-              for g in range(len(f.group_names))]
-    counted = _count_columns(f, runs_of)
-    if group is not None:
-        groups = {name: _summarize(f, runs_of[g], values[g], delivery_delay, counted[g])
-                  for g, name in enumerate(f.group_names)}
+    order, bounds = grouped_order(f.gidx, len(f.group_names))
+    runs_of = [order[bounds[g] : bounds[g + 1]] for g in range(len(f.group_names))]
+    # Per-run durations gathered once in group order: each group's are then a slice.
+    per_run = {name: f.per_run_duration(name)[order] for name in DURATIONS if name not in PHASES}
+    values = [_sorted_values(f, f.slots(g), slice(bounds[g], bounds[g + 1]), per_run,
+                             delivery_delay) for g in range(len(f.group_names))]
+    # The statistics of the samples (durations, delivery delays) are most of the work: one
+    # job per sample kind does every group and "all" (the union of the groups: the window's
+    # runs are exactly the grouped ones).  On a large state two threads run the jobs while
+    # this one does the rest (numpy's sorts and reductions release the GIL; the results do
+    # not depend on the threads).
+    keys = sorted({key for part in values for key in part
+                   if key[0] == "d" or delivery_delay}, key=str)
+    with_all = group is None
+    pool = ThreadPoolExecutor(max_workers=2) if f.n >= THREAD_RUNS else None
+    try:
+        if pool is None:
+            jobs = {key: _Done(_describe_key(key, values, with_all)) for key in keys}
+        else:  # largest first, so that the two threads finish together
+            by_size = sorted(keys, key=lambda k: -sum(len(v.get(k, ())) for v in values))
+            jobs = {key: pool.submit(_describe_key, key, values, with_all) for key in by_size}
+        counted = _count_columns(f, runs_of)
+        parts = [_summarize(f, runs_of[g], values[g], delivery_delay, counted[g])
+                 for g in range(len(f.group_names))]
+        if with_all:
+            merged = _merge_counts(counted, st.runs.counts.shape[0])
+            whole = _summarize(f, np.flatnonzero(f.mask), Merged(values), delivery_delay, merged)
+        described = {key: job.result() for key, job in jobs.items()}
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    for g, part in enumerate(parts):
+        _fill_statistics(part, {key: d[0][g] for key, d in described.items()}, delivery_delay)
+    groups = dict(zip(f.group_names, parts, strict=True))
+    if not with_all:
         return {"groups": groups, "all": groups[group]}
-    # "all" = the union of the groups (the window's runs are exactly the grouped ones): its
-    # integer counts are the groups' sums, not another gather over every run.  It is as much
-    # work as all the groups together and reads the state only, so a second thread computes
-    # it meanwhile (numpy's sorts and reductions release the GIL; results do not depend on it).
-    args = (f, np.flatnonzero(f.mask), Merged(values), delivery_delay,
-            _merge_counts(counted, st.runs.counts.shape[0]))
-    if f.n < THREAD_RUNS:  # small: a thread would cost more than it saves
-        groups = {name: _summarize(f, runs_of[g], values[g], delivery_delay, counted[g])
-                  for g, name in enumerate(f.group_names)}
-        return {"groups": groups, "all": _summarize(*args)}
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        whole = pool.submit(_summarize, *args)
-        groups = {name: _summarize(f, runs_of[g], values[g], delivery_delay, counted[g])
-                  for g, name in enumerate(f.group_names)}
-        return {"groups": groups, "all": whole.result()}
+    _fill_statistics(whole, {key: d[1] for key, d in described.items()}, delivery_delay)
+    return {"groups": groups, "all": whole}
+
+
+class _Done:
+    """A finished job (what Future.result() gives, without a thread)."""
+
+    def __init__(self, value) -> None:
+        self._value = value
+
+    def result(self):
+        return self._value
+
+
+def _describe_key(key: tuple, values: list[dict], with_all: bool) -> tuple[list, tuple | None]:
+    """Statistics of one kind of sample in every group and, with ``with_all``, in their
+    union: ``([(stats, negatives) per group], (stats, negatives) of all)``.
+
+    Durations below zero (clock skew) are left out and counted.  One copy of the samples (the
+    union, each group's a slice of it) is all the memory this takes: each group's slice is
+    partitioned in place after its mean and std, then the union's min, max and percentiles
+    come from partitioning it whole; its mean and std are merged from the groups' (as
+    accurate, and no third pass).
+    """
+    kept, negatives = [], []
+    for part in values:
+        v = part.get(key)
+        if v is None:
+            v = np.empty(0)
+        skewed = 0
+        if key[0] == "d":
+            below = v < 0
+            skewed = int(np.count_nonzero(below))
+            if skewed:
+                v = v[~below]
+        kept.append(v)
+        negatives.append(skewed)
+    union = np.concatenate(kept) if kept else np.empty(0)
+    ends = np.cumsum([len(v) for v in kept]).tolist()
+    stats = [describe(union[end - len(v) : end], owned=True) for v, end in zip(kept, ends,
+                                                                               strict=True)]
+    per_group = list(zip(stats, negatives, strict=True))
+    if not with_all:
+        return per_group, None
+    if len(union) == 0:
+        return per_group, (empty(), sum(negatives))
+    low, p50, p95, high = order_statistics(union, in_place=True)
+    mean, std = _merged_moments([d for d in stats if d["n"]])
+    return per_group, ({"n": len(union), "min": low, "max": high, "mean": mean, "std": std,
+                        "p50": p50, "p95": p95}, sum(negatives))
+
+
+def _merged_moments(stats: list[dict]) -> tuple[float, float]:
+    """Mean and std of the union of samples from their own n, mean and std (Chan, Golub and
+    LeVeque's pairwise update, around the first mean so large values lose nothing)."""
+    if len(stats) == 1:
+        return stats[0]["mean"], stats[0]["std"]
+    shift = stats[0]["mean"]
+    count, mean, m2 = 0, 0.0, 0.0
+    for d in stats:
+        n, mu = d["n"], d["mean"] - shift
+        total = count + n
+        delta = mu - mean
+        mean += delta * n / total
+        m2 += d["std"] ** 2 * n + delta * delta * count * n / total
+        count = total
+    return shift + mean, math.sqrt(m2 / count)
+
+
+def _fill_statistics(out: dict, stats: dict, delivery_delay: bool) -> None:
+    """Put one summary's sample statistics (from _describe_key) in place."""
+    out["durations"] = {name: stats[("d", name)][0] if ("d", name) in stats else empty()
+                        for name in DURATIONS}
+    out["anomalies"]["negative_durations"] = sum(stats[key][1] for key in stats
+                                                 if key[0] == "d")
+    if delivery_delay:
+        out["delivery_delay"] = {name: stats[("delay", code)][0]
+                                 for name, code in out.pop("_delay_names")}
+    else:
+        out.pop("_delay_names")
 
 
 class Merged:
-    """The samples of all groups, key by key: each group's after the other, in group order
-    (a canonical order), concatenated only when asked so one key at a time is in memory."""
+    """The samples of all groups, key by key (only their lengths are asked for)."""
 
     def __init__(self, parts: list[dict]) -> None:
         self._parts = parts
@@ -66,14 +158,11 @@ class Merged:
     def length(self, key) -> int:
         return sum(len(part[key]) for part in self._parts if key in part)
 
-    def get(self, key, default=None):
-        arrays = [part[key] for part in self._parts if key in part]
-        return np.concatenate(arrays) if arrays else default
 
-
-def _sorted_values(f: Frame, slots: list[int], runs: np.ndarray, per_run: dict,
+def _sorted_values(f: Frame, slots: list[int], runs: slice, per_run: dict,
                    delivery_delay: bool) -> dict:
-    """Samples of one group: ("d", DURATION) incl. negatives, ("delay", CODE)."""
+    """Samples of one group: ("d", DURATION) incl. negatives, ("delay", CODE).  ``runs``:
+    the group's part of ``per_run`` (per-run durations in group order)."""
     out = {}
     for name in DURATIONS:
         if name in PHASES:
@@ -92,26 +181,18 @@ def _sorted_values(f: Frame, slots: list[int], runs: np.ndarray, per_run: dict,
     return out
 
 
-def _summarize(f: Frame, runs: np.ndarray, values: dict, delivery_delay: bool,
+def _summarize(f: Frame, runs: np.ndarray, values, delivery_delay: bool,
                counted: tuple[np.ndarray, dict, int]) -> dict:
+    """One SUMMARY without its sample statistics (``durations``, ``delivery_delay`` and the
+    negative durations: _fill_statistics puts them in)."""
     st = f.st
-    # Merged concatenates: "all" owns its samples and lets describe reorder them in place.
-    owned = isinstance(values, Merged)
     status = f.status[runs]
     per_status = np.bincount(status, minlength=4)
     queued, ongoing = runs[status == 0], runs[status == 1]
     finished, errors = int(per_status[2]), int(per_status[3])
-    negative = 0
-    durations = {}
-    for name in DURATIONS:
-        v = values.get(("d", name), np.empty(0))
-        skewed = v < 0  # negative durations: clock skew, left out of the statistics
-        n_skewed = int(np.count_nonzero(skewed))
-        negative += n_skewed
-        durations[name] = describe(v[~skewed] if n_skewed else v, owned=owned)
     counts, starts, unrequested = counted
     delay_codes = sorted(code for kind, code in values.keys() if kind == "delay")
-    out = {
+    return {
         "testruns": len(runs),
         "queued": len(queued),
         "ongoing": len(ongoing),
@@ -123,21 +204,18 @@ def _summarize(f: Frame, runs: np.ndarray, values: dict, delivery_delay: bool,
         "requestors": _requestors(st, runs, status == 3),
         "event_counts": _event_counts(st, counts, {
             code: _length(values, ("delay", code)) for code in delay_codes if code >= N_KNOWN}),
-        "durations": durations,
+        "durations": None,
         "iterations": {p: describe_histogram(starts[p]) for p in PHASES},
         "oldest_queued_wait": _oldest_wait(f, queued),
         "phases": phase_mod.phase_counts(st, np.concatenate([queued, ongoing])),
         "anomalies": {
             "unknown_events": int(counts[N_KNOWN]),
             "ends_without_start": int(st.runs.orphans[runs].sum()),
-            "negative_durations": negative,
+            "negative_durations": 0,
             "unrequested_events": unrequested,
         },
+        "_delay_names": [(_name(st, c), c) for c in delay_codes],
     }
-    if delivery_delay:
-        out["delivery_delay"] = {_name(st, c): describe(values.get(("delay", c)), owned=owned)
-                                 for c in delay_codes}
-    return out
 
 
 def _count_columns(f: Frame, runs_of: list[np.ndarray]) -> list[tuple[np.ndarray, dict, int]]:
