@@ -34,13 +34,13 @@ class Batch:
     """
 
     __slots__ = ("first_event_row", "_events", "first_run", "runs", "requests", "errors",
-                 "new_strings", "new_names", "runs_total", "columns", "_length")
+                 "new_strings", "new_names", "runs_total", "events_total", "columns", "_length")
 
     def __init__(self, first_event_row: int = 0, events: np.ndarray | None = None,
                  first_run: int = 0, runs: np.ndarray | None = None,
                  requests: np.ndarray | None = None, errors: np.ndarray | None = None,
                  new_strings: tuple[str, ...] = (), new_names: tuple[str, ...] = (),
-                 runs_total: int = 0, *,
+                 runs_total: int = 0, events_total: int = 0, *,
                  event_columns: dict[str, np.ndarray] | None = None) -> None:
         self.first_event_row = first_event_row
         """File row index of the first event (the count of events delivered before)."""
@@ -57,6 +57,8 @@ class Batch:
         self.runs_total = runs_total
         """Runs in the file when this batch was read (0: unknown): lets a consumer catching
         up size its per-run arrays once instead of growing them batch after batch."""
+        self.events_total = events_total
+        """Events in the file when this batch was read (0: unknown), for the same purpose."""
         self.columns: dict[str, np.ndarray] = dict(event_columns or {})
         """Contiguous event fields and other arrays derived from the rows, made once per
         batch; read them with ``column()`` and ``derived()``."""

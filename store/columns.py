@@ -162,21 +162,33 @@ class SampleLog:
         self.n = 0
         self._cols = {name: np.empty(0, dtype=dt) for name, dt in dtypes.items()}
 
-    def append(self, **columns: np.ndarray) -> None:
-        """Append equal-length arrays, one per column."""
+    def append(self, expect: float = 1.0, **columns: np.ndarray) -> None:
+        """Append equal-length arrays, one per column.  ``expect``: how many appends of about
+        this size are likely to come, this one included (a reader catching up knows): when
+        the log must grow it makes room for them all at once rather than doubling again and
+        again (each time a copy of everything)."""
         k = len(next(iter(columns.values())))
         if k == 0:
             return
         end = self.n + k
-        if end > len(self._cols[next(iter(self._cols))]):
-            capacity = _grown(len(self._cols[next(iter(self._cols))]), end)
-            for name, old in self._cols.items():
-                new = np.empty(capacity, dtype=old.dtype)
-                new[: self.n] = old[: self.n]
-                self._cols[name] = new
+        if end > self.capacity:
+            self.reserve(max(_grown(self.capacity, end), int(self.n + k * expect * 1.05)))
         for name, values in columns.items():
             self._cols[name][self.n : end] = values
         self.n = end
+
+    @property
+    def capacity(self) -> int:
+        return len(next(iter(self._cols.values())))
+
+    def reserve(self, rows: int) -> None:
+        """Make room for ``rows`` rows in all (a copy of the rows in use)."""
+        if rows <= self.capacity:
+            return
+        for name, old in self._cols.items():
+            new = np.empty(rows, dtype=old.dtype)
+            new[: self.n] = old[: self.n]
+            self._cols[name] = new
 
     def __getitem__(self, name: str) -> np.ndarray:
         """The rows in use of one column (a view: do not keep it across appends)."""

@@ -249,7 +249,7 @@ class TailReader:
             runs=got["runs"], requests=got["requests"], errors=got["errors"],
             new_strings=tuple(v.decode("utf-8", "replace") for v in got["strings"]["value"]),
             new_names=tuple(v.decode("utf-8", "replace") for v in got["names"]["name"]),
-            runs_total=cap["runs"],
+            runs_total=cap["runs"], events_total=cap["events"],
             event_columns={field: values[:n_events] for field, values in columns.items()})
         for name in READ_ORDER:
             self._counts[name] += len(got[name])

@@ -236,7 +236,7 @@ class EngineState:
             starts = (run_s[sb], t_s[sb], order[sb] + first_row, order[sb])
             if eb.stop > eb.start and self._match_simple(p, phase, starts, run_s[eb], t_s[eb],
                                                          order[eb], bounds, (start + 1) * nslots,
-                                                         nslots):
+                                                         nslots, _batches_to_come(batch)):
                 continue
             b = block(start, start + 1)  # <phase>_start and <phase>_end, matched by position
             if b.stop > b.start:
@@ -244,7 +244,8 @@ class EngineState:
                 self._match(p, phase, run_s[b], is_start, t_s[b], order[b] + first_row,
                             order[b])
 
-    def _match_simple(self, p, phase, starts, re, te, pe, bounds, base, nslots) -> bool:
+    def _match_simple(self, p, phase, starts, re, te, pe, bounds, base, nslots,
+                      expect) -> bool:
         """matching.match_simple's common case; False (nothing done) when it does not apply.
 
         The ends come in (device group slot, file order): the sample logs take them as they are.
@@ -258,7 +259,7 @@ class EngineState:
             a, b = bounds[base + slot] - lo, bounds[base + slot + 1] - lo
             if b > a:
                 self._log(self.samples, (slot, phase), "duration").append(
-                    run=res.run[a:b], duration=res.duration[a:b])
+                    expect, run=res.run[a:b], duration=res.duration[a:b])
         self._add_sums(p, res.run, res.duration)
         return True
 
@@ -304,11 +305,12 @@ class EngineState:
         (code, slot) log takes a contiguous slice.
         """
         delay = _delays(batch)[order]
+        expect = _batches_to_come(batch)
         runs = run_s.astype(np.int32)
         for k in np.flatnonzero(bounds[1:] > bounds[:-1]).tolist():
             lo, hi = bounds[k], bounds[k + 1]
             self._log(self.delays, (k % nslots, k // nslots), "delay", np.float32).append(
-                run=runs[lo:hi], delay=delay[lo:hi])
+                expect, run=runs[lo:hi], delay=delay[lo:hi])
 
     def _match(self, p: int, phase: str, run, is_start, t, row, pos) -> None:
         res = matching.match(run, is_start, t, row, pos, self.pools[phase], self._marks)
@@ -368,6 +370,14 @@ def prepare(batch: Batch) -> None:
     if len(batch.runs):
         batch.derived("runs.group", lambda: np.ascontiguousarray(batch.runs["group"]))
         _testrun_ids(batch)
+
+
+def _batches_to_come(batch: Batch) -> float:
+    """How many batches like this one the reader has yet to deliver, this one included (1
+    when unknown): sample logs catching up with a file grow to that size at once."""
+    if not batch.events_total or not len(batch):
+        return 1.0
+    return max(1.0, (batch.events_total - batch.first_event_row) / len(batch))
 
 
 def _run_index(batch: Batch) -> np.ndarray:
