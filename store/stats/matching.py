@@ -122,43 +122,50 @@ def match_simple(starts: tuple, ends: tuple, pool: Pool, marks: np.ndarray) -> M
     order; the pairs come out in that order).  Applies when every run of these events has at
     most one start (an open start carried in ``pool`` included) and at most one end, and each
     end comes after its run's start: then each end closes that start, with the very durations
-    the general path computes.  Needs the runs to be dense (span at most a few times the count).
+    the general path computes.  Needs the runs to be dense (span at most a few times the count):
+    it works on arrays over the span of runs, and looks at the pool only there.
+    ``marks`` is not used (the signature is match()'s).
     """
     rs, ts, ws, ps = starts
     re, te, pe = ends[0], ends[1], ends[3]
-    if len(re) == 0:
+    if len(re) == 0 or len(rs) + len(pool) == 0:
         return None
     lo = min(int(rs.min()), int(re.min())) if len(rs) else int(re.min())
     hi = max(int(rs.max()), int(re.max())) + 1 if len(rs) else int(re.max()) + 1
     if hi - lo > 4 * (len(rs) + len(re)) + 1024:
         return None
+    span = hi - lo
+    rel_e, rel_s = re - lo, rs - lo
+    n_end = np.bincount(rel_e, minlength=span)
+    if int(n_end.max()) > 1:
+        return None
+    n_start = np.bincount(rel_s, minlength=span)
+    start_t = np.empty(span)
+    start_pos = np.full(span, np.iinfo(np.int64).max, np.int64)  # after every end: no start
+    start_t[rel_s] = ts
+    start_pos[rel_s] = ps
     kept = pool
     if len(pool):
-        marks[rs] = True
-        marks[re] = True
-        carried = marks[pool.run]
-        marks[rs] = False
-        marks[re] = False
-        if carried.any():  # carried starts come first, before every event of the batch
-            keep = ~carried
-            rs = np.concatenate([pool.run[carried], rs])
-            ts = np.concatenate([pool.t[carried], ts])
-            ws = np.concatenate([pool.row[carried], ws])
-            ps = np.concatenate([np.full(int(carried.sum()), -1, np.int64), ps])
+        # Open starts carried from earlier batches, of runs with an event here: they come
+        # before every event of the batch (position -1).
+        inside = np.flatnonzero((pool.run >= lo) & (pool.run < hi))
+        carried = inside[(n_start + n_end)[pool.run[inside] - lo] > 0]
+        if len(carried):
+            rel_c = pool.run[carried] - lo
+            n_start += np.bincount(rel_c, minlength=span)
+            start_t[rel_c] = pool.t[carried]
+            start_pos[rel_c] = -1
+            keep = np.ones(len(pool), bool)
+            keep[carried] = False
             kept = Pool(pool.run[keep], pool.t[keep], pool.row[keep])
-    span = hi - lo
-    n_end = np.bincount(re - lo, minlength=span)
-    if len(rs) == 0 or int(n_end.max()) > 1 or int(np.bincount(rs - lo).max()) > 1:
+    if int(n_start.max()) > 1:
         return None
-    start_at = np.full(span, -1, np.int64)  # index in the starts of each run's start
-    start_at[rs - lo] = np.arange(len(rs))
-    k = start_at[re - lo]
-    if int(k.min()) < 0 or bool((ps[k] > pe).any()):
+    if bool((start_pos[rel_e] > pe).any()):
         return None  # an end without start, or before it: the general path counts orphans
-    open_ = n_end[rs - lo] == 0
+    open_ = n_end[rel_s] == 0
     new_pool = Pool(np.concatenate([kept.run, rs[open_]]), np.concatenate([kept.t, ts[open_]]),
                     np.concatenate([kept.row, ws[open_]]))
-    return Matched(re, te - ts[k], re[:0], pe, new_pool)
+    return Matched(re, te - start_t[rel_e], re[:0], pe, new_pool)
 
 
 def _sorted_index(key: np.ndarray, P: np.ndarray, bits: int, m: int) -> np.ndarray:
