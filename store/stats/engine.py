@@ -176,11 +176,8 @@ class EngineState:
         key = code.astype(np.int32 if width < 2**31 else np.int64)
         key *= nslots
         key += r.slot[run]
-        order = stable_order(key, width)
-        per_key = np.bincount(key, minlength=width)
-        self._count_slots(per_key.reshape(top + 1, nslots))
-        bounds = np.zeros(width + 1, np.int64)
-        np.cumsum(per_key, out=bounds[1:])
+        order, bounds = stable_order(key, width)
+        self._count_slots(np.diff(bounds).reshape(top + 1, nslots))
         run_s, t_s = run[order], t[order]
         # Counts, first and last events, first and last times of some events, and the
         # start/end matching touch state that nothing else here reads: for a large batch a
@@ -399,22 +396,39 @@ def _testrun_ids(batch: Batch) -> np.ndarray:
     return batch.derived("runs.testrun_id", lambda: trimmed(batch.runs["testrun_id"]))
 
 
-def stable_order(key: np.ndarray, width: int) -> np.ndarray:
-    """np.argsort(key, kind="stable") for keys in [0, width), as an intp array.
+def stable_order(key: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """(np.argsort(key, kind="stable") as intp, bounds) for keys in [0, width): the positions
+    with key k are ``order[bounds[k]:bounds[k + 1]]``.
 
     For batches that fit, one plain sort of int32 ``key << bits | position`` (vectorised sorts
-    make it several times faster than an indirect sort) whose low bits are the positions.
+    make it several times faster than an indirect sort): its low bits are the positions, and
+    the bounds are a binary search in it for each key (no pass over the keys to count them).
     """
     n = len(key)
     bits = max(n - 1, 1).bit_length()
     if n and width << bits < 2**31:
         packed = key.astype(np.int32)
         packed <<= bits
-        packed |= np.arange(n, dtype=np.int32)
+        packed |= _positions32(n)
         packed.sort()
+        bounds = np.searchsorted(packed, np.arange(width + 1, dtype=np.int32) << bits)
         packed &= (1 << bits) - 1
-        return packed.astype(np.intp)
-    return np.argsort(key.astype(np.int16) if width < 32000 else key, kind="stable")
+        return packed.astype(np.intp), bounds
+    order = np.argsort(key.astype(np.int16) if width < 32000 else key, kind="stable")
+    bounds = np.zeros(width + 1, np.int64)
+    np.cumsum(np.bincount(key, minlength=width), out=bounds[1:])
+    return order, bounds
+
+
+_arange32 = np.arange(0, dtype=np.int32)
+
+
+def _positions32(n: int) -> np.ndarray:
+    """np.arange(n, dtype=np.int32), from a cached array (every batch asks for one)."""
+    global _arange32
+    if len(_arange32) < n:
+        _arange32 = np.arange(max(n, 2 * len(_arange32)), dtype=np.int32)
+    return _arange32[:n]
 
 
 def _set_first(target: np.ndarray, run: np.ndarray, values: np.ndarray, unset=None) -> None:

@@ -109,11 +109,8 @@ def grouped_order(keys: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     if len(keys) == 0:
         return np.empty(0, np.intp), np.zeros(k + 1, np.int64)
     shifted = keys + 1  # -1 (dropped) sorts first
-    order = stable_order(shifted, k + 1)
-    counts = np.bincount(shifted, minlength=k + 1)
-    bounds = np.zeros(k + 1, np.int64)
-    np.cumsum(counts[1:], out=bounds[1:])
-    return order[counts[0]:], bounds
+    order, bounds = stable_order(shifted, k + 1)
+    return order[bounds[1]:], bounds[1:] - bounds[1]
 
 
 __all__ = ["Frame", "split", "grouped_order", "group_index", "STATUSES", "DURATIONS", "PHASES"]
