@@ -50,7 +50,7 @@ from store.stats import listing
 from store.stats.describe import describe
 from store.stats.engine import EngineState
 from store.stats.engine import prepare as engine_prepare
-from store.stats.frame import DURATIONS, STATUSES, Frame, group_index
+from store.stats.frame import DURATIONS, STATUSES, Frame, group_index, has_events
 from store.stats.phases import SEGMENTS
 from store.stats.summary import summary as _summary
 
@@ -133,5 +133,5 @@ class StatsEngine:
         """Cheap totals for a status bar: events and testruns (with at least one event)."""
         st = self.state
         st.drain()
-        testruns = int(np.count_nonzero(~np.isnan(st.runs.first_t[: st.runs.n])))
+        testruns = int(np.count_nonzero(has_events(st)))
         return {"events": st.n_events, "testruns": testruns}

@@ -42,7 +42,7 @@ RUN_SPEC = {
     "queue_end": (np.float64, NAN, ()),
     "test_end": (np.float64, NAN, ()),
     "publish": (np.float64, NAN, ()),
-    "first_t": (np.float64, NAN, ()),
+    "first_t": (np.float64, NAN, ()),  # only for runs without a request: see _first_last_dense
     "last_t": (np.float64, NAN, ()),
     "last_code": (np.int16, -1, ()),
     "counts": (np.int32, 0, (N_KNOWN + 1,)),
@@ -197,14 +197,14 @@ class EngineState:
                 _set_first(getattr(r, name), run_s[b], t_s[b])
         b = _block(bounds, nslots, top, C["test_end"], C["test_end"])
         r.test_end[run_s[b]] = t_s[b]  # ascending file order per run: the last write wins
-        col = np.minimum(code, OTHER) if top >= OTHER else code
         known = np.flatnonzero(code < N_KNOWN) if top >= N_KNOWN else None
         lo, hi = int(run.min()), int(run.max()) + 1
         if hi - lo <= 4 * len(run) + 1024:  # dense runs: per-run arrays over their span
-            self._first_last_dense(run, lo, hi, col, known, code, t)
+            self._first_last_dense(run, lo, hi, known, code, t, run_s, bounds, nslots, top)
         else:  # a few runs spread over a long history
-            np.add.at(r.counts, (col, run), 1)
-            _set_first(r.first_t, run, t)
+            np.add.at(r.counts, (np.minimum(code, OTHER), run), 1)
+            mine = np.flatnonzero(np.isnan(r.request[run]) & np.isnan(r.first_t[run]))
+            _set_first(r.first_t, run[mine], t[mine])  # see _first_last_dense
             known = slice(None) if known is None else known
             r.last_code[run[known]] = code[known]
             r.last_t[run[known]] = t[known]
@@ -260,26 +260,27 @@ class EngineState:
         self._add_sums(p, res.run, res.duration)
         return True
 
-    def _first_last_dense(self, run, lo, hi, col, known, code, t) -> None:
-        """Counts per (run, code column), first event time, last known-name code and time, of
-        runs ``lo <= run < hi``: one bincount, and each run's first and last event position
-        by a scatter of positions (repeated indices: the last write wins)."""
-        r, span, n = self.runs, hi - lo, len(run)
+    def _first_last_dense(self, run, lo, hi, known, code, t, run_s, bounds, nslots,
+                          top) -> None:
+        """Counts per (code column, run), the last known-name event's code and time, and the
+        first event's time of runs without a request, for runs ``lo <= run < hi``.
+
+        Counts: one bincount per code over its block of the grouped batch (``run_s``).  Last
+        event: a scatter of positions (repeated indices: the last write wins).  The first
+        event's time is only ever read for runs that have no request (as their start), so it
+        is looked for only while a run has neither: usually no run of the batch.
+        """
+        r, span = self.runs, hi - lo
+        for c in range(top + 1):
+            b = _block(bounds, nslots, top, c, c)
+            if b.stop > b.start:
+                column = r.counts[min(c, OTHER), lo:hi]
+                np.add(column, np.bincount(run_s[b] - lo, minlength=span), out=column,
+                       casting="unsafe")
         rel = run - lo
-        width = r.counts.shape[0]
-        flat = col.astype(np.int64) * span  # (code column, run) flattened column-major
-        flat += rel
-        block = r.counts[:, lo:hi]
-        np.add(block, np.bincount(flat, minlength=width * span).reshape(width, span), out=block,
-               casting="unsafe")
-        pos = self._positions(n)
-        first = np.full(span, -1, np.int64)
-        first[rel[::-1]] = pos[::-1]
-        free = np.flatnonzero(np.isnan(r.first_t[lo:hi]) & (first >= 0))
-        r.first_t[lo + free] = t[first[free]]
         last = np.full(span, -1, np.int64)
         if known is None:
-            last[rel] = pos
+            last[rel] = self._positions(len(run))
         else:
             last[rel[known]] = known
         seen = np.flatnonzero(last >= 0)
@@ -287,6 +288,11 @@ class EngineState:
         seen += lo
         r.last_code[seen] = code[at]
         r.last_t[seen] = t[at]
+        need = np.isnan(r.request[lo:hi]) & np.isnan(r.first_t[lo:hi])
+        if need.any():
+            mine = np.flatnonzero(need[rel])
+            if len(mine):
+                _set_first(r.first_t, run[mine], t[mine])
 
     def _positions(self, n: int) -> np.ndarray:
         """np.arange(n), from a cached array (one batch after the other asks for the same)."""

@@ -25,7 +25,7 @@ class Frame:
         r = st.runs
         n = self.n = r.n
         self.group_names, slot_group = group_index(st)
-        has = ~np.isnan(r.first_t[:n])  # runs with at least one event
+        has = has_events(st)
         mask = has.copy()
         if since is not None:
             mask &= r.request[:n] >= since  # NaN (never requested) compares False
@@ -79,11 +79,18 @@ class Frame:
         raise KeyError(name)
 
 
+def has_events(st: EngineState) -> np.ndarray:
+    """Whether each run has at least one event: a known-name one (its last is recorded) or,
+    for runs without a request, any (its first is recorded)."""
+    r, n = st.runs, st.runs.n
+    return ~(np.isnan(r.last_t[:n]) & np.isnan(r.first_t[:n]))
+
+
 def group_index(st: EngineState) -> tuple[list[str], np.ndarray]:
     """Sorted device group names of runs with events, and each slot's index in that list."""
     r = st.runs
     n = r.n
-    has = ~np.isnan(r.first_t[:n])
+    has = has_events(st)
     used = np.bincount(r.slot[:n][has], minlength=len(st.slot_sids)) > 0
     names_of_slot = [_string(st.strings, sid) for sid in st.slot_sids]
     names = sorted({names_of_slot[s] for s in np.flatnonzero(used).tolist()})
@@ -113,4 +120,4 @@ def grouped_order(keys: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return order[bounds[1]:], bounds[1:] - bounds[1]
 
 
-__all__ = ["Frame", "split", "grouped_order", "group_index", "STATUSES", "DURATIONS", "PHASES"]
+__all__ = ["Frame", "split", "grouped_order", "group_index", "has_events", "STATUSES", "DURATIONS", "PHASES"]
