@@ -170,7 +170,7 @@ class EngineState:
         top = int(code.max())
         # Grouped by (code, device group slot): every code's events form one block, every
         # (code, slot) a delay log, and within a block each slot's events keep file order.
-        # One gather of run and time by that order makes every block a contiguous slice.
+        # One gather of run (and of time) by that order makes every block a contiguous slice.
         nslots = len(self.slot_sids)
         width = (top + 1) * nslots
         key = code.astype(np.int32 if width < 2**31 else np.int64)
@@ -178,19 +178,20 @@ class EngineState:
         key += r.slot[run]
         order, bounds = stable_order(key, width)
         self._count_slots(np.diff(bounds).reshape(top + 1, nslots))
-        run_s, t_s = run[order], t[order]
+        run_s = run[order]
         # Counts, first and last events, first and last times of some events, and the
         # start/end matching touch state that nothing else here reads: for a large batch a
         # helper thread does them while this one logs the delays and goes on with the next.
         self._helper.run(self._counts_and_matching, len(run), batch, run, code, t, top, run_s,
-                         t_s, order, bounds, nslots)
+                         order, bounds, nslots)
         self._log_delays(run_s, batch, order, bounds, nslots)
 
-    def _counts_and_matching(self, batch, run, code, t, top, run_s, t_s, order, bounds,
+    def _counts_and_matching(self, batch, run, code, t, top, run_s, order, bounds,
                              nslots) -> None:
         """Event counts, first/last events, first/last times and start/end matching of one
         batch (see _apply_events)."""
         r = self.runs
+        t_s = t[order]
         for name in FIRST_TIMES:
             b = _block(bounds, nslots, top, C[name], C[name])
             if b.stop > b.start:

@@ -26,6 +26,7 @@ from trmon_tui.commands.report_table import render, safe
 
 PREFIX = "trmon-tui report: "
 READ_ROWS = 500_000  # events per poll: bounds the memory of one batch in flight
+FIRST_ROWS = 100_000  # events of the first poll
 MAX_LISTED = 6  # queued / ongoing testruns named per section of the table
 THREAD_BYTES = 128 << 20  # from this file size a reader thread overlaps reading and applying
 LOCK_PATIENCE = 30.0  # seconds to wait for a writer holding the file before giving up
@@ -151,10 +152,12 @@ def _produce(path: str, put, stop: threading.Event) -> None:
     ("items", list), then ("done", file format) or ("error", exception)."""
     try:
         quiet_hdf5()
-        reader = TailReader(path, max_rows=READ_ROWS)
+        # A small first batch: the engine starts on it while the reader reads the next.
+        reader = TailReader(path, max_rows=FIRST_ROWS)
         started = time.monotonic()
         with closing(reader.polls(hold=HOLD)) as polls:  # closing: the file is not left open
             for result in polls:
+                reader.max_rows = READ_ROWS
                 if stop.is_set():
                     return
                 items = [item for item in result.items if isinstance(item, (Batch, Reset))]
