@@ -1,19 +1,27 @@
-"""StatsEngine state and its incremental update (``apply``); the queries live in queries.py.
+"""StatsEngine state and its incremental update (``apply``); the queries live in the modules
+beside it (frame, summary, listing, phases).
 
-State kept per run (dense run index of the file, numpy arrays with doubling capacity): device
-group slot, requestor and hosts (string ids of the first request row), first error message, the
-times (in the engine's clock) of the first ``request`` / ``queue_start`` / ``queue_end`` /
-``publish`` and the last ``test_end``, the first event and the last known-name event, a count of
-events per code, per phase (flash, boot, test) the sum of the non-negative durations of its
-closed pairs, and the number of ends without start.  Closed pairs and every event's delivery
-delay are also logged as samples, one log per (device group slot, phase or event code), with
-their run so a time window can filter them: a group's statistics never scan other groups.
+State kept per run (dense run index of the file, column-major numpy arrays with doubling capacity,
+sized at once from ``Batch.runs_total`` while catching up): device group slot, requestor and hosts
+(string ids of the first request row), first error message, the times (in the engine's clock) of
+the first ``request`` / ``queue_start`` / ``queue_end`` / ``publish`` and the last ``test_end``,
+the last known-name event, the first event of runs without a request (the only ones that read
+it), a count of events per code, per phase (flash, boot, test) the sum of the non-negative
+durations of its closed pairs, and the number of ends without start.  Closed pairs and every
+event's delivery delay are also logged as samples, one log per (device group slot, phase or
+event code), with their run so a time window can filter them: a group's statistics never scan
+other groups.  Events per (code, slot) are also totalled, for group totals without a window.
 
 Everything a batch does costs O(batch) (plus O(open starts) for the pool of matching.py), and the
 result is the same after any split of the same rows into batches: "first" values are only set
 while unset, "last" values always overwritten, counts are integers, per-run sums are added in
 file order one addend at a time, and every sample log holds its values in file order, so the
 statistics see the very same arrays (floating-point sums in the same order).
+
+A batch is grouped once by (event code, device group slot) with one sort, and every step works on
+contiguous slices of it.  For a large batch, the counts, first/last values and the matching run in
+a helper thread (helper.py) while this thread logs the delays and takes the next batch; the state
+each side writes is disjoint, and every query first waits for the helper (``drain``).
 """
 
 from __future__ import annotations

@@ -3,6 +3,11 @@
 Reads the whole file with store.tail.TailReader (batches of at most READ_ROWS rows, so memory
 stays bounded), folds them into a store.stats.StatsEngine and prints its summary: DESIGN.md's
 JSON with --json, else a plain-text table per device group (see report_table).
+
+On a large file the work is spread over the machine's two cores: a reader thread reads the next
+batch (holding the file open for up to HOLD seconds at a time) and prepares it
+(StatsEngine.prepare), the engine applies the previous one with a helper thread of its own, and
+the summary's sample statistics run in two threads.  See tests/benchmarks/bench_stats.py.
 """
 
 from __future__ import annotations
