@@ -2,13 +2,13 @@
 
 One file holds five append-only tables under the root group::
 
-    /events    run int32, code int16, emit float64, received float64   (one row per event)
-    /runs      testrun_id S64, group int32                              (row number = dense run index)
+    /events    run int32, code int16, emit float64, received float64 (one row per event)
+    /runs      testrun_id S64, group int32                         (row number = dense run index)
     /requests  run int32, event_row int64, queue, configuration,
-               requestor, hosts int32 (string ids), request_id S64      (one row per `request`)
-    /errors    run int32, event_row int64, message int32 (string id)    (one row per `error`)
-    /strings   value S256                                               (row number = string id)
-    /names     name S64                                                 (row number = event code)
+               requestor, hosts int32 (string ids), request_id S64 (one row per `request`)
+    /errors    run int32, event_row int64, message int32 (string id) (one row per `error`)
+    /strings   value S256                                          (row number = string id)
+    /names     name S64                                            (row number = event code)
 
 Integer codes keep the statistics vectorisable: events carry a dense testrun index and a small
 event code, and every repeated string (device group, requestor, hosts, error message, ...) is

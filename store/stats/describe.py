@@ -122,7 +122,7 @@ def describe_histogram(hist: np.ndarray) -> dict:
     previous = np.floor(virtual)
     gamma = virtual - previous
     out = []
-    for g, lo in zip(gamma.tolist(), previous.astype(int).tolist()):
+    for g, lo in zip(gamma.tolist(), previous.astype(int).tolist(), strict=True):
         x, y = order_stat(lo), order_stat(min(lo + 1, n - 1))
         out.append(y - (y - x) * (1 - g) if g >= 0.5 else x + (y - x) * g)
     return {"n": n, "min": float(values[0]), "max": float(values[-1]), "mean": mean,

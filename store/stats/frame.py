@@ -120,4 +120,5 @@ def grouped_order(keys: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return order[bounds[1]:], bounds[1:] - bounds[1]
 
 
-__all__ = ["Frame", "split", "grouped_order", "group_index", "has_events", "STATUSES", "DURATIONS", "PHASES"]
+__all__ = ["Frame", "split", "grouped_order", "group_index", "has_events", "STATUSES",
+           "DURATIONS", "PHASES"]
