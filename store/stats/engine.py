@@ -187,19 +187,20 @@ class EngineState:
         order, bounds = stable_order(key, width)
         self._count_slots(np.diff(bounds).reshape(top + 1, nslots))
         run_s = run[order]
-        # Counts, first and last events, first and last times of some events, and the
-        # start/end matching touch state that nothing else here reads: for a large batch a
-        # helper thread does them while this one logs the delays and goes on with the next.
-        self._helper.run(self._counts_and_matching, len(run), batch, run, code, t, top, run_s,
-                         order, bounds, nslots)
+        # Counts with first and last events and times (lane 0), and the start/end matching
+        # (lane 1), touch state that nothing else here reads: for a large batch two helper
+        # threads do them while this one logs the delays and goes on with the next batch.
+        t_s = t[order]  # made once: both helper lanes read it
+        self._helper.run(self._counts_and_times, len(run), run, code, t, top, run_s, t_s,
+                         bounds, nslots, lane=0)
+        self._helper.run(self._match_phases, len(run), batch, run_s, t_s, order, bounds, nslots,
+                         top, lane=1)
         self._log_delays(run_s, batch, order, bounds, nslots)
 
-    def _counts_and_matching(self, batch, run, code, t, top, run_s, order, bounds,
-                             nslots) -> None:
-        """Event counts, first/last events, first/last times and start/end matching of one
-        batch (see _apply_events)."""
+    def _counts_and_times(self, run, code, t, top, run_s, t_s, bounds, nslots) -> None:
+        """Event counts, first/last events and first/last times of one batch (see
+        _apply_events)."""
         r = self.runs
-        t_s = t[order]
         for name in FIRST_TIMES:
             b = _block(bounds, nslots, top, C[name], C[name])
             if b.stop > b.start:
@@ -217,7 +218,6 @@ class EngineState:
             known = slice(None) if known is None else known
             r.last_code[run[known]] = code[known]
             r.last_t[run[known]] = t[known]
-        self._match_phases(batch, run_s, t_s, order, bounds, nslots, top)
 
     def _count_slots(self, per_code_slot: np.ndarray) -> None:
         """Add a batch's events per (code, device group slot) to ``slot_counts``."""
