@@ -187,14 +187,17 @@ class EngineState:
         order, bounds = stable_order(key, width)
         self._count_slots(np.diff(bounds).reshape(top + 1, nslots))
         run_s = run[order]
-        # Counts with first and last events and times (lane 0), and the start/end matching
-        # (lane 1), touch state that nothing else here reads: for a large batch two helper
-        # threads do them while this one logs the delays and goes on with the next batch.
+        # Counts with first and last events and times (lane 0), and the start/end matching with
+        # the delay logs (lane 1), touch state that nothing else here reads: for a large batch
+        # two helper threads do them while this one goes on with the next batch.
         t_s = t[order]  # made once: both helper lanes read it
         self._helper.run(self._counts_and_times, len(run), run, code, t, top, run_s, t_s,
                          bounds, nslots, lane=0)
-        self._helper.run(self._match_phases, len(run), batch, run_s, t_s, order, bounds, nslots,
-                         top, lane=1)
+        self._helper.run(self._matching_and_delays, len(run), batch, run_s, t_s, order, bounds,
+                         nslots, top, lane=1)
+
+    def _matching_and_delays(self, batch, run_s, t_s, order, bounds, nslots, top) -> None:
+        self._match_phases(batch, run_s, t_s, order, bounds, nslots, top)
         self._log_delays(run_s, batch, order, bounds, nslots)
 
     def _counts_and_times(self, run, code, t, top, run_s, t_s, bounds, nslots) -> None:
@@ -378,10 +381,6 @@ def prepare(batch: Batch) -> None:
     a reader thread can do it while the engine applies the batch before."""
     if len(batch):
         _run_index(batch)
-        _delays(batch)
-    if len(batch.runs):
-        batch.derived("runs.group", lambda: np.ascontiguousarray(batch.runs["group"]))
-        _testrun_ids(batch)
 
 
 def _batches_to_come(batch: Batch) -> float:
