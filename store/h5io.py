@@ -90,11 +90,12 @@ def open_with_retry(path: str, mode: str = "r", *, patience: float = 60.0) -> ta
         attempt += 1
 
 
-def try_open(path: str, mode: str = "r") -> tables.File | None:
-    """Open once without waiting: the file, or None when another process holds the lock."""
+def try_open(path: str, mode: str = "r", **params) -> tables.File | None:
+    """Open once without waiting: the file, or None when another process holds the lock.
+    ``params``: PyTables parameters for this file, in lower case (e.g. chunk_cache_size)."""
     quiet_hdf5()
     try:
-        return tables.open_file(path, mode)
+        return tables.open_file(path, mode, **params)
     except (tables.HDF5ExtError, ValueError) as exc:
         if is_lock_error(exc):
             return None

@@ -138,7 +138,9 @@ class TailReader:
         for delay in (0.0, *h5io.RETRY_SLEEPS):
             time.sleep(delay)
             try:
-                h5 = h5io.try_open(self.path, "r")
+                # No chunk cache: every poll reads rows it has not read before, so HDF5 may
+                # as well copy chunks straight into the result (a third faster on big reads).
+                h5 = h5io.try_open(self.path, "r", chunk_cache_size=0)
             except (tables.HDF5ExtError, OSError, ValueError) as exc:
                 if self._is_hdf5():
                     reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "?"
