@@ -24,9 +24,9 @@ class Frame:
         self.since = since
         r = st.runs
         n = self.n = r.n
-        self.group_names, slot_group = group_index(st)
         has = has_events(st)
-        mask = has.copy()
+        self.group_names, slot_group = group_index(st, has)
+        mask = has
         if since is not None:
             mask &= r.request[:n] >= since  # NaN (never requested) compares False
         if group is not None:
@@ -65,18 +65,17 @@ class Frame:
             return np.empty(0)
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
-    def per_run_duration(self, name: str) -> np.ndarray:
-        """Duration of a per-run phase (NaN where undefined), for all n runs."""
+    def per_run_duration(self, name: str, out: np.ndarray | None = None) -> np.ndarray:
+        """Duration of a per-run phase (NaN where undefined), for all n runs (into ``out``
+        when given: a scratch array of n floats)."""
         r, n = self.st.runs, self.n
-        if name == "testrun":
-            return r.publish[:n] - r.request[:n]
-        if name == "init":
-            return r.queue_start[:n] - r.request[:n]
-        if name == "queue":
-            return r.queue_end[:n] - r.queue_start[:n]
-        if name == "publish":
-            return r.publish[:n] - r.test_end[:n]
-        raise KeyError(name)
+        end, start = _PER_RUN[name]
+        return np.subtract(getattr(r, end)[:n], getattr(r, start)[:n], out=out)
+
+
+_PER_RUN = {"testrun": ("publish", "request"), "init": ("queue_start", "request"),
+            "queue": ("queue_end", "queue_start"), "publish": ("publish", "test_end")}
+"""Per-run durations: (end column, start column) of the run columns."""
 
 
 def has_events(st: EngineState) -> np.ndarray:
@@ -86,11 +85,12 @@ def has_events(st: EngineState) -> np.ndarray:
     return ~(np.isnan(r.last_t[:n]) & np.isnan(r.first_t[:n]))
 
 
-def group_index(st: EngineState) -> tuple[list[str], np.ndarray]:
-    """Sorted device group names of runs with events, and each slot's index in that list."""
+def group_index(st: EngineState, has: np.ndarray | None = None) -> tuple[list[str], np.ndarray]:
+    """Sorted device group names of runs with events, and each slot's index in that list.
+    ``has``: has_events(st), when the caller has it already."""
     r = st.runs
     n = r.n
-    has = has_events(st)
+    has = has_events(st) if has is None else has
     used = np.bincount(r.slot[:n][has], minlength=len(st.slot_sids)) > 0
     names_of_slot = [_string(st.strings, sid) for sid in st.slot_sids]
     names = sorted({names_of_slot[s] for s in np.flatnonzero(used).tolist()})

@@ -31,7 +31,9 @@ def summary(st: EngineState, since: float | None, group: str | None, now: float,
     order, bounds = grouped_order(f.gidx, len(f.group_names))
     runs_of = [order[bounds[g] : bounds[g + 1]] for g in range(len(f.group_names))]
     # Per-run durations gathered once in group order: each group's are then a slice.
-    per_run = {name: f.per_run_duration(name)[order] for name in DURATIONS if name not in PHASES}
+    scratch = np.empty(f.n)
+    per_run = {name: f.per_run_duration(name, out=scratch)[order]
+               for name in DURATIONS if name not in PHASES}
     values = [_sorted_values(f, f.slots(g), slice(bounds[g], bounds[g + 1]), per_run,
                              delivery_delay) for g in range(len(f.group_names))]
     # The statistics of the samples (durations, delivery delays) are most of the work: one
