@@ -27,7 +27,12 @@ def _ready(app, tab: str):
             found = app.query("#chart-info")
             return bool(found) and "of 40" in str(found.first(Static).render())
         found = app.query(probes[tab])
-        return bool(found) and found.first(DataTable).row_count > 0
+        if not found:
+            return False
+        table = found.first(DataTable)
+        # Rows in, and column widths fitted to them (DataTable does that when idle: a
+        # loaded machine can take longer than the pause below).
+        return table.row_count > 0 and not table._require_update_dimensions
     return check
 
 
