@@ -54,6 +54,7 @@ def test_pane(snap_compare, tmp_path, size, key, tab):
         await wait_for(pilot, _ready(app, tab))
         if tab == "statistics":  # the histogram arrives with the samples
             await wait_for(pilot, lambda: app.snapshot.samples is not None)
+        await pilot.wait_for_scheduled_animations()  # the tab underline slides
         await pilot.pause(0.3)
 
     assert snap_compare(app, terminal_size=size, run_before=before)
@@ -70,6 +71,7 @@ def test_detail_screen(snap_compare, tmp_path):
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, TestrunScreen) and "loading" not in
                        str(app.screen.query_one("#detail-attrs", Static).render()))
+        await pilot.wait_for_scheduled_animations()
         await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=before)
@@ -81,6 +83,7 @@ def test_help_screen(snap_compare, tmp_path):
     async def before(pilot):
         await wait_for(pilot, loaded(app, n))
         await pilot.press("question_mark")
+        await pilot.wait_for_scheduled_animations()  # the tab underline slides
         await pilot.pause(0.3)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=before)
