@@ -68,19 +68,9 @@ def test_pane(snap_compare, tmp_path, size, key, tab):
         await pilot.wait_for_scheduled_animations()  # the tab underline slides
         await pilot.pause(0.3)
         await wait_for(pilot, _ready(app, tab))  # still so (nothing refilled it meanwhile)
-        await _repaint_tables(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=before)
 
-
-async def _repaint_tables(pilot) -> None:
-    """Render the tables afresh.  Textual's DataTable caches rendered lines by data version,
-    not by column width: a line drawn between adding rows and fitting the columns to them
-    (a busy machine can draw one) stays narrow until the data changes again."""
-    for table in pilot.app.query(DataTable):
-        table._clear_caches()
-        table.refresh()
-    await pilot.pause(0.1)
 
 
 def test_detail_screen(snap_compare, tmp_path):
@@ -96,7 +86,6 @@ def test_detail_screen(snap_compare, tmp_path):
                        str(app.screen.query_one("#detail-attrs", Static).render()))
         await pilot.wait_for_scheduled_animations()
         await pilot.pause(0.2)
-        await _repaint_tables(pilot)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=before)
 

@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Footer, Static
 from trmon_tui.messages import TestrunLoaded
 from trmon_tui.widgets import format as fmt
 from trmon_tui.widgets.events import detail
+from trmon_tui.widgets.table import FittedTable
 
 
 class TestrunScreen(Screen[None]):
@@ -31,7 +32,7 @@ class TestrunScreen(Screen[None]):
                          id="detail-title")
             yield Static(Text("loading…", style="dim"), id="detail-attrs")
             yield Static(id="detail-error")
-            yield DataTable(id="timeline", cursor_type="row", zebra_stripes=True)
+            yield FittedTable(id="timeline", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:

@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Static
 from trmon_tui.messages import Snapshot, TestrunChosen
 from trmon_tui.widgets import format as fmt
 from trmon_tui.widgets.pane import Pane
-from trmon_tui.widgets.table import refill
+from trmon_tui.widgets.table import FittedTable, refill
 
 COLUMNS = ("received", "testrun", "group", "event", "detail")
 STYLES = {"error": "bold red", "publish": "green", "request": "cyan"}
@@ -34,7 +34,7 @@ class EventsPane(Pane):
 
     def compose(self) -> ComposeResult:
         yield Static(id="events-info", classes="info")
-        yield DataTable(id="events-table", cursor_type="row", zebra_stripes=True)
+        yield FittedTable(id="events-table", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns(*COLUMNS)

@@ -9,7 +9,7 @@ from textual.widgets import DataTable, Static
 from trmon_tui.messages import Snapshot
 from trmon_tui.widgets import format as fmt
 from trmon_tui.widgets.pane import Pane
-from trmon_tui.widgets.table import refill
+from trmon_tui.widgets.table import FittedTable, refill
 
 GROUP_COLUMNS = ("group", "runs", "queued", "ongoing", "finished", "errors", "err %",
                  "median", "oldest wait")
@@ -52,9 +52,9 @@ class OverviewPane(Pane):
     tab = "overview"
 
     def compose(self) -> ComposeResult:
-        yield DataTable(id="groups", cursor_type="row", zebra_stripes=True)
+        yield FittedTable(id="groups", cursor_type="row", zebra_stripes=True)
         yield Static(id="overview-events", classes="info")
-        yield DataTable(id="requestors", cursor_type="row")
+        yield FittedTable(id="requestors", cursor_type="row")
 
     def on_mount(self) -> None:
         self.query_one("#groups", DataTable).add_columns(*GROUP_COLUMNS)

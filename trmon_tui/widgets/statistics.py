@@ -12,7 +12,7 @@ from trmon_tui.widgets import format as fmt
 from trmon_tui.widgets import plots
 from trmon_tui.widgets.pane import Pane
 from trmon_tui.widgets.plotview import PlotView
-from trmon_tui.widgets.table import refill
+from trmon_tui.widgets.table import FittedTable, refill
 
 COLUMNS = ("phase", "n", "min", "max", "mean", "std", "p50", "p95")
 ITERATIONS = ("flash", "boot", "test")
@@ -42,7 +42,7 @@ class StatisticsPane(Pane):
             self.phase = phase
 
     def compose(self) -> ComposeResult:
-        yield DataTable(id="stats", cursor_type="row")
+        yield FittedTable(id="stats", cursor_type="row")
         yield PlotView(id="histogram")
 
     def on_mount(self) -> None:

@@ -10,6 +10,19 @@ from textual.widgets import DataTable
 Row = tuple[str, Sequence[Text | str]]
 
 
+class FittedTable(DataTable):
+    """A DataTable that redraws every line once its columns are fitted to new rows.
+
+    DataTable fits the columns when idle and caches drawn lines by data version only: a line
+    drawn in between (a busy machine draws one) kept its narrow columns until the data changed
+    again, e.g. a header shorter than the rows under it on a file that no longer changes.
+    """
+
+    def _update_dimensions(self, new_rows) -> None:  # Textual 8.2 (pinned): called when idle
+        super()._update_dimensions(new_rows)
+        self._update_count += 1  # part of every line cache's key: lines are drawn afresh
+
+
 def refill(table: DataTable, rows: Sequence[Row]) -> bool:
     """Replace the table's rows; returns False (and does nothing) when they are unchanged.
 

@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Input, Static
 from trmon_tui.messages import LIST_LIMIT, Snapshot, TestrunChosen
 from trmon_tui.widgets import format as fmt
 from trmon_tui.widgets.pane import Pane
-from trmon_tui.widgets.table import refill
+from trmon_tui.widgets.table import FittedTable, refill
 
 COLUMNS = ("state", "testrun", "group", "phase", "for", "hosts", "requestor")
 SORTS = ("newest", "longest", "group", "testrun", "requestor")
@@ -59,7 +59,7 @@ class TestrunsPane(Pane):
         yield Input(placeholder="filter: id, group, phase, host, requestor  (Esc clears)",
                     id="filter", classes="-hidden")
         yield Static(id="testruns-info", classes="info")
-        yield DataTable(id="testruns-table", cursor_type="row", zebra_stripes=True)
+        yield FittedTable(id="testruns-table", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns(*COLUMNS)
