@@ -1,8 +1,9 @@
-"""A one-thread helper that does part of a large batch's work while the caller goes on.
+"""Helper threads ("lanes") that do parts of a large batch's work while the caller goes on.
 
-On two cores the cold read of a big file is bound by ``StatsEngine.apply``; the counts and the
-start/end matching of a batch need nothing the rest of that batch or the next one computes, so a
-helper thread does them meanwhile (numpy releases the GIL in its loops, sorts and gathers).
+On two cores the cold read of a big file is bound by ``StatsEngine.apply``; the counts, the
+start/end matching and the delay logs of a batch need nothing the rest of that batch or the next
+one computes, so helper threads do them meanwhile (numpy releases the GIL in its loops, sorts and
+gathers).
 
 Results do not depend on the threads: each lane runs one task at a time in submission order, a
 task only touches state that nothing else (no other lane, not the caller) touches until
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
 
-PARALLEL_EVENTS = 100_000  # from this batch size a task goes to the helper thread
+PARALLEL_EVENTS = 100_000  # from this batch size a task goes to a helper thread
 
 
 class Helper:
