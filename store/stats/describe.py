@@ -1,9 +1,9 @@
 """Statistics of one sample, exactly as DESIGN.md defines them.
 
 Percentiles reproduce numpy's default "linear" method on the few order statistics they need,
-found with one ``np.partition`` (a test checks equality with ``np.percentile``).  The mean and
-std are numpy's, over the values in the order given: callers pass samples in a canonical order
-(file order), so cold and incremental computations give bit-identical results.
+found with two partitions (a test checks equality with ``np.percentile``).  The mean is numpy's
+and the std a chunked two-pass sum, over the values in the order given: callers pass samples in
+a canonical order (file order), so cold and incremental computations give bit-identical results.
 """
 
 from __future__ import annotations
@@ -59,12 +59,6 @@ def _std(a: np.ndarray, mean: float) -> float:
         np.multiply(d, d, out=d)
         total += float(np.add.reduce(d))
     return math.sqrt(total / n)
-
-
-def percentiles(a: np.ndarray) -> tuple[float, float]:
-    """p50 and p95 of a non-empty array with numpy's linear interpolation."""
-    _, p50, p95, _ = order_statistics(a)
-    return p50, p95
 
 
 def order_statistics(a: np.ndarray, in_place: bool = False) -> tuple[float, float, float, float]:

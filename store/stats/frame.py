@@ -104,12 +104,6 @@ def _string(strings: list[str], i: int) -> str:
     return strings[i] if 0 <= i < len(strings) else ""
 
 
-def split(keys: np.ndarray, k: int) -> list[np.ndarray]:
-    """Indices of ``keys`` equal to 0..k-1, each ascending (keys < 0 dropped); O(len(keys))."""
-    order, bounds = grouped_order(keys, k)
-    return [order[bounds[g] : bounds[g + 1]] for g in range(k)]
-
-
 def grouped_order(keys: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """(indices of ``keys`` equal to 0..k-1 grouped by key, each group ascending; bounds):
     group g is ``order[bounds[g]:bounds[g + 1]]`` (keys < 0 dropped)."""
@@ -120,5 +114,5 @@ def grouped_order(keys: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return order[bounds[1]:], bounds[1:] - bounds[1]
 
 
-__all__ = ["Frame", "split", "grouped_order", "group_index", "has_events", "STATUSES",
+__all__ = ["Frame", "grouped_order", "group_index", "has_events", "STATUSES",
            "DURATIONS", "PHASES"]
