@@ -197,6 +197,7 @@ class EngineState:
                          nslots, top, lane=1)
 
     def _matching_and_delays(self, batch, run_s, t_s, order, bounds, nslots, top) -> None:
+        """Lane 1's part of a batch: start/end matching, then the delay logs."""
         self._match_phases(batch, run_s, t_s, order, bounds, nslots, top)
         self._log_delays(run_s, batch, order, bounds, nslots)
 
