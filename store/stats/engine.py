@@ -260,7 +260,7 @@ class EngineState:
 
         The ends come in (device group slot, file order): the sample logs take them as they are.
         """
-        res = matching.match_simple(starts, (re, te, None, pe), self.pools[phase], self._marks)
+        res = matching.match_simple(starts, (re, te, None, pe), self.pools[phase])
         if res is None:
             return False
         self.pools[phase] = res.pool

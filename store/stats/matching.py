@@ -115,7 +115,7 @@ def match(run: np.ndarray, is_start: np.ndarray, t: np.ndarray, row: np.ndarray,
                    new_pool)
 
 
-def match_simple(starts: tuple, ends: tuple, pool: Pool, marks: np.ndarray) -> Matched | None:
+def match_simple(starts: tuple, ends: tuple, pool: Pool) -> Matched | None:
     """The common case in O(batch) without sorting, or None when it does not apply.
 
     ``starts`` / ``ends`` are ``(run, t, row, pos)`` of the batch's starts and ends (ends in any
@@ -124,7 +124,6 @@ def match_simple(starts: tuple, ends: tuple, pool: Pool, marks: np.ndarray) -> M
     end comes after its run's start: then each end closes that start, with the very durations
     the general path computes.  Needs the runs to be dense (span at most a few times the count):
     it works on arrays over the span of runs, and looks at the pool only there.
-    ``marks`` is not used (the signature is match()'s).
     """
     rs, ts, ws, ps = starts
     re, te, pe = ends[0], ends[1], ends[3]
