@@ -57,11 +57,15 @@ def is_lock_error(exc: BaseException) -> bool:
 
     Another process shows as HDF5's lock error; another handle in this process (PyTables keeps
     a registry of open files) as a ValueError "already opened": both pass once it is closed.
+    A reader thread of this process that HDF5 has opened but PyTables has not yet registered
+    (the two steps are not atomic) shows as HDF5's "already open for read-only" to a writer
+    thread: just as passing (seen when the monitor and a writer share a process, as in tests).
     """
     text = str(exc)
     if isinstance(exc, ValueError):
         return "already opened" in text
-    return "unable to lock file" in text or "Resource temporarily unavailable" in text
+    return ("unable to lock file" in text or "Resource temporarily unavailable" in text
+            or "file is already open for read-only" in text)
 
 
 def open_with_retry(path: str, mode: str = "r", *, patience: float = 60.0) -> tables.File:

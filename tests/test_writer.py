@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -153,3 +154,29 @@ def test_columns_fast_and_exact_paths_agree(tmp_path, n):
     assert len(events) == 2 * n
     assert events[0]["testrun_id"] == "g0-0-ä" and events[0]["device_group"] == "grüppe"
     assert events[n]["testrun_id"] == "g1-0" and events[n]["device_group"] == "grp"
+
+
+def test_writer_waits_for_a_reader_handle_of_its_own_process(tmp_path):
+    """A reader thread between HDF5's open and PyTables' registry (a real window: CI once failed
+    a writer there) holds the file like a lock: the writer retries instead of giving up."""
+    import tables
+
+    path = str(tmp_path / "f.h5")
+    with EventWriter(path) as writer:
+        writer.write_columns(columns(0, 0, 10))
+    reader = tables.open_file(path, "r")
+    tables.file._open_files.remove(reader)  # the state just before PyTables registers it
+
+    def close_soon():
+        time.sleep(0.3)
+        tables.file._open_files.add(reader)
+        reader.close()
+
+    closer = threading.Thread(target=close_soon)
+    closer.start()
+    try:
+        with EventWriter(path) as writer:
+            writer.write_columns(columns(0, 10, 20))
+    finally:
+        closer.join()
+    assert len(read_events(path)) == 20
