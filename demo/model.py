@@ -79,7 +79,7 @@ class DevicePool:
         """Start time and device of each task, in the given (ready-time) order."""
         starts, devices = [], []
         free = self._free
-        for r, s in zip(ready.tolist(), service.tolist()):
+        for r, s in zip(ready.tolist(), service.tolist(), strict=True):
             t, d = free[0]
             if t < r:
                 t = r
@@ -143,7 +143,7 @@ class FarmModel:
     @staticmethod
     def _mean_service(g: farm.Group) -> float:
         """Expected device time of a testrun of group g (seconds), for sizing the load."""
-        mid = [(lo + hi) / 2 * f for (lo, hi), f in zip(farm.STEP_RANGE, g.factors)]
+        mid = [(lo + hi) / 2 * f for (lo, hi), f in zip(farm.STEP_RANGE, g.factors, strict=True)]
         flashes, boots = 1 / (1 - g.flash_retry), 1 / (1 - g.boot_retry)
         return (mid[farm.GAP_TO_FLASH] + flashes * mid[farm.FLASH]
                 + (flashes - 1) * mid[farm.FLASH_RETRY_GAP] + mid[farm.GAP_TO_BOOT]

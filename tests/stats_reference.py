@@ -36,7 +36,7 @@ def to_batches(events: list[dict], cuts: list[int] = ()) -> list[Batch]:
             fresh.append(text)
         return strings[text]
 
-    for lo, hi in zip(bounds[:-1], bounds[1:]):
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
         fresh: list[str] = []
         first_run = len(runs)
         run_rows, ev_rows, req_rows, err_rows = [], [], [], []
@@ -230,7 +230,7 @@ def same(got, want, path="") -> None:
             same(got[key], want[key], f"{path}.{key}")
     elif isinstance(want, list):
         assert isinstance(got, list) and len(got) == len(want), (path, got, want)
-        for i, (g, w) in enumerate(zip(got, want)):
+        for i, (g, w) in enumerate(zip(got, want, strict=True)):
             same(g, w, f"{path}[{i}]")
     elif isinstance(want, float) and isinstance(got, float):
         assert math.isclose(got, want, rel_tol=1e-12, abs_tol=1e-9), (path, got, want)

@@ -63,7 +63,8 @@ BAD = [
     ('{"testrun_id": "t1", "event": "queue_end", "emit": 1, "colour": "red"}',
      "unknown key 'colour'"),
     (json.dumps({"testrun_id": "t1", "event": "request", "emit": 1, "device_group": "g1",
-                 "requestor": "é" * 129}), "requestor is 258 bytes long in UTF-8; the limit is 256"),
+                 "requestor": "é" * 129}),
+     "requestor is 258 bytes long in UTF-8; the limit is 256"),
 ]
 
 

@@ -28,7 +28,7 @@ def farm_events(seed: int, runs: int = 40) -> list[dict]:
     """Interleaved testruns with retries, errors in any phase, gaps and unknown events."""
     rng = random.Random(seed)
     scripts = []
-    for i in range(runs):
+    for _ in range(runs):
         names = ["request", "queue_start", "queue_end"]
         for phase in ("flash", "boot", "test"):
             names += [f"{phase}_start", f"{phase}_end"] * rng.choice([1, 1, 2, 3])

@@ -98,7 +98,7 @@ def test_seed_names_and_ids_across_batches(tmp_path):
     with tables.open_file(str(path), "w") as h5:
         table = h5.create_table(h5.create_group("/", "g"), "events", SpikeEvent)
         row = table.row
-        for k, (tid, name) in enumerate(zip(("b", "a", "b", "c", "a"), names)):
+        for k, (tid, name) in enumerate(zip(("b", "a", "b", "c", "a"), names, strict=True)):
             row["testrun_id"], row["ev_name"] = tid, name.encode()
             row["emit"] = row["received"] = k
             row.append()

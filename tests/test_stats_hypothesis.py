@@ -46,7 +46,7 @@ def streams(draw) -> list[dict]:
     scripts = [draw(one_script()) for i in range(k)]
     cursors = [0] * k
     events, t = [], 100.0
-    while any(c < len(s) for c, s in zip(cursors, scripts)):
+    while any(c < len(s) for c, s in zip(cursors, scripts, strict=True)):
         live = [i for i in range(k) if cursors[i] < len(scripts[i])]
         i = draw(st.sampled_from(live))
         group, name = scripts[i][cursors[i]]

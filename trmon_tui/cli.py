@@ -16,7 +16,7 @@ COMMANDS = ("ingest", "tail", "report", "generate")
 
 USAGE = """\
 trmon-tui [FILE]                 the live monitor (FILE defaults to $TRMON_FILE)
-       trmon-tui --demo                 the live monitor over a generated, live-written temporary file
+       trmon-tui --demo                 the live monitor over a live-written temporary file
        trmon-tui ingest FILE            append JSON-lines events from stdin
        trmon-tui tail FILE [--follow]   print events as JSON lines, each exactly once, in file order
        trmon-tui report FILE [--json]   the statistics, as a table or as JSON
