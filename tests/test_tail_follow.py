@@ -30,7 +30,9 @@ class Follower:
     def __init__(self, path: str) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "trmon_tui", "tail", path, "--follow", "--poll", "0.1"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            # Ctrl-C must reach it even when the test runs in a background job (which ignores it).
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         self.lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()
 
@@ -85,7 +87,7 @@ def test_follow_sees_every_row_once_in_order_and_across_a_replacement(tmp_path):
     finally:
         code, err = follower.stop()
     assert code == 0
-    assert "Traceback" not in err
+    assert "Traceback" not in err, err
     assert "was replaced" in err
 
 
