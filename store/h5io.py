@@ -83,7 +83,7 @@ def open_with_retry(path: str, mode: str = "r", *, patience: float = 60.0) -> ta
     attempt = 0
     while True:
         try:
-            return tables.open_file(path, mode)
+            return open_file(path, mode)
         except (tables.HDF5ExtError, ValueError) as exc:
             if not is_lock_error(exc):
                 raise
@@ -99,11 +99,68 @@ def try_open(path: str, mode: str = "r", **params) -> tables.File | None:
     ``params``: PyTables parameters for this file, in lower case (e.g. chunk_cache_size)."""
     quiet_hdf5()
     try:
-        return tables.open_file(path, mode, **params)
+        return open_file(path, mode, **params)
     except (tables.HDF5ExtError, ValueError) as exc:
         if is_lock_error(exc):
             return None
         raise
+
+
+def open_file(path: str, mode: str = "r", **params) -> tables.File:
+    """``tables.open_file``, minus a leak: when it fails after HDF5 has opened the file (a root
+    group it cannot read, a damaged attribute), PyTables leaves the half-built handle
+    registered and the file open, so this process would hold HDF5's lock on it until it exits
+    (a writer elsewhere would wait for it forever), and half-built nodes print "Exception
+    ignored" tracebacks whenever they are collected. Such a handle is closed here before the
+    error propagates."""
+    try:
+        return tables.open_file(path, mode, **params)
+    except BaseException as exc:
+        for handle in _half_built(exc):
+            _discard(handle)
+        raise
+
+
+def _half_built(exc: BaseException) -> list[tables.File]:
+    """The File objects whose ``__init__`` raised ``exc`` (found in its traceback, so that a
+    handle another thread opened on the same path is never touched)."""
+    found, tb = [], exc.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        if frame.f_code.co_name == "__init__":
+            handle = frame.f_locals.get("self")
+            if isinstance(handle, tables.File) and handle not in found:
+                found.append(handle)
+        tb = tb.tb_next
+    return found
+
+
+def _discard(handle: tables.File) -> None:
+    if "root" in handle.__dict__:  # built far enough for its own close()
+        try:
+            handle.close()
+            return
+        except Exception:  # noqa: BLE001 - fall back to taking it apart below
+            pass
+    manager = handle.__dict__.get("_node_manager")
+    for node in list(manager.registry.values()) if manager is not None else []:
+        # Close what HDF5 opened for the node (HDF5 keeps a file open while any object in it
+        # is), then mark it closed so that its finalizer has nothing left to do.
+        close = getattr(node, "_g_close_group", None)
+        if close is not None and node.__dict__.get("_v_isopen"):
+            try:
+                close()
+            except tables.HDF5ExtError:
+                pass  # it was never opened
+        node.__dict__["_v_isopen"] = False
+    if getattr(handle, "file_id", 0):
+        try:
+            handle._close_file()
+        except tables.HDF5ExtError:
+            pass
+    handle.isopen = 0
+    if handle in tables.file._open_files.handlers:
+        tables.file._open_files.remove(handle)
 
 
 def fsync_path(path: str) -> None:

@@ -77,12 +77,10 @@ def _check_out(out: str) -> str | None:
 
 
 def _is_trmon_file(path: str) -> bool:
-    import tables
-
-    from store import schema
+    from store import h5io, schema
 
     try:
-        with tables.open_file(path, "r") as h5:
+        with h5io.open_file(path, "r") as h5:
             return schema.is_product_file(h5)
     except Exception:  # not HDF5, locked, truncated: in any case not ours to overwrite
         return False
