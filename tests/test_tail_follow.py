@@ -89,6 +89,8 @@ def test_follow_sees_every_row_once_in_order_and_across_a_replacement(tmp_path):
     assert code == 0
     assert "Traceback" not in err, err
     assert "was replaced" in err
+    lines = err.splitlines()  # it waited for the file, then said when it could read it
+    assert "does not exist yet" in lines[0] and "is readable now; following it" in lines[1]
 
 
 def test_one_shot_tail_and_broken_pipe(tmp_path):

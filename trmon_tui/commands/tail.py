@@ -59,6 +59,9 @@ def _tail(path: str, *, follow: bool, poll: float) -> int:
             message = message.split("; ")[0]  # one-shot: no "waiting for ..." promise
         if message and message != last_message:
             print(PREFIX + message, file=sys.stderr, flush=True)
+        elif follow and last_message and not message and status.state == "live":
+            # The problem printed last is over: say so, or the operator is left wondering.
+            print(PREFIX + f"{path} is readable now; following it", file=sys.stderr, flush=True)
         last_message = status.message
         if code is not None:
             return code
