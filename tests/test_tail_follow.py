@@ -25,7 +25,7 @@ def _expected(gen: int, count: int) -> list[tuple]:
 
 
 class Follower:
-    """A `trmon-tui tail --follow` subprocess whose stdout lines are collected by a thread."""
+    """A `trmon-tui tail --follow` subprocess whose output lines are collected by threads."""
 
     def __init__(self, path: str) -> None:
         self.proc = subprocess.Popen(
@@ -34,11 +34,17 @@ class Follower:
             # Ctrl-C must reach it even when the test runs in a background job (which ignores it).
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         self.lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._pump, daemon=True).start()
+        self.messages: queue.Queue[str] = queue.Queue()
+        self._pumps = [threading.Thread(target=self._pump, args=(stream, sink), daemon=True)
+                       for stream, sink in ((self.proc.stdout, self.lines),
+                                            (self.proc.stderr, self.messages))]
+        for pump in self._pumps:
+            pump.start()
 
-    def _pump(self) -> None:
-        for line in self.proc.stdout:
-            self.lines.put(line)
+    @staticmethod
+    def _pump(stream, sink: queue.Queue) -> None:
+        for line in stream:
+            sink.put(line)
 
     def take(self, n: int, timeout: float = 60.0) -> list[dict]:
         """The next n events printed (fails if they do not come in time)."""
@@ -47,11 +53,20 @@ class Follower:
             out.append(json.loads(self.lines.get(timeout=max(0.01, deadline - time.monotonic()))))
         return out
 
+    def message(self, timeout: float = 60.0) -> str:
+        """The next line printed on stderr (fails if none comes in time)."""
+        return self.messages.get(timeout=timeout)
+
     def stop(self) -> tuple[int, str]:
-        """Ctrl-C it; returns (exit status, stderr)."""
+        """Ctrl-C it; returns (exit status, the rest of its stderr)."""
         self.proc.send_signal(signal.SIGINT)
-        _, err = self.proc.communicate(timeout=20)
-        return self.proc.returncode, err
+        self.proc.wait(timeout=20)
+        for pump in self._pumps:
+            pump.join(timeout=20)
+        rest = []
+        while not self.messages.empty():
+            rest.append(self.messages.get())
+        return self.proc.returncode, "".join(rest)
 
 
 def _keys(events: list[dict]) -> list[tuple]:
@@ -89,8 +104,23 @@ def test_follow_sees_every_row_once_in_order_and_across_a_replacement(tmp_path):
     assert code == 0
     assert "Traceback" not in err, err
     assert "was replaced" in err
-    lines = err.splitlines()  # it waited for the file, then said when it could read it
-    assert "does not exist yet" in lines[0] and "is readable now; following it" in lines[1]
+
+
+def test_follow_says_when_a_bad_file_becomes_readable(tmp_path):
+    path = tmp_path / "events.h5"
+    path.write_bytes(b"not an event file\n")
+    follower = Follower(str(path))
+    try:
+        assert "is not an HDF5 file; waiting for it to be replaced" in follower.message()
+        good = str(tmp_path / "good.h5")
+        with EventWriter(good) as w:
+            w.write_columns(columns(0, 0, 50))
+        os.replace(good, path)
+        assert _keys(follower.take(50)) == _expected(0, 50)
+        assert "is readable now; following it" in follower.message()
+    finally:
+        code, err = follower.stop()
+    assert code == 0 and "Traceback" not in err, err
 
 
 def test_one_shot_tail_and_broken_pipe(tmp_path):
