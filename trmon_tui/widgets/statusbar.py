@@ -56,8 +56,16 @@ class StatusBar(Horizontal):
             self.problem = problem
         self.repaint(now)
 
+    def on_mount(self) -> None:
+        self.repaint(None)  # what arrived before the line existed (see repaint)
+
     def repaint(self, now: float | None) -> None:
         """Rebuild the text (also called each second for the update age)."""
+        texts, bars = self.query("#status-text"), self.query("#progress")
+        if not texts or not bars:
+            # Not composed yet, or being torn down: a snapshot or tick can arrive in either
+            # window (seen on a busy machine). Stored state is painted by on_mount.
+            return
         state = self.state()
         for name in STATE_STYLE:
             self.set_class(state == name, f"-{name}")
@@ -75,8 +83,8 @@ class StatusBar(Horizontal):
         message = self.file.message or self.problem
         if message:
             line.append(" · " + fmt.clean(message), style="yellow")
-        self.query_one("#status-text", Static).update(line)
-        bar = self.query_one("#progress", ProgressBar)
+        texts.first(Static).update(line)
+        bar = bars.first(ProgressBar)
         loading = self.file.loading
         bar.set_class(not loading, "-hidden")
         if loading:
