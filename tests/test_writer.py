@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 import pytest
+import tables
 from writer_proc import columns, generation_prefix, read_events
 
 from store import lookup
@@ -159,8 +160,6 @@ def test_columns_fast_and_exact_paths_agree(tmp_path, n):
 def test_writer_waits_for_a_reader_handle_of_its_own_process(tmp_path):
     """A reader thread between HDF5's open and PyTables' registry (a real window: CI once failed
     a writer there) holds the file like a lock: the writer retries instead of giving up."""
-    import tables
-
     path = str(tmp_path / "f.h5")
     with EventWriter(path) as writer:
         writer.write_columns(columns(0, 0, 10))
