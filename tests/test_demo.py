@@ -296,8 +296,8 @@ def test_days_differ(runs):
     assert len(days) > 20
     errors = np.array([failed[ended & (day == d)].mean() for d in days])
     testrun_p50 = np.array([np.nanmedian(took[day == d]) for d in days])
-    assert errors.max() >= 2 * errors.min()            # a bad day
-    assert testrun_p50.max() >= 1.3 * testrun_p50.min()  # a slow day
+    assert errors.max() >= 2 * np.median(errors)            # a bad day
+    assert testrun_p50.max() >= 1.3 * np.median(testrun_p50)  # a slow day
     requests = np.bincount(day - day.min())[np.array(days) - day.min()]
     weekend = (np.array(days) + 3) % 7 >= 5  # 1970-01-01 was a Thursday
     assert requests[weekend].mean() < 0.7 * requests[~weekend].mean()
