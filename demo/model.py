@@ -94,7 +94,8 @@ class FarmModel:
         self.rng = np.random.default_rng(seed)
         self.groups = groups
         self.incidents = Incidents(seed, groups)
-        self.pools = [DevicePool(g.devices, self.incidents.flaky_chance(gi, g.devices))
+        self.pools = [DevicePool(g.devices, functools.partial(self.incidents.failing, gi),
+                                 self.incidents.flaky_chance(gi, g.devices))
                       for gi, g in enumerate(groups)]
         self.steps = StepModel(groups)
         self._next_run = 1
@@ -118,6 +119,7 @@ class FarmModel:
         self.config_count = np.array([len(g.configurations) for g in groups])
         hosts = [json.dumps([list(g.host(d))]) for g in groups for d in range(g.devices)]
         self.host_table = np.array(hosts + [""])
+        self.host_names = [g.host(d)[0] for g in groups for d in range(g.devices)] + ["?"]
         self.host_offset = np.cumsum([0] + [g.devices for g in groups])[:-1]
         lagging = [(d * 7 + gi * 3) % 10 == 0 for gi, g in enumerate(groups)
                    for d in range(g.devices)]
@@ -169,7 +171,7 @@ class FarmModel:
         hosts[pulled] = self.host_offset[g[pulled]] + device
         emit, received = self._times(events, hosts)
         attrs["hosts"] = self.host_table[hosts]
-        attrs["error"] = self._messages(phase, g, attrs["hosts"], cause, hang_seconds)
+        attrs["error"] = self._messages(phase, g, hosts, cause, hang_seconds)
         self._next_run += m
         return RunBlock(group=g, run=events[0], code=events[1], emit=emit, received=received,
                         **attrs)
@@ -214,8 +216,7 @@ class FarmModel:
             idx = np.flatnonzero(g == gi)
             idx = idx[np.argsort(ready[idx], kind="stable")]
             start[idx], device[idx], outcome[idx] = pool.serve(
-                ready[idx], service[idx], at_flash[idx], at_flaky[idx], luck[idx],
-                functools.partial(self.incidents.failing, gi))
+                ready[idx], service[idx], at_flash[idx], at_flaky[idx], luck[idx])
         return start, device, outcome
 
     def _events(self, req, init, phase, pulled, start, steps):
@@ -258,18 +259,23 @@ class FarmModel:
         return emit, received
 
     def _messages(self, phase, g, hosts, cause, hang_seconds):
-        """The "Type: message" of each failed run ("" for the others)."""
+        """The "Type: message" of each failed run ("" for the others); `hosts` indexes the
+        model's host table."""
         messages = np.full(len(phase), "", dtype=object)
         pick = self.rng.random(len(phase))
-        for i in np.flatnonzero(phase >= 0).tolist():
-            name = farm.ERROR_PHASES[phase[i]]
-            if cause[i] == HUNG:
+        failed = np.flatnonzero(phase >= 0)
+        names, groups = self.host_names, self.group_names.tolist()
+        texts = []
+        for ph, why, host, gi, seconds, chance in zip(
+                *(a[failed].tolist() for a in (phase, cause, hosts, g, hang_seconds, pick)),
+                strict=True):
+            name = farm.ERROR_PHASES[ph]
+            if why == HUNG:
                 text = farm.HANG_MESSAGES[name]
             else:
-                options = (farm.FAILING_HOST_MESSAGES if cause[i] == FAILED_HOST
+                options = (farm.FAILING_HOST_MESSAGES if why == FAILED_HOST
                            else farm.ERROR_MESSAGES[name])
-                text = options[int(pick[i] * len(options))]
-            host = json.loads(hosts[i])[0][0] if hosts[i] else "?"
-            messages[i] = text.format(host=host, group=self.group_names[g[i]],
-                                      seconds=f"{hang_seconds[i]:.0f}")
+                text = options[int(chance * len(options))]
+            texts.append(text.format(host=names[host], group=groups[gi], seconds=f"{seconds:.0f}"))
+        messages[failed] = texts
         return messages.astype(str)

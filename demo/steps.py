@@ -102,9 +102,10 @@ class StepModel:
             farm.GAP_TO_TEST + pt)
         plain = ((self.lo[kind] + rng.random(len(run)) * self.span[kind])
                  * self.factors[g[run], kind])
-        plain = np.where(kind == farm.TEST, plain * slow[run], plain)
         frac = 0.05 + 0.95 * rng.random(len(run))
         flash_stop, boot_stop = 2 * kf - 1, 2 * (kf + kb) - 1
+        slowed = np.flatnonzero(slow != 1.0)
+        plain[first[slowed] + boot_stop[slowed] + 2] *= slow[slowed]  # the test step
         # An error replaces the end of the last iteration of the failing phase (or the publish).
         stop = np.select([phase == ERR_FLASH, phase == ERR_BOOT, phase == ERR_TEST],
                          [flash_stop, boot_stop, boot_stop + 2], length - 1)
