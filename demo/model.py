@@ -132,10 +132,20 @@ class FarmModel:
         """Expected device time of a testrun of group g (seconds), for sizing the load."""
         mid = [(lo + hi) / 2 * f for (lo, hi), f in zip(farm.STEP_RANGE, g.factors, strict=True)]
         flashes, boots = 1 / (1 - g.flash_retry), 1 / (1 - g.boot_retry)
-        return (mid[farm.GAP_TO_FLASH] + flashes * mid[farm.FLASH]
-                + (flashes - 1) * mid[farm.FLASH_RETRY_GAP] + mid[farm.GAP_TO_BOOT]
-                + boots * mid[farm.BOOT] + (boots - 1) * mid[farm.BOOT_RETRY_GAP]
-                + mid[farm.GAP_TO_TEST] + mid[farm.TEST] + mid[farm.PUBLISH])
+        steps = (mid[farm.GAP_TO_FLASH] + flashes * mid[farm.FLASH]
+                 + (flashes - 1) * mid[farm.FLASH_RETRY_GAP] + mid[farm.GAP_TO_BOOT]
+                 + boots * mid[farm.BOOT] + (boots - 1) * mid[farm.BOOT_RETRY_GAP]
+                 + mid[farm.GAP_TO_TEST] + mid[farm.TEST] + mid[farm.PUBLISH])
+        # Hangs and slow days hold devices longer: the load counts them.
+        kinds = (farm.FLASH, farm.BOOT, farm.TEST)
+        length = sum(farm.HANG_LENGTH) / 2
+        extra = [length * (lo + 0.95 * (hi - lo)) * g.factors[k] - mid[k]
+                 for k, (lo, hi) in ((k, farm.STEP_RANGE[k]) for k in kinds)]
+        errors = farm.ERROR_PHASE_WEIGHTS[2:5]  # flash, boot, test
+        hangs = (farm.HANG_SHARE * (1 - g.error_rate) * np.dot(farm.HANG_PHASE_WEIGHTS, extra)
+                 + farm.HANG_TIMEOUT_SHARE * g.error_rate * np.dot(errors, extra))
+        slow = farm.SLOW_DAY_SHARE * (sum(farm.SLOW_DAY_TEST) / 2 - 1) * mid[farm.TEST]
+        return steps + float(hangs) + slow
 
     def runs(self, request_times: np.ndarray) -> RunBlock:
         """Every event of the testruns requested at these (sorted) times."""
