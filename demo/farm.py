@@ -161,9 +161,9 @@ FAILING_HOST_MESSAGES = (
     "FlashError: fastboot reported 'FAILED (remote: flash write failure)' on {host}",
 )
 
-LIVE_FAILING_HOST = (3.0, 2.0)
-"""The live demo opens with a host failing since this many hours and for this many more: its
-Hosts pane shows a `bad` host (and the errors it causes) from the first minutes."""
+FAILING_HOST_AT_END = (8.0, 2.0)
+"""A generated history ends (and the live demo opens) with a host failing since this many hours
+and for this many more: a Hosts pane shows a `bad` host, and the errors it causes, at once."""
 
 FLAKY_HOSTS = 2
 """Worker hosts (fixed by the seed, each in another group) with a bad cable or relay: a raised

@@ -55,6 +55,7 @@ class Incidents:
 
     def __init__(self, seed: int | None, groups: tuple[farm.Group, ...]) -> None:
         self._entropy = np.random.SeedSequence(seed).entropy
+        self._devices = [g.devices for g in groups]
         self.hosts: list[Host] = []
         for gi, group in enumerate(groups):
             names = [group.host(d)[0] for d in range(group.devices)]
@@ -141,12 +142,15 @@ class Incidents:
         return chance
 
     def fail_a_host_around(self, at: float) -> Episode:
-        """Add an episode of a (non-flaky) host failing from shortly before `at` to a while after:
-        the live demo opens with one, so its Hosts pane shows a `bad` host from the start."""
-        candidates = [h for h in self.hosts if h.name not in self.flaky]
+        """Add an episode of a (non-flaky) host failing from a while before `at` to a while after
+        (farm.FAILING_HOST_AT_END): a history ending at `at` ends with a `bad` host.  The host is
+        one of the group with the most devices: it gets the most tasks, so even at night its
+        errors follow each other (a failing host of a small group may wait for tasks)."""
+        busiest = max(range(len(self._devices)), key=lambda g: (self._devices[g], -g))
+        candidates = [h for h in self.hosts if h.group == busiest and h.name not in self.flaky]
         host = candidates[int(self._rng(_FIXED, 1).integers(len(candidates)))]
-        episode = Episode(host, at - farm.LIVE_FAILING_HOST[0] * farm.HOUR,
-                          at + farm.LIVE_FAILING_HOST[1] * farm.HOUR)
+        before, after = farm.FAILING_HOST_AT_END
+        episode = Episode(host, at - before * farm.HOUR, at + after * farm.HOUR)
         self._extra.append(episode)
         self._failing.clear()
         return episode

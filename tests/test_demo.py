@@ -424,14 +424,9 @@ def test_cli_static_interrupted_exits_0_with_a_consistent_file(tmp_path, sig):
     assert (np.diff(data["events"]["received"]) >= 0).all()
 
 
-def test_the_live_demo_opens_with_a_bad_host_and_a_hang(tmp_path):
-    """The history that --demo writes before going live already shows a host failing every
-    flash (DESIGN's `bad`: 3+ errors in a row) and a testrun hanging far beyond its group's p95
-    (overdue), so the Hosts pane and the overdue list have something from the first second."""
-    path, origin, stop = tmp_path / "live.h5", generator.FIXED_END, threading.Event()
-    live.run_live(str(path), speed=60.0, seed=3, history=live.DEFAULT_HISTORY, stop=stop,
-                  origin=origin, on_ready=lambda _events: stop.set())
-    data = read_file(path)
+def assert_a_bad_host_and_a_hang(data, now):
+    """A host failed its latest 3+ testruns (DESIGN's `bad`), and a testrun is in a phase for
+    more than 3 times its group's p95 of that phase (overdue, and far)."""
     runs = derive(data)
     latest = [ended_in_order(runs, h)[-3:] for h in np.unique(runs["host"]) if h]
     assert any(len(r) == 3 and runs["failed"][r].all() for r in latest)
@@ -445,7 +440,21 @@ def test_the_live_demo_opens_with_a_bad_host_and_a_hang(tmp_path):
         run, dur = runs["pairs"][phase]
         for r in in_phase:
             samples = dur[runs["group"][run] == runs["group"][r]]
-            elapsed = origin - ev["received"][last[r]]
+            elapsed = now - ev["received"][last[r]]
             if len(samples) >= 20 and elapsed > 3 * np.percentile(samples, 95):
                 hanging.append((r, phase))
     assert hanging
+
+
+def test_a_history_ends_with_a_bad_host_and_a_hang(farm_file):
+    """So the Hosts pane and the overdue list of a generated file have something to show."""
+    assert_a_bad_host_and_a_hang(farm_file, generator.FIXED_END)
+
+
+def test_the_live_demo_opens_with_a_bad_host_and_a_hang(tmp_path):
+    """The history that --demo writes before going live has them too: the panes have something
+    from the first second."""
+    path, origin, stop = tmp_path / "live.h5", generator.FIXED_END, threading.Event()
+    live.run_live(str(path), speed=60.0, seed=3, history=live.DEFAULT_HISTORY, stop=stop,
+                  origin=origin, on_ready=lambda _events: stop.set())
+    assert_a_bad_host_and_a_hang(read_file(path), origin)
