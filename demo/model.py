@@ -136,7 +136,12 @@ class FarmModel:
                  + (flashes - 1) * mid[farm.FLASH_RETRY_GAP] + mid[farm.GAP_TO_BOOT]
                  + boots * mid[farm.BOOT] + (boots - 1) * mid[farm.BOOT_RETRY_GAP]
                  + mid[farm.GAP_TO_TEST] + mid[farm.TEST] + mid[farm.PUBLISH])
-        # Hangs and slow days hold devices longer: the load counts them.
+        return steps + FarmModel._incident_time(g, mid)
+
+    @staticmethod
+    def _incident_time(g: farm.Group, mid: list[float]) -> float:
+        """Expected device time that hangs and slow days add to a testrun of group g: they
+        hold devices longer, and the load sizing counts them."""
         kinds = (farm.FLASH, farm.BOOT, farm.TEST)
         length = sum(farm.HANG_LENGTH) / 2
         extra = [length * (lo + 0.95 * (hi - lo)) * g.factors[k] - mid[k]
@@ -145,7 +150,7 @@ class FarmModel:
         hangs = (farm.HANG_SHARE * (1 - g.error_rate) * np.dot(farm.HANG_PHASE_WEIGHTS, extra)
                  + farm.HANG_TIMEOUT_SHARE * g.error_rate * np.dot(errors, extra))
         slow = farm.SLOW_DAY_SHARE * (sum(farm.SLOW_DAY_TEST) / 2 - 1) * mid[farm.TEST]
-        return steps + float(hangs) + slow
+        return float(hangs) + slow
 
     def runs(self, request_times: np.ndarray) -> RunBlock:
         """Every event of the testruns requested at these (sorted) times."""
@@ -165,17 +170,8 @@ class FarmModel:
         pulled = np.flatnonzero((phase < 0) | (phase >= ERR_FLASH))
         plan = self.steps.plan(rng, g[pulled], kf[pulled], kb[pulled], phase[pulled],
                                hang[pulled], hang_length[pulled], slow[pulled])
-        flaky_boot = rng.random(len(pulled)) < 0.5  # where a flaky host fails: flash or boot
-        luck = rng.random(len(pulled))               # whether it does
-        start, device, outcome = self._queue(req[pulled] + init[pulled] + pickup[pulled],
-                                             g[pulled], plan, flaky_boot, luck)
-        steps, cut, cut_phase = plan.finish(outcome, flaky_boot)
-        phase[pulled[cut]] = cut_phase[cut]
-        cause = np.full(m, ORDINARY)
-        cause[pulled] = np.where(cut, np.where(outcome == FAILING_HOST, FAILED_HOST, ORDINARY),
-                                 np.where(plan.failing & (plan.hang > 0), HUNG, ORDINARY))
-        hang_seconds = np.zeros(m)
-        hang_seconds[pulled] = plan.hang
+        start, device, steps, cause, hang_seconds = self._on_devices(
+            req + init + pickup, g, phase, pulled, plan)
         events = self._events(req, init, phase, pulled, start, steps)
         hosts = np.full(m, len(self.host_table) - 1)
         hosts[pulled] = self.host_offset[g[pulled]] + device
@@ -214,6 +210,23 @@ class FarmModel:
         where = ERR_FLASH + rng.choice(3, m, p=farm.HANG_PHASE_WEIGHTS)
         hang = np.where(timeout, phase, np.where(completes, where, -1))
         return hang, _uniform(rng, farm.HANG_LENGTH, m)
+
+    def _on_devices(self, ready, g, phase, pulled, plan: StepPlan):
+        """Pull each pulled run (index `pulled`) when ready and a device is free, and run its
+        steps there, cut short where its host fails (its `phase` becomes that of the error).
+        Returns start and device per pulled run, the steps, and per run the cause of its
+        error (for the message) and its hang's seconds."""
+        flaky_boot = self.rng.random(len(pulled)) < 0.5  # where a flaky host fails: flash, boot
+        luck = self.rng.random(len(pulled))               # whether it does
+        start, device, outcome = self._queue(ready[pulled], g[pulled], plan, flaky_boot, luck)
+        steps, cut, cut_phase = plan.finish(outcome, flaky_boot)
+        phase[pulled[cut]] = cut_phase[cut]
+        cause = np.full(len(g), ORDINARY)
+        cause[pulled] = np.where(cut, np.where(outcome == FAILING_HOST, FAILED_HOST, ORDINARY),
+                                 np.where(plan.failing & (plan.hang > 0), HUNG, ORDINARY))
+        hang_seconds = np.zeros(len(g))
+        hang_seconds[pulled] = plan.hang
+        return start, device, steps, cause, hang_seconds
 
     def _queue(self, ready, g, plan: StepPlan, flaky_boot, luck):
         """When each pulled run leaves its group's queue, on which device, and whether a failing
