@@ -145,14 +145,15 @@ LAG_MEAN = 45.0
 LAG_MAX = 600.0
 
 # ---------------------------------------------------------------- incidents (demo.incidents)
-# What an operator's Hosts, overdue and Trends panes are for.  Each is drawn from the seed and
-# the UTC day alone, so a day's incidents do not depend on how the farm is cut into blocks.
+# What an operator's Hosts, overdue and Trends panes are for.  Days and failing-host episodes
+# are drawn from the seed and the UTC day alone, so they do not depend on how the farm is cut
+# into blocks; flaky hosts from the seed alone; hangs per testrun, with its other draws.
 
 FAILING_HOST_EPISODES_PER_DAY = 0.7
-"""Mean number of times a day (farm-wide) that a worker host's flasher breaks: every testrun
-it pulls fails at flash until it is repaired.  It fails fast, so it pulls the next task first
-and eats its group's queue (the classic black hole an operator must spot), which gives the
-error streak of DESIGN's `bad` health."""
+"""Mean number of times a day (farm-wide; about 5 a week) that a worker host's flasher breaks:
+every testrun it pulls fails at flash until it is repaired.  It fails fast, so while its group
+has a queue it pulls task after task and eats the queue (the black hole an operator must spot):
+the error streak of DESIGN's `bad` health."""
 FAILING_HOST_HOURS = (2.0, 5.0)
 """How long such an episode lasts, uniform (hours); afterwards the host's testruns succeed."""
 FAILING_HOST_MESSAGES = (
@@ -198,8 +199,8 @@ HANG_PHASE_WEIGHTS = (0.25, 0.15, 0.60)
 that a live demo at speed 60 nearly always has a hang in progress (about 6% of the testruns
 hang, for hours of farm time: minutes at speed 60)."""
 HANG_LENGTH = (3.0, 10.0)
-"""A hang lasts this many times the phase's p95 for its group (uniform), so it is overdue
-(DESIGN: longer than the group's p95) for most of its length."""
+"""A hang lasts this many times the p95 of the phase's ordinary range for its group (uniform),
+so it is overdue (DESIGN: longer than the group's p95) for most of its length."""
 HANG_MESSAGES = {
     "flash": "TimeoutError: watchdog killed the flasher on {host} after {seconds} s",
     "boot": "TimeoutError: device on {host} stuck in boot, killed after {seconds} s",
