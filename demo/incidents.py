@@ -132,25 +132,24 @@ class Incidents:
                 for d in e.host.devices)
         return found
 
-    def flaky_chance(self, group: int, devices: int) -> list[float]:
+    def flaky_chance(self, group: int) -> list[float]:
         """Per device of the group: the chance that a testrun on it fails (flaky host)."""
-        chance = [0.0] * devices
+        chance = [0.0] * self._devices[group]
         for host in self.hosts:
             if host.group == group and host.name in self.flaky:
                 for d in host.devices:
                     chance[d] = farm.FLAKY_FAILURE
         return chance
 
-    def fail_a_host_around(self, at: float) -> Episode:
+    def fail_a_host_around(self, at: float) -> None:
         """Add an episode of a (non-flaky) host failing from a while before `at` to a while after
         (farm.FAILING_HOST_AT_END): a history ending at `at` ends with a `bad` host.  The host is
         one of the group with the most devices: it gets the most tasks, so even at night its
-        errors follow each other (a failing host of a small group may wait for tasks)."""
+        errors follow each other (a failing host of a small group may wait for tasks).  Call it
+        before the model generates testruns (its devices look ahead)."""
         busiest = max(range(len(self._devices)), key=lambda g: (self._devices[g], -g))
         candidates = [h for h in self.hosts if h.group == busiest and h.name not in self.flaky]
         host = candidates[int(self._rng(_FIXED, 1).integers(len(candidates)))]
         before, after = farm.FAILING_HOST_AT_END
-        episode = Episode(host, at - before * farm.HOUR, at + after * farm.HOUR)
-        self._extra.append(episode)
+        self._extra.append(Episode(host, at - before * farm.HOUR, at + after * farm.HOUR))
         self._failing.clear()
-        return episode

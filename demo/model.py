@@ -95,7 +95,7 @@ class FarmModel:
         self.groups = groups
         self.incidents = Incidents(seed, groups)
         self.pools = [DevicePool(g.devices, functools.partial(self.incidents.failing, gi),
-                                 self.incidents.flaky_chance(gi, g.devices))
+                                 self.incidents.flaky_chance(gi))
                       for gi, g in enumerate(groups)]
         self.steps = StepModel(groups)
         self._next_run = 1

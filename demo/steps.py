@@ -55,7 +55,8 @@ class StepPlan:
                            self._end(self.boot_stop, True, self.plain))
         return planned, at_flash, np.where(flaky_boot, at_boot, at_flash)
 
-    def finish(self, outcome: np.ndarray, flaky_boot: np.ndarray):
+    def finish(self, outcome: np.ndarray, flaky_boot: np.ndarray
+               ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray, np.ndarray]:
         """(run, code, offset from the pull) of the steps kept, and per run whether a host
         failure cut it short (`cut`) and at which phase (ERR_FLASH or ERR_BOOT)."""
         at_boot = (outcome != FAILING_HOST) & flaky_boot
