@@ -166,6 +166,11 @@ FAILING_HOST_AT_END = (8.0, 2.0)
 """A generated history ends (and the live demo opens) with a host failing since this many hours
 and for this many more: a Hosts pane shows a `bad` host, and the errors it causes, at once."""
 
+HANGING_AT_END = (5.0, 4.0)
+"""In each group, the first testrun requested between 5 and 4 hours before the end of a
+generated history (or the opening of the live demo) hangs in its test for the longest hang:
+the overdue list has some at once, far beyond their p95, for a few more hours."""
+
 FLAKY_HOSTS = 2
 """Worker hosts (fixed by the seed, each in another group) with a bad cable or relay: a raised
 error rate at flash and boot without long streaks, DESIGN's `suspect` health."""

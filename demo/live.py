@@ -64,7 +64,7 @@ class LiveFarm:
         # Whatever the real day, the farm starts on a busy weekday afternoon, queues built up.
         into_week = (clock.origin - MONDAY) % WEEK
         self.model = FarmModel(seed, phase=LIVE_START_IN_WEEK - into_week)
-        self.model.incidents.fail_a_host_around(clock.origin)
+        self.model.trouble_at(clock.origin)
         self.clock = clock
         self.horizon = clock.origin  # requests are generated up to here (farm time)
         self._pending: RunBlock | None = None  # generated, not yet due; in receive order

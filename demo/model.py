@@ -100,6 +100,7 @@ class FarmModel:
         self.steps = StepModel(groups)
         self._next_run = 1
         self._next_request = 100_000
+        self._hang_at: float | None = None
         self._tables()
         # Share of requests per group in proportion to its capacity, and the overall rate that
         # keeps the farm at TARGET_UTILISATION on average.
@@ -166,7 +167,7 @@ class FarmModel:
         # Iterations: 1 + retries, each retry with the group's probability, capped.
         kf = np.minimum(rng.geometric(1 - self.per_group["flash_retry"][g]), MAX_FLASH)
         kb = np.minimum(rng.geometric(1 - self.per_group["boot_retry"][g]), MAX_BOOT)
-        hang, hang_length = self._hangs(phase)
+        hang, hang_length = self._hangs(phase, req, g)
         pulled = np.flatnonzero((phase < 0) | (phase >= ERR_FLASH))
         plan = self.steps.plan(rng, g[pulled], kf[pulled], kb[pulled], phase[pulled],
                                hang[pulled], hang_length[pulled], slow[pulled])
@@ -199,17 +200,30 @@ class FarmModel:
             "requestor": requestor, "request_id": _zfill_ids("req-", numbers, 8),
         }
 
-    def _hangs(self, phase: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def trouble_at(self, at: float) -> None:
+        """Make a history ending at `at` end in trouble: a host failing for hours and testruns
+        hanging in their test (farm.FAILING_HOST_AT_END, farm.HANGING_AT_END), so an operator's
+        panes have something at once.  Call it before generating the testruns before `at`."""
+        self.incidents.fail_a_host_around(at)
+        self._hang_at = at
+
+    def _hangs(self, phase, req, g) -> tuple[np.ndarray, np.ndarray]:
         """Per run: the phase (ERR_*) it hangs in (-1: none), and the hang's length in times
         that phase's p95.  Some errors at flash, boot or test are a hang the watchdog killed;
-        some testruns that succeed hang once and complete."""
+        some testruns that succeed hang once and complete (and those of trouble_at)."""
         rng, m = self.rng, len(phase)
         timeout = ((phase >= ERR_FLASH) & (phase <= ERR_TEST)
                    & (rng.random(m) < farm.HANG_TIMEOUT_SHARE))
         completes = (phase < 0) & (rng.random(m) < farm.HANG_SHARE)
         where = ERR_FLASH + rng.choice(3, m, p=farm.HANG_PHASE_WEIGHTS)
         hang = np.where(timeout, phase, np.where(completes, where, -1))
-        return hang, _uniform(rng, farm.HANG_LENGTH, m)
+        length = _uniform(rng, farm.HANG_LENGTH, m)
+        if self._hang_at is not None:
+            early, late = (self._hang_at - h * farm.HOUR for h in farm.HANGING_AT_END)
+            window = np.flatnonzero((phase < 0) & (req >= early) & (req < late))
+            first = window[np.unique(g[window], return_index=True)[1]]
+            hang[first], length[first] = ERR_TEST, farm.HANG_LENGTH[1]
+        return hang, length
 
     def _on_devices(self, ready, g, phase, pulled, plan: StepPlan):
         """Pull each pulled run (index `pulled`) when ready and a device is free, and run its
