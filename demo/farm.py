@@ -144,6 +144,74 @@ LAG_PROBABILITY = (0.004, 0.3)
 LAG_MEAN = 45.0
 LAG_MAX = 600.0
 
+# ---------------------------------------------------------------- incidents (demo.incidents)
+# What an operator's Hosts, overdue and Trends panes are for.  Days and failing-host episodes
+# are drawn from the seed and the UTC day alone, so they do not depend on how the farm is cut
+# into blocks; flaky hosts from the seed alone; hangs per testrun, with its other draws.
+
+FAILING_HOST_EPISODES_PER_DAY = 0.7
+"""Mean number of times a day (farm-wide; about 5 a week) that a worker host's flasher breaks:
+every testrun it pulls fails at flash until it is repaired.  It fails fast, so while its group
+has a queue it pulls task after task and eats the queue (the black hole an operator must spot):
+the error streak of DESIGN's `bad` health."""
+FAILING_HOST_HOURS = (2.0, 5.0)
+"""How long such an episode lasts, uniform (hours); afterwards the host's testruns succeed."""
+FAILING_HOST_MESSAGES = (
+    "FlashError: flasher exited with status 3 on {host}",
+    "USBError: [Errno 19] No such device (/dev/ttyUSB0 on {host})",
+    "FlashError: fastboot reported 'FAILED (remote: flash write failure)' on {host}",
+)
+
+FAILING_HOST_AT_END = (8.0, 2.0)
+"""A generated history ends (and the live demo opens) with a host failing since this many hours
+and for this many more: a Hosts pane shows a `bad` host, and the errors it causes, at once."""
+
+HANGING_AT_END = (5.0, 4.0)
+"""In each group, the first testrun requested between 5 and 4 hours before the end of a
+generated history (or the opening of the live demo) hangs in its test for the longest hang:
+the overdue list has some at once, far beyond their p95, for a few more hours."""
+
+FLAKY_HOSTS = 2
+"""Worker hosts (fixed by the seed, each in another group) with a bad cable or relay: a raised
+error rate at flash and boot without long streaks, DESIGN's `suspect` health."""
+FLAKY_FAILURE = 0.45
+"""Chance that a testrun on a flaky host's device fails at flash or boot (half each), unless
+the testrun before it on that device failed so: the worker power-cycles a device after such a
+failure, so a flaky host has no long streaks (about 0.45 / 1.45 = 31% of its testruns fail so)."""
+FLAKY_MIN_HOSTS = 4
+"""Flaky hosts are chosen in groups of at least this many hosts: `suspect` compares a host with
+its group, and in a group of two hosts one host is half of the group's rate."""
+
+BAD_DAY_SHARE = 0.1
+"""Share of days with a broken build: every group's error rate is multiplied..."""
+BAD_DAY_ERRORS = (2.0, 3.0)
+"""...by a factor drawn uniformly from this range, so the trend by day shows an error spike."""
+SLOW_DAY_SHARE = 0.07
+"""Share of days with a slow build: test durations are multiplied (the queues grow).  Rare
+enough that fewer than 5% of test samples run above an ordinary day's range: a group's test p95
+stays an ordinary day's, and a hang still stands out against it."""
+SLOW_DAY_TEST = (1.4, 1.8)
+"""The slow day's factor on test durations, uniform."""
+
+# A hang: one phase (the last flash or boot iteration, or the test) lasts far longer than usual.
+HANG_SHARE = 0.04
+"""Share of the testruns that would succeed which hang once, then complete."""
+HANG_TIMEOUT_SHARE = 0.35
+"""Share of the errors at flash, boot or test that are a hang killed by the watchdog: part of
+the group's error rate, so hangs do not change it."""
+HANG_PHASE_WEIGHTS = (0.25, 0.15, 0.60)
+"""Which phase (flash, boot, test) a completing hang is in: mostly the test, the longest, so
+that a live demo at speed 60 nearly always has a hang in progress (about 6% of the testruns
+hang, for hours of farm time: minutes at speed 60)."""
+HANG_LENGTH = (3.0, 10.0)
+"""A hang lasts this many times the p95 of the phase's ordinary range for its group (uniform),
+so it is overdue (DESIGN: longer than the group's p95) for most of its length."""
+HANG_MESSAGES = {
+    "flash": "TimeoutError: watchdog killed the flasher on {host} after {seconds} s",
+    "boot": "TimeoutError: device on {host} stuck in boot, killed after {seconds} s",
+    "test": "TimeoutError: testrunner-lite on {host} gave no output, killed after {seconds} s",
+}
+
 
 def hourly_profile() -> list[float]:
     """Relative request rate for each hour of the week, hour 0 = Monday 00:00 UTC.

@@ -76,8 +76,10 @@ def _sparse(n: int, at: np.ndarray, values: np.ndarray) -> np.ndarray:
 def static_chunks(runs: int, seed: int | None, end: float, chunk: int = CHUNK_EVENTS,
                   block_runs: int = BLOCK_RUNS) -> Iterator[dict[str, np.ndarray]]:
     """Column chunks of a history of `runs` testruns, the last requested a minute before `end`,
-    in receive order, cut at `end` (the runs in progress then are queued or ongoing)."""
+    in receive order, cut at `end` (the runs in progress then are queued or ongoing, and it
+    ends in trouble: FarmModel.trouble_at)."""
     model = FarmModel(seed)
+    model.trouble_at(end)
     requests = model.arrivals.last_n(runs, end - farm.MINUTE, model.rng)
     yield from receive_ordered(model, requests, end, chunk=chunk, block_runs=block_runs)
 

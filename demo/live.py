@@ -29,8 +29,9 @@ from demo.arrivals import MONDAY, WEEK
 from demo.generator import CHUNK_EVENTS, columns, order_by_received, receive_ordered
 from demo.model import FarmModel, RunBlock
 
-DEFAULT_HISTORY = 300
-"""Testruns requested before the live part starts: the farm is busy from the first second."""
+DEFAULT_HISTORY = 3500
+"""Testruns requested before the live part starts (about a week of farm time): the farm is busy
+from the first second, the trend by day has days to compare and every host has a record."""
 WINDOW = 30 * farm.MINUTE
 """Farm time of requests generated at once, ahead of the clock."""
 TICK = 0.1
@@ -63,6 +64,7 @@ class LiveFarm:
         # Whatever the real day, the farm starts on a busy weekday afternoon, queues built up.
         into_week = (clock.origin - MONDAY) % WEEK
         self.model = FarmModel(seed, phase=LIVE_START_IN_WEEK - into_week)
+        self.model.trouble_at(clock.origin)
         self.clock = clock
         self.horizon = clock.origin  # requests are generated up to here (farm time)
         self._pending: RunBlock | None = None  # generated, not yet due; in receive order

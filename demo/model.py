@@ -2,8 +2,11 @@
 
 A testrun is requested, posted on its group's queue, pulled by a worker when one of the group's
 devices is free (so queues form when requests outpace devices and drain later), flashed and
-booted (with retries), tested and published, or it fails somewhere with an error.  All random
-draws come from one numpy Generator in a fixed order, so a seed fixes the result.
+booted (with retries), tested and published, or it fails somewhere with an error.  Now and then
+a phase hangs, a worker host fails every flash for hours, a flaky host fails more often than the
+others, a day has a broken or a slow build (demo.incidents).  All random draws come from one
+numpy Generator in a fixed order, and the incidents from the seed and the day, so a seed fixes
+the result.
 
 `FarmModel.runs(request_times)` returns a RunBlock; the model keeps the devices' state and the
 id counters between calls, so the live generator can ask for one window of time after another.
@@ -11,7 +14,7 @@ id counters between calls, so the live generator can ask for one window of time 
 
 from __future__ import annotations
 
-import heapq
+import functools
 import json
 from dataclasses import dataclass
 
@@ -19,13 +22,15 @@ import numpy as np
 
 from demo import farm
 from demo.arrivals import ArrivalProcess
+from demo.devices import FAILING_HOST, DevicePool
+from demo.incidents import Incidents
+from demo.steps import ERR_FLASH, ERR_INIT, ERR_QUEUE, ERR_TEST, ERROR, StepModel, StepPlan
 from store.schema import CODE
 
 REQUEST, QUEUE_START, QUEUE_END = CODE["request"], CODE["queue_start"], CODE["queue_end"]
-FLASH_START, BOOT_START, TEST_START = CODE["flash_start"], CODE["boot_start"], CODE["test_start"]
-ERROR = CODE["error"]
 MAX_FLASH, MAX_BOOT = 4, 3
-ERR_INIT, ERR_QUEUE, ERR_FLASH, ERR_BOOT, ERR_TEST, ERR_PUBLISH = range(6)
+ORDINARY, FAILED_HOST, HUNG = range(3)
+"""Why a testrun failed, for its message: the group's error rate, a failing host, a hang."""
 
 
 @dataclass
@@ -69,26 +74,6 @@ _RUN_FIELDS = ("testrun_id", "group", "queue", "configuration", "requestor", "ho
                "request_id", "error")
 
 
-class DevicePool:
-    """The devices of one group: each testrun takes the device that frees up first (FIFO)."""
-
-    def __init__(self, devices: int) -> None:
-        self._free = [(-np.inf, d) for d in range(devices)]  # heap of (free from, device)
-
-    def serve(self, ready: np.ndarray, service: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Start time and device of each task, in the given (ready-time) order."""
-        starts, devices = [], []
-        free = self._free
-        for r, s in zip(ready.tolist(), service.tolist(), strict=True):
-            t, d = free[0]
-            if t < r:
-                t = r
-            heapq.heapreplace(free, (t + s, d))
-            starts.append(t)
-            devices.append(d)
-        return np.array(starts, dtype=float), np.array(devices, dtype=np.int64)
-
-
 def _uniform(rng: np.random.Generator, lo_hi: tuple[float, float], n: int) -> np.ndarray:
     lo, hi = lo_hi
     return lo + rng.random(n) * (hi - lo)
@@ -108,9 +93,14 @@ class FarmModel:
         """`phase` (seconds) shifts the farm's week against the calendar (see ArrivalProcess)."""
         self.rng = np.random.default_rng(seed)
         self.groups = groups
-        self.pools = [DevicePool(g.devices) for g in groups]
+        self.incidents = Incidents(seed, groups)
+        self.pools = [DevicePool(g.devices, functools.partial(self.incidents.failing, gi),
+                                 self.incidents.flaky_chance(gi))
+                      for gi, g in enumerate(groups)]
+        self.steps = StepModel(groups)
         self._next_run = 1
         self._next_request = 100_000
+        self._hang_at: float | None = None
         self._tables()
         # Share of requests per group in proportion to its capacity, and the overall rate that
         # keeps the farm at TARGET_UTILISATION on average.
@@ -124,15 +114,13 @@ class FarmModel:
         self.group_names = np.array([g.name for g in groups])
         self.per_group = {key: np.array([getattr(g, key) for g in groups])
                           for key in ("pickup", "error_rate", "flash_retry", "boot_retry")}
-        self.factors = np.array([g.factors for g in groups])
-        self.step_lo = np.array([r[0] for r in farm.STEP_RANGE])
-        self.step_span = np.array([r[1] - r[0] for r in farm.STEP_RANGE])
         configs = [c for g in groups for c in g.configurations]
         self.config_table = np.array(configs)
         self.config_offset = np.cumsum([0] + [len(g.configurations) for g in groups])[:-1]
         self.config_count = np.array([len(g.configurations) for g in groups])
         hosts = [json.dumps([list(g.host(d))]) for g in groups for d in range(g.devices)]
         self.host_table = np.array(hosts + [""])
+        self.host_names = [g.host(d)[0] for g in groups for d in range(g.devices)] + ["?"]
         self.host_offset = np.cumsum([0] + [g.devices for g in groups])[:-1]
         lagging = [(d * 7 + gi * 3) % 10 == 0 for gi, g in enumerate(groups)
                    for d in range(g.devices)]
@@ -145,10 +133,25 @@ class FarmModel:
         """Expected device time of a testrun of group g (seconds), for sizing the load."""
         mid = [(lo + hi) / 2 * f for (lo, hi), f in zip(farm.STEP_RANGE, g.factors, strict=True)]
         flashes, boots = 1 / (1 - g.flash_retry), 1 / (1 - g.boot_retry)
-        return (mid[farm.GAP_TO_FLASH] + flashes * mid[farm.FLASH]
-                + (flashes - 1) * mid[farm.FLASH_RETRY_GAP] + mid[farm.GAP_TO_BOOT]
-                + boots * mid[farm.BOOT] + (boots - 1) * mid[farm.BOOT_RETRY_GAP]
-                + mid[farm.GAP_TO_TEST] + mid[farm.TEST] + mid[farm.PUBLISH])
+        steps = (mid[farm.GAP_TO_FLASH] + flashes * mid[farm.FLASH]
+                 + (flashes - 1) * mid[farm.FLASH_RETRY_GAP] + mid[farm.GAP_TO_BOOT]
+                 + boots * mid[farm.BOOT] + (boots - 1) * mid[farm.BOOT_RETRY_GAP]
+                 + mid[farm.GAP_TO_TEST] + mid[farm.TEST] + mid[farm.PUBLISH])
+        return steps + FarmModel._incident_time(g, mid)
+
+    @staticmethod
+    def _incident_time(g: farm.Group, mid: list[float]) -> float:
+        """Expected device time that hangs and slow days add to a testrun of group g: they
+        hold devices longer, and the load sizing counts them."""
+        kinds = (farm.FLASH, farm.BOOT, farm.TEST)
+        length = sum(farm.HANG_LENGTH) / 2
+        extra = [length * (lo + 0.95 * (hi - lo)) * g.factors[k] - mid[k]
+                 for k, (lo, hi) in ((k, farm.STEP_RANGE[k]) for k in kinds)]
+        errors = farm.ERROR_PHASE_WEIGHTS[2:5]  # flash, boot, test
+        hangs = (farm.HANG_SHARE * (1 - g.error_rate) * np.dot(farm.HANG_PHASE_WEIGHTS, extra)
+                 + farm.HANG_TIMEOUT_SHARE * g.error_rate * np.dot(errors, extra))
+        slow = farm.SLOW_DAY_SHARE * (sum(farm.SLOW_DAY_TEST) / 2 - 1) * mid[farm.TEST]
+        return float(hangs) + slow
 
     def runs(self, request_times: np.ndarray) -> RunBlock:
         """Every event of the testruns requested at these (sorted) times."""
@@ -158,21 +161,24 @@ class FarmModel:
         attrs = self._attributes(req, g)
         init = _uniform(rng, farm.INIT_RANGE, m)
         pickup = _uniform(rng, farm.PICKUP_RANGE, m) * self.per_group["pickup"][g]
-        failed = rng.random(m) < self.per_group["error_rate"][g]
+        errors, slow = self.incidents.day_factors(req)  # a bad day, a slow day
+        failed = rng.random(m) < self.per_group["error_rate"][g] * errors
         phase = np.where(failed, rng.choice(6, m, p=farm.ERROR_PHASE_WEIGHTS), -1)
         # Iterations: 1 + retries, each retry with the group's probability, capped.
         kf = np.minimum(rng.geometric(1 - self.per_group["flash_retry"][g]), MAX_FLASH)
         kb = np.minimum(rng.geometric(1 - self.per_group["boot_retry"][g]), MAX_BOOT)
+        hang, hang_length = self._hangs(phase, req, g)
         pulled = np.flatnonzero((phase < 0) | (phase >= ERR_FLASH))
-        steps = self._device_steps(g[pulled], kf[pulled], kb[pulled], phase[pulled])
-        start, device = self._queue(req[pulled] + init[pulled] + pickup[pulled], g[pulled],
-                                    steps[3])
+        plan = self.steps.plan(rng, g[pulled], kf[pulled], kb[pulled], phase[pulled],
+                               hang[pulled], hang_length[pulled], slow[pulled])
+        start, device, steps, cause, hang_seconds = self._on_devices(
+            req + init + pickup, g, phase, pulled, plan)
         events = self._events(req, init, phase, pulled, start, steps)
         hosts = np.full(m, len(self.host_table) - 1)
         hosts[pulled] = self.host_offset[g[pulled]] + device
         emit, received = self._times(events, hosts)
         attrs["hosts"] = self.host_table[hosts]
-        attrs["error"] = self._messages(phase, g, attrs["hosts"])
+        attrs["error"] = self._messages(phase, g, hosts, cause, hang_seconds)
         self._next_run += m
         return RunBlock(group=g, run=events[0], code=events[1], emit=emit, received=received,
                         **attrs)
@@ -194,53 +200,61 @@ class FarmModel:
             "requestor": requestor, "request_id": _zfill_ids("req-", numbers, 8),
         }
 
-    def _device_steps(self, g, kf, kb, phase):
-        """The steps after a pull, per pulled run: (run, code, offset from pull, service)."""
-        rng = self.rng
-        length = 2 * kf + 2 * kb + 3
-        run = np.repeat(np.arange(len(g)), length)
-        first = np.cumsum(length) - length
-        p = np.arange(len(run)) - first[run]
-        pb, pt = p - 2 * kf[run], p - 2 * (kf + kb)[run]
-        in_f, in_b = p < 2 * kf[run], (pb >= 0) & (pt < 0)
-        code = np.where(in_f, FLASH_START + p % 2, np.where(in_b, BOOT_START + pb % 2,
-                                                             TEST_START + pt))
-        # Which step kind each step is (its duration range); the first match wins.
-        kind = np.select(
-            [in_f & (p % 2 == 1), in_f & (p == 0), in_f,
-             in_b & (pb % 2 == 1), in_b & (pb == 0), in_b],
-            [farm.FLASH, farm.GAP_TO_FLASH, farm.FLASH_RETRY_GAP,
-             farm.BOOT, farm.GAP_TO_BOOT, farm.BOOT_RETRY_GAP],
-            farm.GAP_TO_TEST + pt)
-        dur = (self.step_lo[kind] + rng.random(len(run)) * self.step_span[kind]) \
-            * self.factors[g[run], kind]
-        # A failing run stops at its error: it replaces the end of the last iteration of the
-        # failing phase (or the publish), part way through that step.
-        stop = np.select([phase == ERR_FLASH, phase == ERR_BOOT, phase == ERR_TEST,
-                          phase == ERR_PUBLISH],
-                         [2 * kf - 1, 2 * (kf + kb) - 1, 2 * (kf + kb) + 1, 2 * (kf + kb) + 2],
-                         length - 1)
-        broken = (p == stop[run]) & (phase[run] >= 0)
-        code = np.where(broken, ERROR, code)
-        dur = np.where(broken, dur * (0.05 + 0.95 * rng.random(len(run))), dur)
-        keep = p <= stop[run]
-        run, code, dur = run[keep], code[keep], dur[keep]
-        total = np.cumsum(dur)
-        kept = stop + 1
-        before = np.concatenate([[0.0], total[np.cumsum(kept)[:-1] - 1]])
-        offset = total - before[run]
-        service = total[np.cumsum(kept) - 1] - before if len(kept) else np.empty(0)
-        return run, code, offset, service
+    def trouble_at(self, at: float) -> None:
+        """Make a history ending at `at` end in trouble: a host failing for hours and testruns
+        hanging in their test (farm.FAILING_HOST_AT_END, farm.HANGING_AT_END), so an operator's
+        panes have something at once.  Call it before generating the testruns before `at`."""
+        self.incidents.fail_a_host_around(at)
+        self._hang_at = at
 
-    def _queue(self, ready, g, service):
-        """When each pulled run leaves its group's queue, and on which device."""
+    def _hangs(self, phase, req, g) -> tuple[np.ndarray, np.ndarray]:
+        """Per run: the phase (ERR_*) it hangs in (-1: none), and the hang's length in times
+        that phase's p95.  Some errors at flash, boot or test are a hang the watchdog killed;
+        some testruns that succeed hang once and complete (and those of trouble_at)."""
+        rng, m = self.rng, len(phase)
+        timeout = ((phase >= ERR_FLASH) & (phase <= ERR_TEST)
+                   & (rng.random(m) < farm.HANG_TIMEOUT_SHARE))
+        completes = (phase < 0) & (rng.random(m) < farm.HANG_SHARE)
+        where = ERR_FLASH + rng.choice(3, m, p=farm.HANG_PHASE_WEIGHTS)
+        hang = np.where(timeout, phase, np.where(completes, where, -1))
+        length = _uniform(rng, farm.HANG_LENGTH, m)
+        if self._hang_at is not None:
+            early, late = (self._hang_at - h * farm.HOUR for h in farm.HANGING_AT_END)
+            window = np.flatnonzero((phase < 0) & (req >= early) & (req < late))
+            first = window[np.unique(g[window], return_index=True)[1]]
+            hang[first], length[first] = ERR_TEST, farm.HANG_LENGTH[1]
+        return hang, length
+
+    def _on_devices(self, ready, g, phase, pulled, plan: StepPlan):
+        """Pull each pulled run (index `pulled`) when ready and a device is free, and run its
+        steps there, cut short where its host fails (its `phase` becomes that of the error).
+        Returns start and device per pulled run, the steps, and per run the cause of its
+        error (for the message) and its hang's seconds."""
+        flaky_boot = self.rng.random(len(pulled)) < 0.5  # where a flaky host fails: flash, boot
+        luck = self.rng.random(len(pulled))               # whether it does
+        start, device, outcome = self._queue(ready[pulled], g[pulled], plan, flaky_boot, luck)
+        steps, cut, cut_phase = plan.finish(outcome, flaky_boot)
+        phase[pulled[cut]] = cut_phase[cut]
+        cause = np.full(len(g), ORDINARY)
+        cause[pulled] = np.where(cut, np.where(outcome == FAILING_HOST, FAILED_HOST, ORDINARY),
+                                 np.where(plan.failing & (plan.hang > 0), HUNG, ORDINARY))
+        hang_seconds = np.zeros(len(g))
+        hang_seconds[pulled] = plan.hang
+        return start, device, steps, cause, hang_seconds
+
+    def _queue(self, ready, g, plan: StepPlan, flaky_boot, luck):
+        """When each pulled run leaves its group's queue, on which device, and whether a failing
+        or flaky host cut it short there (demo.devices outcome)."""
         start = np.empty(len(ready))
         device = np.empty(len(ready), dtype=np.int64)
+        outcome = np.empty(len(ready), dtype=np.int8)
+        service, at_flash, at_flaky = plan.services(flaky_boot)
         for gi, pool in enumerate(self.pools):
             idx = np.flatnonzero(g == gi)
             idx = idx[np.argsort(ready[idx], kind="stable")]
-            start[idx], device[idx] = pool.serve(ready[idx], service[idx])
-        return start, device
+            start[idx], device[idx], outcome[idx] = pool.serve(
+                ready[idx], service[idx], at_flash[idx], at_flaky[idx], luck[idx])
+        return start, device, outcome
 
     def _events(self, req, init, phase, pulled, start, steps):
         """(run, code, time, lagged) of all events, grouped by run and in time order per run."""
@@ -252,7 +266,7 @@ class FarmModel:
                             req[early] + init[early] * (0.05 + 0.95 * rng.random(len(early))),
                             req[early] + init[early] + _uniform(
                                 rng, (5 * farm.MINUTE, 4 * farm.HOUR), len(early)))
-        srun, scode, soffset, _ = steps
+        srun, scode, soffset = steps
         parts = [
             (all_runs, REQUEST, req, False),
             (posted, QUEUE_START, req[posted] + init[posted], False),
@@ -281,13 +295,24 @@ class FarmModel:
         received = np.round(emit + jitter + np.where(lagged, lag[run], 0.0), 3)
         return emit, received
 
-    def _messages(self, phase, g, hosts):
-        """The "Type: message" of each failed run ("" for the others)."""
+    def _messages(self, phase, g, hosts, cause, hang_seconds):
+        """The "Type: message" of each failed run ("" for the others); `hosts` indexes the
+        model's host table."""
         messages = np.full(len(phase), "", dtype=object)
         pick = self.rng.random(len(phase))
-        for i in np.flatnonzero(phase >= 0).tolist():
-            options = farm.ERROR_MESSAGES[farm.ERROR_PHASES[phase[i]]]
-            host = json.loads(hosts[i])[0][0] if hosts[i] else "?"
-            messages[i] = options[int(pick[i] * len(options))].format(
-                host=host, group=self.group_names[g[i]])
+        failed = np.flatnonzero(phase >= 0)
+        names, groups = self.host_names, self.group_names.tolist()
+        texts = []
+        for ph, why, host, gi, seconds, chance in zip(
+                *(a[failed].tolist() for a in (phase, cause, hosts, g, hang_seconds, pick)),
+                strict=True):
+            name = farm.ERROR_PHASES[ph]
+            if why == HUNG:
+                text = farm.HANG_MESSAGES[name]
+            else:
+                options = (farm.FAILING_HOST_MESSAGES if why == FAILED_HOST
+                           else farm.ERROR_MESSAGES[name])
+                text = options[int(chance * len(options))]
+            texts.append(text.format(host=names[host], group=groups[gi], seconds=f"{seconds:.0f}"))
+        messages[failed] = texts
         return messages.astype(str)

@@ -1,7 +1,9 @@
 """The static demo generator: a real file, read back with PyTables, has the farm's statistics.
 
 Phase durations are recomputed here from the raw rows (DESIGN.md's definitions), independently
-of store.stats, and compared with the ranges of demo.farm within tolerances.
+of store.stats, and compared with the ranges of demo.farm within tolerances.  The incidents
+(failing and flaky hosts, hangs, bad and slow days) are found in the rows the same way; the
+ranges and rates of ordinary testruns leave out the ones the farm's incidents touched.
 """
 
 from __future__ import annotations
@@ -11,16 +13,19 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
 import pytest
 import tables
 
-from demo import farm, generator
+from demo import farm, generator, live
+from demo.incidents import DAY, Incidents
 from store.schema import CODE, TABLES
 
 RUNS = 20_000
+SEED = 7
 MIN = farm.MINUTE
 JITTER = farm.RECEIVE_JITTER[1]
 
@@ -38,7 +43,7 @@ def read_file(path) -> dict:
 @pytest.fixture(scope="module")
 def farm_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("demo") / "farm.h5"
-    written = generator.write_static(str(path), RUNS, seed=7)
+    written = generator.write_static(str(path), RUNS, seed=SEED)
     data = read_file(path)
     assert len(data["events"]) == written
     return data
@@ -46,9 +51,20 @@ def farm_file(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def runs(farm_file):
-    """Per-run derived values: group name, first times of the waypoints, phase samples."""
-    ev, text = farm_file["events"], farm_file["text"]
-    n = len(farm_file["runs"])
+    return derive(farm_file)
+
+
+@pytest.fixture(scope="module")
+def incidents():
+    """The incidents of the seed's farm: days and failing hosts depend on the seed alone."""
+    return Incidents(SEED, farm.GROUPS)
+
+
+def derive(data) -> dict:
+    """Per-run derived values: group name, first times of the waypoints, phase samples, host,
+    error message, how and when the run ended."""
+    ev, text = data["events"], data["text"]
+    n = len(data["runs"])
     order = np.lexsort((np.arange(len(ev)), ev["run"]))  # by run, file order within a run
     run, code, t = ev["run"][order], ev["code"][order], ev["received"][order]
 
@@ -69,15 +85,37 @@ def runs(farm_file):
     last_before_error = np.full(n, -1)
     err = np.flatnonzero(code == CODE["error"])
     last_before_error[run[err]] = code[err - 1]
+    host, message = np.full(n, "", dtype=object), np.full(n, "", dtype=object)
+    req, errors = data["requests"], data["errors"]
+    host[req["run"]] = [json.loads(h)[0][0] if h else "" for h in text[req["hosts"]]]
+    message[errors["run"]] = text[errors["message"]]
+    firsts = {name: first(name) for name in ("request", "queue_start", "queue_end", "publish",
+                                             "error")}
+    requested = np.full(n, np.nan)  # emit: the model's clock, which picks the day's incidents
+    requested[req["run"]] = ev["emit"][req["event_row"]]
+    failed = ~np.isnan(firsts["error"])
     return {
-        "group": text[farm_file["runs"]["group"]],
-        "first": {name: first(name) for name in ("request", "queue_start", "queue_end",
-                                                    "publish", "error")},
+        "group": text[data["runs"]["group"]],
+        "first": firsts,
         "pairs": {phase: pairs(phase) for phase in ("flash", "boot", "test")},
         "starts": {phase: np.bincount(run[code == CODE[f"{phase}_start"]], minlength=n)
                    for phase in ("flash", "boot")},
         "before_error": last_before_error,
+        "requested": requested,
+        "host": host,
+        "message": message,
+        "failed": failed,
+        "ended": failed | ~np.isnan(firsts["publish"]),
+        "end": np.where(failed, firsts["error"], firsts["publish"]),
     }
+
+
+def longer_than_range(runs, phase, kind):
+    """Mask of the phase's samples longer than their group's range (hangs, slow days)."""
+    run, dur = runs["pairs"][phase]
+    limit = {g.name: g.factors[kind] * farm.STEP_RANGE[kind][1] + JITTER for g in farm.GROUPS}
+    names, at = np.unique(runs["group"][run], return_inverse=True)
+    return dur > np.array([limit[n] for n in names])[at]
 
 
 def test_file_holds_every_testrun_in_receive_order(farm_file):
@@ -102,12 +140,21 @@ def test_testruns_interleave_like_a_real_farm(farm_file):
 
 @pytest.mark.parametrize("phase,kind", [("flash", farm.FLASH), ("boot", farm.BOOT),
                                         ("test", farm.TEST)])
-def test_phase_durations_follow_each_groups_range(runs, phase, kind):
+def test_phase_durations_follow_each_groups_range(runs, incidents, phase, kind):
     run, dur = runs["pairs"][phase]
     names = runs["group"][run]
+    ordinary = np.ones(len(run), dtype=bool)
+    if kind == farm.TEST:  # a slow day's tests take longer
+        ordinary = incidents.day_factors(runs["requested"][run])[1] == 1.0
+        assert 0 < (~ordinary).mean() < 2 * farm.SLOW_DAY_SHARE
+    hung = longer_than_range(runs, phase, kind) & ordinary
+    assert 0 < hung.mean() < 2 * farm.HANG_SHARE
     for group in farm.GROUPS:
         lo, hi = (x * group.factors[kind] for x in farm.STEP_RANGE[kind])
-        d = dur[names == group.name]
+        p95 = lo + 0.95 * (hi - lo)
+        h = dur[hung & (names == group.name)]
+        assert len(h) and h.min() >= 3 * p95 - JITTER and h.max() <= 10 * p95 + JITTER
+        d = dur[ordinary & ~hung & (names == group.name)]
         assert len(d) > 300, group.name
         assert d.min() >= lo - JITTER and d.max() <= hi + JITTER, group.name
         assert d.mean() == pytest.approx((lo + hi) / 2, rel=0.03), group.name
@@ -163,14 +210,97 @@ def test_errors_in_every_phase_with_type_and_message(farm_file, runs):
                                          "test_start", "test_end")}
 
 
-def test_error_rate_per_group(runs):
-    ended = ~np.isnan(runs["first"]["publish"]) | ~np.isnan(runs["first"]["error"])
-    failed = ~np.isnan(runs["first"]["error"])
+def touched_by_incidents(runs, incidents):
+    """Testruns requested on a bad day, run by a flaky host, or pulled by a host while (or
+    about when) it was failing."""
+    touched = incidents.day_factors(runs["requested"])[0] != 1.0
+    touched |= np.isin(runs["host"], list(incidents.flaky))
+    pulled, days = runs["first"]["queue_end"], runs["requested"] // DAY
+    for e in incidents.episodes(int(days.min()), int(days.max()) + 1):
+        touched |= ((runs["host"] == e.host.name) & (pulled >= e.start - farm.HOUR)
+                    & (pulled < e.end + farm.HOUR))
+    return touched
+
+
+def test_error_rate_per_group(runs, incidents):
+    """Outside the incidents, each group's testruns fail at its rate (hangs the watchdog killed
+    included: they are some of those errors)."""
+    ordinary = ~touched_by_incidents(runs, incidents)
+    assert 0.05 < (~ordinary).mean() < 0.5
+    ended, failed = runs["ended"] & ordinary, runs["failed"]
     for g in farm.GROUPS:
         mine = (runs["group"] == g.name) & ended
         rate = failed[mine].mean()
         tolerance = 4 * (g.error_rate * (1 - g.error_rate) / mine.sum()) ** 0.5
         assert abs(rate - g.error_rate) < tolerance, g.name
+
+
+def ended_in_order(runs, host):
+    """The host's ended testruns, by end time (DESIGN's order for its error streak)."""
+    mine = np.flatnonzero(runs["ended"] & (runs["host"] == host))
+    return mine[np.argsort(runs["end"][mine], kind="stable")]
+
+
+def flash_error_streaks(runs):
+    """(host, length) of every streak of 3+ flash errors in a row on a host whose messages name
+    the host and after which the host finished a testrun."""
+    found = []
+    for host in np.unique(runs["host"][runs["ended"]]):
+        order = ended_in_order(runs, host) if host else []
+        at_flash = [runs["failed"][r] and runs["before_error"][r] == CODE["flash_start"]
+                    and host in runs["message"][r] for r in order]
+        length = 0
+        for i, flash_error in enumerate(at_flash + [False]):
+            if flash_error:
+                length += 1
+                continue
+            if length >= 3 and not runs["failed"][order[i:]].all():
+                found.append((host, length))
+            length = 0
+    return found
+
+
+def test_failing_hosts_fail_every_flash_for_a_while_then_recover(runs):
+    streaks = flash_error_streaks(runs)
+    assert len({host for host, _ in streaks}) >= 3   # now and then, here and there
+    assert max(length for _, length in streaks) >= 8  # for a while
+
+
+def test_flaky_hosts_fail_far_more_often_than_the_farm_and_their_group(runs):
+    ended, failed, host, group = runs["ended"], runs["failed"], runs["host"], runs["group"]
+    farm_rate = failed[ended].mean()
+    flaky = []
+    for h in np.unique(host[ended & (host != "")]):
+        mine = ended & (host == h)
+        rate, own_group = failed[mine].mean(), failed[ended & (group == group[mine][0])].mean()
+        if rate >= 2 * farm_rate:
+            flaky.append((h, rate / own_group))
+    assert flaky
+    assert max(ratio for _, ratio in flaky) >= 2  # DESIGN's `suspect` compares with the group
+
+
+@pytest.mark.parametrize("phase", ["flash", "boot", "test"])
+def test_some_testruns_hang_far_beyond_their_groups_p95(runs, phase):
+    run, dur = runs["pairs"][phase]
+    names = runs["group"][run]
+    worst = [dur[names == g.name].max() / np.percentile(dur[names == g.name], 95)
+             for g in farm.GROUPS]
+    assert max(worst) > 3
+
+
+def test_days_differ(runs):
+    ended, failed = runs["ended"], runs["failed"]
+    day = (runs["requested"] // DAY).astype(np.int64)
+    took = runs["first"]["publish"] - runs["first"]["request"]
+    days = [d for d in np.unique(day) if (ended & (day == d)).sum() >= 200]  # whole days
+    assert len(days) > 20
+    errors = np.array([failed[ended & (day == d)].mean() for d in days])
+    testrun_p50 = np.array([np.nanmedian(took[day == d]) for d in days])
+    assert errors.max() >= 2 * np.median(errors)            # a bad day
+    assert testrun_p50.max() >= 1.3 * np.median(testrun_p50)  # a slow day
+    requests = np.bincount(day - day.min())[np.array(days) - day.min()]
+    weekend = (np.array(days) + 3) % 7 >= 5  # 1970-01-01 was a Thursday
+    assert requests[weekend].mean() < 0.7 * requests[~weekend].mean()
 
 
 def test_the_snapshot_ends_with_queued_and_ongoing_runs(runs):
@@ -263,7 +393,10 @@ def test_blockwise_generation_keeps_receive_order_and_whole_testruns():
     assert len(ended) == np.count_nonzero(terminal)    # one end per testrun
     open_ = np.setdiff1d(ids, ended)
     requested = cols["received"][first][np.isin(ids, open_)]
-    assert len(open_) and requested.min() > end - 6 * farm.HOUR  # only the latest are open
+    longest_hang = farm.HANG_LENGTH[1] * farm.STEP_RANGE[farm.TEST][1] * max(
+        g.factors[farm.TEST] for g in farm.GROUPS)
+    # Only the latest are open (and the hangs, and what waited for them).
+    assert len(open_) and requested.min() > end - 6 * farm.HOUR - longest_hang
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
@@ -289,3 +422,39 @@ def test_cli_static_interrupted_exits_0_with_a_consistent_file(tmp_path, sig):
     counts = json.loads(data["attrs"]["trmon_commit"])
     assert counts["events"] == len(data["events"]) > 0
     assert (np.diff(data["events"]["received"]) >= 0).all()
+
+
+def assert_a_bad_host_and_a_hang(data, now):
+    """A host failed its latest 3+ testruns (DESIGN's `bad`), and a testrun is in a phase for
+    more than 3 times its group's p95 of that phase (overdue, and far)."""
+    runs = derive(data)
+    latest = [ended_in_order(runs, h)[-3:] for h in np.unique(runs["host"]) if h]
+    assert any(len(r) == 3 and runs["failed"][r].all() for r in latest)
+    ev = data["events"]
+    last = np.full(len(runs["host"]), -1)
+    np.maximum.at(last, ev["run"], np.arange(len(ev)))  # each run's last row (file order)
+    hanging = []
+    for phase in ("flash", "boot", "test"):
+        in_phase = np.flatnonzero(~runs["ended"] & (last >= 0))
+        in_phase = in_phase[ev["code"][last[in_phase]] == CODE[f"{phase}_start"]]
+        run, dur = runs["pairs"][phase]
+        for r in in_phase:
+            samples = dur[runs["group"][run] == runs["group"][r]]
+            elapsed = now - ev["received"][last[r]]
+            if len(samples) >= 20 and elapsed > 3 * np.percentile(samples, 95):
+                hanging.append((r, phase))
+    assert hanging
+
+
+def test_a_history_ends_with_a_bad_host_and_a_hang(farm_file):
+    """So the Hosts pane and the overdue list of a generated file have something to show."""
+    assert_a_bad_host_and_a_hang(farm_file, generator.FIXED_END)
+
+
+def test_the_live_demo_opens_with_a_bad_host_and_a_hang(tmp_path):
+    """The history that --demo writes before going live has them too: the panes have something
+    from the first second."""
+    path, origin, stop = tmp_path / "live.h5", generator.FIXED_END, threading.Event()
+    live.run_live(str(path), speed=60.0, seed=3, history=live.DEFAULT_HISTORY, stop=stop,
+                  origin=origin, on_ready=lambda _events: stop.set())
+    assert_a_bad_host_and_a_hang(read_file(path), origin)
