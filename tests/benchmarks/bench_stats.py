@@ -7,6 +7,10 @@ once with direct PyTables appends and cached in $TMPDIR/trmon-bench-stats (see s
 Prints:
 - cold: wall time and peak RSS of the whole `trmon-tui report --json FILE` process per size
   (median of 3), and the 1M/100k time ratio;
+- trend: `report --json` and `report --json --trend day` (both with the same --now) on the
+  largest file, alternated 5 times each in the same run, and their time ratio (budget 1.3);
+- monitor summary: median time of the monitor's ``summary(delivery_delay=False)`` on the
+  largest state (5 calls), with and without a time window;
 - seed layout, 1M testruns: `report`'s read path (read_file, reader thread) and a single-threaded
   TailReader + StatsEngine loop vs an idiomatic pandas pipeline (read the
   tables, categorical event names, groupby(testrun, event).last().unstack(), statistics), side by
@@ -38,10 +42,11 @@ from trmon_tui.commands.report import read_file  # noqa: E402
 TRMON = os.path.join(os.path.dirname(sys.executable), "trmon-tui")
 
 
-def run_report(path: str) -> tuple[float, float]:
+def run_report(path: str, *options: str) -> tuple[float, float]:
     """(wall seconds, peak RSS MB) of one `trmon-tui report --json` process."""
     start = time.perf_counter()
-    proc = subprocess.Popen([TRMON, "report", "--json", path], stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen([TRMON, "report", "--json", path, *options],
+                            stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -80,6 +85,36 @@ def cold(sizes: list[int], repeat: int = 3) -> dict[int, float]:
               f"{wall:6.2f} s wall (runs: {', '.join(f'{r[0]:.2f}' for r in runs)}), "
               f"peak RSS {rss:5.0f} MB", flush=True)
     return times
+
+
+def trend_cost(n: int, repeat: int = 5) -> float:
+    """`report --json` vs `report --json --trend day` on the same file, alternated."""
+    path = stats_files.product_file(n)
+    now = ["--now", str(stats_files.T0 + 6.0 * n)]  # the end of the file: some are overdue
+    plain, trend = [], []
+    for _ in range(repeat):
+        plain.append(run_report(path, *now))
+        trend.append(run_report(path, *now, "--trend", "day"))
+    a, b = (statistics.median(r[0] for r in runs) for runs in (plain, trend))
+    print(f"cold report --json on {n:,} testruns: {a:.2f} s, with --trend day {b:.2f} s "
+          f"(medians of {repeat}, alternated): ratio {b / a:.2f}; peak RSS "
+          f"{max(r[1] for r in plain):.0f} / {max(r[1] for r in trend):.0f} MB", flush=True)
+    return b / a
+
+
+def monitor_summary(n: int, repeat: int = 5) -> None:
+    """The monitor's summary query (no delivery delays) on a state of n testruns."""
+    engine = read_engine(stats_files.product_file(n))
+    now = stats_files.T0 + 6.0 * n
+    for label, since in (("all history", None), ("last 7 days", now - 7 * 86400)):
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            engine.summary(since=since, now=now, delivery_delay=False)
+            times.append(time.perf_counter() - start)
+        print(f"monitor summary (delivery_delay=False) of {n:,} testruns, {label}: median "
+              f"{statistics.median(times) * 1e3:.0f} ms (min {min(times) * 1e3:.0f})",
+              flush=True)
 
 
 def read_engine(path: str) -> StatsEngine:
@@ -197,6 +232,8 @@ def extra_batches(start_run: int, start_row: int, count: int, per_batch: int = 1
         req = np.zeros(runs_per, dtype=schema.REQUEST_DTYPE)
         req["run"] = start_run + b * runs_per + np.arange(runs_per)
         req["requestor"] = 9
+        first_hosts = stats_files.STRINGS.index(stats_files.hosts_texts()[0])
+        req["hosts"] = first_hosts + np.arange(runs_per) % len(stats_files.hosts_texts())
         batches.append(Batch(first_event_row=start_row + b * per_batch, events=ev,
                              first_run=start_run + b * runs_per, runs=runs, requests=req))
     return batches
@@ -237,6 +274,8 @@ def main() -> None:
               f"(10x the data)", flush=True)
     if "--cold" in sys.argv:
         return
+    trend_cost(big)
+    monitor_summary(big)
     seed_vs_pandas(big)
     medians = incremental((10_000, big))
     print(f"incremental ratio {big:,} / 10,000 state: {medians[big] / medians[10_000]:.2f}",
