@@ -49,15 +49,19 @@ import time
 import numpy as np
 
 from store.batch import Batch, Reset
+from store.stats import hosts as host_mod
 from store.stats import listing
+from store.stats import overdue as overdue_mod
 from store.stats.describe import describe
 from store.stats.engine import EngineState
 from store.stats.engine import prepare as engine_prepare
 from store.stats.frame import DURATIONS, STATUSES, Frame, group_index, has_events
 from store.stats.phases import SEGMENTS
 from store.stats.summary import summary as _summary
+from store.stats.trend import BUCKETS, TrendTooLong, trends
 
-__all__ = ["StatsEngine", "describe", "DURATIONS", "STATUSES", "SEGMENTS"]
+__all__ = ["StatsEngine", "describe", "DURATIONS", "STATUSES", "SEGMENTS", "BUCKETS",
+           "TrendTooLong"]
 
 
 class StatsEngine:
@@ -65,6 +69,7 @@ class StatsEngine:
 
     def __init__(self, clock: str = "received") -> None:
         self.state = EngineState(clock)
+        self._p95 = overdue_mod.P95Table()
 
     @property
     def clock(self) -> str:
@@ -95,15 +100,22 @@ class StatsEngine:
         return Frame(self.state, since, group, time.time() if now is None else now)
 
     def summary(self, since: float | None = None, group: str | None = None,
-                now: float | None = None, *, delivery_delay: bool = True) -> dict:
+                now: float | None = None, *, delivery_delay: bool = True,
+                trend: str | None = None) -> dict:
         """DESIGN.md's report JSON plus the documented extensions (see the module docstring).
 
         ``delivery_delay=False`` omits that extension and most of the cost on a large file
         (it is one sample per event): a live view refreshing often may want that.
+        ``trend`` ("hour" or "day") adds DESIGN's "trend" rows to every SUMMARY (raises
+        TrendTooLong, a ValueError, when they would be more than trend.MAX_BUCKETS).
         """
         self.state.drain()
-        return _summary(self.state, since, group, time.time() if now is None else now,
-                        delivery_delay)
+        out = _summary(self.state, since, group, time.time() if now is None else now,
+                       delivery_delay, trend)
+        key = (self.state.version, since)
+        for name, part in out["groups"].items():  # the testruns listings' overdue need them
+            self._p95.put(key, name, overdue_mod.p95_row(part["durations"]))
+        return out
 
     def groups(self) -> list[str]:
         """Device groups of the testruns seen, sorted."""
@@ -111,15 +123,60 @@ class StatsEngine:
         return group_index(self.state)[0]
 
     def testruns(self, status: str, since: float | None = None, group: str | None = None,
-                 now: float | None = None, offset: int = 0,
-                 limit: int | None = None) -> list[dict]:
-        """Testruns of a status ("queued", "ongoing", "finished", "error"), newest first.
+                 now: float | None = None, offset: int = 0, limit: int | None = None,
+                 order: str = "newest") -> list[dict]:
+        """Testruns of a status ("queued", "ongoing", "finished", "error"), newest first, or
+        with ``order="overdue"`` the overdue ones first (largest elapsed / p95 first, ties by
+        file order), then the others newest first.
 
         Each is ``{"run", "testrun_id", "device_group", "requestor", "hosts", "phase",
-        "phase_since", "age", "waited", "status", "error"}``: ``age`` = now − request,
-        ``waited`` = time in the queue so far (queued) or the queue wait (others).
+        "phase_since", "age", "waited", "status", "error", "judged_phase", "judged_since",
+        "p95", "overdue"}``: ``age`` = now − request, ``waited`` = time in the queue so far
+        (queued) or the queue wait (others); ``judged_phase`` / ``judged_since`` = DESIGN's
+        phase and start the overdue rule judges (None: not judged), ``p95`` = that phase's p95
+        in the testrun's group and window (None: not judged, or fewer than 20 samples),
+        ``overdue`` = elapsed / p95 when overdue (inf when p95 is 0), else None.
         """
-        return listing.testruns(self._frame(since, group, now), status, offset, limit)
+        return listing.testruns(self._frame(since, group, now), status, offset, limit,
+                                self._p95, order)
+
+    def overdue(self, since: float | None = None, group: str | None = None,
+                now: float | None = None) -> list[dict]:
+        """The overdue testruns of the window (of ``group``, else of every group), most overdue
+        first: DESIGN's SUMMARY "overdue" entries plus ``device_group`` (a status bar's count
+        without a whole summary)."""
+        f = self._frame(since, group, now)
+        return listing.overdue(f, self._p95)
+
+    def hosts(self, since: float | None = None, group: str | None = None,
+              now: float | None = None) -> list[dict]:
+        """One row per worker host with testruns in the window (of ``group``, else of every
+        group): bad first, then suspect, then good, each by error % descending (None last),
+        then name.  Each is ``{"host", "health", "streak", "errors", "testruns",
+        "error_pct", "infra_errors", "ongoing", "finished", "last_ok", "running"}``, the
+        DESIGN figures of the SUMMARY's "hosts" over the same testruns, and ``running``: up
+        to 3 of its ongoing testruns, newest first, as ``{"run", "testrun_id", "phase",
+        "phase_since"}`` (phase as in ``testruns``)."""
+        return host_mod.host_rows(self._frame(since, group, now))
+
+    def host_testruns(self, host: str, since: float | None = None, group: str | None = None,
+                      now: float | None = None, limit: int | None = 50) -> list[dict]:
+        """The latest testruns of one worker host in the window, newest first (by request
+        time), at most ``limit``: ``{"run", "testrun_id", "device_group", "status", "phase",
+        "error", "request", "end", "infra"}``: ``phase`` = the furthest phase it reached
+        (init, queue, flash, boot, test, publish; None without any event of one), ``error``
+        = its first error message, ``end`` = when it ended (first error, else first publish;
+        None while running), ``infra`` = an error with no test_start before it.  [] for a host
+        never seen."""
+        return host_mod.host_testruns(self._frame(since, group, now), host, limit)
+
+    def trend(self, bucket: str, since: float | None = None, group: str | None = None,
+              now: float | None = None) -> list[dict]:
+        """DESIGN's "trend" rows (``bucket`` "hour" or "day") of the window's testruns (of
+        ``group``, else of all): the SUMMARY's "trend" without the rest of the summary.
+        Raises TrendTooLong (a ValueError, with a sentence to show) beyond trend.MAX_BUCKETS
+        rows."""
+        return trends(self._frame(since, group, now), bucket, False, True)[1]
 
     def segments(self, since: float | None = None, group: str | None = None,
                  now: float | None = None, offset: int = 0, limit: int = 20) -> dict:
