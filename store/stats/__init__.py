@@ -8,8 +8,10 @@ Queries (all read-only; ``since`` = only testruns requested at or after that tim
 the epoch, in the engine's clock; ``group`` = one device group; ``now`` = the time running phases
 grow to, default ``time.time()``):
 
-- ``summary(since, group, now)``: ``{"groups": {GROUP: SUMMARY}, "all": SUMMARY}`` (DESIGN.md's
-  report JSON).  Extensions to SUMMARY beyond DESIGN.md:
+- ``summary(since, group, now, *, delivery_delay=True, trend=None)``: ``{"groups": {GROUP:
+  SUMMARY}, "all": SUMMARY}`` (DESIGN.md's report JSON, with its "Operator insight" keys
+  ``hosts`` and ``overdue``, and ``trend`` when ``trend`` is "hour" or "day").  Extensions to
+  SUMMARY beyond DESIGN.md:
 
   - ``oldest_queued_wait``: seconds the longest-waiting queued testrun has waited (since its first
     queue_start, else its request), null when none is queued.
@@ -29,8 +31,41 @@ grow to, default ``time.time()``):
   ``group=`` naming a group the file does not have gives that group with zero testruns; the
   mean and std of "all" may differ from those of one merged sample in the last bits (the
   groups' samples are summed one group after the other), never between cold and incremental.
-- ``groups()``, ``testruns(status, ...)``, ``segments(..., offset, limit)``,
-  ``samples(phase, ...)``, ``counts()``: see the methods.
+
+  Choices for the operator insight (DESIGN.md is silent on these):
+
+  - hosts: a SUMMARY lists the hosts with at least one of its testruns, by name; a testrun's
+    hosts are those of its first request row (file order), parsed from the JSON text
+    [[host, instance], ...] (instances ignored, each host once; text that is not such a list,
+    e.g. in a foreign file, gives no host; "" is a host name like any other).
+    ``infra_errors`` compares the file rows of the first test_start and the first error.
+    ``streak`` orders the host's ended testruns by (end time in the engine's clock, file row
+    of the ending event); queued and ongoing ones neither count nor break it.  ``last_ok`` is
+    the latest end (first publish) of a finished testrun: one with an error is never "ok",
+    even if it published before failing.  ``health`` compares error_pct with twice the
+    SUMMARY's exactly, in integers (no rounding at the boundary: exactly twice is suspect);
+    the null cases cannot occur (errors >= 3 implies ended testruns in host and SUMMARY).
+  - overdue: a queued testrun's "since" is its first queue_start (file order), an ongoing
+    one's the time of its last known-name event (file order); elapsed = now − since may be
+    negative (clock skew, or ``now`` in the past): never overdue.  The p95 is that of the
+    SUMMARY's ``durations`` of the group (non-negative samples, same window) with n >= 20;
+    overdue means elapsed > p95 (strictly).  Order: elapsed / p95 descending (p95 = 0: an
+    infinite ratio, first), ties by the file order of the testruns' first events; "all" is
+    the union of the groups' lists in that order.
+  - trend: a bucket is floor(first request time / 3600 or 86400) in the engine's clock, so
+    UTC hours and days; ``start`` is its first second (a float); ``requests`` counts the
+    bucket's testruns (not repeated request events); a testrun never requested is in no
+    bucket; each SUMMARY spans its own first to last bucket (a group's rows may start later
+    than those of "all"; [] when none of its testruns was requested); ``testrun`` and
+    ``queue`` percentiles are numpy's default over the bucket's non-negative samples of those
+    durations.  More than trend.MAX_BUCKETS (10,000) rows raises TrendTooLong (a ValueError)
+    before any other work: an hourly trend over more than about 14 months, or one stray
+    request decades away, asks for a coarser bucket or a window instead.
+
+- ``groups()``, ``testruns(status, ..., order)``, ``segments(..., offset, limit)``,
+  ``samples(phase, ...)``, ``counts()``, and for the monitor's insight panes ``hosts(...)``,
+  ``host_testruns(host, ..., limit)``, ``overdue(...)``, ``trend(bucket, ...)``: see the
+  methods.
 
 Costs: ``apply`` is O(batch + open starts) (the still-open flash/boot/test starts of all runs,
 normally a handful per running testrun); a batch of 100,000 events or more has part of its work
@@ -38,8 +73,12 @@ done by a helper thread while ``apply`` returns (queries wait for it).  ``prepar
 the part that needs no state, in any thread, ahead of ``apply``.  The queries are O(state),
 vectorised: ``summary`` of a million testruns takes about 0.2 s on two cores (its sample
 statistics run in two threads), a third of it for delivery_delay (one sample per event;
-``summary(delivery_delay=False)`` skips it).  Not thread-safe: call ``apply`` and the queries from
-one thread, or hold a lock around them.
+``summary(delivery_delay=False)`` skips it).  The hosts and overdue parts are a few passes over
+the runs and the (run, host) pairs, the trend a few more (see hosts.py, overdue.py, trend.py;
+tests/benchmarks/bench_stats.py prints their cost).  ``testruns`` and ``overdue`` need the
+p95 of the judged phases per group: ``summary`` leaves them for the same state version and
+window, else they are computed from the samples once per version and window.  Not
+thread-safe: call ``apply`` and the queries from one thread, or hold a lock around them.
 """
 
 from __future__ import annotations
@@ -83,9 +122,13 @@ class StatsEngine:
     def reset(self) -> None:
         """Forget everything (after a Reset from the tail reader)."""
         self.state.reset()
+        self._p95 = overdue_mod.P95Table()  # keyed by version, which a reset starts again
 
     def apply(self, batch: Batch | Reset) -> None:
         """Fold one Batch of new rows into the statistics (a Reset resets)."""
+        if isinstance(batch, Reset):
+            self.reset()
+            return
         self.state.apply(batch)
 
     @staticmethod

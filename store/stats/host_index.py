@@ -42,7 +42,8 @@ class HostIndex:
         self.names: list[str] = []
         self._id_of: dict[str, int] = {}
         self._of_sid: dict[int, np.ndarray] = {}
-        self.pairs = SampleLog({"run": np.int32, "host": np.int32})
+        # intp / int64: the queries index and compute with them as they are (no conversion)
+        self.pairs = SampleLog({"run": np.intp, "host": np.int64})
 
     def add(self, runs: np.ndarray, sids: np.ndarray, strings: list[str],
             expect: float = 1.0) -> None:

@@ -1,10 +1,13 @@
 """Worker hosts (DESIGN.md "Operator insight"): per host its testruns, errors, infrastructure
 errors, error streak, last good end and health, from the (run, host) pairs of host_index.py.
 
-Queries are one vectorised pass over the pairs of the window (O(pairs), never over events): the
-counts are bincounts per (device group, host) key, and the streak needs no sort: it is the
-number of error testruns that ended after the host's latest finished one, in the order of
-(end time, file row of the ending event), and that latest finished one is a maximum per key.
+Cost: a few vectorised passes over the runs and the pairs per query (O(runs + pairs), never
+over events), the same for one group or all: each run's device group (or "outside the window")
+and class (status, infrastructure error) make one key per pair with its host, and one bincount
+of those keys gives every count of every (group, host); "all" adds the groups up.  The streak
+needs no sort: it is the number of error testruns that ended after the host's latest finished
+one in the order of (end time, file row of the ending event), and that latest finished one is
+a maximum per key (ufunc.at), ties between end times settled by file row on the few tied pairs.
 """
 
 from __future__ import annotations
@@ -20,52 +23,102 @@ HEALTH_ORDER = ("bad", "suspect", "good")
 BAD_STREAK = 3  # DESIGN: bad if streak >= 3
 SUSPECT_ERRORS = 3  # DESIGN: suspect if errors >= 3 and error_pct >= 2 x the SUMMARY's
 RUNNING_SHOWN = 3  # ongoing testruns named per host by StatsEngine.hosts
+_INFRA = 4  # class = status (0 queued, 1 ongoing, 2 finished, 3 error) + 4 if infra error
 
 
-class Pairs:
-    """The (run, host) pairs of a query's window with what the host figures need per pair."""
+class HostTable:
+    """The host figures of one query's window, per (device group, host) key and per host.
+
+    ``counts[k, c]``: pairs of key k and class c; ``last_t`` / ``last_row``: end time and
+    ending event's file row of the key's latest finished testrun (-inf / -1 without one);
+    ``streak``: error testruns ended after it.  The same per host over all groups:
+    ``all_counts``, ``all_last_t``, ``all_streak``.
+    """
 
     def __init__(self, f) -> None:
-        st = f.st
-        log = st.hosts.pairs
-        run = log["run"]
-        keep = f.mask[run]
-        self.run = run = run[keep].astype(np.intp)
-        self.host = log["host"][keep].astype(np.int64)
-        self.group = f.gidx[run]
-        self.status = status = f.status[run]
+        st, n = f.st, f.n
         r = st.runs
-        is_error = status == 3
-        self.end_t = np.where(is_error, r.error[run], r.publish[run])
-        self.end_row = np.where(is_error, r.error_row[run], r.publish_row[run])
-        tested = r.test_start_row[run]
-        self.infra = is_error & ~((tested >= 0) & (tested < r.error_row[run]))
+        self.nhosts = nh = len(st.hosts.names)
+        self.ngroups = ng = len(f.group_names)
+        log = st.hosts.pairs
+        run, host = log["run"], log["host"]
+        # Per run (contiguous passes): its group (ng: outside the window) and class.
+        status = f.status
+        error = status == 3
+        tested = r.test_start_row[:n]
+        infra = error & ~((tested >= 0) & (tested < r.error_row[:n]))
+        base = np.where(f.gidx >= 0, f.gidx, ng) * (8 * nh) + status + _INFRA * infra
+        # Per pair: key * 8 + class, key = group * nhosts + host.
+        key8 = base[run] + host * 8
+        key = key8 >> 3
+        if (ng + 1) * nh > 4 * len(key) + 65536:  # a sparse key space: keys made dense
+            present, key = np.unique(key, return_inverse=True)
+            key8 = key * 8 + (key8 & 7)
+        else:
+            present = np.arange((ng + 1) * nh)
+        k = len(present)
+        self.group_of, self.host_of = present // max(nh, 1), present % max(nh, 1)
+        self.counts = np.bincount(key8, minlength=8 * k).reshape(k, 8)
+        end_ok = np.where(status == 2, r.publish[:n], -np.inf)[run]
+        self.last_t, self.last_row = _lexmax(key, end_ok, r.publish_row[:n], run, k)
+        ended_error = np.flatnonzero(error[run])
+        e_key, e_run = key[ended_error], run[ended_error]
+        e_t, e_row = r.error[e_run], r.error_row[e_run]
+        self.streak = _later(e_key, e_t, e_row, self.last_t, self.last_row, k)
+        # All groups: the window's keys added up per host.
+        inside = self.group_of < ng
+        hosts_in = self.host_of[inside]
+        self.all_counts = np.stack([np.bincount(hosts_in, weights=self.counts[inside, c],
+                                                minlength=nh) for c in range(8)], axis=1)
+        self.all_counts = self.all_counts.astype(np.int64)
+        self.all_last_t, self.all_last_row = _lexmax(
+            hosts_in, self.last_t[inside], self.last_row[inside], None, nh)
+        e_in = inside[e_key]
+        self.all_streak = _later(self.host_of[e_key[e_in]], e_t[e_in], e_row[e_in],
+                                 self.all_last_t, self.all_last_row, nh)
+
+    def per_group(self):
+        """(group index, host id, key index) of every key of the window with testruns."""
+        used = np.flatnonzero((self.group_of < self.ngroups) & (self.counts.sum(axis=1) > 0))
+        return zip(self.group_of[used].tolist(), self.host_of[used].tolist(), used.tolist(),
+                   strict=True)
+
+    def figures(self, i: int, ended: tuple[int, int], whole: bool = False) -> dict:
+        """DESIGN's entry of key ``i`` (``whole``: of host ``i`` over all groups) in a
+        SUMMARY of ``ended`` = (finished, errors)."""
+        counts = (self.all_counts if whole else self.counts)[i].tolist()
+        last_t = float((self.all_last_t if whole else self.last_t)[i])
+        streak = int((self.all_streak if whole else self.streak)[i])
+        finished, errors = counts[2], counts[3] + counts[3 + _INFRA]  # only errors are infra
+        return {
+            "testruns": sum(counts),
+            "ongoing": counts[1],
+            "finished": finished,
+            "errors": errors,
+            "error_pct": 100.0 * errors / (finished + errors) if finished + errors else None,
+            "infra_errors": counts[3 + _INFRA],
+            "streak": streak,
+            "last_ok": None if last_t == -np.inf else last_t,
+            "health": health(streak, finished, errors, *ended),
+        }
 
 
-def totals(key: np.ndarray, k: int, p: Pairs) -> dict[str, np.ndarray]:
-    """Per key in [0, k) (each pair's key in ``key``): testruns, ongoing, finished, errors,
-    infra_errors, streak and last_ok (NaN without a finished testrun)."""
-    by_status = np.bincount(key * 4 + p.status, minlength=4 * k).reshape(k, 4)
-    finished = p.status == 2
-    kf, tf, rf = key[finished], p.end_t[finished], p.end_row[finished]
+def _lexmax(key, t, row, run, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per key in [0, k): the largest (t, row) pair, t first (-inf, -1 where none);
+    ``row`` is indexed by ``run`` when given (else aligned with ``key``)."""
     last_t = np.full(k, -np.inf)
-    np.maximum.at(last_t, kf, tf)
-    tie = tf == last_t[kf]
+    np.maximum.at(last_t, key, t)
+    tied = np.flatnonzero((t == last_t[key]) & (t > -np.inf))  # the maxima, and their ties
     last_row = np.full(k, -1, np.int64)
-    np.maximum.at(last_row, kf[tie], rf[tie])
-    error = p.status == 3
-    ke, te = key[error], p.end_t[error]
-    lt = last_t[ke]
-    later = (te > lt) | ((te == lt) & (p.end_row[error] > last_row[ke]))
-    return {
-        "testruns": by_status.sum(axis=1),
-        "ongoing": by_status[:, 1],
-        "finished": by_status[:, 2],
-        "errors": by_status[:, 3],
-        "infra_errors": np.bincount(key[p.infra], minlength=k),
-        "streak": np.bincount(ke[later], minlength=k),
-        "last_ok": np.where(by_status[:, 2] > 0, last_t, np.nan),
-    }
+    np.maximum.at(last_row, key[tied], row[tied] if run is None else row[run[tied]])
+    return last_t, last_row
+
+
+def _later(key, t, row, last_t, last_row, k: int) -> np.ndarray:
+    """Per key: how many of these (t, row) come after the key's (last_t, last_row)."""
+    lt = last_t[key]
+    later = (t > lt) | ((t == lt) & (row > last_row[key]))
+    return np.bincount(key[later], minlength=k)
 
 
 def health(streak: int, finished: int, errors: int, all_finished: int, all_errors: int) -> str:
@@ -81,23 +134,6 @@ def health(streak: int, finished: int, errors: int, all_finished: int, all_error
     return "good"
 
 
-def _row(t: dict, i: int, ended: tuple[int, int]) -> dict:
-    """One host's JSON entry from its totals at index ``i``."""
-    finished, errors, streak = int(t["finished"][i]), int(t["errors"][i]), int(t["streak"][i])
-    last_ok = float(t["last_ok"][i])
-    return {
-        "testruns": int(t["testruns"][i]),
-        "ongoing": int(t["ongoing"][i]),
-        "finished": finished,
-        "errors": errors,
-        "error_pct": 100.0 * errors / (finished + errors) if finished + errors else None,
-        "infra_errors": int(t["infra_errors"][i]),
-        "streak": streak,
-        "last_ok": None if np.isnan(last_ok) else last_ok,
-        "health": health(streak, finished, errors, *ended),
-    }
-
-
 def name_ranks(names: list[str]) -> np.ndarray:
     """Each host id's position in the hosts sorted by name."""
     rank = np.empty(len(names), np.int64)
@@ -110,49 +146,28 @@ def group_hosts(f, ended: list[tuple[int, int]],
     """SUMMARY "hosts" of every group of the frame (``ended[g]`` = its finished and errors)
     and, with ``whole`` (the same of all groups), of all of them: ``{HOST: {...}}`` sorted
     by host name."""
-    p = Pairs(f)
+    table = HostTable(f)
     names = f.st.hosts.names
-    rank = name_ranks(names)
-    host_at = np.argsort(rank)  # the host id of each rank
-    nh = len(names)
+    by_name = sorted(table.per_group(), key=lambda gh: (gh[0], names[gh[1]]))
     per_group: list[dict] = [{} for _ in f.group_names]
-    # Keys ordered by (group, host name): each group's hosts come out in name order.
-    present, inverse = _compact(p.group * nh + rank[p.host], len(per_group) * nh)
-    t = totals(inverse, len(present), p)
-    for i, k in enumerate(present.tolist()):
-        g, r = divmod(k, nh)
-        per_group[g][names[host_at[r]]] = _row(t, i, ended[g])
+    for g, host, i in by_name:
+        per_group[g][names[host]] = table.figures(i, ended[g])
     if whole is None:
         return per_group, None
-    present, inverse = _compact(rank[p.host], nh)
-    t = totals(inverse, len(present), p)
-    return per_group, {names[host_at[r]]: _row(t, i, whole)
-                       for i, r in enumerate(present.tolist())}
-
-
-def _compact(key: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """(the distinct keys present, sorted; each pair's index among them)."""
-    if width <= 4 * len(key) + 65536:  # small key space: a table, no sort
-        used = np.bincount(key, minlength=width) > 0
-        present = np.flatnonzero(used)
-        index = np.cumsum(used) - 1
-        return present, index[key]
-    return np.unique(key, return_inverse=True)
+    hosts = sorted(np.flatnonzero(table.all_counts.sum(axis=1)).tolist(), key=names.__getitem__)
+    return per_group, {names[h]: table.figures(h, whole, whole=True) for h in hosts}
 
 
 def host_rows(f) -> list[dict]:
     """StatsEngine.hosts: one row per host of the frame's testruns, worst first."""
-    p = Pairs(f)
-    st = f.st
-    names = st.hosts.names
-    ended_runs = f.status[f.mask]
-    ended = (int(np.count_nonzero(ended_runs == 2)), int(np.count_nonzero(ended_runs == 3)))
-    present, inverse = _compact(p.host, len(names))
-    t = totals(inverse, len(present), p)
-    running = _running(f, p)
+    table = HostTable(f)
+    names = f.st.hosts.names
+    status = f.status[f.mask]
+    ended = (int(np.count_nonzero(status == 2)), int(np.count_nonzero(status == 3)))
+    running = _running(f)
     rows = []
-    for i, host in enumerate(present.tolist()):
-        row = {"host": names[host], **_row(t, i, ended)}
+    for host in np.flatnonzero(table.all_counts.sum(axis=1)).tolist():
+        row = {"host": names[host], **table.figures(host, ended, whole=True)}
         row["running"] = running.get(host, [])
         rows.append(row)
     rows.sort(key=lambda row: (HEALTH_ORDER.index(row["health"]), row["error_pct"] is None,
@@ -160,13 +175,14 @@ def host_rows(f) -> list[dict]:
     return rows
 
 
-def _running(f, p: Pairs) -> dict[int, list[dict]]:
-    """Up to RUNNING_SHOWN ongoing testruns per host id, newest first (request time, then
-    run index)."""
-    at = np.flatnonzero(p.status == 1)
+def _running(f) -> dict[int, list[dict]]:
+    """Up to RUNNING_SHOWN ongoing testruns of the window per host id, newest first (request
+    time, then run index)."""
+    log = f.st.hosts.pairs
+    at = np.flatnonzero((f.mask & (f.status == 1))[log["run"]])
     if len(at) == 0:
         return {}
-    run, host = p.run[at], p.host[at]
+    run, host = log["run"][at], log["host"][at]
     order = np.lexsort((-run, -f.st.runs.request[run], host))  # NaN request: last
     run, host = run[order], host[order]
     names, since = phases.current(f.st, run)
