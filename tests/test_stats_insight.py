@@ -354,3 +354,14 @@ def test_trend_percentiles_of_large_buckets_match_numpy():
             same(got["groups"][name]["trend"], want["groups"][name]["trend"])
         same(got["all"]["trend"], want["all"]["trend"])
         assert len(got["all"]["trend"]) == (3 if bucket == "day" else 49)
+
+
+def test_p95_alone_equals_numpy_and_the_full_statistics():
+    import numpy as np
+
+    from store.stats.describe import order_statistics, p95
+
+    rng = np.random.default_rng(5)
+    for n in [1, 2, 3, 19, 20, 21, 40, 101, 1000]:
+        values = rng.exponential(100.0, n).round(rng.integers(0, 3))  # ties too
+        assert p95(values) == order_statistics(values)[2] == float(np.percentile(values, 95))

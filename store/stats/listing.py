@@ -40,7 +40,7 @@ def testruns(f: Frame, status: str, offset: int, limit: int | None, p95: od.P95T
     runs = np.flatnonzero(f.mask & (f.status == code))
     k = None if limit is None else offset + limit
     if order == "overdue" and code <= 1:  # only queued and ongoing testruns are judged
-        a = od.assess(f, runs, p95.table(f, f.gidx[runs]))
+        a = od.assess(f, runs, lambda g, phase: p95.lookup(f, g, phase))
         late = od.most_overdue_first(runs, a["ratio"])
         rest = runs[np.isnan(a["ratio"])]
         more = None if k is None else max(0, k - len(late))
@@ -53,7 +53,8 @@ def testruns(f: Frame, status: str, offset: int, limit: int | None, p95: od.P95T
 def overdue(f: Frame, p95: od.P95Table) -> list[dict]:
     """The window's overdue testruns, most overdue first, with their device group."""
     live = np.flatnonzero(f.mask & (f.status <= 1))
-    return od.overdue_list(f, live, p95.table(f, f.gidx[live]), with_group=True)
+    return od.overdue_list(f, live, lambda g, phase: p95.lookup(f, g, phase),
+                           with_group=True)
 
 
 def describe_runs(f: Frame, runs: np.ndarray, p95: od.P95Table) -> list[dict]:
@@ -62,8 +63,7 @@ def describe_runs(f: Frame, runs: np.ndarray, p95: od.P95Table) -> list[dict]:
     names, since = phases.current(st, runs)
     ids = st.ids.get(runs)
     waited_from = phases.waiting_since(st, runs)
-    live = runs[f.status[runs] <= 1]
-    judged = od.assess(f, runs, p95.table(f, f.gidx[live]))
+    judged = od.assess(f, runs, lambda g, phase: p95.lookup(f, g, phase))
     out = []
     for i, run in enumerate(runs.tolist()):
         status = STATUSES[f.status[run]]

@@ -9,7 +9,8 @@ window), and the group has at least MIN_SAMPLES of them.  Both come from per-run
 the engine (last known-name event and its time, first queue_start): O(live runs) per query.
 
 The p95 per (group, phase) is what the SUMMARY's "durations" hold; queries without a summary
-compute it from the samples (``P95Table``: once per state version and window, per group asked).
+compute it from the samples (``P95Table``: once per state version and window, per (group,
+phase) asked for: one selection over that group's samples).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import math
 
 import numpy as np
 
-from store.stats.describe import order_statistics
+from store.stats.describe import p95
 from store.stats.engine import C, EngineState
 
 JUDGED = ("queue", "flash", "boot", "test", "publish")
@@ -55,65 +56,71 @@ def p95_row(durations: dict) -> np.ndarray:
 
 
 class P95Table:
-    """The p95 of each JUDGED phase per device group of one window, kept for the latest
-    (state version, since): the monitor asks for several listings of one window in a row."""
+    """The p95 of JUDGED phases per device group of one window, each computed when first
+    asked for and kept for the latest (state version, since): the monitor asks for several
+    listings of one window in a row, each needing only the phases its live testruns are in."""
 
     def __init__(self) -> None:
         self._key: tuple | None = None
-        self._rows: dict[str, np.ndarray] = {}
+        self._kept: dict[tuple[str, int], float] = {}
+
+    def _window(self, key: tuple) -> dict[tuple[str, int], float]:
+        if key != self._key:
+            self._key, self._kept = key, {}
+        return self._kept
 
     def put(self, key: tuple, group: str, row: np.ndarray) -> None:
-        if key != self._key:
-            self._key, self._rows = key, {}
-        self._rows[group] = row
+        """Keep a SUMMARY's p95 row (p95_row) of ``group`` for ``key`` (version, since)."""
+        kept = self._window(key)
+        for phase, value in enumerate(row.tolist()):
+            kept[(group, phase)] = value
 
-    def table(self, f, groups: np.ndarray) -> np.ndarray:
-        """(len(f.group_names), len(JUDGED)) p95s; rows of the group indices in ``groups``
-        filled (computed when not kept), the others NaN."""
-        key = (f.st.version, f.since)
-        if key != self._key:
-            self._key, self._rows = key, {}
-        out = np.full((len(f.group_names), len(JUDGED)), np.nan)
-        wanted = np.unique(groups).tolist()
-        missing = [g for g in wanted if f.group_names[g] not in self._rows]
-        if missing:  # the per-run phases once for all the groups to compute
-            per_run = {p: f.per_run_duration(p) for p in ("queue", "publish")}
-            for g in missing:
-                self._rows[f.group_names[g]] = _group_p95(f, g, per_run)
-        for g in wanted:
-            out[g] = self._rows[f.group_names[g]]
-        return out
+    def lookup(self, f, groups: np.ndarray, phases: np.ndarray) -> np.ndarray:
+        """The p95 (NaN under MIN_SAMPLES) of each (group index, JUDGED index) pair."""
+        kept = self._window((f.st.version, f.since))
+        pairs = np.unique(groups.astype(np.int64) * len(JUDGED) + phases)
+        per_run: dict[str, np.ndarray] = {}
+        masks: dict[int, np.ndarray] = {}
+        table = np.full((len(f.group_names), len(JUDGED)), np.nan)
+        for g, phase in (divmod(pair, len(JUDGED)) for pair in pairs.tolist()):
+            name = f.group_names[g]
+            if (name, phase) not in kept:
+                kept[(name, phase)] = _p95_of(f, g, JUDGED[phase], per_run, masks)
+            table[g, phase] = kept[(name, phase)]
+        return table[groups, phases]
 
 
-def _group_p95(f, g: int, per_run: dict[str, np.ndarray]) -> np.ndarray:
-    """The p95 of each JUDGED phase in group index ``g`` of the frame, from its samples
-    (``per_run``: the per-run queue and publish durations of all runs)."""
-    mine = f.gidx == g  # -1 outside the window
-    out = np.full(len(JUDGED), np.nan)
-    for i, phase in enumerate(JUDGED):
-        if phase in per_run:
-            values = per_run[phase][mine]
-        else:
-            values = f.logged(f.st.samples, f.slots(g), phase, "duration")
-        values = values[values >= 0]  # NaN (undefined) and clock skew left out
-        if len(values) >= MIN_SAMPLES:
-            out[i] = order_statistics(values)[2]
-    return out
+def _p95_of(f, g: int, phase: str, per_run: dict, masks: dict) -> float:
+    """The p95 of one phase's non-negative samples in group index ``g`` of the frame (NaN
+    under MIN_SAMPLES); ``per_run`` / ``masks`` keep per-run durations and group masks
+    between calls."""
+    if phase in ("queue", "publish"):
+        if phase not in per_run:
+            per_run[phase] = f.per_run_duration(phase)
+        if g not in masks:
+            masks[g] = f.gidx == g  # -1 outside the window
+        values = per_run[phase][masks[g]]
+    else:
+        values = f.logged(f.st.samples, f.slots(g), phase, "duration")
+    values = values[values >= 0]  # NaN (undefined) and clock skew left out
+    return p95(values) if len(values) >= MIN_SAMPLES else math.nan
 
 
-def assess(f, runs: np.ndarray, table: np.ndarray) -> dict[str, np.ndarray]:
+def assess(f, runs: np.ndarray, p95_of) -> dict[str, np.ndarray]:
     """Per run: judged phase index (-1: not judged), since, p95 judged against (NaN: not
-    judged), elapsed, and elapsed / p95 where overdue (NaN where not; inf when p95 is 0)."""
+    judged), elapsed, and elapsed / p95 where overdue (NaN where not; inf when p95 is 0).
+    ``p95_of(groups, phases)``: the p95 of each (group index, JUDGED index) pair."""
     phase, since = judged(f.st, runs, f.status[runs])
-    p95 = np.full(len(runs), np.nan)
+    p95_at = np.full(len(runs), np.nan)
     at = np.flatnonzero(phase >= 0)
-    p95[at] = table[f.gidx[runs[at]], phase[at]]
+    if len(at):
+        p95_at[at] = p95_of(f.gidx[runs[at]], phase[at])
     elapsed = f.now - since
-    late = elapsed > p95  # NaN compares False: not judged, or too few samples
+    late = elapsed > p95_at  # NaN compares False: not judged, or too few samples
     ratio = np.full(len(runs), np.nan)
     with np.errstate(divide="ignore"):
-        ratio[late] = elapsed[late] / p95[late]
-    return {"phase": phase, "since": since, "p95": p95, "elapsed": elapsed, "ratio": ratio}
+        ratio[late] = elapsed[late] / p95_at[late]
+    return {"phase": phase, "since": since, "p95": p95_at, "elapsed": elapsed, "ratio": ratio}
 
 
 def most_overdue_first(runs: np.ndarray, ratio: np.ndarray) -> np.ndarray:
@@ -123,10 +130,10 @@ def most_overdue_first(runs: np.ndarray, ratio: np.ndarray) -> np.ndarray:
     return late[np.lexsort((runs[late], -ratio[late]))]
 
 
-def overdue_list(f, live: np.ndarray, table: np.ndarray, with_group: bool = False) -> list[dict]:
+def overdue_list(f, live: np.ndarray, p95_of, with_group: bool = False) -> list[dict]:
     """DESIGN's SUMMARY "overdue" of the queued and ongoing runs ``live``, each judged by its
-    own group's row of ``table`` (``with_group``: each entry names its device group too)."""
-    a = assess(f, live, table)
+    own group's p95 (``p95_of`` as for assess; ``with_group``: entries name their group)."""
+    a = assess(f, live, p95_of)
     order = most_overdue_first(live, a["ratio"])
     late = live[order]
     rows = [{"testrun_id": tid, "phase": JUDGED[a["phase"][i]],

@@ -86,16 +86,20 @@ def _insight(f: Frame, parts: list[dict], whole: dict | None, trend_rows) -> Non
     table = np.full((len(parts), len(JUDGED)), np.nan)
     for g, part in enumerate(parts):
         table[g] = p95_row(part["durations"])
+
+    def p95_of(groups: np.ndarray, phases: np.ndarray) -> np.ndarray:
+        return table[groups, phases]
+
     live = np.flatnonzero(f.mask & (f.status <= 1))
     live_group = f.gidx[live]
     for g, part in enumerate(parts):
         part["hosts"] = hosts[g]
-        part["overdue"] = overdue_list(f, live[live_group == g], table)
+        part["overdue"] = overdue_list(f, live[live_group == g], p95_of)
         if trend_rows is not None:
             part["trend"] = trend_rows[0][g]
     if whole is not None:
         whole["hosts"] = all_hosts
-        whole["overdue"] = overdue_list(f, live, table)
+        whole["overdue"] = overdue_list(f, live, p95_of)
         if trend_rows is not None:
             whole["trend"] = trend_rows[1]
 

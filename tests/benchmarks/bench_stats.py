@@ -9,8 +9,9 @@ Prints:
   (median of 3), and the 1M/100k time ratio;
 - trend: `report --json` and `report --json --trend day` (both with the same --now) on the
   largest file, alternated 5 times each in the same run, and their time ratio (budget 1.3);
-- monitor summary: median time of the monitor's ``summary(delivery_delay=False)`` on the
-  largest state (5 calls), with and without a time window;
+- monitor queries: median time of the monitor's ``summary(delivery_delay=False)`` on the
+  largest state (5 calls), with and without a time window, and of the insight panes' queries
+  (hosts, testruns by overdue, overdue, trend);
 - seed layout, 1M testruns: `report`'s read path (read_file, reader thread) and a single-threaded
   TailReader + StatsEngine loop vs an idiomatic pandas pipeline (read the
   tables, categorical event names, groupby(testrun, event).last().unstack(), statistics), side by
@@ -103,18 +104,57 @@ def trend_cost(n: int, repeat: int = 5) -> float:
 
 
 def monitor_summary(n: int, repeat: int = 5) -> None:
-    """The monitor's summary query (no delivery delays) on a state of n testruns."""
+    """The monitor's queries on a state of n testruns (plus a few live ones in every group):
+    its summary (no delivery delays) and those of the insight panes."""
     engine = read_engine(stats_files.product_file(n))
     now = stats_files.T0 + 6.0 * n
-    for label, since in (("all history", None), ("last 7 days", now - 7 * 86400)):
+    engine.apply(live_batch(engine.state.runs.n, engine.state.n_events, now))
+    week = now - 7 * 86400
+    queries = {
+        "summary (delivery_delay=False), all history":
+            lambda: engine.summary(now=now, delivery_delay=False),
+        "summary (delivery_delay=False), last 7 days":
+            lambda: engine.summary(since=week, now=now, delivery_delay=False),
+        "hosts(), all history": lambda: engine.hosts(now=now),
+        "testruns('ongoing', limit=50, order='overdue'), new state version":
+            lambda: _fresh(engine).testruns("ongoing", now=now, limit=50, order="overdue"),
+        "overdue(), new state version": lambda: _fresh(engine).overdue(now=now),
+        "trend('day'), all history": lambda: engine.trend("day", now=now),
+        "trend('hour'), last 7 days": lambda: engine.trend("hour", since=week, now=now),
+    }
+    for label, query in queries.items():
         times = []
         for _ in range(repeat):
             start = time.perf_counter()
-            engine.summary(since=since, now=now, delivery_delay=False)
+            query()
             times.append(time.perf_counter() - start)
-        print(f"monitor summary (delivery_delay=False) of {n:,} testruns, {label}: median "
+        print(f"monitor query on {n:,} testruns, {label}: median "
               f"{statistics.median(times) * 1e3:.0f} ms (min {min(times) * 1e3:.0f})",
               flush=True)
+
+
+def live_batch(first_run: int, first_row: int, now: float, runs: int = 160) -> Batch:
+    """Testruns still running in every group (queued, pulled, flashing, testing, publishing),
+    started in the last hour before ``now``: what the overdue rule judges."""
+    codes = [schema.CODE[c] for c in ("request", "queue_start", "queue_end", "flash_start",
+                                      "flash_end", "boot_start", "boot_end", "test_start",
+                                      "test_end")]
+    events = []
+    for i in range(runs):
+        t = now - 3600 + 20 * i
+        for k, code in enumerate(codes[: 2 + i % (len(codes) - 1)]):
+            events.append((first_run + i, code, t + 60 * k, t + 60 * k))
+    ev = np.array(events, dtype=schema.EVENT_DTYPE)
+    run_rows = np.zeros(runs, dtype=schema.RUN_DTYPE)
+    run_rows["testrun_id"] = [f"live-{i}".encode() for i in range(runs)]
+    run_rows["group"] = 1 + np.arange(runs) % len(stats_files.GROUPS)
+    return Batch(first_event_row=first_row, events=ev, first_run=first_run, runs=run_rows)
+
+
+def _fresh(engine: StatsEngine) -> StatsEngine:
+    """The engine with its kept p95s dropped, as after a live batch (a new state version)."""
+    engine.state.version += 1
+    return engine
 
 
 def read_engine(path: str) -> StatsEngine:
