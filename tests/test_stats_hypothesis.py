@@ -139,14 +139,17 @@ def views(engine: StatsEngine, since=None, now=NOW, bucket="hour") -> dict:
     seg = engine.segments(since=since, now=now, limit=50)
     seg["matrix"] = seg["matrix"].tolist()
     hosts = engine.hosts(since=since, now=now)
+    # Before the summary: their p95s come from the samples, not from the summary's durations.
+    by_overdue = [engine.testruns(s, since=since, now=now, order="overdue", limit=4)
+                  for s in ("queued", "ongoing")]
+    overdue_rows = engine.overdue(since=since, now=now)
     return {
+        "by_overdue": by_overdue,
+        "overdue": overdue_rows,
         "summary": engine.summary(since=since, now=now, trend=bucket),
         "hosts": hosts,
         "host_testruns": [engine.host_testruns(h["host"], since=since, now=now) for h in hosts],
-        "overdue": engine.overdue(since=since, now=now),
         "trend": engine.trend(bucket, since=since, now=now),
-        "by_overdue": [engine.testruns(s, since=since, now=now, order="overdue", limit=4)
-                       for s in ("queued", "ongoing")],
         "segments": seg,
         "testruns": [engine.testruns(s, since=since, now=now)
                      for s in ("queued", "ongoing", "finished", "error")],
@@ -191,6 +194,8 @@ def test_incremental_equals_cold_equals_reference(events, data, clock):
         for key in ("hosts", "overdue", "trend"):
             same(summary[key], expected[key], f"{name}.{key}")
     same(want["trend"], insight["all"]["trend"], "trend()")
+    assert [{k: v for k, v in row.items() if k != "device_group"}
+            for row in want["overdue"]] == got["all"]["overdue"]
     assert [len(s) for s in want["by_overdue"]] == [
         min(4, got["all"][k]) for k in ("queued", "ongoing")]
 
@@ -216,6 +221,10 @@ def test_hosts_overdue_trend_on_farm_streams(events, data):
         expected = insight["all"] if name == "all" else insight["groups"][name]
         for key in ("hosts", "overdue", "trend"):
             same(summary[key], expected[key], f"{name}.{key}")
+    assert [{k: v for k, v in row.items() if k != "device_group"}
+            for row in want["overdue"]] == got["all"]["overdue"]
+    late = [r["testrun_id"] for rows in want["by_overdue"] for r in rows if r["overdue"]]
+    assert set(late) <= {row["testrun_id"] for row in got["all"]["overdue"]}
 
 
 @settings(max_examples=40, deadline=None)
