@@ -125,7 +125,8 @@ def test_now_and_trend_give_the_same_bytes_and_match_the_reference(tmp_path, mon
     again = report(path, "--json", "--now", now, "--trend", "day")
     assert first.returncode == 0, first.stderr
     assert first.stdout == again.stdout
-    got, want = json.loads(first.stdout), reference_insight(events, now=now, bucket=86400.0)
+    got = json.loads(first.stdout, parse_constant=_no_constant)
+    want = reference_insight(events, now=now, bucket=86400.0)
     assert want["all"]["overdue"] and want["all"]["hosts"]["worker0"]["errors"]
     for name in ["all", *want["groups"]]:
         g = got["all"] if name == "all" else got["groups"][name]
@@ -144,6 +145,10 @@ def test_now_and_trend_give_the_same_bytes_and_match_the_reference(tmp_path, mon
     assert windowed["all"]["testruns"] == reference_summary(
         events, since=now - 5 * 3600)["all"]["testruns"] < len(got["all"]["queued_ids"]) + \
         got["all"]["testruns"]
+
+
+def _no_constant(name: str):
+    raise AssertionError(f"{name} is not JSON")
 
 
 def test_table_shows_hosts_overdue_and_trend(tmp_path):
