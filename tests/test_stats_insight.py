@@ -365,3 +365,14 @@ def test_p95_alone_equals_numpy_and_the_full_statistics():
     for n in [1, 2, 3, 19, 20, 21, 40, 101, 1000]:
         values = rng.exponential(100.0, n).round(rng.integers(0, 3))  # ties too
         assert p95(values) == order_statistics(values)[2] == float(np.percentile(values, 95))
+
+
+def test_summary_without_hosts():
+    eng = engine(on("h", "a", T0, "publish") + waited(20) + [ev("w", "request", T0),
+                                                              ev("w", "queue_start", T0)])
+    full, light = eng.summary(now=T0 + 100), eng.summary(now=T0 + 100, hosts=False)
+    assert "hosts" not in light["all"] and "hosts" not in light["groups"]["g"]
+    assert light["all"]["overdue"] == full["all"]["overdue"] == [
+        {"testrun_id": "w", "phase": "queue", "elapsed": 100.0, "p95": 60.0}]
+    del full["all"]["hosts"], full["groups"]["g"]["hosts"]
+    assert light == full

@@ -25,11 +25,12 @@ THREAD_RUNS = 300_000  # from this many runs the sample statistics are computed 
 
 
 def summary(st: EngineState, since: float | None, group: str | None, now: float,
-            delivery_delay: bool = True, trend: str | None = None) -> dict:
+            delivery_delay: bool = True, trend: str | None = None, hosts: bool = True) -> dict:
     """{"groups": {GROUP: SUMMARY}, "all": SUMMARY} for runs requested since ``since``.
 
     ``delivery_delay=False`` leaves that key out and skips its cost (one sample per event,
-    most of the work on a large file).  ``trend`` ("hour" or "day") adds "trend" rows (first:
+    most of the work on a large file); ``hosts=False`` the same for "hosts" (a pass over the
+    runs and the (run, host) pairs).  ``trend`` ("hour" or "day") adds "trend" rows (first:
     a span too long for them raises trend.TrendTooLong before any other work).
     """
     f = Frame(st, since, group, now)
@@ -71,18 +72,20 @@ def summary(st: EngineState, since: float | None, group: str | None, now: float,
         _fill_statistics(part, {key: d[0][g] for key, d in described.items()}, delivery_delay)
     if with_all:
         _fill_statistics(whole, {key: d[1] for key, d in described.items()}, delivery_delay)
-    _insight(f, parts, whole if with_all else None, trend_rows)
+    _insight(f, parts, whole if with_all else None, trend_rows, hosts)
     groups = dict(zip(f.group_names, parts, strict=True))
     return {"groups": groups, "all": whole if with_all else groups[group]}
 
 
-def _insight(f: Frame, parts: list[dict], whole: dict | None, trend_rows) -> None:
-    """Add "hosts", "overdue" and (when asked for) "trend" to every SUMMARY."""
+def _insight(f: Frame, parts: list[dict], whole: dict | None, trend_rows,
+             with_hosts: bool) -> None:
+    """Add "overdue" and (when asked for) "hosts" and "trend" to every SUMMARY."""
     def ended(s: dict) -> tuple[int, int]:
         return s["finished"], s["errors"]
 
-    hosts, all_hosts = group_hosts(f, [ended(p) for p in parts],
-                                   None if whole is None else ended(whole))
+    if with_hosts:
+        hosts, all_hosts = group_hosts(f, [ended(p) for p in parts],
+                                       None if whole is None else ended(whole))
     table = np.full((len(parts), len(JUDGED)), np.nan)
     for g, part in enumerate(parts):
         table[g] = p95_row(part["durations"])
@@ -93,12 +96,14 @@ def _insight(f: Frame, parts: list[dict], whole: dict | None, trend_rows) -> Non
     live = np.flatnonzero(f.mask & (f.status <= 1))
     live_group = f.gidx[live]
     for g, part in enumerate(parts):
-        part["hosts"] = hosts[g]
+        if with_hosts:
+            part["hosts"] = hosts[g]
         part["overdue"] = overdue_list(f, live[live_group == g], p95_of)
         if trend_rows is not None:
             part["trend"] = trend_rows[0][g]
     if whole is not None:
-        whole["hosts"] = all_hosts
+        if with_hosts:
+            whole["hosts"] = all_hosts
         whole["overdue"] = overdue_list(f, live, p95_of)
         if trend_rows is not None:
             whole["trend"] = trend_rows[1]

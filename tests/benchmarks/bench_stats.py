@@ -115,6 +115,8 @@ def monitor_summary(n: int, repeat: int = 5) -> None:
             lambda: engine.summary(now=now, delivery_delay=False),
         "summary (delivery_delay=False), last 7 days":
             lambda: engine.summary(since=week, now=now, delivery_delay=False),
+        "summary (delivery_delay=False, hosts=False), all history":
+            lambda: engine.summary(now=now, delivery_delay=False, hosts=False),
         "hosts(), all history": lambda: engine.hosts(now=now),
         "testruns('ongoing', limit=50, order='overdue'), new state version":
             lambda: _fresh(engine).testruns("ongoing", now=now, limit=50, order="overdue"),
