@@ -66,7 +66,7 @@ def render(summary: dict, counts: dict, *, path: str, clock: str, since: str | N
 def _insight(s: dict, now: float | None, trend: str | None) -> list[str]:
     """The operator-insight part of a section: hosts, overdue testruns, trend rows."""
     out = _hosts(s.get("hosts") or {}, now) + _overdue(s.get("overdue") or [])
-    if trend and "trend" in s:
+    if trend and s.get("trend"):  # no header over an empty window
         out += _trend(s["trend"], trend)
     return out + ([""] if out else [])
 
