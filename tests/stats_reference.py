@@ -10,7 +10,9 @@ indices, request and error rows), cut at the given event positions.
 
 from __future__ import annotations
 
+import json
 import math
+from fractions import Fraction
 
 import numpy as np
 
@@ -105,6 +107,10 @@ class RefRun:
         self.orphans = 0
         self.requestor = None
         self.n = 0
+        self.hosts: list[str] = []
+        self.rows: dict[str, list[int]] = {}
+        self.last_known: tuple[str, float] | None = None
+        self.index = 0
 
     def first(self, name):
         return self.times[name][0] if name in self.times else None
@@ -127,15 +133,25 @@ def reference_runs(events: list[dict], clock: str = "received") -> dict[str, Ref
     """Replay the events one by one (file order), following DESIGN.md literally."""
     runs: dict[str, RefRun] = {}
     groups = groups_of(events)
-    for e in events:
-        run = runs.setdefault(e["testrun_id"], RefRun(e["testrun_id"]))
+    for row, e in enumerate(events):
+        if e["testrun_id"] not in runs:
+            runs[e["testrun_id"]] = RefRun(e["testrun_id"])
+            runs[e["testrun_id"]].index = len(runs) - 1
+        run = runs[e["testrun_id"]]
         name, t = e["event"], e[clock]
         run.group = groups[e["testrun_id"]]
         run.n += 1
         run.counts[name] = run.counts.get(name, 0) + 1
         run.times.setdefault(name, []).append(t)
+        run.rows.setdefault(name, []).append(row)
+        if name in KNOWN:
+            run.last_known = (name, t)
         if name == "request" and run.requestor is None:
             run.requestor = e.get("requestor", "")
+            hosts = e.get("hosts") or []  # JSON text (as in the file) or the list itself
+            for host, _instance in json.loads(hosts) if isinstance(hosts, str) else hosts:
+                if host not in run.hosts:
+                    run.hosts.append(host)
         phase, _, edge = name.partition("_")
         if phase in run.stacks and edge == "start":
             run.stacks[phase].append(t)
@@ -220,6 +236,150 @@ def _ref_one(runs: list[RefRun]) -> dict:
             "unrequested_events": sum(r.n for r in runs if "request" not in r.counts),
         },
     }
+
+
+def reference_insight(events: list[dict], clock: str = "received", since: float | None = None,
+                      now: float = 0.0, bucket: float | None = None,
+                      min_samples: int = 20) -> dict:
+    """DESIGN.md's "Operator insight" keys ("hosts", "overdue" and, with ``bucket`` seconds,
+    "trend") of every SUMMARY, straight from its words, testrun by testrun."""
+    runs = list(reference_runs(events, clock).values())
+    by_group: dict[str, list[RefRun]] = {r.group: [] for r in runs}
+    if since is not None:
+        runs = [r for r in runs if r.first("request") is not None and r.first("request") >= since]
+    for r in runs:
+        by_group[r.group].append(r)
+    out = {"groups": {}}
+    late_of_all = []
+    for g, rs in sorted(by_group.items()):
+        late = _ref_overdue(rs, now, min_samples)
+        late_of_all += late
+        out["groups"][g] = _ref_insight(rs, late, bucket)
+    out["all"] = _ref_insight(runs, late_of_all, bucket)
+    return out
+
+
+def _ref_insight(runs: list[RefRun], late: list, bucket: float | None) -> dict:
+    late.sort(key=lambda item: (-item[0], item[1]))  # largest elapsed / p95 first, file order
+    out = {"hosts": _ref_hosts(runs), "overdue": [entry for _, _, entry in late]}
+    if bucket is not None:
+        out["trend"] = _ref_trend(runs, bucket)
+    return out
+
+
+def ended_at(r: RefRun) -> tuple[float, int]:
+    """(time, file row) of the event a testrun ended with: its first error, else first publish."""
+    name = "error" if "error" in r.times else "publish"
+    return r.times[name][0], r.rows[name][0]
+
+
+def _ref_hosts(runs: list[RefRun]) -> dict:
+    statuses = [r.status for r in runs]
+    all_finished, all_errors = statuses.count("finished"), statuses.count("error")
+    per_host: dict[str, list[RefRun]] = {}
+    for r in runs:
+        for host in r.hosts:
+            per_host.setdefault(host, []).append(r)
+    out = {}
+    for host in sorted(per_host):
+        rs = per_host[host]
+        finished = [r for r in rs if r.status == "finished"]
+        errors = [r for r in rs if r.status == "error"]
+        streak = 0
+        for r in reversed(sorted(finished + errors, key=ended_at)):
+            if r.status != "error":
+                break
+            streak += 1
+        infra = [r for r in errors
+                 if not any(row < r.rows["error"][0] for row in r.rows.get("test_start", []))]
+        ended = len(finished) + len(errors)
+        if streak >= 3:
+            health = "bad"
+        elif len(errors) >= 3 and Fraction(len(errors), ended) >= \
+                2 * Fraction(all_errors, all_finished + all_errors):
+            health = "suspect"
+        else:
+            health = "good"
+        out[host] = {
+            "testruns": len(rs),
+            "ongoing": sum(r.status == "ongoing" for r in rs),
+            "finished": len(finished),
+            "errors": len(errors),
+            "error_pct": 100.0 * len(errors) / ended if ended else None,
+            "infra_errors": len(infra),
+            "streak": streak,
+            "last_ok": max((ended_at(r)[0] for r in finished), default=None),
+            "health": health,
+        }
+    return out
+
+
+def _phase_samples(runs: list[RefRun], phase: str) -> list[float]:
+    """The non-negative samples of one phase (DESIGN's definitions) of these testruns."""
+    values = []
+    for r in runs:
+        if phase in r.closed:
+            values += r.closed[phase]
+        elif phase == "queue" and r.first("queue_end") is not None \
+                and r.first("queue_start") is not None:
+            values.append(r.first("queue_end") - r.first("queue_start"))
+        elif phase == "publish" and r.first("publish") is not None \
+                and r.last("test_end") is not None:
+            values.append(r.first("publish") - r.last("test_end"))
+    return [v for v in values if v >= 0]
+
+
+def _ref_overdue(runs: list[RefRun], now: float, min_samples: int) -> list:
+    """(elapsed / p95, file index, entry) of the overdue testruns of one group's window."""
+    p95 = {}
+    for phase in ("queue", "flash", "boot", "test", "publish"):
+        values = _phase_samples(runs, phase)
+        p95[phase] = float(np.percentile(values, 95)) if len(values) >= min_samples else None
+    after = {"flash_start": "flash", "boot_start": "boot", "test_start": "test",
+             "test_end": "publish"}
+    late = []
+    for r in runs:
+        if r.status == "queued" and r.first("queue_start") is not None:
+            phase, since = "queue", r.first("queue_start")
+        elif r.status == "ongoing" and r.last_known and r.last_known[0] in after:
+            phase, since = after[r.last_known[0]], r.last_known[1]
+        else:
+            continue
+        elapsed = now - since
+        if p95[phase] is not None and elapsed > p95[phase]:
+            ratio = elapsed / p95[phase] if p95[phase] else math.inf
+            late.append((ratio, r.index, {"testrun_id": r.tid, "phase": phase,
+                                          "elapsed": elapsed, "p95": p95[phase]}))
+    return late
+
+
+def _ref_trend(runs: list[RefRun], size: float) -> list[dict]:
+    requested = [r for r in runs if r.first("request") is not None]
+    if not requested:
+        return []
+    bucket = {r.tid: math.floor(r.first("request") / size) for r in requested}
+    rows = []
+    for k in range(min(bucket.values()), max(bucket.values()) + 1):
+        rs = [r for r in requested if bucket[r.tid] == k]
+        finished = sum(r.status == "finished" for r in rs)
+        errors = sum(r.status == "error" for r in rs)
+        testrun = [r.first("publish") - r.first("request") for r in rs
+                   if r.first("publish") is not None]
+        queue = _phase_samples(rs, "queue")
+
+        def pcts(values):
+            values = [v for v in values if v >= 0]
+            if not values:
+                return {"p50": None, "p95": None}
+            return {"p50": float(np.percentile(values, 50)),
+                    "p95": float(np.percentile(values, 95))}
+
+        rows.append({"start": k * size, "requests": len(rs), "finished": finished,
+                     "errors": errors,
+                     "error_pct": 100.0 * errors / (finished + errors) if finished + errors
+                     else None,
+                     "testrun": pcts(testrun), "queue": pcts(queue)})
+    return rows
 
 
 def same(got, want, path="") -> None:

@@ -10,9 +10,10 @@ import sys
 import numpy as np
 import pytest
 import tables
-from stats_reference import reference_summary, same
+from stats_reference import reference_insight, reference_summary, same
 
 from store.writer import EventWriter
+from trmon_tui.commands import report as report_module
 
 REFERENCE_KEYS = ("testruns", "queued", "ongoing", "finished", "errors", "error_pct",
                   "queued_ids", "ongoing_ids", "requestors", "event_counts", "durations",
@@ -52,8 +53,9 @@ def farm_events(seed: int, runs: int = 40) -> list[dict]:
         e = {"testrun_id": f"tr-{i:03d}", "event": name, "emit": t - rng.random(),
              "received": t}
         if name == "request":
+            hosts = [[f"worker{i % 4}", 1]] + ([[f"worker{(i + 1) % 4}", 2]] if i % 5 == 0 else [])
             e.update(device_group=f"lab-{i % 3}", requestor=f"dev{i % 4}@example.com",
-                     queue="nightly", configuration="full", hosts=[["worker1", 1]])
+                     queue="nightly", configuration="full", hosts=hosts)
         if name == "error":
             e["error"] = "RuntimeError: board did not answer"
         events.append(e)
@@ -112,6 +114,96 @@ def test_table_is_readable_and_escapes_strings(tmp_path):
     assert "\x1b" not in out and "lab\\x1b[31m" in out and "x\\ny@z" in out
     assert "== device group lab-0 " in out and "== all device groups " in out
     assert "testrun" in out and "p95" in out and "requestors:" in out
+
+
+def test_now_and_trend_give_the_same_bytes_and_match_the_reference(tmp_path, monkeypatch):
+    path = tmp_path / "farm.h5"
+    events = farm_events(6, runs=90)
+    write(path, events)
+    now = max(e["received"] for e in events) + 3 * 3600.0
+    first = report(path, "--json", "--now", now, "--trend", "day")
+    again = report(path, "--json", "--now", now, "--trend", "day")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == again.stdout
+    got = json.loads(first.stdout, parse_constant=_no_constant)
+    want = reference_insight(events, now=now, bucket=86400.0)
+    assert want["all"]["overdue"] and want["all"]["hosts"]["worker0"]["errors"]
+    for name in ["all", *want["groups"]]:
+        g = got["all"] if name == "all" else got["groups"][name]
+        w = want["all"] if name == "all" else want["groups"][name]
+        for key in ("hosts", "overdue", "trend"):
+            same(g[key], w[key], f"{name}.{key}")
+    # The reader's batches do not matter: a few rows at a time give the very same bytes.
+    monkeypatch.setattr(report_module, "FIRST_ROWS", 5)
+    monkeypatch.setattr(report_module, "READ_ROWS", 7)
+    engine, _ = report_module.read_file(str(path))
+    assert engine.version > 50
+    assert json.dumps(engine.summary(now=now, trend="day"), ensure_ascii=False) + "\n" == \
+        first.stdout
+    # --since counts back from --now.
+    windowed = json.loads(report(path, "--json", "--now", now, "--since", "5h").stdout)
+    assert windowed["all"]["testruns"] == reference_summary(
+        events, since=now - 5 * 3600)["all"]["testruns"] < len(got["all"]["queued_ids"]) + \
+        got["all"]["testruns"]
+
+
+def _no_constant(name: str):
+    raise AssertionError(f"{name} is not JSON")
+
+
+def test_table_shows_hosts_overdue_and_trend(tmp_path):
+    path = tmp_path / "farm.h5"
+    t = 1_790_000_000.0
+    events = []
+    for i in range(30):  # 30 testruns that waited a minute in the queue, on healthy hosts
+        tid = f"ok-{i}"
+        events += [_e(tid, "request", t, hosts=[[f"good{i % 3}", 1]]),
+                   _e(tid, "queue_start", t), _e(tid, "queue_end", t + 60),
+                   _e(tid, "publish", t + 600)]
+        t += 100
+    for i, outcome in enumerate(["publish", "error", "error", "error"]):
+        events += [_e(f"bad-{i}", "request", t, hosts=[["flaky", 1]]),
+                   _e(f"bad-{i}", outcome, t + 60)]
+        t += 100
+    for i, outcome in enumerate(["error", "publish", "error", "publish", "error", "publish"]):
+        events += [_e(f"sus-{i}", "request", t, hosts=[["odd\x1b[31m", 1]]),
+                   _e(f"sus-{i}", outcome, t + 60)]
+        t += 100
+    events += [_e("stuck", "request", t, hosts=[["good1", 1]]), _e("stuck", "queue_start", t)]
+    write(path, events)
+    done = report(path, "--now", t + 3600, "--trend", "hour")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    at = lines.index(next(line for line in lines if line.startswith("health    host")))
+    assert lines[at + 1].split() == ["!!", "bad", "flaky", "3", "3/4", "75.0", "%", "3",
+                                     "1h15m", "ago"]
+    assert lines[at + 2].startswith("! suspect odd\\x1b[31m ")
+    assert lines[at + 3].startswith("   good   good")
+    assert "overdue 1 (most first): stuck (queue 1h00m, p95 1m00s)" in done.stdout
+    trend = lines.index(next(line for line in lines if line.startswith("by hour (UTC)")))
+    assert lines[trend + 1].startswith("2026-09-21 14:00")
+    assert "\x1b" not in done.stdout
+    assert all(len(line) <= 80 for line in lines[at : trend + 3])
+
+
+def _e(tid: str, name: str, t: float, **extra) -> dict:
+    return {"testrun_id": tid, "event": name, "emit": t, "received": t, "device_group": "lab",
+            **({"error": "RuntimeError: no boot"} if name == "error" else {}), **extra}
+
+
+def test_bad_now_and_a_trend_too_long(tmp_path):
+    path = tmp_path / "farm.h5"
+    t = 1_790_000_000.0
+    write(path, [_e("old", "request", t - 3 * 365 * 86400), _e("new", "request", t)])
+    bad_now = report(path, "--now", "yesterday")
+    assert bad_now.returncode == 2 and "seconds since the Unix epoch" in bad_now.stderr
+    too_long = report(path, "--json", "--trend", "hour")
+    assert too_long.returncode == 2 and too_long.stdout == ""
+    assert too_long.stderr.startswith("trmon-tui report: a trend by hour of these testruns")
+    assert "--trend day" in too_long.stderr and len(too_long.stderr.splitlines()) == 1
+    by_day = report(path, "--json", "--trend", "day")
+    assert by_day.returncode == 0 and len(json.loads(by_day.stdout)["all"]["trend"]) == 1096
+    assert "Traceback" not in bad_now.stderr + too_long.stderr
 
 
 def test_seed_layout(tmp_path):

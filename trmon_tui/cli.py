@@ -7,6 +7,7 @@ headless commands of DESIGN.md.  Each command lives in trmon_tui/commands/ and r
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 
@@ -29,6 +30,18 @@ Environment: TRMON_FILE is the file the monitor opens when none is given."""
 
 def _since_help() -> str:
     return "only testruns requested since then: a duration (24h, 7d, 90m) or a date (2026-11-01)"
+
+
+def _epoch(text: str) -> float:
+    """--now: seconds since the Unix epoch, a finite number."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a time: give seconds since the Unix epoch, such as 1790000000")
+    return value
 
 
 def monitor_parser() -> argparse.ArgumentParser:
@@ -75,6 +88,11 @@ def command_parser(command: str) -> argparse.ArgumentParser:
         parser.add_argument("--clock", choices=("received", "emit"), default="received")
         parser.add_argument("--since", default=None, help=_since_help())
         parser.add_argument("--group", default=None, help="only this device group in the table")
+        parser.add_argument("--now", type=_epoch, default=None, metavar="EPOCH",
+                            help="the time ages are measured to (oldest queued wait, overdue, "
+                                 "--since 24h), in seconds since the epoch (default: now)")
+        parser.add_argument("--trend", choices=("hour", "day"), default=None,
+                            help="add a row per UTC hour or day of the testruns' requests")
     elif command == "generate":
         parser.description = "Write dummy farm events to OUT, all at once or live."
         parser.add_argument("out", metavar="OUT")

@@ -8,8 +8,10 @@ Queries (all read-only; ``since`` = only testruns requested at or after that tim
 the epoch, in the engine's clock; ``group`` = one device group; ``now`` = the time running phases
 grow to, default ``time.time()``):
 
-- ``summary(since, group, now)``: ``{"groups": {GROUP: SUMMARY}, "all": SUMMARY}`` (DESIGN.md's
-  report JSON).  Extensions to SUMMARY beyond DESIGN.md:
+- ``summary(since, group, now, *, delivery_delay=True, trend=None, hosts=True)``:
+  ``{"groups": {GROUP: SUMMARY}, "all": SUMMARY}`` (DESIGN.md's report JSON, with its
+  "Operator insight" keys ``hosts`` (unless ``hosts=False``) and ``overdue``, and ``trend``
+  when ``trend`` is "hour" or "day").  Extensions to SUMMARY beyond DESIGN.md:
 
   - ``oldest_queued_wait``: seconds the longest-waiting queued testrun has waited (since its first
     queue_start, else its request), null when none is queued.
@@ -29,8 +31,41 @@ grow to, default ``time.time()``):
   ``group=`` naming a group the file does not have gives that group with zero testruns; the
   mean and std of "all" may differ from those of one merged sample in the last bits (the
   groups' samples are summed one group after the other), never between cold and incremental.
-- ``groups()``, ``testruns(status, ...)``, ``segments(..., offset, limit)``,
-  ``samples(phase, ...)``, ``counts()``: see the methods.
+
+  Choices for the operator insight (DESIGN.md is silent on these):
+
+  - hosts: a SUMMARY lists the hosts with at least one of its testruns, by name; a testrun's
+    hosts are those of its first request row (file order), parsed from the JSON text
+    [[host, instance], ...] (instances ignored, each host once; text that is not such a list,
+    e.g. in a foreign file, gives no host; "" is a host name like any other).
+    ``infra_errors`` compares the file rows of the first test_start and the first error.
+    ``streak`` orders the host's ended testruns by (end time in the engine's clock, file row
+    of the ending event); queued and ongoing ones neither count nor break it.  ``last_ok`` is
+    the latest end (first publish) of a finished testrun: one with an error is never "ok",
+    even if it published before failing.  ``health`` compares error_pct with twice the
+    SUMMARY's exactly, in integers (no rounding at the boundary: exactly twice is suspect);
+    the null cases cannot occur (errors >= 3 implies ended testruns in host and SUMMARY).
+  - overdue: a queued testrun's "since" is its first queue_start (file order), an ongoing
+    one's the time of its last known-name event (file order); elapsed = now − since may be
+    negative (clock skew, or ``now`` in the past): never overdue.  The p95 is that of the
+    SUMMARY's ``durations`` of the group (non-negative samples, same window) with n >= 20;
+    overdue means elapsed > p95 (strictly).  Order: elapsed / p95 descending (p95 = 0: an
+    infinite ratio, first), ties by the file order of the testruns' first events; "all" is
+    the union of the groups' lists in that order.
+  - trend: a bucket is floor(first request time / 3600 or 86400) in the engine's clock, so
+    UTC hours and days; ``start`` is its first second (a float); ``requests`` counts the
+    bucket's testruns (not repeated request events); a testrun never requested is in no
+    bucket; each SUMMARY spans its own first to last bucket (a group's rows may start later
+    than those of "all"; [] when none of its testruns was requested); ``testrun`` and
+    ``queue`` percentiles are numpy's default over the bucket's non-negative samples of those
+    durations.  More than trend.MAX_BUCKETS (10,000) rows raises TrendTooLong (a ValueError)
+    before any other work: an hourly trend over more than about 14 months, or one stray
+    request decades away, asks for a coarser bucket or a window instead.
+
+- ``groups()``, ``testruns(status, ..., order)``, ``segments(..., offset, limit)``,
+  ``samples(phase, ...)``, ``counts()``, and for the monitor's insight panes ``hosts(...)``,
+  ``host_testruns(host, ..., limit)``, ``overdue(...)``, ``trend(bucket, ...)``: see the
+  methods.
 
 Costs: ``apply`` is O(batch + open starts) (the still-open flash/boot/test starts of all runs,
 normally a handful per running testrun); a batch of 100,000 events or more has part of its work
@@ -38,8 +73,12 @@ done by a helper thread while ``apply`` returns (queries wait for it).  ``prepar
 the part that needs no state, in any thread, ahead of ``apply``.  The queries are O(state),
 vectorised: ``summary`` of a million testruns takes about 0.2 s on two cores (its sample
 statistics run in two threads), a third of it for delivery_delay (one sample per event;
-``summary(delivery_delay=False)`` skips it).  Not thread-safe: call ``apply`` and the queries from
-one thread, or hold a lock around them.
+``summary(delivery_delay=False)`` skips it).  The hosts and overdue parts are a few passes over
+the runs and the (run, host) pairs, the trend a few more (see hosts.py, overdue.py, trend.py;
+tests/benchmarks/bench_stats.py prints their cost).  ``testruns`` and ``overdue`` need the
+p95 of the judged phases per group: ``summary`` leaves them for the same state version and
+window, else they are computed from the samples once per version and window.  Not
+thread-safe: call ``apply`` and the queries from one thread, or hold a lock around them.
 """
 
 from __future__ import annotations
@@ -49,15 +88,19 @@ import time
 import numpy as np
 
 from store.batch import Batch, Reset
+from store.stats import hosts as host_mod
 from store.stats import listing
+from store.stats import overdue as overdue_mod
 from store.stats.describe import describe
 from store.stats.engine import EngineState
 from store.stats.engine import prepare as engine_prepare
 from store.stats.frame import DURATIONS, STATUSES, Frame, group_index, has_events
 from store.stats.phases import SEGMENTS
 from store.stats.summary import summary as _summary
+from store.stats.trend import BUCKETS, TrendTooLong, trends
 
-__all__ = ["StatsEngine", "describe", "DURATIONS", "STATUSES", "SEGMENTS"]
+__all__ = ["StatsEngine", "describe", "DURATIONS", "STATUSES", "SEGMENTS", "BUCKETS",
+           "TrendTooLong"]
 
 
 class StatsEngine:
@@ -65,6 +108,7 @@ class StatsEngine:
 
     def __init__(self, clock: str = "received") -> None:
         self.state = EngineState(clock)
+        self._p95 = overdue_mod.P95Table()
 
     @property
     def clock(self) -> str:
@@ -78,9 +122,13 @@ class StatsEngine:
     def reset(self) -> None:
         """Forget everything (after a Reset from the tail reader)."""
         self.state.reset()
+        self._p95 = overdue_mod.P95Table()  # keyed by version, which a reset starts again
 
     def apply(self, batch: Batch | Reset) -> None:
         """Fold one Batch of new rows into the statistics (a Reset resets)."""
+        if isinstance(batch, Reset):
+            self.reset()
+            return
         self.state.apply(batch)
 
     @staticmethod
@@ -95,15 +143,24 @@ class StatsEngine:
         return Frame(self.state, since, group, time.time() if now is None else now)
 
     def summary(self, since: float | None = None, group: str | None = None,
-                now: float | None = None, *, delivery_delay: bool = True) -> dict:
+                now: float | None = None, *, delivery_delay: bool = True,
+                trend: str | None = None, hosts: bool = True) -> dict:
         """DESIGN.md's report JSON plus the documented extensions (see the module docstring).
 
         ``delivery_delay=False`` omits that extension and most of the cost on a large file
         (it is one sample per event): a live view refreshing often may want that.
+        ``hosts=False`` omits "hosts" (about a fifth of ``delivery_delay=False``'s cost at a
+        million testruns): a view that does not show them (the Hosts pane asks ``hosts()``).
+        ``trend`` ("hour" or "day") adds DESIGN's "trend" rows to every SUMMARY (raises
+        TrendTooLong, a ValueError, when they would be more than trend.MAX_BUCKETS).
         """
         self.state.drain()
-        return _summary(self.state, since, group, time.time() if now is None else now,
-                        delivery_delay)
+        out = _summary(self.state, since, group, time.time() if now is None else now,
+                       delivery_delay, trend, hosts)
+        key = (self.state.version, since)
+        for name, part in out["groups"].items():  # the testruns listings' overdue need them
+            self._p95.put(key, name, overdue_mod.p95_row(part["durations"]))
+        return out
 
     def groups(self) -> list[str]:
         """Device groups of the testruns seen, sorted."""
@@ -111,15 +168,60 @@ class StatsEngine:
         return group_index(self.state)[0]
 
     def testruns(self, status: str, since: float | None = None, group: str | None = None,
-                 now: float | None = None, offset: int = 0,
-                 limit: int | None = None) -> list[dict]:
-        """Testruns of a status ("queued", "ongoing", "finished", "error"), newest first.
+                 now: float | None = None, offset: int = 0, limit: int | None = None,
+                 order: str = "newest") -> list[dict]:
+        """Testruns of a status ("queued", "ongoing", "finished", "error"), newest first, or
+        with ``order="overdue"`` the overdue ones first (largest elapsed / p95 first, ties by
+        file order), then the others newest first.
 
         Each is ``{"run", "testrun_id", "device_group", "requestor", "hosts", "phase",
-        "phase_since", "age", "waited", "status", "error"}``: ``age`` = now − request,
-        ``waited`` = time in the queue so far (queued) or the queue wait (others).
+        "phase_since", "age", "waited", "status", "error", "judged_phase", "judged_since",
+        "p95", "overdue"}``: ``age`` = now − request, ``waited`` = time in the queue so far
+        (queued) or the queue wait (others); ``judged_phase`` / ``judged_since`` = DESIGN's
+        phase and start the overdue rule judges (None: not judged), ``p95`` = that phase's p95
+        in the testrun's group and window (None: not judged, or fewer than 20 samples),
+        ``overdue`` = elapsed / p95 when overdue (inf when p95 is 0), else None.
         """
-        return listing.testruns(self._frame(since, group, now), status, offset, limit)
+        return listing.testruns(self._frame(since, group, now), status, offset, limit,
+                                self._p95, order)
+
+    def overdue(self, since: float | None = None, group: str | None = None,
+                now: float | None = None) -> list[dict]:
+        """The overdue testruns of the window (of ``group``, else of every group), most overdue
+        first: DESIGN's SUMMARY "overdue" entries plus ``device_group`` (a status bar's count
+        without a whole summary)."""
+        f = self._frame(since, group, now)
+        return listing.overdue(f, self._p95)
+
+    def hosts(self, since: float | None = None, group: str | None = None,
+              now: float | None = None) -> list[dict]:
+        """One row per worker host with testruns in the window (of ``group``, else of every
+        group): bad first, then suspect, then good, each by error % descending (None last),
+        then name.  Each is ``{"host", "health", "streak", "errors", "testruns",
+        "error_pct", "infra_errors", "ongoing", "finished", "last_ok", "running"}``, the
+        DESIGN figures of the SUMMARY's "hosts" over the same testruns, and ``running``: up
+        to 3 of its ongoing testruns, newest first, as ``{"run", "testrun_id", "phase",
+        "phase_since"}`` (phase as in ``testruns``)."""
+        return host_mod.host_rows(self._frame(since, group, now))
+
+    def host_testruns(self, host: str, since: float | None = None, group: str | None = None,
+                      now: float | None = None, limit: int | None = 50) -> list[dict]:
+        """The latest testruns of one worker host in the window, newest first (by request
+        time), at most ``limit``: ``{"run", "testrun_id", "device_group", "status", "phase",
+        "error", "request", "end", "infra"}``: ``phase`` = the furthest phase it reached
+        (init, queue, flash, boot, test, publish; None without any event of one), ``error``
+        = its first error message, ``end`` = when it ended (first error, else first publish;
+        None while running), ``infra`` = an error with no test_start before it.  [] for a host
+        never seen."""
+        return host_mod.host_testruns(self._frame(since, group, now), host, limit)
+
+    def trend(self, bucket: str, since: float | None = None, group: str | None = None,
+              now: float | None = None) -> list[dict]:
+        """DESIGN's "trend" rows (``bucket`` "hour" or "day") of the window's testruns (of
+        ``group``, else of all): the SUMMARY's "trend" without the rest of the summary.
+        Raises TrendTooLong (a ValueError, with a sentence to show) beyond trend.MAX_BUCKETS
+        rows."""
+        return trends(self._frame(since, group, now), bucket, False, True)[1]
 
     def segments(self, since: float | None = None, group: str | None = None,
                  now: float | None = None, offset: int = 0, limit: int = 20) -> dict:

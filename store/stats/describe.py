@@ -96,6 +96,22 @@ def order_statistics(a: np.ndarray, in_place: bool = False) -> tuple[float, floa
     return float(low), float(out[0]), float(out[1]), float(high)
 
 
+def p95(values: np.ndarray) -> float:
+    """The p95 of a non-empty sample, equal to ``order_statistics(values)[2]`` (and to numpy's
+    default percentile) at the cost of one selection: for a query that needs nothing else."""
+    n = len(values)
+    virtual = (n - 1) * _QUANTILES[1]
+    below = int(np.floor(virtual))
+    gamma = virtual - below
+    part = np.partition(values, below)
+    x = part[below]
+    above = part[below + 1 :]
+    y = above.min() if len(above) else x
+    x, y = np.float64(x), np.float64(y)
+    diff = y - x
+    return float(y - diff * (1 - gamma) if gamma >= 0.5 else x + diff * gamma)
+
+
 def describe_histogram(hist: np.ndarray) -> dict:
     """The statistics of a sample of small non-negative integers given as ``hist[k]`` = how
     many samples equal k (iteration counts: one pass to count, no per-sample arrays)."""

@@ -4,10 +4,13 @@ beside it (frame, summary, listing, phases).
 State kept per run (dense run index of the file, column-major numpy arrays with doubling capacity,
 sized at once from ``Batch.runs_total`` while catching up): device group slot, requestor and hosts
 (string ids of the first request row), first error message, the times (in the engine's clock) of
-the first ``request`` / ``queue_start`` / ``queue_end`` / ``publish`` and the last ``test_end``,
-the last known-name event, the first event of runs without a request (the only ones that read
-it), a count of events per code, per phase (flash, boot, test) the sum of the non-negative
-durations of its closed pairs, and the number of ends without start.  Closed pairs and every
+the first ``request`` / ``queue_start`` / ``queue_end`` / ``publish`` / ``error`` and the last
+``test_end``, the file rows of the first ``test_start`` / ``publish`` / ``error`` (the hosts'
+streaks and infrastructure errors order by them), the last known-name event, the first event of
+runs without a request (the only ones that read it), a count of events per code, per phase
+(flash, boot, test) the sum of the non-negative durations of its closed pairs, and the number of
+ends without start.  The worker hosts of each run's first request are a list of (run, host)
+pairs (hosts.HostIndex), appended as first requests arrive.  Closed pairs and every
 event's delivery delay are also logged as samples, one log per (device group slot, phase or
 event code), with their run so a time window can filter them: a group's statistics never scan
 other groups.  Events per (code, slot) are also totalled, for group totals without a window.
@@ -33,6 +36,7 @@ from store.batch import Batch, Reset
 from store.columns import BytesColumn, RunColumns, SampleLog, trimmed
 from store.stats import matching
 from store.stats.helper import Helper
+from store.stats.host_index import HostIndex
 
 C = schema.CODE
 N_KNOWN = schema.N_KNOWN
@@ -50,6 +54,10 @@ RUN_SPEC = {
     "queue_end": (np.float64, NAN, ()),
     "test_end": (np.float64, NAN, ()),
     "publish": (np.float64, NAN, ()),
+    "error": (np.float64, NAN, ()),
+    "test_start_row": (np.int64, -1, ()),
+    "publish_row": (np.int64, -1, ()),
+    "error_row": (np.int64, -1, ()),
     "first_t": (np.float64, NAN, ()),  # only for runs without a request: see _first_last_dense
     "last_t": (np.float64, NAN, ()),
     "last_code": (np.int16, -1, ()),
@@ -57,7 +65,8 @@ RUN_SPEC = {
     "sums": (np.float64, 0.0, (3,)),
     "orphans": (np.int32, 0, ()),
 }
-FIRST_TIMES = ("request", "queue_start", "queue_end", "publish")
+FIRST_TIMES = ("request", "queue_start", "queue_end", "publish", "error")
+FIRST_ROWS = ("test_start", "publish", "error")  # kept as the column NAME_row
 
 
 class EngineState:
@@ -82,6 +91,7 @@ class EngineState:
         self.names: list[str] = []
         self.runs = RunColumns(RUN_SPEC)
         self.ids = BytesColumn()
+        self.hosts = HostIndex()
         # A slot per device group string id (slot 0: runs without a group row).
         self.slot_sids: list[int] = [-1]
         self._slot_of: dict[int, int] = {-1: 0}
@@ -108,7 +118,7 @@ class EngineState:
             run = _run_index(batch)
             self._ensure_runs(int(run.max()) + 1)
             self._apply_events(batch, run)
-        self._apply_requests(batch.requests)
+        self._apply_requests(batch.requests, _batches_to_come(batch))
         self._apply_errors(batch.errors)
         self.n_events += len(batch)
         self.version += 1
@@ -156,13 +166,18 @@ class EngineState:
             log = logs[key] = SampleLog({"run": np.int32, column: dtype})
         return log
 
-    def _apply_requests(self, rows: np.ndarray) -> None:
+    def _apply_requests(self, rows: np.ndarray, expect: float) -> None:
         if len(rows) == 0:
             return
         run = rows["run"].astype(np.int64)
         self._ensure_runs(int(run.max()) + 1)
         _set_first(self.runs.requestor, run, rows["requestor"], unset=lambda a: a < 0)
+        first = self.runs.hosts[run] < 0
         _set_first(self.runs.hosts, run, rows["hosts"], unset=lambda a: a < 0)
+        if first.any():  # the runs' first requests: their hosts, in file order
+            runs, at = np.unique(run[first], return_index=True)
+            at.sort()
+            self.hosts.add(run[first][at], rows["hosts"][first][at], self.strings, expect)
 
     def _apply_errors(self, rows: np.ndarray) -> None:
         if len(rows) == 0:
@@ -192,7 +207,7 @@ class EngineState:
         # two helper threads do them while this one goes on with the next batch.
         t_s = t[order]  # made once: both helper lanes read it
         self._helper.run(self._counts_and_times, len(run), run, code, t, top, run_s, t_s,
-                         bounds, nslots, lane=0)
+                         order, batch.first_event_row, bounds, nslots, lane=0)
         self._helper.run(self._matching_and_delays, len(run), batch, run_s, t_s, order, bounds,
                          nslots, top, lane=1)
 
@@ -201,14 +216,20 @@ class EngineState:
         self._match_phases(batch, run_s, t_s, order, bounds, nslots, top)
         self._log_delays(run_s, batch, order, bounds, nslots)
 
-    def _counts_and_times(self, run, code, t, top, run_s, t_s, bounds, nslots) -> None:
-        """Event counts, first/last events and first/last times of one batch (see
-        _apply_events)."""
+    def _counts_and_times(self, run, code, t, top, run_s, t_s, order, first_row, bounds,
+                          nslots) -> None:
+        """Event counts, first/last events and first/last times and rows of one batch (see
+        _apply_events; ``order[i] + first_row`` is the file row of grouped event i)."""
         r = self.runs
         for name in FIRST_TIMES:
             b = _block(bounds, nslots, top, C[name], C[name])
             if b.stop > b.start:
                 _set_first(getattr(r, name), run_s[b], t_s[b])
+        for name in FIRST_ROWS:  # a block holds each run's events in file order
+            b = _block(bounds, nslots, top, C[name], C[name])
+            if b.stop > b.start:
+                _set_first(getattr(r, f"{name}_row"), run_s[b], order[b] + first_row,
+                           unset=lambda a: a < 0)
         b = _block(bounds, nslots, top, C["test_end"], C["test_end"])
         r.test_end[run_s[b]] = t_s[b]  # ascending file order per run: the last write wins
         known = np.flatnonzero(code < N_KNOWN) if top >= N_KNOWN else None

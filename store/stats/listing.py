@@ -6,9 +6,12 @@ import json
 
 import numpy as np
 
+from store.stats import overdue as od
 from store.stats import phases
 from store.stats.engine import PHASES, EngineState
 from store.stats.frame import DURATIONS, STATUSES, Frame
+
+ORDERS = ("newest", "overdue")
 
 
 def newest_first(f: Frame, runs: np.ndarray, k: int | None) -> np.ndarray:
@@ -26,22 +29,41 @@ def newest_first(f: Frame, runs: np.ndarray, k: int | None) -> np.ndarray:
     return runs[order] if k is None else runs[order[:k]]
 
 
-def testruns(f: Frame, status: str, offset: int = 0, limit: int | None = None) -> list[dict]:
-    """Testruns of one status in the window, newest first, as dicts (see StatsEngine)."""
+def testruns(f: Frame, status: str, offset: int, limit: int | None, p95: od.P95Table,
+             order: str = "newest") -> list[dict]:
+    """Testruns of one status in the window, as dicts (see StatsEngine.testruns)."""
     if status not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {', '.join(ORDERS)}, not {order!r}")
     code = STATUSES.index(status)
     runs = np.flatnonzero(f.mask & (f.status == code))
-    runs = newest_first(f, runs, None if limit is None else offset + limit)[offset:]
-    return describe_runs(f, runs)
+    k = None if limit is None else offset + limit
+    if order == "overdue" and code <= 1:  # only queued and ongoing testruns are judged
+        a = od.assess(f, runs, lambda g, phase: p95.lookup(f, g, phase))
+        late = od.most_overdue_first(runs, a["ratio"])
+        rest = runs[np.isnan(a["ratio"])]
+        more = None if k is None else max(0, k - len(late))
+        chosen = np.concatenate([runs[late], newest_first(f, rest, more)])[offset:k]
+    else:
+        chosen = newest_first(f, runs, k)[offset:]
+    return describe_runs(f, chosen, p95)
 
 
-def describe_runs(f: Frame, runs: np.ndarray) -> list[dict]:
-    """One dict per run: ids, attributes, status, current phase and times."""
+def overdue(f: Frame, p95: od.P95Table) -> list[dict]:
+    """The window's overdue testruns, most overdue first, with their device group."""
+    live = np.flatnonzero(f.mask & (f.status <= 1))
+    return od.overdue_list(f, live, lambda g, phase: p95.lookup(f, g, phase),
+                           with_group=True)
+
+
+def describe_runs(f: Frame, runs: np.ndarray, p95: od.P95Table) -> list[dict]:
+    """One dict per run: ids, attributes, status, current phase and times, overdue."""
     st, r, now = f.st, f.st.runs, f.now
     names, since = phases.current(st, runs)
     ids = st.ids.get(runs)
     waited_from = phases.waiting_since(st, runs)
+    judged = od.assess(f, runs, lambda g, phase: p95.lookup(f, g, phase))
     out = []
     for i, run in enumerate(runs.tolist()):
         status = STATUSES[f.status[run]]
@@ -59,6 +81,7 @@ def describe_runs(f: Frame, runs: np.ndarray) -> list[dict]:
             "waited": _num(now - waited_from[i] if status == "queued" else queue),
             "status": status,
             "error": _string(st, r.error_msg[run], None),
+            **od.fields(judged, i),
         })
     return out
 

@@ -1,7 +1,8 @@
 """DESIGN.md's SUMMARY of a set of runs, for every device group and for all of them.
 
 Extensions beyond DESIGN.md's keys (documented in store/stats/__init__.py):
-``oldest_queued_wait``, ``phases``, ``anomalies``, ``delivery_delay``.
+``oldest_queued_wait``, ``phases``, ``anomalies``, ``delivery_delay``.  The operator-insight
+keys ("hosts", "overdue", "trend") come from hosts.py, overdue.py and trend.py.
 """
 
 from __future__ import annotations
@@ -15,19 +16,26 @@ from store.stats import phases as phase_mod
 from store.stats.describe import describe, describe_histogram, empty, order_statistics
 from store.stats.engine import N_KNOWN, PHASES, C, EngineState
 from store.stats.frame import DURATIONS, Frame, grouped_order
+from store.stats.hosts import group_hosts
+from store.stats.overdue import JUDGED, overdue_list, p95_row
+from store.stats.trend import trends
 
 _START = {p: C[f"{p}_start"] for p in PHASES}
 THREAD_RUNS = 300_000  # from this many runs the sample statistics are computed in two threads
 
 
 def summary(st: EngineState, since: float | None, group: str | None, now: float,
-            delivery_delay: bool = True) -> dict:
+            delivery_delay: bool = True, trend: str | None = None, hosts: bool = True) -> dict:
     """{"groups": {GROUP: SUMMARY}, "all": SUMMARY} for runs requested since ``since``.
 
     ``delivery_delay=False`` leaves that key out and skips its cost (one sample per event,
-    most of the work on a large file).
+    most of the work on a large file); ``hosts=False`` the same for "hosts" (a pass over the
+    runs and the (run, host) pairs).  ``trend`` ("hour" or "day") adds "trend" rows (first:
+    a span too long for them raises trend.TrendTooLong before any other work).
     """
     f = Frame(st, since, group, now)
+    with_all = group is None
+    trend_rows = trends(f, trend, True, with_all) if trend is not None else None
     order, bounds = grouped_order(f.gidx, len(f.group_names))
     runs_of = [order[bounds[g] : bounds[g + 1]] for g in range(len(f.group_names))]
     # Per-run durations gathered once in group order: each group's are then a slice.
@@ -43,7 +51,6 @@ def summary(st: EngineState, since: float | None, group: str | None, now: float,
     # not depend on the threads).
     keys = sorted({key for part in values for key in part
                    if key[0] == "d" or delivery_delay}, key=str)
-    with_all = group is None
     pool = ThreadPoolExecutor(max_workers=2) if f.n >= THREAD_RUNS else None
     try:
         if pool is None:
@@ -63,11 +70,43 @@ def summary(st: EngineState, since: float | None, group: str | None, now: float,
             pool.shutdown()
     for g, part in enumerate(parts):
         _fill_statistics(part, {key: d[0][g] for key, d in described.items()}, delivery_delay)
+    if with_all:
+        _fill_statistics(whole, {key: d[1] for key, d in described.items()}, delivery_delay)
+    _insight(f, parts, whole if with_all else None, trend_rows, hosts)
     groups = dict(zip(f.group_names, parts, strict=True))
-    if not with_all:
-        return {"groups": groups, "all": groups[group]}
-    _fill_statistics(whole, {key: d[1] for key, d in described.items()}, delivery_delay)
-    return {"groups": groups, "all": whole}
+    return {"groups": groups, "all": whole if with_all else groups[group]}
+
+
+def _insight(f: Frame, parts: list[dict], whole: dict | None, trend_rows,
+             with_hosts: bool) -> None:
+    """Add "overdue" and (when asked for) "hosts" and "trend" to every SUMMARY."""
+    def ended(s: dict) -> tuple[int, int]:
+        return s["finished"], s["errors"]
+
+    if with_hosts:
+        hosts, all_hosts = group_hosts(f, [ended(p) for p in parts],
+                                       None if whole is None else ended(whole))
+    table = np.full((len(parts), len(JUDGED)), np.nan)
+    for g, part in enumerate(parts):
+        table[g] = p95_row(part["durations"])
+
+    def p95_of(groups: np.ndarray, phases: np.ndarray) -> np.ndarray:
+        return table[groups, phases]
+
+    live = np.flatnonzero(f.mask & (f.status <= 1))
+    live_group = f.gidx[live]
+    for g, part in enumerate(parts):
+        if with_hosts:
+            part["hosts"] = hosts[g]
+        part["overdue"] = overdue_list(f, live[live_group == g], p95_of)
+        if trend_rows is not None:
+            part["trend"] = trend_rows[0][g]
+    if whole is not None:
+        if with_hosts:
+            whole["hosts"] = all_hosts
+        whole["overdue"] = overdue_list(f, live, p95_of)
+        if trend_rows is not None:
+            whole["trend"] = trend_rows[1]
 
 
 class _Done:

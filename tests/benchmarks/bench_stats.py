@@ -7,6 +7,11 @@ once with direct PyTables appends and cached in $TMPDIR/trmon-bench-stats (see s
 Prints:
 - cold: wall time and peak RSS of the whole `trmon-tui report --json FILE` process per size
   (median of 3), and the 1M/100k time ratio;
+- trend: `report --json` and `report --json --trend day` (both with the same --now) on the
+  largest file, alternated 7 times each in the same run, and their time ratio (budget 1.3);
+- monitor queries: median time of the monitor's ``summary(delivery_delay=False)`` on the
+  largest state (5 calls), with and without a time window, and of the insight panes' queries
+  (hosts, testruns by overdue, overdue, trend);
 - seed layout, 1M testruns: `report`'s read path (read_file, reader thread) and a single-threaded
   TailReader + StatsEngine loop vs an idiomatic pandas pipeline (read the
   tables, categorical event names, groupby(testrun, event).last().unstack(), statistics), side by
@@ -38,10 +43,11 @@ from trmon_tui.commands.report import read_file  # noqa: E402
 TRMON = os.path.join(os.path.dirname(sys.executable), "trmon-tui")
 
 
-def run_report(path: str) -> tuple[float, float]:
+def run_report(path: str, *options: str) -> tuple[float, float]:
     """(wall seconds, peak RSS MB) of one `trmon-tui report --json` process."""
     start = time.perf_counter()
-    proc = subprocess.Popen([TRMON, "report", "--json", path], stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen([TRMON, "report", "--json", path, *options],
+                            stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -80,6 +86,79 @@ def cold(sizes: list[int], repeat: int = 3) -> dict[int, float]:
               f"{wall:6.2f} s wall (runs: {', '.join(f'{r[0]:.2f}' for r in runs)}), "
               f"peak RSS {rss:5.0f} MB", flush=True)
     return times
+
+
+def trend_cost(n: int, repeat: int = 7) -> float:
+    """`report --json` vs `report --json --trend day` on the same file, alternated."""
+    path = stats_files.product_file(n)
+    now = ["--now", str(stats_files.T0 + 6.0 * n)]  # the end of the file: some are overdue
+    plain, trend = [], []
+    for _ in range(repeat):
+        plain.append(run_report(path, *now))
+        trend.append(run_report(path, *now, "--trend", "day"))
+    a, b = (statistics.median(r[0] for r in runs) for runs in (plain, trend))
+    fast_a, fast_b = (min(r[0] for r in runs) for runs in (plain, trend))
+    print(f"cold report --json on {n:,} testruns: {a:.2f} s, with --trend day {b:.2f} s "
+          f"(medians of {repeat}, alternated): ratio {b / a:.2f} (of the fastest runs: "
+          f"{fast_b / fast_a:.2f}); peak RSS {max(r[1] for r in plain):.0f} / "
+          f"{max(r[1] for r in trend):.0f} MB", flush=True)
+    return b / a
+
+
+def monitor_summary(n: int, repeat: int = 5) -> None:
+    """The monitor's queries on a state of n testruns (plus a few live ones in every group):
+    its summary (no delivery delays) and those of the insight panes."""
+    engine = read_engine(stats_files.product_file(n))
+    now = stats_files.T0 + 6.0 * n
+    engine.apply(live_batch(engine.state.runs.n, engine.state.n_events, now))
+    week = now - 7 * 86400
+    queries = {
+        "summary (delivery_delay=False), all history":
+            lambda: engine.summary(now=now, delivery_delay=False),
+        "summary (delivery_delay=False), last 7 days":
+            lambda: engine.summary(since=week, now=now, delivery_delay=False),
+        "summary (delivery_delay=False, hosts=False), all history":
+            lambda: engine.summary(now=now, delivery_delay=False, hosts=False),
+        "hosts(), all history": lambda: engine.hosts(now=now),
+        "testruns('ongoing', limit=50, order='overdue'), new state version":
+            lambda: _fresh(engine).testruns("ongoing", now=now, limit=50, order="overdue"),
+        "overdue(), new state version": lambda: _fresh(engine).overdue(now=now),
+        "trend('day'), all history": lambda: engine.trend("day", now=now),
+        "trend('hour'), last 7 days": lambda: engine.trend("hour", since=week, now=now),
+    }
+    for label, query in queries.items():
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            query()
+            times.append(time.perf_counter() - start)
+        print(f"monitor query on {n:,} testruns, {label}: median "
+              f"{statistics.median(times) * 1e3:.0f} ms (min {min(times) * 1e3:.0f})",
+              flush=True)
+
+
+def live_batch(first_run: int, first_row: int, now: float, runs: int = 160) -> Batch:
+    """Testruns still running in every group (queued, pulled, flashing, testing, publishing),
+    started in the last hour before ``now``: what the overdue rule judges."""
+    codes = [schema.CODE[c] for c in ("request", "queue_start", "queue_end", "flash_start",
+                                      "flash_end", "boot_start", "boot_end", "test_start",
+                                      "test_end")]
+    events = []
+    for i in range(runs):
+        t = now - 3600 + 20 * i
+        for k, code in enumerate(codes[: 2 + i % (len(codes) - 1)]):
+            events.append((first_run + i, code, t + 60 * k, t + 60 * k))
+    ev = np.array(events, dtype=schema.EVENT_DTYPE)
+    run_rows = np.zeros(runs, dtype=schema.RUN_DTYPE)
+    run_rows["testrun_id"] = [f"live-{i}".encode() for i in range(runs)]
+    run_rows["group"] = 1 + np.arange(runs) % len(stats_files.GROUPS)
+    return Batch(first_event_row=first_row, events=ev, first_run=first_run, runs=run_rows)
+
+
+def _fresh(engine: StatsEngine) -> StatsEngine:
+    """The engine with its kept p95s dropped, as after a live batch (a new state version)."""
+    engine.state.version += 1
+    return engine
 
 
 def read_engine(path: str) -> StatsEngine:
@@ -197,6 +276,8 @@ def extra_batches(start_run: int, start_row: int, count: int, per_batch: int = 1
         req = np.zeros(runs_per, dtype=schema.REQUEST_DTYPE)
         req["run"] = start_run + b * runs_per + np.arange(runs_per)
         req["requestor"] = 9
+        first_hosts = stats_files.STRINGS.index(stats_files.hosts_texts()[0])
+        req["hosts"] = first_hosts + np.arange(runs_per) % len(stats_files.hosts_texts())
         batches.append(Batch(first_event_row=start_row + b * per_batch, events=ev,
                              first_run=start_run + b * runs_per, runs=runs, requests=req))
     return batches
@@ -237,6 +318,8 @@ def main() -> None:
               f"(10x the data)", flush=True)
     if "--cold" in sys.argv:
         return
+    trend_cost(big)
+    monitor_summary(big)
     seed_vs_pandas(big)
     medians = incremental((10_000, big))
     print(f"incremental ratio {big:,} / 10,000 state: {medians[big] / medians[10_000]:.2f}",

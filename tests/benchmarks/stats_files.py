@@ -1,8 +1,10 @@
 """Synthetic event files for bench_stats.py, built fast with direct PyTables appends.
 
-N testruns of exactly 10 events each (request ... publish, 3% ending in error instead of
-publish), about a hundred running concurrently, all events interleaved in received order.
-Files are cached in a temp directory keyed by size and layout.
+N testruns of exactly 10 events each (request ... publish, some ending in error instead of
+publish), about a hundred running concurrently, all events interleaved in received order.  Each
+testrun runs on one of HOSTS worker hosts (one in ten on two); most hosts fail 3% of their
+testruns, a few far more (so the hosts section has suspect and bad hosts to show).
+Files are cached in a temp directory keyed by size, layout and FORMAT.
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ from store import schema
 CACHE = os.path.join(tempfile.gettempdir(), "trmon-bench-stats")
 GROUPS = [f"group-{k}" for k in range(8)]
 REQUESTORS = [f"dev{k:02d}@example.com" for k in range(40)]
+HOSTS = [f"worker{k:02d}" for k in range(40)]
+HOST_ERROR_RATE = np.where(np.arange(len(HOSTS)) % 13 == 5, 0.3, 0.03)  # worker05, 18, 31
 T0 = 1_790_000_000.0
+FORMAT = 2  # bump when the files' content changes: the cache then builds new ones
 
 
 def events(n: int, seed: int = 7) -> dict[str, np.ndarray]:
@@ -33,29 +38,42 @@ def events(n: int, seed: int = 7) -> dict[str, np.ndarray]:
     ], axis=1)
     received = (start[:, None] + np.cumsum(steps, axis=1)).ravel()
     code = np.tile(np.arange(10, dtype=np.int16), n)
-    error = rng.random(n) < 0.03
+    host = rng.integers(0, len(HOSTS), n)
+    error = rng.random(n) < HOST_ERROR_RATE[host]
     code.reshape(n, 10)[error, 9] = schema.CODE["error"]
     run = np.repeat(np.arange(n, dtype=np.int32), 10)
     emit = received - rng.uniform(0, 0.5, n * 10)
     order = np.argsort(received, kind="stable")
     return {"run": run[order], "code": code[order], "emit": emit[order],
             "received": received[order], "group": rng.integers(0, len(GROUPS), n),
-            "requestor": rng.integers(0, len(REQUESTORS), n)}
+            "requestor": rng.integers(0, len(REQUESTORS), n),
+            "hosts": host + len(HOSTS) * (rng.random(n) < 0.1)}  # index in hosts_texts()
+
+
+def hosts_texts() -> list[str]:
+    """The request's hosts JSON: one host each, then the same hosts paired with the next."""
+    one = [json.dumps([[h, 1]]) for h in HOSTS]
+    two = [json.dumps([[h, 1], [HOSTS[(k + 1) % len(HOSTS)], 2]]) for k, h in enumerate(HOSTS)]
+    return one + two
 
 
 def testrun_ids(n: int) -> np.ndarray:
     return np.array([f"tr-{i:07d}" for i in range(n)], dtype="S16")
 
 
+STRINGS = ["", *GROUPS, *REQUESTORS, "nightly", "full image", *hosts_texts(),
+           "RuntimeError: device did not boot"]
+"""The string table of a product file (string id = position)."""
+
+
 def product_file(n: int) -> str:
     """Path of a cached product-layout file of n testruns."""
-    path = os.path.join(CACHE, f"product-{n}.h5")
+    path = os.path.join(CACHE, f"product-v{FORMAT}-{n}.h5")
     if os.path.exists(path):
         return path
     os.makedirs(CACHE, exist_ok=True)
     cols = events(n)
-    strings = ["", *GROUPS, *REQUESTORS, "nightly", "full image", '[["worker1", 1]]',
-               "RuntimeError: device did not boot"]
+    strings = STRINGS
     sid = {s: i for i, s in enumerate(strings)}
     tmp = path + ".tmp"
     with tables.open_file(tmp, "w") as h5:
@@ -75,7 +93,7 @@ def product_file(n: int) -> str:
         req["run"] = ev["run"][req_rows]
         req["event_row"] = req_rows
         req["queue"], req["configuration"] = sid["nightly"], sid["full image"]
-        req["hosts"] = sid['[["worker1", 1]]']
+        req["hosts"] = cols["hosts"][req["run"]] + sid[hosts_texts()[0]]
         req["requestor"] = cols["requestor"][req["run"]] + sid[REQUESTORS[0]]
         root.requests.append(req)
         err_rows = np.flatnonzero(ev["code"] == schema.CODE["error"])
@@ -91,7 +109,7 @@ def product_file(n: int) -> str:
 
 def seed_file(n: int) -> str:
     """Path of a cached seed-layout file (one group per device group, times in minutes)."""
-    path = os.path.join(CACHE, f"seed-{n}.h5")
+    path = os.path.join(CACHE, f"seed-v{FORMAT}-{n}.h5")
     if os.path.exists(path):
         return path
     os.makedirs(CACHE, exist_ok=True)

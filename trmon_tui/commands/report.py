@@ -1,4 +1,5 @@
-"""`trmon-tui report FILE [--json]`: the statistics of a file, as a table or as JSON.
+"""`trmon-tui report FILE [--json] [--now EPOCH] [--trend hour|day]`: the statistics of a file,
+as a table or as JSON (the same file and --now give the same bytes).
 
 Reads the whole file with store.tail.TailReader (batches of at most READ_ROWS rows, so memory
 stays bounded), folds them into a store.stats.StatsEngine and prints its summary: DESIGN.md's
@@ -24,7 +25,7 @@ from contextlib import closing
 
 from store.batch import Batch, Reset
 from store.h5io import quiet_hdf5
-from store.stats import StatsEngine
+from store.stats import StatsEngine, TrendTooLong
 from store.tail import TailReader
 from store.window import parse_since
 from trmon_tui.commands.report_table import render, safe
@@ -45,7 +46,7 @@ class ReportError(Exception):
 def run(args: argparse.Namespace) -> int:
     """Print the statistics of args.file; returns the exit status."""
     keep_freed_memory()
-    now = time.time()
+    now = time.time() if args.now is None else args.now
     try:
         since = None if args.since is None else parse_since(args.since, now)
     except ValueError as exc:
@@ -63,7 +64,11 @@ def run(args: argparse.Namespace) -> int:
         print(PREFIX + f"no device group {safe(args.group)!r} in {safe(args.file)} "
               f"(groups: {known})", file=sys.stderr)
         return 1
-    summary = engine.summary(since=since, group=args.group, now=now)
+    try:
+        summary = engine.summary(since=since, group=args.group, now=now, trend=args.trend)
+    except TrendTooLong as exc:
+        print(PREFIX + f"{exc} (--trend day, or --since)", file=sys.stderr)
+        return 2
     try:
         if args.json:
             sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
@@ -77,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
                 return rows
 
             sys.stdout.write(render(summary, engine.counts(), path=args.file, clock=args.clock,
-                                    since=args.since, file_format=file_format, waiting=waiting))
+                                    since=args.since, file_format=file_format, waiting=waiting,
+                                    now=now, trend=args.trend))
         sys.stdout.flush()
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -7,11 +7,14 @@ or requestor can never move the cursor or change colours.
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 
 DURATION_ROWS = ("testrun", "init", "queue", "flash", "boot", "test", "publish")
 STAT_COLS = ("n", "min", "p50", "mean", "p95", "max", "std")
 MAX_IDS = 8
 MAX_REQUESTORS = 5
+MAX_HOSTS = 10  # host rows per section: every bad and suspect one, then good ones up to this
+HEALTH_RANK = {"bad": 0, "suspect": 1, "good": 2}
 
 
 def safe(text: object) -> str:
@@ -38,11 +41,14 @@ def human(seconds: float | None) -> str:
 
 
 def render(summary: dict, counts: dict, *, path: str, clock: str, since: str | None,
-           file_format: str, waiting=None) -> str:
+           file_format: str, waiting=None, now: float | None = None,
+           trend: str | None = None) -> str:
     """The whole report: a header, then one section per device group, then all groups.
 
     ``waiting(status, group)`` may give the newest queued/ongoing testruns of a group (dicts of
     StatsEngine.testruns) to show with their phase; without it only their ids are listed.
+    ``now``: the time the hosts' "last ok" ages are measured to; ``trend``: the bucket of the
+    summary's "trend" rows (hour or day), shown when given.
     """
     window = f"since {safe(since)}" if since else "all history"
     lines = [f"{safe(path)} ({file_format} layout): {counts['testruns']:,} testruns, "
@@ -50,9 +56,76 @@ def render(summary: dict, counts: dict, *, path: str, clock: str, since: str | N
     groups = summary["groups"]
     for name, one in groups.items():
         lines += _section(f"device group {safe(name) or '(none)'}", one, waiting, name)
+        lines += _insight(one, now, trend)
     if len(groups) != 1:
         lines += _section("all device groups", summary["all"], waiting, None)
+        lines += _insight(summary["all"], now, trend)
     return "\n".join(lines) + "\n"
+
+
+def _insight(s: dict, now: float | None, trend: str | None) -> list[str]:
+    """The operator-insight part of a section: hosts, overdue testruns, trend rows."""
+    out = _hosts(s.get("hosts") or {}, now) + _overdue(s.get("overdue") or [])
+    if trend and s.get("trend"):  # no header over an empty window
+        out += _trend(s["trend"], trend)
+    return out + ([""] if out else [])
+
+
+def _hosts(hosts: dict, now: float | None) -> list[str]:
+    """Worker hosts, bad and suspect first, then by error % (then name)."""
+    if not hosts:
+        return []
+    ranked = sorted(hosts.items(), key=lambda kv: (
+        HEALTH_RANK[kv[1]["health"]], kv[1]["error_pct"] is None, -(kv[1]["error_pct"] or 0.0),
+        kv[0]))
+    shown = [kv for i, kv in enumerate(ranked) if i < MAX_HOSTS or kv[1]["health"] != "good"]
+    out = [f"{'health':<10}{'host':<20}{'streak':>7}{'errors/runs':>14}{'error %':>9}{'infra':>7}"
+           f"{'last ok':>11}"]
+    for name, h in shown:
+        ago = None if h["last_ok"] is None or now is None else now - h["last_ok"]
+        ratio = f"{h['errors']:,}/{h['testruns']:,}"
+        last_ok = "-" if ago is None else human(ago) + " ago"
+        out.append(f"{_health(h['health']):<10}{_cell(safe(name) or '(none)', 20)}"
+                   f"{h['streak']:>7,}{ratio:>14}{_pct(h['error_pct']):>9}"
+                   f"{h['infra_errors']:>7,}{last_ok:>11}")
+    if len(ranked) > len(shown):
+        out.append(f"+{len(ranked) - len(shown):,} more good hosts")
+    return out
+
+
+def _health(health: str) -> str:
+    """The health with a mark that needs no colour: !! bad, ! suspect."""
+    return {"bad": "!! bad", "suspect": "! suspect"}.get(health, "   good")
+
+
+def _cell(text: str, width: int) -> str:
+    """Left-aligned in ``width`` columns; a longer text keeps its length plus one space."""
+    return f"{text:<{width}}" if len(text) < width else text + " "
+
+
+def _overdue(rows: list[dict]) -> list[str]:
+    if not rows:
+        return []
+    shown = ", ".join(f"{safe(r['testrun_id'])} ({r['phase']} {human(r['elapsed'])}, "
+                      f"p95 {human(r['p95'])})" for r in rows[:MAX_IDS])
+    more = f", +{len(rows) - MAX_IDS:,} more" if len(rows) > MAX_IDS else ""
+    return [f"overdue {len(rows):,} (most first): {shown}{more}"]
+
+
+def _trend(rows: list[dict], bucket: str) -> list[str]:
+    """One line per hour or day: requests, ends, error %, testrun and queue p50/p95."""
+    form = "%Y-%m-%d %H:%M" if bucket == "hour" else "%Y-%m-%d"
+    out = [f"{'by ' + bucket + ' (UTC)':<17}{'requests':>9}{'finished':>9}{'errors':>7}"
+           f"{'error %':>8}{'testrun p50/p95':>16}{'queue p50/p95':>14}"]
+    for r in rows:
+        start = datetime.fromtimestamp(r["start"], UTC).strftime(form)
+        out.append(f"{start:<17}{r['requests']:>9,}{r['finished']:>9,}{r['errors']:>7,}"
+                   f"{_pct(r['error_pct']):>8}{_pair(r['testrun']):>16}{_pair(r['queue']):>14}")
+    return out
+
+
+def _pair(p: dict) -> str:
+    return "-" if p["p50"] is None else f"{human(p['p50'])}/{human(p['p95'])}"
 
 
 def _section(title: str, s: dict, waiting, group: str | None) -> list[str]:
