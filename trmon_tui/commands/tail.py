@@ -1,10 +1,17 @@
-"""`trmon-tui tail FILE [--follow]`: print events as JSON lines, each exactly once, in order.
+"""`trmon-tui tail FILE [--follow] [--skip N]`: print events as JSON lines, each exactly once,
+in file order.  `--count` prints how many events FILE holds instead.
 
 Each event is one JSON object with the keys `ingest` reads.  With --follow it keeps printing as
 commits land, woken by file-change notifications on FILE's directory (watchfiles; a file watch
 would die when the file is renamed or recreated) and by a timer poll (watchfiles' polling fallback
 misses a second write within the same second).  File lifecycle notices go to stderr.
 Ctrl-C ends it quietly with status 0; so does a closed pipe (`| head`).
+
+`--skip N` leaves out the events at file rows below N, so that a mirror made with
+`tail --follow | ingest MIRROR` resumes after a cut: N = `tail --count MIRROR`, the events the
+mirror committed (ingest commits every line it read to the end of its input).  Rows are counted
+in the file as it is: after a Reset (the file was replaced) the new file's rows below N are left
+out too, so a replaced source wants a fresh mirror (the Reset is said on stderr).
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import json
 import os
 import sys
 import threading
+import time
 
 from store.batch import Batch, Reset
 from store.catalog import Catalog
@@ -25,7 +33,10 @@ PREFIX = "trmon-tui tail: "
 def run(args: argparse.Namespace) -> int:
     """Print what is in FILE (and, with --follow, what arrives later)."""
     try:
-        return _tail(args.file, follow=args.follow, poll=max(0.01, args.poll))
+        if args.count:
+            return _count(args.file)
+        return _tail(args.file, follow=args.follow, poll=max(0.01, args.poll),
+                     skip=max(0, args.skip))
     except KeyboardInterrupt:
         return 0
     except BrokenPipeError:
@@ -34,10 +45,11 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
 
-def _tail(path: str, *, follow: bool, poll: float) -> int:
+def _tail(path: str, *, follow: bool, poll: float, skip: int = 0) -> int:
     reader, catalog = TailReader(path), Catalog()
     wake = _watch(path) if follow else None
     last_message = ""
+    short = False  # said that the file holds fewer events than --skip
     out = sys.stdout
     while True:
         result = reader.poll()
@@ -48,11 +60,16 @@ def _tail(path: str, *, follow: bool, poll: float) -> int:
             elif isinstance(item, Batch):
                 catalog.apply(item)
                 out.write("".join(json.dumps(event, ensure_ascii=False) + "\n"
-                                  for event in catalog.event_dicts(item)))
+                                  for event in catalog.event_dicts(_after(item, skip))))
         out.flush()
         status = result.status
         if result.more:
             continue
+        if status.state == "live" and catalog.events < skip and not short:
+            short = True
+            print(PREFIX + f"{path} holds {catalog.events} events, fewer than the {skip} to "
+                  "skip" + ("; waiting for more" if follow else ""), file=sys.stderr,
+                  flush=True)
         code = None if follow else _done(status)
         message = status.message
         if code is not None and message:
@@ -70,6 +87,36 @@ def _tail(path: str, *, follow: bool, poll: float) -> int:
             wake.clear()
         else:
             threading.Event().wait(min(poll, 0.05))
+
+
+def _after(batch: Batch, skip: int) -> Batch:
+    """The batch without its events at file rows below ``skip``."""
+    start = skip - batch.first_event_row
+    if start <= 0:
+        return batch
+    return batch.with_events_from(min(start, len(batch)))
+
+
+def _count(path: str) -> int:
+    """Print how many events FILE holds (0 when it does not exist yet: a mirror not started)."""
+    if not os.path.exists(path):
+        print(0)
+        return 0
+    reader, events = TailReader(path), 0
+    while True:
+        result = reader.poll()
+        for item in result.items:
+            events = 0 if isinstance(item, Reset) else events + len(item)
+        if result.more:
+            continue
+        code = _done(result.status)
+        if code == 0:
+            print(events)
+            return 0
+        if code is not None:
+            print(PREFIX + result.status.message.split("; ")[0], file=sys.stderr)
+            return code
+        time.sleep(0.05)
 
 
 def _done(status) -> int | None:
