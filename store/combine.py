@@ -13,8 +13,9 @@ came from one file, so that one StatsEngine and one Catalog take the rows of all
   runs' group column: the same string used as a requestor stays as it is);
 - event rows: the combined order is the delivery order, which keeps each file's events in file
   order (all the statistics need; lists over several files, such as the queued ids of "all",
-  follow the delivery order).  A request or error row is delivered in the same batch as its event (TailReader and
-  SeedReader both guarantee it), so its event row moves by the batch's offset.
+  follow the delivery order).  A request or error row is delivered in the same batch as its
+  event (TailReader and SeedReader both guarantee it), so its event row moves by the batch's
+  offset.
 
 Costs O(batch): one gather per id column; strings and names go through a dict once each.
 """

@@ -68,6 +68,10 @@ def command_parser(command: str) -> argparse.ArgumentParser:
         parser.description = ("Append JSON-lines events from stdin to FILE (created if missing). "
                               "Bad lines are reported on stderr and skipped.")
         parser.add_argument("file", metavar="FILE")
+        parser.add_argument("--count", action="store_true",
+                            help="only print how many events FILE holds (0 if it does not "
+                            "exist), after finishing a commit a killed ingest left: the "
+                            "--skip of `tail` for a mirror that resumes")
     elif command == "tail":
         parser.description = "Print FILE's events as JSON lines, each exactly once, in file order."
         parser.add_argument("file", metavar="FILE")
@@ -77,9 +81,7 @@ def command_parser(command: str) -> argparse.ArgumentParser:
                             help="timer poll interval with --follow (default 0.2)")
         parser.add_argument("--skip", type=int, default=0, metavar="N",
                             help="leave out the first N events (a mirror resuming: N = "
-                            "`trmon-tui tail --count MIRROR`)")
-        parser.add_argument("--count", action="store_true",
-                            help="print how many events FILE holds (0 if it does not exist)")
+                            "`trmon-tui ingest MIRROR --count`)")
     elif command == "report":
         parser.description = ("Print the statistics of the files as a table, as JSON with "
                               "--json, or as Prometheus metrics with --prometheus.")

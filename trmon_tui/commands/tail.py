@@ -1,5 +1,5 @@
 """`trmon-tui tail FILE [--follow] [--skip N]`: print events as JSON lines, each exactly once,
-in file order.  `--count` prints how many events FILE holds instead.
+in file order.
 
 Each event is one JSON object with the keys `ingest` reads.  With --follow it keeps printing as
 commits land, woken by file-change notifications on FILE's directory (watchfiles; a file watch
@@ -8,8 +8,8 @@ misses a second write within the same second).  File lifecycle notices go to std
 Ctrl-C ends it quietly with status 0; so does a closed pipe (`| head`).
 
 `--skip N` leaves out the events at file rows below N, so that a mirror made with
-`tail --follow | ingest MIRROR` resumes after a cut: N = `tail --count MIRROR`, the events the
-mirror committed (ingest commits every line it read to the end of its input).  Rows are counted
+`tail --follow | ingest MIRROR` resumes after a cut: N = `ingest MIRROR --count`, the events the
+mirror holds (ingest commits every line it read to the end of its input).  Rows are counted
 in the file as it is: after a Reset (the file was replaced) the new file's rows below N are left
 out too, so a replaced source wants a fresh mirror (the Reset is said on stderr).
 """
@@ -19,9 +19,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import select
 import sys
 import threading
-import time
 
 from store.batch import Batch, Reset
 from store.catalog import Catalog
@@ -33,8 +33,6 @@ PREFIX = "trmon-tui tail: "
 def run(args: argparse.Namespace) -> int:
     """Print what is in FILE (and, with --follow, what arrives later)."""
     try:
-        if args.count:
-            return _count(args.file)
         return _tail(args.file, follow=args.follow, poll=max(0.01, args.poll),
                      skip=max(0, args.skip))
     except KeyboardInterrupt:
@@ -85,6 +83,8 @@ def _tail(path: str, *, follow: bool, poll: float, skip: int = 0) -> int:
         if wake is not None:
             wake.wait(poll)
             wake.clear()
+            if _reader_gone(out):
+                return 0  # as a closed pipe at the next write would, without waiting for one
         else:
             threading.Event().wait(min(poll, 0.05))
 
@@ -97,26 +97,15 @@ def _after(batch: Batch, skip: int) -> Batch:
     return batch.with_events_from(min(start, len(batch)))
 
 
-def _count(path: str) -> int:
-    """Print how many events FILE holds (0 when it does not exist yet: a mirror not started)."""
-    if not os.path.exists(path):
-        print(0)
-        return 0
-    reader, events = TailReader(path), 0
-    while True:
-        result = reader.poll()
-        for item in result.items:
-            events = 0 if isinstance(item, Reset) else events + len(item)
-        if result.more:
-            continue
-        code = _done(result.status)
-        if code == 0:
-            print(events)
-            return 0
-        if code is not None:
-            print(PREFIX + result.status.message.split("; ")[0], file=sys.stderr)
-            return code
-        time.sleep(0.05)
+def _reader_gone(out) -> bool:
+    """True when stdout is a pipe whose reading end is closed (`ingest` or ssh gone): a follow
+    with nothing new to print would otherwise linger until the file grows."""
+    try:
+        poller = select.poll()
+        poller.register(out.fileno(), 0)  # only POLLERR and POLLHUP are reported
+        return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):  # no fileno, or no poll() (not on Linux)
+        return False
 
 
 def _done(status) -> int | None:
