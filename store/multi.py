@@ -157,6 +157,7 @@ class MultiTail:
         for item in items:
             if isinstance(item, Reset):
                 label = self.sources[index].label
+                # What came before is forgotten by the consumer anyway: drop it.
                 out = [Reset(f"{label}: {item.reason}; every file is read again")]
                 self._restart(keep=index)
             else:
