@@ -8,11 +8,13 @@ import os
 from test_metrics import parse
 from test_report import farm_events, report, write
 
-TIMELY = "oldest_queued_wait"  # grows with the clock between two runs of report
+# Ages grow with the clock between two runs of report (DESIGN.md's --now, on branch i12s, will
+# let these tests fix the clock and compare them too).
+TIMELY = ("oldest_queued_wait", "overdue")
 
 
 def without_clock(summary: dict) -> dict:
-    return {key: value for key, value in summary.items() if key != TIMELY}
+    return {key: value for key, value in summary.items() if key not in TIMELY}
 
 
 def test_two_files_report_each_group_as_its_file_alone(tmp_path):
