@@ -107,6 +107,12 @@ class EventWriter:
         self._commit()
 
     @property
+    def committed(self) -> int:
+        """Events in the file as of the last commit (a commit cut short is finished when the
+        writer opens: these are the events a reader of the file gets)."""
+        return self._state.counts["events"]
+
+    @property
     def buffered(self) -> int:
         """Events validated but not yet committed."""
         return self._buffered

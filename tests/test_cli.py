@@ -14,6 +14,8 @@ COMMAND_LINES = (
     "trmon-tui ingest FILE",
     "trmon-tui tail FILE [--follow]",
     "trmon-tui report FILE [--json]",
+    "trmon-tui report [LABEL=]FILE ... [--json|--prometheus]",
+    "trmon-tui exporter [LABEL=]FILE ... [--port 9108] [--bind 127.0.0.1]",
     "trmon-tui generate OUT --runs N [--live] [--seed S]",
 )
 
@@ -39,7 +41,7 @@ def test_version():
 
 
 def test_each_command_has_help():
-    for command in ("ingest", "tail", "report", "generate"):
+    for command in ("ingest", "tail", "report", "generate", "exporter"):
         result = run_cli(command, "--help")
         assert result.returncode == 0, result.stderr
         assert f"trmon-tui {command}" in result.stdout

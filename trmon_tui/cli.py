@@ -13,7 +13,7 @@ import sys
 
 from trmon_tui import __version__
 
-COMMANDS = ("ingest", "tail", "report", "generate")
+COMMANDS = ("ingest", "tail", "report", "generate", "exporter")
 
 USAGE = """\
 trmon-tui [FILE]                 the live monitor (FILE defaults to $TRMON_FILE)
@@ -21,6 +21,8 @@ trmon-tui [FILE]                 the live monitor (FILE defaults to $TRMON_FILE)
        trmon-tui ingest FILE            append JSON-lines events from stdin
        trmon-tui tail FILE [--follow]   print events as JSON lines, each exactly once, in file order
        trmon-tui report FILE [--json]   the statistics, as a table or as JSON
+       trmon-tui report [LABEL=]FILE ... [--json|--prometheus]   several files; the metrics once
+       trmon-tui exporter [LABEL=]FILE ... [--port 9108] [--bind 127.0.0.1]   serve the metrics
        trmon-tui generate OUT --runs N [--live] [--seed S]   dummy data, static or written live"""
 
 EPILOG = """\
@@ -42,6 +44,11 @@ def _epoch(text: str) -> float:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a time: give seconds since the Unix epoch, such as 1790000000")
     return value
+
+
+def _files_help() -> str:
+    return ("event files; LABEL (default: the file's name without extension) names a file's "
+            "device groups LABEL/GROUP when there are several")
 
 
 def monitor_parser() -> argparse.ArgumentParser:
@@ -74,6 +81,10 @@ def command_parser(command: str) -> argparse.ArgumentParser:
         parser.description = ("Append JSON-lines events from stdin to FILE (created if missing). "
                               "Bad lines are reported on stderr and skipped.")
         parser.add_argument("file", metavar="FILE")
+        parser.add_argument("--count", action="store_true",
+                            help="only print how many events FILE holds (0 if it does not "
+                            "exist), after finishing a commit a killed ingest left: the "
+                            "--skip of `tail` for a mirror that resumes")
     elif command == "tail":
         parser.description = "Print FILE's events as JSON lines, each exactly once, in file order."
         parser.add_argument("file", metavar="FILE")
@@ -81,10 +92,20 @@ def command_parser(command: str) -> argparse.ArgumentParser:
                             help="keep printing new events until interrupted")
         parser.add_argument("--poll", type=float, default=0.2, metavar="SECONDS",
                             help="timer poll interval with --follow (default 0.2)")
+        parser.add_argument("--skip", type=int, default=0, metavar="N",
+                            help="leave out the first N events (a mirror resuming: N = "
+                            "`trmon-tui ingest MIRROR --count`)")
     elif command == "report":
-        parser.description = "Print FILE's statistics as a table, or as JSON with --json."
-        parser.add_argument("file", metavar="FILE")
-        parser.add_argument("--json", action="store_true", help="print DESIGN.md's JSON")
+        parser.description = ("Print the statistics of the files as a table, as JSON with "
+                              "--json, or as Prometheus metrics with --prometheus.")
+        parser.add_argument("files", nargs="+", metavar="[LABEL=]FILE", help=_files_help())
+        output = parser.add_mutually_exclusive_group()
+        output.add_argument("--json", action="store_true", help="print DESIGN.md's JSON")
+        output.add_argument("--prometheus", action="store_true",
+                            help="print the exporter's metrics once (node_exporter's textfile "
+                            "collector)")
+        parser.add_argument("--output", metavar="PATH", default=None,
+                            help="write the report to PATH (atomically: renamed into place)")
         parser.add_argument("--clock", choices=("received", "emit"), default="received")
         parser.add_argument("--since", default=None, help=_since_help())
         parser.add_argument("--group", default=None, help="only this device group in the table")
@@ -93,6 +114,20 @@ def command_parser(command: str) -> argparse.ArgumentParser:
                                  "--since 24h), in seconds since the epoch (default: now)")
         parser.add_argument("--trend", choices=("hour", "day"), default=None,
                             help="add a row per UTC hour or day of the testruns' requests")
+    elif command == "exporter":
+        parser.description = ("Follow the files live and serve their Prometheus metrics at "
+                              "http://BIND:PORT/metrics until SIGINT or SIGTERM.")
+        parser.add_argument("files", nargs="+", metavar="[LABEL=]FILE", help=_files_help())
+        parser.add_argument("--port", type=int, default=9108, help="TCP port (default 9108)")
+        parser.add_argument("--bind", default="127.0.0.1",
+                            help="address to listen on (default 127.0.0.1: this host only; "
+                            "0.0.0.0 for every interface)")
+        parser.add_argument("--clock", choices=("received", "emit"), default="received")
+        parser.add_argument("--now", type=_epoch, default=None, metavar="EPOCH",
+                            help="fixed reference time for ages (default: the wall clock)")
+        parser.add_argument("--poll", type=float, default=1.0, metavar="SECONDS",
+                            help="timer poll interval beside file-change notifications "
+                            "(default 1)")
     elif command == "generate":
         parser.description = "Write dummy farm events to OUT, all at once or live."
         parser.add_argument("out", metavar="OUT")
@@ -151,6 +186,8 @@ def _run_command(command: str, args: argparse.Namespace) -> int:
         from trmon_tui.commands import tail as module
     elif command == "report":
         from trmon_tui.commands import report as module
+    elif command == "exporter":
+        from trmon_tui.commands import exporter as module
     else:
         from trmon_tui.commands import generate as module
     return module.run(args)

@@ -91,6 +91,7 @@ from store.batch import Batch, Reset
 from store.stats import hosts as host_mod
 from store.stats import listing
 from store.stats import overdue as overdue_mod
+from store.stats.buckets import duration_buckets
 from store.stats.describe import describe
 from store.stats.engine import EngineState
 from store.stats.engine import prepare as engine_prepare
@@ -233,6 +234,13 @@ class StatsEngine:
                 now: float | None = None) -> np.ndarray:
         """Sorted durations (s) of one of DURATIONS over the window (negatives excluded)."""
         return listing.samples(self._frame(since, group, now), phase)
+
+    def duration_buckets(self, bounds, since: float | None = None, group: str | None = None,
+                         now: float | None = None) -> dict[str, dict[str, list[int]]]:
+        """Per device group and duration (DURATIONS): how many samples of SUMMARY's
+        ``durations`` are <= each of ``bounds`` (seconds, ascending): cumulative histogram
+        buckets, as Prometheus wants them."""
+        return duration_buckets(self._frame(since, group, now), np.asarray(bounds, float))
 
     def counts(self) -> dict:
         """Cheap totals for a status bar: events and testruns (with at least one event)."""

@@ -1,9 +1,11 @@
-"""`trmon-tui report FILE [--json] [--now EPOCH] [--trend hour|day]`: the statistics of a file,
-as a table or as JSON (the same file and --now give the same bytes).
+"""`trmon-tui report [LABEL=]FILE ... [--json|--prometheus] [--now EPOCH] [--trend hour|day]`:
+the statistics of the files (the same files and --now give the same bytes).
 
-Reads the whole file with store.tail.TailReader (batches of at most READ_ROWS rows, so memory
-stays bounded), folds them into a store.stats.StatsEngine and prints its summary: DESIGN.md's
-JSON with --json, else a plain-text table per device group (see report_table).
+Reads every file with store.multi.MultiTail (one TailReader per file, batches of at most
+READ_ROWS rows, so memory stays bounded), folds them into one store.stats.StatsEngine and prints
+its summary: DESIGN.md's JSON with --json (plus "files"), the Prometheus metrics with
+--prometheus (see metrics), else a plain-text table per device group (see report_table).  A
+file that cannot be read is said on stderr and the others are reported; the status is then 1.
 
 On a large file the work is spread over the machine's two cores: a reader thread reads the next
 batch (holding the file open for up to HOLD seconds at a time) and prepares it
@@ -23,10 +25,10 @@ import threading
 import time
 from contextlib import closing
 
-from store.batch import Batch, Reset
+from store.batch import Status
 from store.h5io import quiet_hdf5
+from store.multi import MultiTail, Source, catch_up, default_label, file_summaries, parse_sources
 from store.stats import StatsEngine, TrendTooLong
-from store.tail import TailReader
 from store.window import parse_since
 from trmon_tui.commands.report_table import render, safe
 
@@ -44,50 +46,82 @@ class ReportError(Exception):
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the statistics of args.file; returns the exit status."""
+    """Print the statistics of args.files; returns the exit status."""
     keep_freed_memory()
     now = time.time() if args.now is None else args.now
     try:
         since = None if args.since is None else parse_since(args.since, now)
+        sources = parse_sources(args.files)
     except ValueError as exc:
-        print(PREFIX + str(exc), file=sys.stderr)
+        print(PREFIX + safe(exc), file=sys.stderr)
         return 2
     try:
-        engine, file_format = read_file(args.file, args.clock)
-    except ReportError as exc:
-        print(PREFIX + safe(exc), file=sys.stderr)
-        return 1
+        engine, tail, failed = read_sources(sources, args.clock)
     except KeyboardInterrupt:
         return 130
+    for reason in failed.values():
+        print(PREFIX + safe(reason), file=sys.stderr)
+    if failed and len(sources) == 1 and not args.prometheus:
+        return 1  # nothing else to report (the metrics still say the file is down)
     if args.group is not None and args.group not in engine.groups():
         known = ", ".join(safe(g) for g in engine.groups()) or "none"
-        print(PREFIX + f"no device group {safe(args.group)!r} in {safe(args.file)} "
-              f"(groups: {known})", file=sys.stderr)
+        print(PREFIX + f"no device group {safe(args.group)!r} in "
+              f"{', '.join(safe(s.path) for s in sources)} (groups: {known})", file=sys.stderr)
         return 1
     try:
         summary = engine.summary(since=since, group=args.group, now=now, trend=args.trend)
     except TrendTooLong as exc:
         print(PREFIX + f"{exc} (--trend day, or --since)", file=sys.stderr)
         return 2
-    try:
-        if args.json:
-            sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
-        else:
-            def waiting(status: str, group: str | None) -> list[dict]:
-                rows = engine.testruns(status, since=since, group=group, now=now,
-                                       limit=MAX_LISTED)
-                for row in rows:
-                    since_t = row["phase_since"]
-                    row["phase_age"] = None if since_t is None else now - since_t
-                return rows
+    files = file_summaries(tail, engine, failed)
+    if args.prometheus:
+        from trmon_tui.commands import metrics  # prometheus_client takes 80 ms to import
 
-            sys.stdout.write(render(summary, engine.counts(), path=args.file, clock=args.clock,
-                                    since=args.since, file_format=file_format, waiting=waiting,
-                                    now=now, trend=args.trend))
-        sys.stdout.flush()
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    return 0
+        text = metrics.exposition(metrics.compute(engine, summary, files, since=since,
+                                                  group=args.group, now=now))
+    elif args.json:
+        text = json.dumps({**summary, "files": files}, ensure_ascii=False) + "\n"
+    else:
+        def waiting(status: str, group: str | None) -> list[dict]:
+            rows = engine.testruns(status, since=since, group=group, now=now, limit=MAX_LISTED)
+            for row in rows:
+                since_t = row["phase_since"]
+                row["phase_age"] = None if since_t is None else now - since_t
+            return rows
+
+        text = render(summary, engine.counts(), path=sources[0].path, clock=args.clock,
+                      since=args.since, file_format=tail.statuses[0].file_format,
+                      waiting=waiting, now=now, trend=args.trend,
+                      files=files if len(sources) > 1 else None)
+    try:
+        _write(text, args.output)
+    except OSError as exc:
+        print(PREFIX + f"cannot write {safe(args.output)} ({exc.strerror or exc})",
+              file=sys.stderr)
+        return 2
+    return 1 if failed else 0
+
+
+def _write(text: str, output: str | None) -> None:
+    """Print ``text``, or put it in ``output`` atomically: written beside it under a hidden
+    temporary name, then renamed over it (node_exporter's textfile collector reads *.prom
+    files at any moment and must never see half a file)."""
+    if output is None:
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return
+    directory, name = os.path.split(os.path.abspath(output))
+    temporary = os.path.join(directory, f".{name}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temporary, output)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
 
 
 def keep_freed_memory() -> None:
@@ -114,15 +148,25 @@ def read_file(path: str, clock: str = "received") -> tuple[StatsEngine, str]:
 
     Raises ReportError when the file is missing, not HDF5, foreign or stays unreadable.
     """
-    if not os.path.exists(path):
-        raise ReportError(f"{path} does not exist")
-    if os.path.isdir(path):
-        raise ReportError(f"{path} is a directory, not an event file")
+    engine, tail, failed = read_sources([Source(default_label(path), path)], clock)
+    if failed:
+        raise ReportError(next(iter(failed.values())))
+    return engine, tail.statuses[0].file_format
+
+
+def read_sources(sources: list[Source],
+                 clock: str = "received") -> tuple[StatsEngine, MultiTail, dict[str, str]]:
+    """Fold every committed row of the files into one StatsEngine (store.multi: several
+    files in one id space); (engine, the tail that read them, {label: reason} of the files
+    that could not be read)."""
     engine = StatsEngine(clock=clock)
-    try:
-        size = os.path.getsize(path)
-    except OSError:
-        size = 0  # gone meanwhile: the reader says so
+    tail = MultiTail(sources, hold=HOLD, max_rows=FIRST_ROWS)
+    size = 0
+    for source in sources:
+        try:
+            size += os.path.getsize(source.path)
+        except OSError:
+            pass  # missing or gone meanwhile: the reader says so
     if size < THREAD_BYTES:  # a few polls: a thread costs more than it saves
         last: list = []
 
@@ -133,16 +177,16 @@ def read_file(path: str, clock: str = "received") -> tuple[StatsEngine, str]:
             else:
                 last.append(message)
 
-        _produce(path, take, threading.Event())
+        _produce(tail, take, threading.Event())
         kind, value = last[0]
         if kind == "done":
-            return engine, value
+            return engine, tail, value
         raise value
     # HDF5 reads release the GIL: a reader thread polls the next batch while this thread
     # folds the previous one in (a queue of one bounds the batches in flight, and memory).
     batches: queue.Queue = queue.Queue(maxsize=1)
     stop = threading.Event()
-    thread = threading.Thread(target=_produce, args=(path, batches.put, stop), daemon=True)
+    thread = threading.Thread(target=_produce, args=(tail, batches.put, stop), daemon=True)
     thread.start()
     try:
         while True:
@@ -151,43 +195,43 @@ def read_file(path: str, clock: str = "received") -> tuple[StatsEngine, str]:
                 for item in value:
                     engine.apply(item)
             elif kind == "done":
-                return engine, value
+                return engine, tail, value
             else:
                 raise value
     finally:
         stop.set()
 
 
-def _produce(path: str, put, stop: threading.Event) -> None:
-    """Poll ``path`` until everything committed is read; ``put`` each poll's items
-    ("items", list), then ("done", file format) or ("error", exception)."""
+def _produce(tail: MultiTail, put, stop: threading.Event) -> None:
+    """Read every file of ``tail`` to its end; ``put`` each poll's items ("items", list),
+    then ("done", {label: reason} of the files given up on) or ("error", exception)."""
     try:
         quiet_hdf5()
-        # A small first batch: the engine starts on it while the reader reads the next.
-        reader = TailReader(path, max_rows=FIRST_ROWS)
-        started = time.monotonic()
-        with closing(reader.polls(hold=HOLD)) as polls:  # closing: the file is not left open
-            for result in polls:
-                reader.max_rows = READ_ROWS
-                if stop.is_set():
-                    return
-                items = [item for item in result.items if isinstance(item, (Batch, Reset))]
-                for item in items:
-                    StatsEngine.prepare(item)  # in this thread, while the engine applies
-                if items:
-                    put(("items", items))
-                if result.more:
-                    continue
-                status = result.status
-                if status.state == "live":
-                    put(("done", status.file_format))
-                    return
-                transient = status.state == "locked" or \
-                    status.message.endswith("retrying") or not status.message
-                if not transient or time.monotonic() - started > LOCK_PATIENCE:
-                    message = status.message.split("; ")[0] or f"{path} could not be read"
-                    put(("error", ReportError(message)))
-                    return
-                time.sleep(0.05)
+
+        def take(items: list) -> None:
+            # A small first batch: the engine starts on it while the reader reads the next.
+            tail.max_rows = READ_ROWS
+            for item in items:
+                StatsEngine.prepare(item)  # in this thread, while the engine applies
+            put(("items", items))
+
+        with closing(tail):  # closing: no file is left open
+            failed = catch_up(tail, _verdict, take, stopped=stop.is_set)
+        put(("done", failed))
     except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which raises it
         put(("error", exc))
+
+
+def _verdict(source: Source, status: Status, waited: float) -> str | None:
+    """"" when the file is read, None to try again, else why it cannot be read."""
+    if status.state == "live":
+        return ""
+    if not os.path.exists(source.path):
+        return f"{source.path} does not exist"
+    if os.path.isdir(source.path):
+        return f"{source.path} is a directory, not an event file"
+    transient = status.state == "locked" or \
+        status.message.endswith("retrying") or not status.message
+    if transient and waited <= LOCK_PATIENCE:
+        return None
+    return status.message.split("; ")[0] or f"{source.path} could not be read"

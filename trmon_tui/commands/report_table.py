@@ -42,17 +42,24 @@ def human(seconds: float | None) -> str:
 
 def render(summary: dict, counts: dict, *, path: str, clock: str, since: str | None,
            file_format: str, waiting=None, now: float | None = None,
-           trend: str | None = None) -> str:
+           trend: str | None = None, files: dict | None = None) -> str:
     """The whole report: a header, then one section per device group, then all groups.
 
     ``waiting(status, group)`` may give the newest queued/ongoing testruns of a group (dicts of
     StatsEngine.testruns) to show with their phase; without it only their ids are listed.
     ``now``: the time the hosts' "last ok" ages are measured to; ``trend``: the bucket of the
     summary's "trend" rows (hour or day), shown when given.
+    ``files`` (several files: report's "files") puts a line per file under the header.
     """
     window = f"since {safe(since)}" if since else "all history"
-    lines = [f"{safe(path)} ({file_format} layout): {counts['testruns']:,} testruns, "
-             f"{counts['events']:,} events; {window}; durations by the {clock} clock", ""]
+    what = f"{safe(path)} ({file_format} layout)" if files is None else f"{len(files)} files"
+    lines = [f"{what}: {counts['testruns']:,} testruns, {counts['events']:,} events; "
+             f"{window}; durations by the {clock} clock"]
+    for label, f in (files or {}).items():
+        read = f"{f['testruns']:,} testruns, {f['events']:,} events" if f["error"] is None \
+            else f"NOT READ: {safe(f['error'])}"
+        lines.append(f"  {safe(label)}: {safe(f['path'])}: {read}")
+    lines.append("")
     groups = summary["groups"]
     for name, one in groups.items():
         lines += _section(f"device group {safe(name) or '(none)'}", one, waiting, name)

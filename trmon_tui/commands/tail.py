@@ -1,10 +1,17 @@
-"""`trmon-tui tail FILE [--follow]`: print events as JSON lines, each exactly once, in order.
+"""`trmon-tui tail FILE [--follow] [--skip N]`: print events as JSON lines, each exactly once,
+in file order.
 
 Each event is one JSON object with the keys `ingest` reads.  With --follow it keeps printing as
 commits land, woken by file-change notifications on FILE's directory (watchfiles; a file watch
 would die when the file is renamed or recreated) and by a timer poll (watchfiles' polling fallback
 misses a second write within the same second).  File lifecycle notices go to stderr.
 Ctrl-C ends it quietly with status 0; so does a closed pipe (`| head`).
+
+`--skip N` leaves out the events at file rows below N, so that a mirror made with
+`tail --follow | ingest MIRROR` resumes after a cut: N = `ingest MIRROR --count`, the events the
+mirror holds (ingest commits every line it read to the end of its input).  Rows are counted
+in the file as it is: after a Reset (the file was replaced) the new file's rows below N are left
+out too, so a replaced source wants a fresh mirror (the Reset is said on stderr).
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import select
 import sys
 import threading
 
@@ -25,7 +33,8 @@ PREFIX = "trmon-tui tail: "
 def run(args: argparse.Namespace) -> int:
     """Print what is in FILE (and, with --follow, what arrives later)."""
     try:
-        return _tail(args.file, follow=args.follow, poll=max(0.01, args.poll))
+        return _tail(args.file, follow=args.follow, poll=max(0.01, args.poll),
+                     skip=max(0, args.skip))
     except KeyboardInterrupt:
         return 0
     except BrokenPipeError:
@@ -34,10 +43,11 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
 
-def _tail(path: str, *, follow: bool, poll: float) -> int:
+def _tail(path: str, *, follow: bool, poll: float, skip: int = 0) -> int:
     reader, catalog = TailReader(path), Catalog()
     wake = _watch(path) if follow else None
     last_message = ""
+    short = False  # said that the file holds fewer events than --skip
     out = sys.stdout
     while True:
         result = reader.poll()
@@ -48,11 +58,16 @@ def _tail(path: str, *, follow: bool, poll: float) -> int:
             elif isinstance(item, Batch):
                 catalog.apply(item)
                 out.write("".join(json.dumps(event, ensure_ascii=False) + "\n"
-                                  for event in catalog.event_dicts(item)))
+                                  for event in catalog.event_dicts(_after(item, skip))))
         out.flush()
         status = result.status
         if result.more:
             continue
+        if status.state == "live" and catalog.events < skip and not short:
+            short = True
+            print(PREFIX + f"{path} holds {catalog.events} events, fewer than the {skip} to "
+                  "skip" + ("; waiting for more" if follow else ""), file=sys.stderr,
+                  flush=True)
         code = None if follow else _done(status)
         message = status.message
         if code is not None and message:
@@ -68,8 +83,29 @@ def _tail(path: str, *, follow: bool, poll: float) -> int:
         if wake is not None:
             wake.wait(poll)
             wake.clear()
+            if _reader_gone(out):
+                return 0  # as a closed pipe at the next write would, without waiting for one
         else:
             threading.Event().wait(min(poll, 0.05))
+
+
+def _after(batch: Batch, skip: int) -> Batch:
+    """The batch without its events at file rows below ``skip``."""
+    start = skip - batch.first_event_row
+    if start <= 0:
+        return batch
+    return batch.with_events_from(min(start, len(batch)))
+
+
+def _reader_gone(out) -> bool:
+    """True when stdout is a pipe whose reading end is closed (`ingest` or ssh gone): a follow
+    with nothing new to print would otherwise linger until the file grows."""
+    try:
+        poller = select.poll()
+        poller.register(out.fileno(), 0)  # only POLLERR and POLLHUP are reported
+        return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):  # no fileno, or no poll() (not on Linux)
+        return False
 
 
 def _done(status) -> int | None:

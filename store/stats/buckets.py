@@ -1,0 +1,38 @@
+"""Cumulative histogram buckets of the duration samples, per device group (Prometheus' shape).
+
+The samples are exactly those of SUMMARY's ``durations`` (negatives, i.e. clock skew, left out),
+so a histogram's ``_count`` is that STATS' n.  One Frame for every group and duration, and no
+sort: each sample finds its bucket by a binary search among the few bounds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from store.stats.engine import PHASES
+from store.stats.frame import DURATIONS, Frame, grouped_order
+
+
+def duration_buckets(f: Frame, bounds: np.ndarray) -> dict[str, dict[str, list[int]]]:
+    """{GROUP: {DURATION: [samples <= bound, for each of ``bounds`` (ascending)]}}."""
+    order, at = grouped_order(f.gidx, len(f.group_names))
+    per_run = {name: f.per_run_duration(name)[order] for name in DURATIONS if name not in PHASES}
+    out = {}
+    for g, group in enumerate(f.group_names):
+        slots = f.slots(g)
+        counts = {}
+        for name in DURATIONS:
+            if name in PHASES:
+                values = f.logged(f.st.samples, slots, name, "duration")
+            else:
+                values = per_run[name][at[g]:at[g + 1]]
+            counts[name] = cumulative_counts(values, bounds)
+        out[group] = counts
+    return out
+
+
+def cumulative_counts(values: np.ndarray, bounds: np.ndarray) -> list[int]:
+    """How many of the values are <= each bound (NaN and negative values left out)."""
+    kept = values[values >= 0]  # NaN compares False: undefined durations drop out too
+    bucket = np.searchsorted(bounds, kept, side="left")  # first bound >= the value
+    return np.cumsum(np.bincount(bucket, minlength=len(bounds) + 1))[: len(bounds)].tolist()
