@@ -1,13 +1,13 @@
 """`trmon-tui report FILE [--json]`: the statistics of a file, as a table or as JSON.
 
-Reads the whole file with store.tail.TailReader (batches of at most READ_ROWS rows, so memory
-stays bounded), folds them into a store.stats.StatsEngine and prints its summary: DESIGN.md's
-JSON with --json, else a plain-text table per device group (see report_table).
+Reads the whole file with store.tail.TailReader (in batches, so memory stays bounded), folds
+them into a store.stats.StatsEngine and prints its summary: DESIGN.md's JSON with --json, else
+a plain-text table per device group (see report_table).
 
 On a large file the work is spread over the machine's two cores: a reader thread reads the next
-batch (holding the file open for up to HOLD seconds at a time) and prepares it
-(StatsEngine.prepare), the engine applies the previous one with a helper thread of its own, and
-the summary's sample statistics run in two threads.  See tests/benchmarks/bench_stats.py.
+batch and prepares it (store.catchup, which the monitor shares), the engine applies the previous
+one with a helper thread of its own, and the summary's sample statistics run in two threads.
+See tests/benchmarks/bench_stats.py.
 """
 
 from __future__ import annotations
@@ -16,26 +16,19 @@ import argparse
 import ctypes
 import json
 import os
-import queue
 import sys
-import threading
 import time
-from contextlib import closing
 
-from store.batch import Batch, Reset
-from store.h5io import quiet_hdf5
+from store.catchup import catch_up
 from store.stats import StatsEngine
 from store.tail import TailReader
 from store.window import parse_since
 from trmon_tui.commands.report_table import render, safe
 
 PREFIX = "trmon-tui report: "
-READ_ROWS = 500_000  # events per poll: bounds the memory of one batch in flight
-FIRST_ROWS = 100_000  # events of the first poll
 MAX_LISTED = 6  # queued / ongoing testruns named per section of the table
 THREAD_BYTES = 128 << 20  # from this file size a reader thread overlaps reading and applying
 LOCK_PATIENCE = 30.0  # seconds to wait for a writer holding the file before giving up
-HOLD = 0.25  # seconds the reader keeps the file open while reading on (a writer waits that long)
 
 
 class ReportError(Exception):
@@ -117,71 +110,18 @@ def read_file(path: str, clock: str = "received") -> tuple[StatsEngine, str]:
         size = os.path.getsize(path)
     except OSError:
         size = 0  # gone meanwhile: the reader says so
-    if size < THREAD_BYTES:  # a few polls: a thread costs more than it saves
-        last: list = []
-
-        def take(message: tuple) -> None:
-            if message[0] == "items":
-                for item in message[1]:
-                    engine.apply(item)
-            else:
-                last.append(message)
-
-        _produce(path, take, threading.Event())
-        kind, value = last[0]
-        if kind == "done":
-            return engine, value
-        raise value
-    # HDF5 reads release the GIL: a reader thread polls the next batch while this thread
-    # folds the previous one in (a queue of one bounds the batches in flight, and memory).
-    batches: queue.Queue = queue.Queue(maxsize=1)
-    stop = threading.Event()
-    thread = threading.Thread(target=_produce, args=(path, batches.put, stop), daemon=True)
-    thread.start()
-    try:
-        while True:
-            kind, value = batches.get()
-            if kind == "items":
-                for item in value:
-                    engine.apply(item)
-            elif kind == "done":
-                return engine, value
-            else:
-                raise value
-    finally:
-        stop.set()
-
-
-def _produce(path: str, put, stop: threading.Event) -> None:
-    """Poll ``path`` until everything committed is read; ``put`` each poll's items
-    ("items", list), then ("done", file format) or ("error", exception)."""
-    try:
-        quiet_hdf5()
-        # A small first batch: the engine starts on it while the reader reads the next.
-        reader = TailReader(path, max_rows=FIRST_ROWS)
-        started = time.monotonic()
-        with closing(reader.polls(hold=HOLD)) as polls:  # closing: the file is not left open
-            for result in polls:
-                reader.max_rows = READ_ROWS
-                if stop.is_set():
-                    return
-                items = [item for item in result.items if isinstance(item, (Batch, Reset))]
-                for item in items:
-                    StatsEngine.prepare(item)  # in this thread, while the engine applies
-                if items:
-                    put(("items", items))
-                if result.more:
-                    continue
-                status = result.status
-                if status.state == "live":
-                    put(("done", status.file_format))
-                    return
-                transient = status.state == "locked" or \
-                    status.message.endswith("retrying") or not status.message
-                if not transient or time.monotonic() - started > LOCK_PATIENCE:
-                    message = status.message.split("; ")[0] or f"{path} could not be read"
-                    put(("error", ReportError(message)))
-                    return
-                time.sleep(0.05)
-    except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which raises it
-        put(("error", exc))
+    reader = TailReader(path)
+    started = time.monotonic()
+    while True:
+        # A small file is a few polls: a reader thread would cost more than it saves.
+        for result in catch_up(reader, StatsEngine.prepare, threaded=size >= THREAD_BYTES):
+            for item in result.items:
+                engine.apply(item)
+        status = result.status
+        if status.state == "live":
+            return engine, status.file_format
+        transient = status.state == "locked" or \
+            status.message.endswith("retrying") or not status.message
+        if not transient or time.monotonic() - started > LOCK_PATIENCE:
+            raise ReportError(status.message.split("; ")[0] or f"{path} could not be read")
+        time.sleep(0.05)

@@ -1,5 +1,9 @@
 """Status bar: file, live/paused/waiting/error state, last update age, counts, narrowing;
-a progress bar beside it while history loads."""
+a progress bar beside it while history loads.
+
+It is repainted every second (the age) and on every snapshot, so it is two TextLines that
+repaint only when their text changed; the progress bar is text too (Textual's ProgressBar
+animates on a timer even while hidden)."""
 
 from __future__ import annotations
 
@@ -8,10 +12,10 @@ import os
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import ProgressBar, Static
 
 from trmon_tui.messages import FileState, Snapshot
 from trmon_tui.widgets import format as fmt
+from trmon_tui.widgets.textline import TextLine
 
 STATE_STYLE = {"live": "bold green", "paused": "bold yellow", "waiting": "bold yellow",
                "locked": "bold yellow", "error": "bold red", "loading": "bold cyan"}
@@ -29,8 +33,8 @@ class StatusBar(Horizontal):
         self.problem = ""
 
     def compose(self) -> ComposeResult:
-        yield Static(id="status-text")
-        yield ProgressBar(id="progress", show_eta=False, classes="-hidden")
+        yield TextLine(id="status-text")
+        yield TextLine(id="progress", classes="-hidden")
 
     def state(self) -> str:
         """The word shown first: paused wins, then file trouble, then loading, then live."""
@@ -83,9 +87,20 @@ class StatusBar(Horizontal):
         message = self.file.message or self.problem
         if message:
             line.append(" · " + fmt.clean(message), style="yellow")
-        texts.first(Static).update(line)
-        bar = bars.first(ProgressBar)
+        texts.first(TextLine).show(line)
+        bar = bars.first(TextLine)
         loading = self.file.loading
         bar.set_class(not loading, "-hidden")
         if loading:
-            bar.update(total=self.file.rows_total, progress=self.file.rows_read)
+            bar.show(progress(self.file.rows_read, self.file.rows_total, bar.size.width))
+
+
+def progress(done: int, total: int, width: int) -> Text:
+    """A bar of ``width`` cells with the percentage at its end."""
+    fraction = min(1.0, done / total) if total else 0.0
+    cells = max(1, width - 5)
+    filled = int(fraction * cells)
+    bar = Text("━" * filled, no_wrap=True)
+    bar.append("━" * (cells - filled), style="dim")
+    bar.append(f"{fraction:5.0%}")
+    return bar
