@@ -6,8 +6,15 @@ statistics (store.stats) and the string tables (store.catalog), answers detail l
 (watchfiles, on the file's directory: a watch on the file itself dies when the file is replaced),
 on the timer poll (network file systems, missed notifications), or when the UI asks for something.
 
-Snapshots are throttled to ``min_interval``: while 1,000 events/s arrive, the UI still repaints only
-a few times a second.
+What it costs, since operators leave it open for hours over SSH (see bench_monitor.py):
+- a snapshot is computed only when something it shows changed: the statistics (engine.version),
+  the file's state, the view, or the minute (ages); at most every ``min_interval`` (2 Hz) while
+  events arrive, whatever their rate, and only the data of the visible pane;
+- a timer poll of a file whose stat has not changed since a poll that found nothing (long enough
+  after its last write) does not open it;
+- a file with much to read (the first poll says more) is caught up with store.catchup, as
+  `report` reads it: a reader thread reads ahead while this one applies; meanwhile only
+  ReadProgress messages (the status bar's progress) go out, then one full snapshot.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from contextlib import closing
 from typing import Any
 
 from textual.message import Message
@@ -30,6 +38,7 @@ from trmon_tui.messages import (
     FileReset,
     FileState,
     FileStatusChanged,
+    ReadProgress,
     Snapshot,
     SnapshotReady,
     TailFailed,
@@ -37,9 +46,20 @@ from trmon_tui.messages import (
     ViewState,
 )
 
+WATCH_STEP = 20
+"""Milliseconds between watchfiles' looks for changes (its latency, and its wake-ups)."""
 EVENT_BUFFER = 3000
 """How many of the latest events are kept, over all groups, so that the events pane narrowed to
 one device group still has recent events to show."""
+PROGRESS_INTERVAL = 0.25
+"""Seconds between two ReadProgress messages while catching up."""
+LOADING_INTERVAL = 3.0
+"""While catching up with a long history, a full snapshot (so the panes fill) at most this
+often: one costs up to half a second on a million testruns, and a file that is read within a
+few seconds is better shown once, complete."""
+SETTLED = 2.0
+"""Seconds after its last write (mtime) from which a file's unchanged stat means no new rows:
+a later write moves the mtime even on file systems that keep it to the second."""
 
 
 class TailLoop:
@@ -47,7 +67,7 @@ class TailLoop:
 
     def __init__(self, path: str, post: Callable[[Message], Any], *, clock: str = "received",
                  now: Callable[[], float] = time.time, max_rows: int = 200_000,
-                 min_interval: float = 0.25, view: ViewState | None = None,
+                 min_interval: float = 0.5, view: ViewState | None = None,
                  wall: Callable[[], float] | None = None) -> None:
         self.path = os.path.abspath(path)
         self.post = post
@@ -61,11 +81,14 @@ class TailLoop:
         self._requests: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         self._events: collections.deque[dict] = collections.deque(maxlen=EVENT_BUFFER)
         self._file = FileState()
-        self._dirty = True
+        self._published: tuple | None = None  # what the last snapshot showed: see _shown()
         self._last_publish = 0.0
         self._publish_cost = 0.0
         self._urgent = False
+        self._reload_asked = threading.Event()
         self._last_data_at: float | None = None
+        self._runs_read = 0
+        self._quiet_stat: tuple | None = None
         self._seq = 0
         self._new()
 
@@ -79,6 +102,7 @@ class TailLoop:
     def reload(self) -> None:
         """Forget everything and read the file again from the start (thread-safe)."""
         self._requests.put(("reload", None))
+        self._reload_asked.set()  # also ends a catch-up of the old file early
         self._wake.set()
 
     def lookup(self, testrun_id: str) -> None:
@@ -97,7 +121,7 @@ class TailLoop:
         # Cancelling the worker must also end a wait on the wake event.
         threading.Thread(target=lambda: (cancelled.wait(), self._wake.set()), daemon=True,
                          name="trmon-cancel").start()
-        self._read()
+        self._read(cancelled)
         while not cancelled.is_set():
             self._publish_if_due()
             self._wake.wait(self._timeout(poll))
@@ -108,7 +132,7 @@ class TailLoop:
             self._read(cancelled)
 
     def _timeout(self, poll: float | None) -> float | None:
-        if self._dirty:
+        if self._due():
             wait = self._interval(loading=False) - (time.monotonic() - self._last_publish)
             return max(0.0, wait) if poll is None else max(0.0, min(wait, poll))
         return poll
@@ -125,7 +149,7 @@ class TailLoop:
                 continue
             try:
                 for _changes in watch(directory, watch_filter=lambda _c, p: os.path.basename(p)
-                                      == name, debounce=50, step=20, stop_event=cancelled,
+                                      == name, debounce=50, step=WATCH_STEP, stop_event=cancelled,
                                       recursive=False, raise_interrupt=False):
                     self._wake.set()
             except Exception:  # noqa: BLE001 - a broken watch only costs latency: timer polls
@@ -138,14 +162,13 @@ class TailLoop:
             except queue.Empty:
                 return
             if kind == "reload":
+                self._reload_asked.clear()
                 self._new()
                 self._reset_state()
                 self.post(FileReset("reloaded from scratch"))
             elif kind == "lookup":
                 self._lookup(arg)
-            elif kind == "view":
-                self._urgent = True  # the operator is waiting on this one: no throttle
-            self._dirty = True
+            self._urgent = True  # the operator is waiting on this one: no throttle
 
     # ---- reading -------------------------------------------------------------------------
     def _new(self) -> None:
@@ -162,23 +185,53 @@ class TailLoop:
         self.catalog.reset()
         self._events.clear()
         self._last_data_at = None
-        self._dirty = True
+        self._runs_read = 0
+        self._quiet_stat = None
 
-    def _read(self, cancelled: threading.Event | None = None) -> None:
-        """Poll until caught up; between chunks publish, so panes fill while history loads."""
-        while True:
-            try:
-                result = self.reader.poll()
-            except Exception as exc:  # noqa: BLE001 - never let a bad file kill the monitor
-                self.post(TailFailed(_describe(exc)))
-                return
-            for item in result.items:
-                self._apply(item)
-            self._set_status(result.status)
-            if not result.more or (cancelled is not None and cancelled.is_set()):
-                return
-            self._handle_requests()
-            self._publish_if_due(loading=True)
+    def _read(self, cancelled: threading.Event) -> None:
+        """Poll once; with more to read, catch up with the file (a reader thread reads ahead)."""
+        stat = _stat(self.path)
+        if stat is not None and stat == self._quiet_stat:
+            return  # nothing was written since a poll that found nothing
+        try:
+            result = self.reader.poll()
+        except Exception as exc:  # noqa: BLE001 - never let a bad file kill the monitor
+            self.post(TailFailed(_describe(exc)))
+            return
+        self._take(result)
+        if result.more:
+            self._catch_up(cancelled)
+        quiet = not result.items and result.status.state == "live" and stat is not None
+        self._quiet_stat = stat if quiet and time.time() - stat[-1] / 1e9 > SETTLED else None
+
+    def _catch_up(self, cancelled: threading.Event) -> None:
+        """Read until nothing more is waiting; the panes get one snapshot at the end (and one
+        every LOADING_INTERVAL seconds of a long history), the status bar the progress."""
+        from store.catchup import catch_up
+        from store.stats import StatsEngine
+
+        started = self._last_publish = time.monotonic()  # no snapshot of a half-read file yet
+        progress_at = 0.0
+        try:
+            with closing(catch_up(self.reader, StatsEngine.prepare)) as results:
+                for result in results:
+                    self._take(result)
+                    if cancelled.is_set() or self._reload_asked.is_set():
+                        return  # quitting, or starting over: what was read ahead is not needed
+                    now = time.monotonic()
+                    if now - progress_at >= PROGRESS_INTERVAL:
+                        progress_at = now
+                        self.post(ReadProgress(self._file, self._runs_read))
+                    if _time_left(self._file, now - started) > LOADING_INTERVAL:
+                        self._publish_if_due(loading=True)
+        except Exception as exc:  # noqa: BLE001
+            self.post(TailFailed(_describe(exc)))
+        self._urgent = True  # caught up: show everything at once
+
+    def _take(self, result: Any) -> None:
+        for item in result.items:
+            self._apply(item)
+        self._set_status(result.status)
 
     def _apply(self, item: Any) -> None:
         from store.batch import Reset
@@ -192,10 +245,13 @@ class TailLoop:
             self.engine.apply(item)
         except Exception as exc:  # noqa: BLE001 - bad data: report, keep the monitor alive
             self.post(TailFailed(_describe(exc)))
+        self._runs_read = max(self._runs_read, item.first_run + len(item.runs))
         if len(item):
-            self._remember_events(item)
+            # Catching up, only the last batches hold events the events pane can show.
+            if not item.events_total or \
+                    item.first_event_row + len(item) > item.events_total - EVENT_BUFFER:
+                self._remember_events(item)
             self._last_data_at = self.wall()
-        self._dirty = True
 
     def _remember_events(self, batch: Any) -> None:
         """Keep the newest events as dicts (only the tail of a big batch is converted)."""
@@ -217,8 +273,6 @@ class TailLoop:
                          int(status.rows_total), status.file_format)
         if (file.state, file.message) != (self._file.state, self._file.message):
             self.post(FileStatusChanged(file))
-        if file != self._file:
-            self._dirty = True
         self._file = file
 
     def _lookup(self, testrun_id: str) -> None:
@@ -232,26 +286,38 @@ class TailLoop:
             self.post(TestrunLoaded(testrun_id, (), {}, _describe(exc)))
 
     # ---- snapshots -----------------------------------------------------------------------
+    def _shown(self) -> tuple:
+        """What a snapshot shows: a new one is computed only when this changed.  Ages (the
+        oldest wait, time in phase, running bars) follow the minute; live data refreshes them
+        far more often."""
+        return (self.engine.version, self._file, self.view, int(self.now() // 60))
+
+    def _due(self) -> bool:
+        return self._urgent or self._shown() != self._published
+
     def _publish_if_due(self, loading: bool = False) -> None:
-        if self._dirty and time.monotonic() - self._last_publish >= self._interval(loading):
+        if self._due() and time.monotonic() - self._last_publish >= self._interval(loading):
             self.publish()
 
     def _interval(self, loading: bool) -> float:
         """Least time between two snapshots.
 
         A snapshot of a big state costs far more than a small batch (0.5 s at 1M testruns):
-        while history loads keep snapshots to about a tenth of the time, so the panes fill
-        but the load is not starved; live, to about a third, so a huge file refreshes every
-        second or two instead of keeping a core busy.
+        while history loads keep snapshots to at most one every LOADING_INTERVAL and a tenth of
+        the time, so the load is not starved; live, to about a third, so a huge file refreshes
+        every second or two instead of keeping a core busy.
         """
+        if loading:
+            return max(LOADING_INTERVAL, 10 * self._publish_cost)
         if self._urgent:
             return 0.0
-        return max(self.min_interval, (10 if loading else 3) * self._publish_cost)
+        return max(self.min_interval, 3 * self._publish_cost)
 
     def publish(self) -> None:
         """Compute the snapshot of the current view and post it."""
         started = time.monotonic()
-        self._dirty = self._urgent = False
+        self._urgent = False
+        self._published = self._shown()
         self._seq += 1
         self.post(SnapshotReady(self.snapshot()))
         self._last_publish = time.monotonic()
@@ -313,6 +379,20 @@ def _attributes(events: tuple[dict, ...]) -> dict:
         if event.get("event") == "request":
             out.update({key: event[key] for key in ATTRIBUTES if key in event})
     return out
+
+
+def _time_left(file: FileState, elapsed: float) -> float:
+    """Seconds still to read, at the pace so far."""
+    return elapsed * (file.rows_total - file.rows_read) / max(1, file.rows_read)
+
+
+def _stat(path: str) -> tuple | None:
+    """What changes when a file is written or replaced (mtime last), None if it is missing."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def _tuple(rows: Any) -> tuple | None:

@@ -13,7 +13,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 
-from trmon_tui.messages import FileState, Snapshot
+from trmon_tui.messages import FileState, ReadProgress, Snapshot
 from trmon_tui.widgets import format as fmt
 from trmon_tui.widgets.textline import TextLine
 
@@ -31,6 +31,7 @@ class StatusBar(Horizontal):
         self.file = FileState()
         self.paused = False
         self.problem = ""
+        self.counts: dict[str, int] = {}
 
     def compose(self) -> ComposeResult:
         yield TextLine(id="status-text")
@@ -48,10 +49,13 @@ class StatusBar(Horizontal):
 
     def update_from(self, *, snapshot: Snapshot | None = None, file: FileState | None = None,
                     paused: bool | None = None, problem: str | None = None,
-                    now: float | None = None) -> None:
+                    progress: ReadProgress | None = None, now: float | None = None) -> None:
         """Store whatever changed and repaint the line."""
         if snapshot is not None:
-            self.snapshot, self.file = snapshot, snapshot.file
+            self.snapshot, self.file, self.counts = snapshot, snapshot.file, snapshot.counts
+        if progress is not None:
+            self.file = progress.file
+            self.counts = {"events": progress.file.rows_read, "testruns": progress.testruns}
         if file is not None:
             self.file = file
         if paused is not None:
@@ -77,11 +81,12 @@ class StatusBar(Horizontal):
         line.append(f" {state.upper()} ", style=STATE_STYLE.get(state, "bold") + " reverse")
         line.append(" " + fmt.clean(os.path.basename(self.path), 28))
         snap = self.snapshot
-        if snap is not None:
-            if snap.last_data_at is not None and now is not None:
-                line.append(f" · {fmt.duration(max(0.0, now - snap.last_data_at))} ago")
-            counts = snap.counts or {}
+        if snap is not None and snap.last_data_at is not None and now is not None:
+            line.append(f" · {fmt.duration(max(0.0, now - snap.last_data_at))} ago")
+        if self.counts:
+            counts = self.counts
             line.append(f" · {counts.get('events', 0):,} ev · {counts.get('testruns', 0):,} runs")
+        if snap is not None:
             view = snap.view
             line.append(f" · {fmt.clean(view.group or 'all groups', 20)} · {view.window}")
         message = self.file.message or self.problem
