@@ -109,7 +109,7 @@ class MonitorApp(App[None]):
                  since_label: str | None = None, rolling: str | None = None,
                  group: str | None = None, poll: float | None = 1.0, watch: bool = True,
                  now: Callable[[], float] = time.time, max_rows: int = 200_000,
-                 min_interval: float = 0.5, wall: Callable[[], float] | None = None) -> None:
+                 min_interval: float = 1.0, wall: Callable[[], float] | None = None) -> None:
         super().__init__()
         self.path = path
         self.now = now

@@ -67,7 +67,7 @@ class TailLoop:
 
     def __init__(self, path: str, post: Callable[[Message], Any], *, clock: str = "received",
                  now: Callable[[], float] = time.time, max_rows: int = 200_000,
-                 min_interval: float = 0.5, view: ViewState | None = None,
+                 min_interval: float = 1.0, view: ViewState | None = None,
                  wall: Callable[[], float] | None = None) -> None:
         self.path = os.path.abspath(path)
         self.post = post

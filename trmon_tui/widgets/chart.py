@@ -11,13 +11,13 @@ from textual.events import Resize
 from textual.message import Message
 
 from trmon_tui.messages import Snapshot
-from trmon_tui.widgets import plots
+from trmon_tui.widgets import barchart
 from trmon_tui.widgets.pane import Pane
 from trmon_tui.widgets.plotview import PlotView
 from trmon_tui.widgets.textline import TextLine
 
 MAX_PAGE = 20  # the spike streamed the chart in pages of 20 testruns
-CHROME = plots.CHART_CHROME
+CHROME = barchart.CHART_CHROME
 
 
 class ChartPane(Pane):
@@ -50,8 +50,8 @@ class ChartPane(Pane):
         mono = self.app.no_color
         segments = snapshot.segments
         self.query_one("#chart-plot", PlotView).plot(
-            lambda w, h: plots.stacked_chart(segments, w, h, mono=mono), key=_data(segments))
-        self.query_one("#legend", TextLine).show(plots.legend(mono))
+            lambda w, h: barchart.stacked_chart(segments, w, h, mono=mono), key=_data(segments))
+        self.query_one("#legend", TextLine).show(barchart.legend(mono))
         total = int(segments.get("total", 0)) if segments else 0
         start = snapshot.view.chart_offset
         shown = len(segments.get("testrun_ids", ())) if segments else 0

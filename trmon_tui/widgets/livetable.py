@@ -45,6 +45,7 @@ from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 
 CellValue = Text | str
 Row = tuple[str, Sequence[CellValue]]
@@ -58,6 +59,12 @@ class Column:
 
     label: str
     max_width: int | None = None
+
+
+def follows_content(widget: Widget) -> bool:
+    """Whether the widget's height is its content's (CSS height auto, or not set yet)."""
+    height = widget.styles.height
+    return height is None or height.is_auto
 
 
 def _cell(value: CellValue) -> Text:
@@ -233,26 +240,58 @@ class LiveTable(ScrollView, can_focus=True):
     def _update_virtual_size(self) -> None:
         width = sum(self._widths) + 2 * PADDING * len(self._widths)
         size = Size(width, len(self._keys) + 1)
-        if size != self.virtual_size:
-            self.virtual_size = size
+        if size == self.virtual_size:
+            return
+        # Setting virtual_size lays out the whole screen (~0.1 s here): needed only when this
+        # table's own height follows its rows, or a scrollbar comes or goes.
+        scrollbars = self.show_vertical_scrollbar, self.show_horizontal_scrollbar
+        self.set_reactive(LiveTable.virtual_size, size)
+        self._scroll_update(size)
+        layout = follows_content(self) or \
+            scrollbars != (self.show_vertical_scrollbar, self.show_horizontal_scrollbar)
+        self.refresh(layout=layout)
 
     def _screen_rows(self) -> list[tuple]:
         """What each row shows on screen: its cells and whether the cursor is on it."""
         return [(p, i == self._cursor) for i, p in enumerate(self._prints)]
 
     def _refresh_changed(self, before: list[tuple]) -> None:
-        """Refresh the visible lines whose row looks different now (runs of lines at once)."""
+        """Refresh what looks different now on the visible lines: the cells that changed, or
+        the whole line when most of it did (runs of whole lines as one region)."""
         after = self._screen_rows()
-        top = int(self.scroll_y)
-        run_start = None
+        top, width = int(self.scroll_y), self.size.width
         last = min(len(after), top + max(0, self.size.height - 1))
+        regions, run_start = [], None
         for i in range(top, last + 1):
-            changed = i < last and after[i] != before[i]
-            if changed and run_start is None:
+            whole = False
+            if i < last and after[i] != before[i]:
+                cells = self._changed_cells(before[i], after[i], i - top + 1)
+                whole = cells is None
+                regions += cells or []
+            if whole and run_start is None:
                 run_start = i
-            elif not changed and run_start is not None:
-                self.refresh(Region(0, run_start - top + 1, self.size.width, i - run_start))
+            elif not whole and run_start is not None:
+                regions.append(Region(0, run_start - top + 1, width, i - run_start))
                 run_start = None
+        if regions:
+            self.refresh(*regions)
+
+    def _changed_cells(self, old: tuple, new: tuple, y: int) -> list[Region] | None:
+        """Regions of the cells of line ``y`` that changed; None when most of the line did
+        (a cell costs a cursor move to the terminal, a line is one)."""
+        (old_cells, old_cursor), (new_cells, new_cursor) = old, new
+        if old_cursor != new_cursor or len(old_cells) != len(new_cells):
+            return None
+        changed = [c for c, (a, b) in enumerate(zip(old_cells, new_cells, strict=True)) if a != b]
+        if 2 * len(changed) > len(new_cells):
+            return None
+        x, out, scroll_x = 0, [], int(self.scroll_x)
+        for column, width in enumerate(self._widths):
+            cell_width = width + 2 * PADDING
+            if column in changed:
+                out.append(Region(x - scroll_x, y, cell_width, 1))
+            x += cell_width
+        return out
 
     # ---- cursor ----------------------------------------------------------------------------
     def move_cursor(self, index: int) -> None:
