@@ -62,6 +62,20 @@ async def test_cursor_keeps_its_row_across_refreshes_and_enter_selects():
         assert app.highlighted == ["k0", "k1", "k2", "k1", "k0"]
 
 
+async def test_follow_top_keeps_a_cursor_on_the_first_row_there():
+    app = TableApp()
+    async with app.run_test(size=(40, 12)) as pilot:
+        table = app.query_one(LiveTable)
+        table.follow_top = True
+        table.set_rows(rows(5))
+        table.set_rows([("new", ["new", "1"])] + rows(5))  # newest first: a row arrives on top
+        assert (table.cursor_row, table.cursor_key) == (0, "new")
+        table.move_cursor(2)
+        table.set_rows([("newer", ["newer", "2"]), ("new", ["new", "1"])] + rows(5))
+        assert table.cursor_key == "k1"  # moved by the operator: it stays on its row
+        await pilot.pause()
+
+
 async def test_only_changed_rows_are_drawn_again():
     app = TableApp()
     async with app.run_test(size=(40, 12)) as pilot:

@@ -10,8 +10,9 @@ What it costs, since operators leave it open for hours over SSH (see bench_monit
 - a snapshot is computed only when something it shows changed: the statistics (engine.version),
   the file's state, the view, or the minute (ages); at most every ``min_interval`` (2 Hz) while
   events arrive, whatever their rate, and only the data of the visible pane;
-- a timer poll of a file whose stat has not changed since a poll that found nothing (long enough
-  after its last write) does not open it;
+- the file is read at most once per min_interval however often it changes (a poll opens it
+  and loads its tables), and a timer poll of a file whose stat has not changed since a poll
+  that found nothing (long enough after its last write) does not open it;
 - a file with much to read (the first poll says more) is caught up with store.catchup, as
   `report` reads it: a reader thread reads ahead while this one applies; meanwhile only
   ReadProgress messages (the status bar's progress) go out, then one full snapshot.
@@ -46,8 +47,9 @@ from trmon_tui.messages import (
     ViewState,
 )
 
-WATCH_STEP = 20
-"""Milliseconds between watchfiles' looks for changes (its latency, and its wake-ups)."""
+WATCH_STEP = 100
+"""Milliseconds between watchfiles' looks for changes: its latency, and how often it takes the
+GIL (reads come at most once per min_interval anyway)."""
 EVENT_BUFFER = 3000
 """How many of the latest events are kept, over all groups, so that the events pane narrowed to
 one device group still has recent events to show."""
@@ -89,6 +91,8 @@ class TailLoop:
         self._last_data_at: float | None = None
         self._runs_read = 0
         self._quiet_stat: tuple | None = None
+        self._changed = False  # the watch saw the file change since the last read
+        self._read_at = 0.0
         self._seq = 0
         self._new()
 
@@ -129,13 +133,27 @@ class TailLoop:
             if cancelled.is_set():
                 break
             self._handle_requests()
-            self._read(cancelled)
+            if self._read_due(poll):
+                self._read(cancelled)
+
+    def _read_due(self, poll: float | None) -> bool:
+        """The timer poll is due, or the file changed: read, at most once per min_interval
+        (a poll opens the file and loads its tables, ~5 ms; a snapshot comes no sooner)."""
+        since = time.monotonic() - self._read_at
+        return (poll is not None and since >= poll) or \
+            (self._changed and since >= self.min_interval)
 
     def _timeout(self, poll: float | None) -> float | None:
+        """Seconds until the next thing to do: a snapshot, the timer poll, a pending read."""
+        now = time.monotonic()
+        waits = []
         if self._due():
-            wait = self._interval(loading=False) - (time.monotonic() - self._last_publish)
-            return max(0.0, wait) if poll is None else max(0.0, min(wait, poll))
-        return poll
+            waits.append(self._interval(loading=False) - (now - self._last_publish))
+        if poll is not None:
+            waits.append(poll - (now - self._read_at))
+        if self._changed:
+            waits.append(self.min_interval - (now - self._read_at))
+        return max(0.0, min(waits)) if waits else None
 
     def _watch(self, cancelled: threading.Event) -> None:
         """Set the wake event on every change of the file (runs in its own small thread)."""
@@ -151,6 +169,7 @@ class TailLoop:
                 for _changes in watch(directory, watch_filter=lambda _c, p: os.path.basename(p)
                                       == name, debounce=50, step=WATCH_STEP, stop_event=cancelled,
                                       recursive=False, raise_interrupt=False):
+                    self._changed = True
                     self._wake.set()
             except Exception:  # noqa: BLE001 - a broken watch only costs latency: timer polls
                 cancelled.wait(2.0)
@@ -165,6 +184,7 @@ class TailLoop:
                 self._reload_asked.clear()
                 self._new()
                 self._reset_state()
+                self._changed, self._read_at = True, 0.0  # read the file again at once
                 self.post(FileReset("reloaded from scratch"))
             elif kind == "lookup":
                 self._lookup(arg)
@@ -190,6 +210,7 @@ class TailLoop:
 
     def _read(self, cancelled: threading.Event) -> None:
         """Poll once; with more to read, catch up with the file (a reader thread reads ahead)."""
+        self._changed, self._read_at = False, time.monotonic()
         stat = _stat(self.path)
         if stat is not None and stat == self._quiet_stat:
             return  # nothing was written since a poll that found nothing

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -124,7 +125,7 @@ def probe_latency(term: Terminal, path: str, pane: str, count: int) -> list[floa
             pattern = rf"probe\s+{k + 1}\b" if pane == "1" else rf"probe-{k}\b"
             seen = term.wait_for(pattern, timeout=10, since=mark)
             latencies.append(max(0.0, seen - committed) if seen else float("nan"))
-            time.sleep(0.3)
+            time.sleep(random.uniform(0.2, 1.2))  # never in step with the monitor's 1 Hz
     return latencies
 
 

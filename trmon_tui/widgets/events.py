@@ -48,7 +48,7 @@ class EventsPane(Pane):
 
     def compose(self) -> ComposeResult:
         yield TextLine(id="events-info", classes="info")
-        yield LiveTable(*COLUMNS, zebra=True, id="events-table")
+        yield LiveTable(*COLUMNS, zebra=True, follow_top=True, id="events-table")
 
     def render_snapshot(self, snapshot: Snapshot) -> None:
         rows, cells, self._ids = [], {}, {}

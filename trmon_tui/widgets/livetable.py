@@ -4,7 +4,8 @@ Textual's DataTable re-renders every visible cell on any change: at 120x36 one c
 as much as refilling the table (~40 ms and ~17 KB to the terminal), which over SSH and for hours
 is the monitor's whole cost.  LiveTable uses Textual's line API instead (a ScrollView that draws
 line by line): each row is drawn once into a ``Strip`` kept in a cache keyed by what the row
-shows, and a new set of rows repaints only the lines that differ from the ones on screen.
+shows, and a new set of rows repaints only what differs from the screen: the cells that
+changed, or whole lines where most of a line did (rows moving down, in a newest-first table).
 
 Using it (the panes are the examples)::
 
@@ -16,8 +17,10 @@ Using it (the panes are the examples)::
     def _chosen(self, event: LiveTable.RowSelected) -> None: ...event.key...
 
 - A row is ``(key, cells)``: the key is a string naming the row across updates (the cursor stays
-  on the row with the same key); cells are rich ``Text`` (their style and justify are kept; build
-  them with widgets/format.py so strings from the file stay literal) or plain ``str``.
+  on the row with the same key; with ``follow_top``, a cursor on the first row stays on the
+  first row, so a newest-first table keeps showing the newest rows); cells are rich ``Text``
+  (their style and justify are kept; build them with widgets/format.py so strings from the
+  file stay literal) or plain ``str``.
 - ``set_rows`` replaces every row and returns whether anything on screen changed.  Columns are
   as wide as their widest cell or label, at most ``Column.max_width`` (then cut with "…").
 - Keys: up/down, PageUp/PageDown, Home/End move the cursor (posts ``RowHighlighted`` when the
@@ -157,11 +160,13 @@ class LiveTable(ScrollView, can_focus=True):
         def control(self) -> LiveTable:
             return self.table
 
-    def __init__(self, *columns: str | Column, zebra: bool = False, name: str | None = None,
-                 id: str | None = None, classes: str | None = None) -> None:
+    def __init__(self, *columns: str | Column, zebra: bool = False, follow_top: bool = False,
+                 name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.columns = tuple(c if isinstance(c, Column) else Column(c) for c in columns)
         self.zebra = zebra
+        self.follow_top = follow_top
         self._keys: list[str] = []
         self._cells: list[tuple[Text, ...]] = []
         self._prints: list[tuple] = []
@@ -214,7 +219,7 @@ class LiveTable(ScrollView, can_focus=True):
         before = self._screen_rows()
         cursor_key = self.cursor_key
         self._keys, self._cells, self._prints = keys, cells, prints
-        if cursor_key in seen:
+        if cursor_key in seen and not (self.follow_top and self._cursor == 0):
             self._cursor = keys.index(cursor_key)
         self._cursor = max(0, min(self._cursor, len(keys) - 1))
         widths = self._fit(cells)

@@ -33,7 +33,18 @@ def histogram(samples: Any, width: int, height: int, *, label: str = "",
     if float(data.min()) == float(data.max()):
         data = np.append(data, data[0] + 1e-6)  # one distinct value: give plotext a range
     bins = int(max(5, min(40, width // 3, 2 * np.sqrt(data.size))))  # few samples: few bins
-    plt.hist(data.tolist(), bins=bins,
-             color=None if mono else "green+", marker="█")
+    # The bars plotext's hist() draws, binned by numpy: plotext bins in pure Python, 0.3 s for
+    # the 700,000 samples of a million testruns.
+    x, y = _bins(data, bins)
+    plt.bar(x, y, color=None if mono else "green+", marker="█", reset_ticks=False)
     plt.xlabel(f"{label} / {unit}   (n = {data.size:,})")
     return Text.from_ansi(plt.build(), no_wrap=True)
+
+
+def _bins(data: np.ndarray, bins: int) -> tuple[list[float], list[int]]:
+    """plotext's hist_data (bin lower edges, counts), vectorised."""
+    low, high = float(data.min()), float(data.max())
+    index = ((data - low) / (high - low) * bins).astype(np.int64)
+    index[data == high] = bins - 1
+    step = (high - low) / (bins - 1)
+    return [low + i * step for i in range(bins)], np.bincount(index, minlength=bins).tolist()

@@ -60,7 +60,8 @@ class TestrunsPane(Pane):
         yield Input(placeholder="filter: id, group, phase, host, requestor  (Esc clears)",
                     id="filter", classes="-hidden")
         yield TextLine(id="testruns-info", classes="info")
-        yield LiveTable(*COLUMNS, zebra=True, id="testruns-table")
+        yield LiveTable(*COLUMNS, zebra=True, follow_top=True,
+                        id="testruns-table")
 
     def open_filter(self) -> None:
         """Show and focus the filter box."""
