@@ -25,7 +25,6 @@ import os
 import queue
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from contextlib import closing
 from typing import Any
@@ -33,8 +32,6 @@ from typing import Any
 from textual.message import Message
 
 from trmon_tui.messages import (
-    EVENTS_SHOWN,
-    LIST_LIMIT,
     EventRow,
     FileReset,
     FileState,
@@ -46,10 +43,9 @@ from trmon_tui.messages import (
     TestrunLoaded,
     ViewState,
 )
+from trmon_tui.panedata import describe, latest_events, pane_data
+from trmon_tui.watch import watch_file
 
-WATCH_STEP = 100
-"""Milliseconds between watchfiles' looks for changes: its latency, and how often it takes the
-GIL (reads come at most once per min_interval anyway)."""
 EVENT_BUFFER = 3000
 """How many of the latest events are kept, over all groups, so that the events pane narrowed to
 one device group still has recent events to show."""
@@ -120,8 +116,8 @@ class TailLoop:
         """Loop until ``cancelled`` is set.  poll=None and watch=False read once, then only
         answer requests (deterministic rendering for snapshot tests)."""
         if watch:
-            threading.Thread(target=self._watch, args=(cancelled,), daemon=True,
-                             name="trmon-watch").start()
+            threading.Thread(target=watch_file, args=(self.path, self._file_changed, cancelled),
+                             daemon=True, name="trmon-watch").start()
         # Cancelling the worker must also end a wait on the wake event.
         threading.Thread(target=lambda: (cancelled.wait(), self._wake.set()), daemon=True,
                          name="trmon-cancel").start()
@@ -155,24 +151,10 @@ class TailLoop:
             waits.append(self.min_interval - (now - self._read_at))
         return max(0.0, min(waits)) if waits else None
 
-    def _watch(self, cancelled: threading.Event) -> None:
-        """Set the wake event on every change of the file (runs in its own small thread)."""
-        from watchfiles import watch
-
-        directory = os.path.dirname(self.path)
-        name = os.path.basename(self.path)
-        while not cancelled.is_set():
-            if not os.path.isdir(directory):
-                cancelled.wait(2.0)  # the timer poll covers us until the directory exists
-                continue
-            try:
-                for _changes in watch(directory, watch_filter=lambda _c, p: os.path.basename(p)
-                                      == name, debounce=50, step=WATCH_STEP, stop_event=cancelled,
-                                      recursive=False, raise_interrupt=False):
-                    self._changed = True
-                    self._wake.set()
-            except Exception:  # noqa: BLE001 - a broken watch only costs latency: timer polls
-                cancelled.wait(2.0)
+    def _file_changed(self) -> None:
+        """Called by the watch thread."""
+        self._changed = True
+        self._wake.set()
 
     def _handle_requests(self) -> None:
         while True:
@@ -217,7 +199,7 @@ class TailLoop:
         try:
             result = self.reader.poll()
         except Exception as exc:  # noqa: BLE001 - never let a bad file kill the monitor
-            self.post(TailFailed(_describe(exc)))
+            self.post(TailFailed(describe(exc)))
             return
         self._take(result)
         if result.more:
@@ -246,7 +228,7 @@ class TailLoop:
                     if _time_left(self._file, now - started) > LOADING_INTERVAL:
                         self._publish_if_due(loading=True)
         except Exception as exc:  # noqa: BLE001
-            self.post(TailFailed(_describe(exc)))
+            self.post(TailFailed(describe(exc)))
         self._urgent = True  # caught up: show everything at once
 
     def _take(self, result: Any) -> None:
@@ -265,7 +247,7 @@ class TailLoop:
             self.catalog.apply(item)
             self.engine.apply(item)
         except Exception as exc:  # noqa: BLE001 - bad data: report, keep the monitor alive
-            self.post(TailFailed(_describe(exc)))
+            self.post(TailFailed(describe(exc)))
         self._runs_read = max(self._runs_read, item.first_run + len(item.runs))
         if len(item):
             # Catching up, only the last batches hold events the events pane can show.
@@ -283,7 +265,7 @@ class TailLoop:
             events = self.catalog.event_dicts(batch)
             groups = [self.catalog.device_group(run) for run in batch.column("run").tolist()]
         except Exception as exc:  # noqa: BLE001
-            self.post(TailFailed(_describe(exc)))
+            self.post(TailFailed(describe(exc)))
             return
         first = batch.first_event_row
         self._events.extend(EventRow(first + i, group, event)
@@ -304,7 +286,7 @@ class TailLoop:
             attributes = _attributes(events)
             self.post(TestrunLoaded(testrun_id, events, attributes))
         except Exception as exc:  # noqa: BLE001
-            self.post(TestrunLoaded(testrun_id, (), {}, _describe(exc)))
+            self.post(TestrunLoaded(testrun_id, (), {}, describe(exc)))
 
     # ---- snapshots -----------------------------------------------------------------------
     def _shown(self) -> tuple:
@@ -347,46 +329,10 @@ class TailLoop:
     def snapshot(self) -> Snapshot:
         """The data of the visible pane, plus what the status bar needs."""
         view, now = self.view, self.now()
-        q = {"since": view.since_at(now), "group": view.group, "now": now}
-        errors: list[str] = []
-
-        def ask(fn: Callable[[], Any]) -> Any:
-            try:
-                return fn()
-            except Exception as exc:  # noqa: BLE001 - one failed query must not blank the rest
-                errors.append(_describe(exc))
-                return None
-
-        values: dict[str, Any] = {}
-        if view.tab in ("overview", "statistics"):
-            # No pane shows delivery delays (`report` does): skipping them saves a third.
-            values["summary"] = ask(lambda: self.engine.summary(**q, delivery_delay=False))
-        if view.tab == "testruns":
-            values["ongoing"] = _tuple(ask(lambda: self.engine.testruns(
-                "ongoing", limit=LIST_LIMIT, **q)))
-            values["queued"] = _tuple(ask(lambda: self.engine.testruns(
-                "queued", limit=LIST_LIMIT, **q)))
-        if view.tab == "chart":
-            values["segments"] = ask(lambda: self.engine.segments(
-                offset=view.chart_offset, limit=view.chart_limit, **q))
-        if view.tab == "statistics":
-            values["samples"] = ask(lambda: self.engine.samples(view.phase, **q))
-        return Snapshot(
-            seq=self._seq, taken_at=now, view=view, file=self._file,
-            counts=ask(self.engine.counts) or {}, groups=tuple(ask(self.engine.groups) or ()),
-            events=self._latest_events(view) if view.tab == "events" else (),
-            last_data_at=self._last_data_at, errors=tuple(errors), **values)
-
-
-    def _latest_events(self, view: ViewState) -> tuple[EventRow, ...]:
-        """Newest first, of the view's device group, at most EVENTS_SHOWN."""
-        shown: list[EventRow] = []
-        for row in reversed(self._events):
-            if view.group is None or row.group == view.group:
-                shown.append(row)
-                if len(shown) == EVENTS_SHOWN:
-                    break
-        return tuple(shown)
+        values, errors = pane_data(self.engine, view, now)
+        events = latest_events(self._events, view) if view.tab == "events" else ()
+        return Snapshot(seq=self._seq, taken_at=now, view=view, file=self._file, events=events,
+                        last_data_at=self._last_data_at, errors=tuple(errors), **values)
 
 
 def _attributes(events: tuple[dict, ...]) -> dict:
@@ -414,14 +360,3 @@ def _stat(path: str) -> tuple | None:
     except OSError:
         return None
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
-
-
-def _tuple(rows: Any) -> tuple | None:
-    return None if rows is None else tuple(rows)
-
-
-def _describe(exc: BaseException) -> str:
-    """One line for the UI: the exception and where it came from (never a full traceback)."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    where = f" (in {os.path.basename(frames[-1].filename)}:{frames[-1].lineno})" if frames else ""
-    return f"{type(exc).__name__}: {exc}{where}"
