@@ -33,7 +33,7 @@ from trmon_tui.messages import (
     TestrunLoaded,
     ViewState,
 )
-from trmon_tui.screens import GroupScreen, HelpScreen, TestrunScreen
+from trmon_tui.screens import GroupScreen, TestrunScreen
 from trmon_tui.screens.palette import MonitorCommands
 from trmon_tui.widgets import (
     ChartPane,
@@ -331,6 +331,8 @@ class MonitorApp(App[None]):
 
     def action_help(self) -> None:
         """Keys and panes."""
+        from trmon_tui.screens import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 

@@ -87,6 +87,7 @@ class TailLoop:
         self._last_data_at: float | None = None
         self._runs_read = 0
         self._quiet_stat: tuple | None = None
+        self._generation = 0  # counts resets: a snapshot after one even if the rest looks alike
         self._changed = False  # the watch saw the file change since the last read
         self._read_at = 0.0
         self._seq = 0
@@ -170,7 +171,7 @@ class TailLoop:
                 self.post(FileReset("reloaded from scratch"))
             elif kind == "lookup":
                 self._lookup(arg)
-            self._urgent = True  # the operator is waiting on this one: no throttle
+            self._urgent = True  # the operator is waiting on what this changes: no throttle
 
     # ---- reading -------------------------------------------------------------------------
     def _new(self) -> None:
@@ -189,6 +190,7 @@ class TailLoop:
         self._last_data_at = None
         self._runs_read = 0
         self._quiet_stat = None
+        self._generation += 1
 
     def _read(self, cancelled: threading.Event) -> None:
         """Poll once; with more to read, catch up with the file (a reader thread reads ahead)."""
@@ -293,10 +295,13 @@ class TailLoop:
         """What a snapshot shows: a new one is computed only when this changed.  Ages (the
         oldest wait, time in phase, running bars) follow the minute; live data refreshes them
         far more often."""
-        return (self.engine.version, self._file, self.view, int(self.now() // 60))
+        return (self._generation, self.engine.version, self._file, self.view,
+                int(self.now() // 60))
 
     def _due(self) -> bool:
-        return self._urgent or self._shown() != self._published
+        """Something shown changed since the last snapshot (``_urgent`` only lifts the
+        throttle: a view asked for during a catch-up is in the snapshot that ends it)."""
+        return self._shown() != self._published
 
     def _publish_if_due(self, loading: bool = False) -> None:
         if self._due() and time.monotonic() - self._last_publish >= self._interval(loading):
