@@ -76,15 +76,15 @@ async def test_the_loop_restarts_after_failing(tmp_path, monkeypatch):
     path = tmp_path / "farm.h5"
     n = write_farm(path)
     failures = []
-    read = worker.TailLoop._read
+    catch_up = worker.TailLoop._catch_up
 
     def fail_once(self, cancelled):
         if not failures:
             failures.append(1)
             raise RuntimeError("a bug")
-        read(self, cancelled)
+        catch_up(self, cancelled)
 
-    monkeypatch.setattr(worker.TailLoop, "_read", fail_once)
+    monkeypatch.setattr(worker.TailLoop, "_catch_up", fail_once)
     app = make_app(str(path), now=lambda: NOW, poll=None, watch=False)
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_for(pilot, lambda: "reader stopped (RuntimeError: a bug)" in app.problem)

@@ -91,7 +91,6 @@ class TailLoop:
         self._changed = False  # the watch saw the file change since the last read
         self._read_at = 0.0
         self._seq = 0
-        self._new()
 
     # ---- called from the UI thread -------------------------------------------------------
     def set_view(self, view: ViewState) -> None:
@@ -122,7 +121,8 @@ class TailLoop:
         # Cancelling the worker must also end a wait on the wake event.
         threading.Thread(target=lambda: (cancelled.wait(), self._wake.set()), daemon=True,
                          name="trmon-cancel").start()
-        self._read(cancelled)
+        self._new()  # here, not in __init__: the UI starts up meanwhile
+        self._catch_up(cancelled)  # the history first, as `report` reads it
         while not cancelled.is_set():
             self._publish_if_due()
             self._wake.wait(self._timeout(poll))
@@ -231,6 +231,7 @@ class TailLoop:
                         self._publish_if_due(loading=True)
         except Exception as exc:  # noqa: BLE001
             self.post(TailFailed(describe(exc)))
+        self._read_at = time.monotonic()
         self._urgent = True  # caught up: show everything at once
 
     def _take(self, result: Any) -> None:
