@@ -24,26 +24,40 @@ FIRST_ROWS = 100_000  # the first poll is small: the caller starts on it while t
 HOLD = 0.25  # seconds the reader keeps the file open while reading on (a writer waits that long)
 
 
-def catch_up(reader: TailReader, prepare: Callable[[Batch], None] | None = None, *,
-             threaded: bool = True) -> Iterator[PollResult]:
+class catch_up:  # noqa: N801 - used like a function: `with catch_up(reader) as results:`
     """``reader``'s poll results until one has nothing more waiting (that one included).
 
-    With ``threaded`` a thread reads them one poll ahead of the caller, calling ``prepare`` on
-    each Batch there (StatsEngine.prepare: the part of apply that needs no state).  While this
-    runs, only its thread may touch PyTables and the reader.  Closing the iterator early drops
-    what was read ahead: do it only to start over with a new reader, or to stop.
+    With ``threaded`` a thread starts reading at once (so a caller can start it before other
+    work, e.g. the monitor before importing its UI) and stays one poll ahead of the caller,
+    calling ``prepare`` on each Batch there (StatsEngine.prepare: the part of apply that needs
+    no state).  Until it is closed, only its thread may touch PyTables and the reader.  Use it
+    as a context manager; closing it early drops what was read ahead: do it only to start over
+    with a new reader, or to stop.
     """
-    rows = reader.max_rows
-    reader.max_rows = FIRST_ROWS
-    try:
-        polls = _read_ahead(reader, prepare) if threaded else _polls(reader, prepare)
-        with closing(polls):
-            for result in polls:
-                yield result
-                if not result.more:
-                    return
-    finally:
-        reader.max_rows = rows
+
+    def __init__(self, reader: TailReader, prepare: Callable[[Batch], None] | None = None, *,
+                 threaded: bool = True) -> None:
+        self.reader = reader
+        self._rows = reader.max_rows
+        reader.max_rows = FIRST_ROWS
+        self._polls = _ReadAhead(reader, prepare) if threaded else _polls(reader, prepare)
+
+    def __iter__(self) -> Iterator[PollResult]:
+        for result in self._polls:
+            yield result
+            if not result.more:
+                return
+
+    def close(self) -> None:
+        """Stop reading (the thread ends) and give the reader its poll size back."""
+        self._polls.close()
+        self.reader.max_rows = self._rows
+
+    def __enter__(self) -> catch_up:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def _polls(reader: TailReader, prepare: Callable[[Batch], None] | None) -> Iterator[PollResult]:
@@ -59,40 +73,43 @@ def _polls(reader: TailReader, prepare: Callable[[Batch], None] | None) -> Itera
                 return
 
 
-def _read_ahead(reader: TailReader,
-                prepare: Callable[[Batch], None] | None) -> Iterator[PollResult]:
-    results: queue.Queue = queue.Queue(maxsize=1)
-    halt = threading.Event()
+class _ReadAhead:
+    """_polls in a thread, one result ahead of the caller (a queue of one)."""
 
-    def produce() -> None:
+    def __init__(self, reader: TailReader, prepare: Callable[[Batch], None] | None) -> None:
+        self._results: queue.Queue = queue.Queue(maxsize=1)
+        self._halt = threading.Event()
+        self._thread = threading.Thread(target=self._produce, args=(reader, prepare),
+                                        name="trmon-catch-up", daemon=True)
+        self._thread.start()
+
+    def _produce(self, reader: TailReader, prepare: Callable[[Batch], None] | None) -> None:
         try:
             for result in _polls(reader, prepare):
-                if not _put(results, ("result", result), halt) or not result.more:
+                if not self._put(("result", result)) or not result.more:
                     return
         except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
-            _put(results, ("error", exc), halt)
+            self._put(("error", exc))
 
-    thread = threading.Thread(target=produce, name="trmon-catch-up", daemon=True)
-    thread.start()
-    try:
+    def _put(self, message: tuple) -> bool:
+        """Hand ``message`` over unless the caller stopped listening; whether it was."""
+        while not self._halt.is_set():
+            try:
+                self._results.put(message, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __iter__(self) -> Iterator[PollResult]:
         while True:
-            kind, value = results.get()
+            kind, value = self._results.get()
             if kind == "error":
                 raise value
             yield value
             if not value.more:
                 return
-    finally:
-        halt.set()
-        thread.join()
 
-
-def _put(results: queue.Queue, message: tuple, halt: threading.Event) -> bool:
-    """Hand ``message`` over unless the caller stopped listening; whether it was."""
-    while not halt.is_set():
-        try:
-            results.put(message, timeout=0.05)
-            return True
-        except queue.Full:
-            continue
-    return False
+    def close(self) -> None:
+        self._halt.set()
+        self._thread.join()

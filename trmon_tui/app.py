@@ -109,7 +109,8 @@ class MonitorApp(App[None]):
                  since_label: str | None = None, rolling: str | None = None,
                  group: str | None = None, poll: float | None = 1.0, watch: bool = True,
                  now: Callable[[], float] = time.time, max_rows: int = 200_000,
-                 min_interval: float = 1.0, wall: Callable[[], float] | None = None) -> None:
+                 min_interval: float = 1.0, wall: Callable[[], float] | None = None,
+                 history: object = None) -> None:
         super().__init__()
         self.path = path
         self.now = now
@@ -132,7 +133,8 @@ class MonitorApp(App[None]):
         self.mailbox = Mailbox(self)
         self._tail_cancelled = threading.Event()
         self.loop = TailLoop(path, self.mailbox.post, clock=clock, now=now, max_rows=max_rows,
-                             min_interval=min_interval, view=self.view, wall=self.wall)
+                             min_interval=min_interval, view=self.view, wall=self.wall,
+                             history=history)
         self._start_tail()
 
     # ---- layout --------------------------------------------------------------------------

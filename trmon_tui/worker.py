@@ -26,7 +26,6 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from contextlib import closing
 from typing import Any
 
 from textual.message import Message
@@ -66,8 +65,11 @@ class TailLoop:
     def __init__(self, path: str, post: Callable[[Message], Any], *, clock: str = "received",
                  now: Callable[[], float] = time.time, max_rows: int = 200_000,
                  min_interval: float = 1.0, view: ViewState | None = None,
-                 wall: Callable[[], float] | None = None) -> None:
+                 wall: Callable[[], float] | None = None, history: Any = None) -> None:
+        """``history``: a store.catchup.catch_up of ``path`` started before the UI (see
+        commands/monitor.py), whose reader and results this loop takes over."""
         self.path = os.path.abspath(path)
+        self._history = history
         self.post = post
         self.clock = clock
         self.now = now
@@ -121,8 +123,10 @@ class TailLoop:
         # Cancelling the worker must also end a wait on the wake event.
         threading.Thread(target=lambda: (cancelled.wait(), self._wake.set()), daemon=True,
                          name="trmon-cancel").start()
-        self._new()  # here, not in __init__: the UI starts up meanwhile
-        self._catch_up(cancelled)  # the history first, as `report` reads it
+        history, self._history = self._history, None
+        self._new(history.reader if history else None)  # here: the UI starts up meanwhile
+        self._catch_up(cancelled, history)  # the history first, as `report` reads it
+        self.reader.max_rows = self.max_rows
         while not cancelled.is_set():
             self._publish_if_due()
             self._wake.wait(self._timeout(poll))
@@ -174,12 +178,12 @@ class TailLoop:
             self._urgent = True  # the operator is waiting on what this changes: no throttle
 
     # ---- reading -------------------------------------------------------------------------
-    def _new(self) -> None:
+    def _new(self, reader: Any = None) -> None:
         from store.catalog import Catalog
         from store.stats import StatsEngine
         from store.tail import TailReader
 
-        self.reader = TailReader(self.path, max_rows=self.max_rows)
+        self.reader = reader or TailReader(self.path, max_rows=self.max_rows)
         self.engine = StatsEngine(clock=self.clock)
         self.catalog = Catalog()
 
@@ -209,16 +213,17 @@ class TailLoop:
         quiet = not result.items and result.status.state == "live" and stat is not None
         self._quiet_stat = stat if quiet and time.time() - stat[-1] / 1e9 > SETTLED else None
 
-    def _catch_up(self, cancelled: threading.Event) -> None:
-        """Read until nothing more is waiting; the panes get one snapshot at the end (and one
-        every LOADING_INTERVAL seconds of a long history), the status bar the progress."""
+    def _catch_up(self, cancelled: threading.Event, results: Any = None) -> None:
+        """Read until nothing more is waiting (``results``: a catch-up already started); the
+        panes get one snapshot at the end (and one every LOADING_INTERVAL seconds of a long
+        history), the status bar the progress."""
         from store.catchup import catch_up
         from store.stats import StatsEngine
 
         started = self._last_publish = time.monotonic()  # no snapshot of a half-read file yet
         progress_at = 0.0
         try:
-            with closing(catch_up(self.reader, StatsEngine.prepare)) as results:
+            with results or catch_up(self.reader, StatsEngine.prepare) as results:
                 for result in results:
                     self._take(result)
                     if cancelled.is_set() or self._reload_asked.is_set():

@@ -114,9 +114,10 @@ def read_file(path: str, clock: str = "received") -> tuple[StatsEngine, str]:
     started = time.monotonic()
     while True:
         # A small file is a few polls: a reader thread would cost more than it saves.
-        for result in catch_up(reader, StatsEngine.prepare, threaded=size >= THREAD_BYTES):
-            for item in result.items:
-                engine.apply(item)
+        with catch_up(reader, StatsEngine.prepare, threaded=size >= THREAD_BYTES) as results:
+            for result in results:
+                for item in result.items:
+                    engine.apply(item)
         status = result.status
         if status.state == "live":
             return engine, status.file_format
