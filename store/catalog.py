@@ -55,6 +55,7 @@ class Catalog:
         self.strings.extend(batch.new_strings)
         self.names.extend(batch.new_names)
         runs = self._runs
+        runs.reserve(batch.runs_total)  # catching up: the file's runs at once, not by doubling
         if len(batch.runs):
             self._ids.put(batch.first_run, batch.runs["testrun_id"])
             runs.ensure(batch.first_run + len(batch.runs))
