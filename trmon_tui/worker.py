@@ -8,14 +8,15 @@ on the timer poll (network file systems, missed notifications), or when the UI a
 
 What it costs, since operators leave it open for hours over SSH (see bench_monitor.py):
 - a snapshot is computed only when something it shows changed: the statistics (engine.version),
-  the file's state, the view, or the minute (ages); at most every ``min_interval`` (2 Hz) while
-  events arrive, whatever their rate, and only the data of the visible pane;
-- the file is read at most once per min_interval however often it changes (a poll opens it
-  and loads its tables), and a timer poll of a file whose stat has not changed since a poll
-  that found nothing (long enough after its last write) does not open it;
-- a file with much to read (the first poll says more) is caught up with store.catchup, as
-  `report` reads it: a reader thread reads ahead while this one applies; meanwhile only
-  ReadProgress messages (the status bar's progress) go out, then one full snapshot.
+  the file's state, the view, or the minute (ages); and only the data of the visible pane;
+- the file is read at most once per ``min_interval`` (1 s) however often it changes (a poll
+  opens it and loads its tables), the snapshot right after the read that brought new data:
+  panes repaint once a second whatever the event rate, a commit shows within about a second;
+- a timer poll of a file whose stat has not changed since a poll that found nothing (long
+  enough after its last write) does not open it;
+- the history (the first read, and after a reset when much is waiting) is caught up with
+  store.catchup, as `report` reads it: a reader thread reads ahead while this one applies;
+  meanwhile only ReadProgress messages (the status bar's progress) go out, then one snapshot.
 """
 
 from __future__ import annotations
@@ -325,7 +326,10 @@ class TailLoop:
             return max(LOADING_INTERVAL, 10 * self._publish_cost)
         if self._urgent:
             return 0.0
-        return max(self.min_interval, 3 * self._publish_cost)
+        # Reads come at most once per min_interval, and a snapshot right after the read that
+        # brought new data: a throttle of a whole min_interval here would run on its own
+        # clock and hold the data back for up to that long.
+        return max(self.min_interval / 2, 3 * self._publish_cost)
 
     def publish(self) -> None:
         """Compute the snapshot of the current view and post it."""
