@@ -28,7 +28,8 @@ class catch_up:  # noqa: N801 - used like a function: `with catch_up(reader) as 
     """``reader``'s poll results until one has nothing more waiting (that one included).
 
     With ``threaded`` a thread starts reading at once (so a caller can start it before other
-    work, e.g. the monitor before importing its UI) and stays one poll ahead of the caller,
+    work, e.g. the monitor before importing its UI) and stays ``ahead`` polls (of up to
+    READ_ROWS events each, ~20 MB) ahead of the caller,
     calling ``prepare`` on each Batch there (StatsEngine.prepare: the part of apply that needs
     no state).  Until it is closed, only its thread may touch PyTables and the reader.  Use it
     as a context manager; closing it early drops what was read ahead: do it only to start over
@@ -36,11 +37,12 @@ class catch_up:  # noqa: N801 - used like a function: `with catch_up(reader) as 
     """
 
     def __init__(self, reader: TailReader, prepare: Callable[[Batch], None] | None = None, *,
-                 threaded: bool = True) -> None:
+                 threaded: bool = True, ahead: int = 1) -> None:
         self.reader = reader
         self._rows = reader.max_rows
         reader.max_rows = FIRST_ROWS
-        self._polls = _ReadAhead(reader, prepare) if threaded else _polls(reader, prepare)
+        self._polls = _ReadAhead(reader, prepare, ahead) if threaded else \
+            _polls(reader, prepare)
 
     def __iter__(self) -> Iterator[PollResult]:
         for result in self._polls:
@@ -74,10 +76,11 @@ def _polls(reader: TailReader, prepare: Callable[[Batch], None] | None) -> Itera
 
 
 class _ReadAhead:
-    """_polls in a thread, one result ahead of the caller (a queue of one)."""
+    """_polls in a thread, ``ahead`` results ahead of the caller."""
 
-    def __init__(self, reader: TailReader, prepare: Callable[[Batch], None] | None) -> None:
-        self._results: queue.Queue = queue.Queue(maxsize=1)
+    def __init__(self, reader: TailReader, prepare: Callable[[Batch], None] | None,
+                 ahead: int) -> None:
+        self._results: queue.Queue = queue.Queue(maxsize=ahead)
         self._halt = threading.Event()
         self._thread = threading.Thread(target=self._produce, args=(reader, prepare),
                                         name="trmon-catch-up", daemon=True)

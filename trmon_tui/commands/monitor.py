@@ -7,6 +7,7 @@ import os
 import sys
 import time
 
+STARTUP_AHEAD = 4  # batches the history's reader may read before the tail loop takes over
 
 def run(args: argparse.Namespace) -> int:
     """Run the app on args.file, or on a live demo file with --demo; returns the exit code."""
@@ -48,4 +49,5 @@ def _start_reading(path: str):
     from store.stats import StatsEngine
     from store.tail import TailReader
 
-    return catch_up(TailReader(os.path.abspath(path)), StatsEngine.prepare)
+    # A few batches ahead: until the UI's tail loop takes over, the reader need not wait.
+    return catch_up(TailReader(os.path.abspath(path)), StatsEngine.prepare, ahead=STARTUP_AHEAD)
