@@ -23,10 +23,12 @@ ATTRIBUTES = ("queue", "configuration", "requestor", "request_id", "hosts")
 
 
 class Catalog:
-    """Strings, names, testruns, latest request attributes and errors seen since a reset.
+    """Strings, names and testruns (id, device group, first event row) seen since a reset.
 
     Per-testrun facts live in numpy columns indexed by run, so taking in a batch costs time in
     proportion to the batch (a 1M-testrun history loads in seconds, not minutes of Python dicts).
+    It keeps only what ``event_dicts`` needs: the monitor applies every batch of a history to
+    it while catching up, so each column kept costs load time.
     """
 
     def __init__(self) -> None:
@@ -37,16 +39,9 @@ class Catalog:
         self.strings: list[str] = []
         self.names: list[str] = []
         self._ids = BytesColumn()
-        self._request_ids = BytesColumn()
         self._runs = RunColumns({
             "group": (np.int32, schema.EMPTY_STRING_ID, ()),
             "first_row": (np.int64, _NO_ROW, ()),
-            "requested": (np.bool_, False, ()),
-            "queue": (np.int32, schema.EMPTY_STRING_ID, ()),
-            "configuration": (np.int32, schema.EMPTY_STRING_ID, ()),
-            "requestor": (np.int32, schema.EMPTY_STRING_ID, ()),
-            "hosts": (np.int32, schema.EMPTY_STRING_ID, ()),
-            "error": (np.int32, -1, ()),
         })
         self.events = 0
 
@@ -60,6 +55,7 @@ class Catalog:
         self.strings.extend(batch.new_strings)
         self.names.extend(batch.new_names)
         runs = self._runs
+        runs.reserve(batch.runs_total)  # catching up: the file's runs at once, not by doubling
         if len(batch.runs):
             self._ids.put(batch.first_run, batch.runs["testrun_id"])
             runs.ensure(batch.first_run + len(batch.runs))
@@ -69,16 +65,6 @@ class Catalog:
             # A testrun's first row is the smallest row naming it: one unbuffered pass, no sort.
             rows = np.arange(batch.first_event_row, batch.first_event_row + len(event_runs))
             np.minimum.at(runs.first_row, event_runs, rows)
-        requests = _latest_per_run(batch.requests)
-        if len(requests):
-            r = requests["run"]
-            runs.requested[r] = True
-            for key in ("queue", "configuration", "requestor", "hosts"):
-                getattr(runs, key)[r] = requests[key]
-            self._request_ids.put_at(r, requests["request_id"])
-        errors = _latest_per_run(batch.errors)
-        if len(errors):
-            runs.error[errors["run"]] = errors["message"]
         self.events = batch.first_event_row + len(batch)
 
     # ------------------------------------------------------------------ naming
@@ -96,21 +82,6 @@ class Catalog:
 
     def device_group(self, run: int) -> str:
         return self.string(int(self._runs.group[run]))
-
-    def error(self, run: int) -> str | None:
-        """Latest error message of a testrun, None if it had no error event."""
-        sid = int(self._runs.error[run]) if 0 <= run < self._runs.n else -1
-        return None if sid < 0 else self.string(sid)
-
-    def attributes(self, run: int) -> dict:
-        """The testrun's device group and its latest request's attributes (absent ones left out)."""
-        out = {"device_group": self.device_group(run)}
-        runs = self._runs
-        if runs.requested[run]:
-            request_id = self._request_ids.get([run])[0].encode()
-            out.update(self._request_fields((run, -1, runs.queue[run], runs.configuration[run],
-                                             runs.requestor[run], runs.hosts[run], request_id)))
-        return out
 
     def _request_fields(self, row: tuple) -> dict:
         _run, _event_row, queue, configuration, requestor, hosts, request_id = row
@@ -159,13 +130,4 @@ class Catalog:
                 event["error"] = self.string(message)
             out.append(event)
         return out
-
-
-def _latest_per_run(rows: np.ndarray) -> np.ndarray:
-    """The last row of each run in file order (a testrun requested twice keeps its latest)."""
-    if len(rows) < 2:
-        return rows
-    reversed_runs = rows["run"][::-1]
-    _, last_from_end = np.unique(reversed_runs, return_index=True)
-    return rows[len(rows) - 1 - last_from_end]
 

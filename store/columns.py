@@ -87,16 +87,6 @@ class BytesColumn:
         self.data[start:end] = values
         self.n = max(self.n, end)
 
-    def put_at(self, rows: np.ndarray, values: np.ndarray) -> None:
-        """Store ``values`` at arbitrary ``rows`` (rows never set read as "")."""
-        if len(rows) == 0:
-            return
-        values = self._fitted(values)
-        end = max(self.n, int(np.max(rows)) + 1)
-        self._reserve(end, values)
-        self.data[rows] = values
-        self.n = end
-
     def _fitted(self, values: np.ndarray) -> np.ndarray:
         """``values`` as contiguous bytes, trimmed when wider than the column (only then does
         the width of their content matter)."""

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from store.batch import Reset, Status
+from store import catchup
+from store.batch import Batch, Reset, Status
 from store.combine import Combiner
 from store.stats import StatsEngine
 from store.stats.frame import has_events
@@ -191,21 +192,28 @@ Verdict = Callable[[Source, Status, float], str | None]
 None to try again later, else the reason to give up on it (the float: seconds since the start)."""
 
 
-def catch_up(tail: MultiTail, verdict: Verdict, take: Callable[[list], None], *,
-             pause: float = 0.05, stopped: Callable[[], bool] = lambda: False) -> dict[str, str]:
-    """Read every file to its end (as committed now), file after file, handing each poll's
-    items (combined) to ``take``.  Returns {label: reason} of the files the verdict gave up
-    on (their rows read before stay: a file cut short is reported with what it had)."""
+def read_through(tail: MultiTail, verdict: Verdict, failed: dict[str, str], *,
+                 prepare: Callable[[Batch], None] | None = None,
+                 pause: float = 0.05) -> Iterator[list]:
+    """Read every file to its end (as committed now), file after file, yielding each poll's
+    items (combined; each Batch through ``prepare`` first, in the reading thread).  The files
+    the verdict gave up on are put in ``failed`` ({label: reason}; their rows read before stay:
+    a file cut short is reported with what it had).  After the first poll the reader's batches
+    grow from store.catchup's FIRST_ROWS to READ_ROWS, as for one file."""
     started = time.monotonic()
-    failed: dict[str, str] = {}
     todo = list(range(len(tail.sources)))
-    while todo and not stopped():
+    while todo:
         again = []
         for index in todo:
-            while not stopped():
+            while True:
                 result = tail.poll(index)
+                tail.max_rows = catchup.READ_ROWS
                 if result.items:
-                    take(result.items)
+                    if prepare is not None:
+                        for item in result.items:
+                            if isinstance(item, Batch):
+                                prepare(item)
+                    yield result.items
                     if any(isinstance(item, Reset) for item in result.items):
                         again = _every_file_but(tail, failed)  # all read again from row 0
                 if result.more:
@@ -220,7 +228,6 @@ def catch_up(tail: MultiTail, verdict: Verdict, take: Callable[[list], None], *,
         todo = sorted(set(again) - {i for i, s in enumerate(tail.sources) if s.label in failed})
         if todo and not any(tail.behind(i) for i in todo):
             time.sleep(pause)  # only files that are busy or retrying are left
-    return failed
 
 
 def _every_file_but(tail: MultiTail, failed: dict[str, str]) -> list[int]:

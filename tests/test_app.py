@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 from test_app_data import NOW, loaded, wait_for, write_farm
-from textual.widgets import DataTable, Static, TabbedContent
+from textual.widgets import Static, TabbedContent
 
 from trmon_tui.app import make_app
 from trmon_tui.screens import GroupScreen, HelpScreen, TestrunScreen
+from trmon_tui.widgets.livetable import LiveTable
+from trmon_tui.widgets.plotview import PlotView
 
 
 def rows(app, selector: str) -> list[list[str]]:
-    """Plain text of every row of a DataTable."""
-    table = app.query_one(selector, DataTable)
-    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+    """Plain text of every row of a LiveTable."""
+    table = app.query_one(selector, LiveTable)
+    return [table.row_text(i) for i in range(table.row_count)]
 
 
 def static_text(app, selector: str) -> str:
     return str(app.query_one(selector, Static).render())
+
+
+def plot_text(app, selector: str) -> str:
+    return app.query_one(selector, PlotView).text.plain
 
 
 def fixed_app(path, **kwargs):
@@ -29,7 +35,7 @@ async def test_overview_lists_groups_and_literal_requestors(tmp_path):
     app = fixed_app(path)
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_for(pilot, loaded(app, n))
-        await wait_for(pilot, lambda: app.query_one("#groups", DataTable).row_count == 4)
+        await wait_for(pilot, lambda: app.query_one("#groups", LiveTable).row_count == 4)
         table = rows(app, "#groups")
         assert [r[0] for r in table] == ["aava", "n900", "tablet", "all groups"]
         assert table[-1][1] == "40"  # testruns, all groups
@@ -49,22 +55,22 @@ async def test_number_keys_switch_panes_and_each_pane_fills(tmp_path):
         await pilot.press("2")
         assert app.query_one(TabbedContent).active == "testruns"
         await wait_for(pilot, lambda: app.query("#testruns-table") and
-                       app.query_one("#testruns-table", DataTable).row_count == 5)
+                       app.query_one("#testruns-table", LiveTable).row_count == 5)
         states = [r[0] for r in rows(app, "#testruns-table")]
         assert states.count("ongoing") == 3 and states.count("queued") == 2
         await pilot.press("3")
         await wait_for(pilot, lambda: "of 40" in static_text(app, "#chart-info"))
-        chart = static_text(app, "#chart-plot")
+        chart = plot_text(app, "#chart-plot")
         assert "Time / min" in chart and "tr-0039" in chart
         await pilot.press("4")
         await wait_for(pilot, lambda: app.query("#stats") and
-                       app.query_one("#stats", DataTable).row_count == 10)
+                       app.query_one("#stats", LiveTable).row_count == 10)
         testrun_row = rows(app, "#stats")[0]
         assert testrun_row[0] == "testrun" and testrun_row[1] == "30"
-        await wait_for(pilot, lambda: "testrun / " in static_text(app, "#histogram"))
+        await wait_for(pilot, lambda: "testrun / " in plot_text(app, "#histogram"))
         await pilot.press("5")
         await wait_for(pilot, lambda: app.query("#events-table") and
-                       app.query_one("#events-table", DataTable).row_count > 0)
+                       app.query_one("#events-table", LiveTable).row_count > 0)
         events = rows(app, "#events-table")
         assert len(events) == min(n, 300)
         assert events[0][0] >= events[-1][0]  # newest first (same day, HH:MM:SS)
@@ -78,10 +84,10 @@ async def test_statistics_cursor_selects_histogram_phase(tmp_path):
         await wait_for(pilot, loaded(app, n))
         await pilot.press("4")
         await wait_for(pilot, lambda: app.query("#stats") and
-                       app.query_one("#stats", DataTable).row_count == 10)
-        app.query_one("#stats", DataTable).focus()
+                       app.query_one("#stats", LiveTable).row_count == 10)
+        app.query_one("#stats", LiveTable).focus()
         await pilot.press("down", "down", "down")  # testrun, init, queue, flash
-        await wait_for(pilot, lambda: "flash / " in static_text(app, "#histogram"))
+        await wait_for(pilot, lambda: "flash / " in plot_text(app, "#histogram"))
         assert app.view.phase == "flash"
 
 
@@ -95,12 +101,12 @@ async def test_filter_sort_and_detail(tmp_path):
         await wait_for(pilot, lambda: app.query("#filter") and app.focused is not None
                        and app.focused.id == "filter")
         await pilot.press(*"queued")
-        await wait_for(pilot, lambda: app.query_one("#testruns-table", DataTable).row_count == 2)
+        await wait_for(pilot, lambda: app.query_one("#testruns-table", LiveTable).row_count == 2)
         await pilot.press("enter")  # leaves the filter box for the table
         await pilot.press("s")  # sort: longest first
         assert "sorted by longest" in static_text(app, "#testruns-info")
         assert [r[1] for r in rows(app, "#testruns-table")] == ["tr-0038", "tr-0039"]
-        table = app.query_one("#testruns-table", DataTable)
+        table = app.query_one("#testruns-table", LiveTable)
         chosen = rows(app, "#testruns-table")[table.cursor_row][1]  # the cursor follows its row
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, TestrunScreen))
@@ -113,7 +119,7 @@ async def test_filter_sort_and_detail(tmp_path):
         await pilot.press("escape")
         assert not isinstance(app.screen, TestrunScreen)
         await pilot.press("escape")  # clears the filter
-        await wait_for(pilot, lambda: app.query_one("#testruns-table", DataTable).row_count == 5)
+        await wait_for(pilot, lambda: app.query_one("#testruns-table", LiveTable).row_count == 5)
 
 
 async def test_group_selector_and_time_window(tmp_path):
@@ -126,7 +132,7 @@ async def test_group_selector_and_time_window(tmp_path):
         await wait_for(pilot, lambda: isinstance(app.screen, GroupScreen))
         await pilot.press("down", "down", "enter")  # all, aava, n900
         await wait_for(pilot, lambda: app.snapshot.view.group == "n900")
-        await wait_for(pilot, lambda: app.query_one("#groups", DataTable).row_count == 2)
+        await wait_for(pilot, lambda: app.query_one("#groups", LiveTable).row_count == 2)
         assert [r[0] for r in rows(app, "#groups")] == ["n900", "all groups"]
         assert "n900" in static_text(app, "#status-text")
         await pilot.press("t")  # 24h: everything is within the last 6 hours
@@ -198,21 +204,21 @@ async def test_events_pane_narrows_to_group_and_opens_testrun(tmp_path):
         await wait_for(pilot, loaded(app, n))
         await pilot.press("5")
         await wait_for(pilot, lambda: app.query("#events-table") and
-                       app.query_one("#events-table", DataTable).row_count > 0)
+                       app.query_one("#events-table", LiveTable).row_count > 0)
         everything = rows(app, "#events-table")
         assert {r[2] for r in everything} == {"aava", "n900", "tablet"}
         await pilot.press("g")
         await wait_for(pilot, lambda: isinstance(app.screen, GroupScreen))
         await pilot.press("down", "down", "enter")  # all, aava, n900
         await wait_for(pilot, lambda: app.snapshot.view.group == "n900" and
-                       app.query_one("#events-table", DataTable).row_count < len(everything))
+                       app.query_one("#events-table", LiveTable).row_count < len(everything))
         narrowed = rows(app, "#events-table")
         assert narrowed and {r[2] for r in narrowed} == {"n900"}
         # The same events, newest first; older ones of n900 fill the rows other groups had.
         of_n900 = [r for r in everything if r[2] == "n900"]
         assert narrowed[:len(of_n900)] == of_n900 and len(narrowed) > len(of_n900)
         assert "of n900" in static_text(app, "#events-info")
-        app.query_one("#events-table", DataTable).focus()
+        app.query_one("#events-table", LiveTable).focus()
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, TestrunScreen))
         assert app.screen.testrun_id == narrowed[0][1]

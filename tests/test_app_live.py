@@ -7,9 +7,11 @@ import sys
 import textwrap
 
 from test_app_data import NOW, loaded, wait_for, write_farm
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from trmon_tui.app import make_app
+from trmon_tui.widgets.livetable import LiveTable
+from trmon_tui.widgets.plotview import PlotView
 
 WRITER = textwrap.dedent("""
     import sys, time
@@ -39,16 +41,16 @@ async def test_live_writer_process_shows_up(tmp_path):
         proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path), "60"])
         try:
             await wait_for(pilot, lambda: app.snapshot.counts.get("testruns") == 100, 30)
-            await wait_for(pilot, lambda: app.query_one("#events-table", DataTable).row_count
-                           and "live-59" in str(app.query_one("#events-table", DataTable)
-                                                .get_row_at(0)[1]))
+            await wait_for(pilot, lambda: app.query_one("#events-table", LiveTable).row_count
+                           and app.query_one("#events-table", LiveTable).row_text(0)[1]
+                           == "live-59")
             assert "LIVE" in status(app)
         finally:
             proc.wait(timeout=30)
         await pilot.press("1")
         await wait_for(pilot, lambda: "livegroup" in [
-            str(app.query_one("#groups", DataTable).get_row_at(i)[0])
-            for i in range(app.query_one("#groups", DataTable).row_count)])
+            app.query_one("#groups", LiveTable).row_text(i)[0]
+            for i in range(app.query_one("#groups", LiveTable).row_count)])
 
 
 async def test_paused_display_freezes_then_catches_up(tmp_path):
@@ -58,14 +60,14 @@ async def test_paused_display_freezes_then_catches_up(tmp_path):
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_for(pilot, loaded(app, n))
         await pilot.press("5")
-        await wait_for(pilot, lambda: app.query_one("#events-table", DataTable).row_count == n)
+        await wait_for(pilot, lambda: app.query_one("#events-table", LiveTable).row_count == n)
         await pilot.press("p")
         subprocess.run([sys.executable, "-c", WRITER, str(path), "5"], check=True)
         await wait_for(pilot, loaded(app, n + 5))  # the worker keeps reading...
-        assert app.query_one("#events-table", DataTable).row_count == n  # ...the pane is frozen
+        assert app.query_one("#events-table", LiveTable).row_count == n  # ...the pane is frozen
         assert "PAUSED" in status(app)
         await pilot.press("p")
-        await wait_for(pilot, lambda: app.query_one("#events-table", DataTable).row_count
+        await wait_for(pilot, lambda: app.query_one("#events-table", LiveTable).row_count
                        == n + 5)
 
 
@@ -102,7 +104,7 @@ async def test_no_color_chart_uses_fill_characters(tmp_path, monkeypatch):
         assert app.no_color
         await wait_for(pilot, loaded(app, n))
         await pilot.press("3")
-        await wait_for(pilot, lambda: app.query("#chart-plot") and "░" in str(
-            app.query_one("#chart-plot", Static).render()))
+        await wait_for(pilot, lambda: app.query("#chart-plot") and "░" in
+                       app.query_one("#chart-plot", PlotView).text.plain)
         legend = str(app.query_one("#legend", Static).render())
         assert "░░ queue" in legend and "▓▓ boot" in legend

@@ -44,14 +44,3 @@ def test_run_columns_fill_new_rows_across_growth():
     assert (cols.s[:5000] == -1).all()
     assert cols.a[0] == 5.0 and cols.a[4999] == 1.0
 
-
-def test_bytes_column_put_at_arbitrary_rows_widens_and_leaves_gaps_empty():
-    column = BytesColumn()
-    column.put_at(np.array([3, 1]), np.array([b"req-3", b"r1"]))
-    column.put_at(np.array([5]), np.array([b"a-much-longer-request-id"]))
-    column.put_at(np.array([1]), np.array([b"again"]))  # a later request replaces the id
-    assert column.n == 6
-    assert column.get(np.arange(7)) == ["", "again", "", "req-3", "", "a-much-longer-request-id",
-                                        ""]
-    column.put_at(np.array([], dtype=np.int64), np.array([], dtype="S1"))
-    assert column.n == 6

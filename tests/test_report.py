@@ -12,6 +12,7 @@ import pytest
 import tables
 from stats_reference import reference_insight, reference_summary, same
 
+from store import catchup
 from store.writer import EventWriter
 from trmon_tui.commands import report as report_module
 
@@ -134,8 +135,8 @@ def test_now_and_trend_give_the_same_bytes_and_match_the_reference(tmp_path, mon
         for key in ("hosts", "overdue", "trend"):
             same(g[key], w[key], f"{name}.{key}")
     # The reader's batches do not matter: a few rows at a time give the very same bytes.
-    monkeypatch.setattr(report_module, "FIRST_ROWS", 5)
-    monkeypatch.setattr(report_module, "READ_ROWS", 7)
+    monkeypatch.setattr(catchup, "FIRST_ROWS", 5)
+    monkeypatch.setattr(catchup, "READ_ROWS", 7)
     engine, _ = report_module.read_file(str(path))
     assert engine.version > 50
     without_files = first.stdout.split(', "files": ')[0] + "}\n"  # "files" comes last

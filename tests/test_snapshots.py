@@ -7,12 +7,12 @@ tests/__snapshots__/ before committing them.
 from __future__ import annotations
 
 import pytest
-from rich.text import Text
 from test_app_data import NOW, loaded, wait_for, write_farm
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from trmon_tui.app import make_app
 from trmon_tui.screens import TestrunScreen
+from trmon_tui.widgets.livetable import LiveTable
 
 SIZES = [(80, 24), (120, 36)]
 
@@ -28,23 +28,8 @@ def _ready(app, tab: str):
             found = app.query("#chart-info")
             return bool(found) and "of 40" in str(found.first(Static).render())
         found = app.query(probes[tab])
-        if not found:
-            return False
-        table = found.first(DataTable)
-        # Rows in, and column widths fitted to them (DataTable does that when idle: a
-        # loaded machine can take longer than the pause below).
-        return table.row_count > 0 and not table._require_update_dimensions and _fitted(table)
+        return bool(found) and found.first(LiveTable).row_count > 0
     return check
-
-
-def _fitted(table: DataTable) -> bool:
-    """Whether every column is as wide as its widest cell (what the snapshots show)."""
-    for column in table.ordered_columns:
-        widest = max((Text(c).cell_len if isinstance(c, str) else c.cell_len
-                      for c in table.get_column(column.key)), default=0)
-        if column.content_width < widest:
-            return False
-    return True
 
 
 def _app(tmp_path):
@@ -80,7 +65,7 @@ def test_detail_screen(snap_compare, tmp_path):
         await wait_for(pilot, loaded(app, n))
         await pilot.press("2")
         await wait_for(pilot, _ready(app, "testruns"))
-        app.query_one("#testruns-table", DataTable).focus()
+        app.query_one("#testruns-table", LiveTable).focus()
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, TestrunScreen) and "loading" not in
                        str(app.screen.query_one("#detail-attrs", Static).render()))

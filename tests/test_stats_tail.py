@@ -57,6 +57,7 @@ def test_replaced_file_resets(tmp_path):
 
 
 def test_report_reader_thread_equals_inline(tmp_path, monkeypatch):
+    from store import catchup
     from trmon_tui.commands import report
 
     path = str(tmp_path / "f.h5")
@@ -65,8 +66,8 @@ def test_report_reader_thread_equals_inline(tmp_path, monkeypatch):
             writer.write(e)
     inline, fmt = report.read_file(path)
     monkeypatch.setattr(report, "THREAD_BYTES", 0)  # the large-file path: a reader thread
-    monkeypatch.setattr(report, "READ_ROWS", 13)  # many polls, so the queue fills up
-    monkeypatch.setattr(report, "FIRST_ROWS", 5)
+    monkeypatch.setattr(catchup, "READ_ROWS", 13)  # many polls, so the queue fills up
+    monkeypatch.setattr(catchup, "FIRST_ROWS", 5)
     threaded, fmt2 = report.read_file(path)
     assert fmt == fmt2 == "trmon"
     assert threaded.summary(now=NOW) == inline.summary(now=NOW)

@@ -6,31 +6,34 @@ draw snapshots; here we only route messages, keep the ViewState and handle keys.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
 
-from textual import on, work
+from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.lazy import Lazy
+from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Footer, TabbedContent, TabPane
-from textual.worker import Worker, WorkerState, get_current_worker
 
 from trmon_tui.messages import (
     TABS,
     WINDOWS,
     FileReset,
     FileStatusChanged,
+    ReadProgress,
     Snapshot,
     SnapshotReady,
     TailFailed,
+    TailStopped,
     TestrunChosen,
     TestrunLoaded,
     ViewState,
 )
-from trmon_tui.screens import GroupScreen, HelpScreen, TestrunScreen
+from trmon_tui.screens import GroupScreen, TestrunScreen
 from trmon_tui.screens.palette import MonitorCommands
 from trmon_tui.widgets import (
     ChartPane,
@@ -52,6 +55,32 @@ PANES: dict[str, type[Pane]] = {"overview": OverviewPane, "testruns": TestrunsPa
 
 # Actions that change what the panes show; hidden while another screen is on top of them.
 PANE_ACTIONS = frozenset({"choose_group", "cycle_window", "filter", "page", "show_tab"})
+
+
+class Mailbox:
+    """Hands the tail loop's messages to the app.  Those sent before the app runs its message
+    loop wait here: the loop starts reading when the app is made, so a long history is read
+    while Textual starts up and draws its first frame."""
+
+    def __init__(self, app: App) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+        self._waiting: list[Message] | None = []
+
+    def post(self, message: Message) -> None:
+        """Post ``message`` to the app (from any thread)."""
+        with self._lock:
+            if self._waiting is not None:
+                self._waiting.append(message)
+                return
+        self._app.post_message(message)
+
+    def open(self) -> None:
+        """The app runs (call from its thread): post what waited, and from now on at once."""
+        with self._lock:  # held while posting, so a newer message cannot overtake these
+            for message in self._waiting or ():
+                self._app.post_message(message)
+            self._waiting = None
 
 
 class MonitorApp(App[None]):
@@ -77,10 +106,11 @@ class MonitorApp(App[None]):
     paused: reactive[bool] = reactive(False)
 
     def __init__(self, path: str, *, clock: str = "received", since: float | None = None,
-                 since_label: str | None = None, group: str | None = None,
-                 poll: float | None = 1.0, watch: bool = True,
+                 since_label: str | None = None, rolling: str | None = None,
+                 group: str | None = None, poll: float | None = 1.0, watch: bool = True,
                  now: Callable[[], float] = time.time, max_rows: int = 200_000,
-                 min_interval: float = 0.25, wall: Callable[[], float] | None = None) -> None:
+                 min_interval: float = 1.0, wall: Callable[[], float] | None = None,
+                 history: object = None) -> None:
         super().__init__()
         self.path = path
         self.now = now
@@ -96,10 +126,16 @@ class MonitorApp(App[None]):
             self.windows[window] = None
         self.fixed_since = since
         self.view = ViewState(group=group, window=window, since=since)
+        if rolling is not None:  # --since 24h / 7d: the rolling window `t` cycles through
+            self.view = replace(self.view, window=rolling, window_seconds=WINDOWS[rolling])
         self.snapshot: Snapshot | None = None
-        self.loop = TailLoop(path, self.post_message, clock=clock, now=now, max_rows=max_rows,
-                             min_interval=min_interval, view=self.view, wall=self.wall)
         self.problem = ""
+        self.mailbox = Mailbox(self)
+        self._tail_cancelled = threading.Event()
+        self.loop = TailLoop(path, self.mailbox.post, clock=clock, now=now, max_rows=max_rows,
+                             min_interval=min_interval, view=self.view, wall=self.wall,
+                             history=history)
+        self._start_tail()
 
     # ---- layout --------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -112,29 +148,38 @@ class MonitorApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self._tail()
+        self.mailbox.open()
         self.set_interval(1.0, self._tick)
         self._status(problem="")
 
-    # ---- the worker ----------------------------------------------------------------------
-    @work(thread=True, exclusive=True, group="tail", exit_on_error=False)
-    def _tail(self) -> None:
-        """Owns every PyTables call until cancelled (see trmon_tui.worker)."""
-        worker = get_current_worker()
-        self.loop.run(worker.cancelled_event, poll=self.poll, watch=self.watch_files)
+    def on_unmount(self) -> None:
+        self._tail_cancelled.set()
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """The one place worker failures end up: shown, then the worker restarts."""
-        if event.worker.group == "tail" and event.state == WorkerState.ERROR:
-            error = event.worker.error
-            self._problem(f"reader stopped ({type(error).__name__}: {error}); restarting in 3s")
-            self.set_timer(3.0, self._restart)
+    # ---- the tail loop -------------------------------------------------------------------
+    def _start_tail(self) -> None:
+        """Run the tail loop in its own thread: it owns every PyTables call until the app ends
+        (see trmon_tui.worker)."""
+        loop, cancelled = self.loop, self._tail_cancelled
+
+        def run() -> None:
+            try:
+                loop.run(cancelled, poll=self.poll, watch=self.watch_files)
+            except Exception as exc:  # noqa: BLE001 - shown, then restarted (_tail_stopped)
+                self.mailbox.post(TailStopped(f"{type(exc).__name__}: {exc}"))
+
+        threading.Thread(target=run, name="trmon-tail", daemon=True).start()
+
+    @on(TailStopped)
+    def _tail_stopped(self, message: TailStopped) -> None:
+        """The one place a failure of the loop itself ends up: shown, then it restarts."""
+        self._problem(f"reader stopped ({message.error}); restarting in 3s")
+        self.set_timer(3.0, self._restart)
 
     def _restart(self) -> None:
-        self.loop = TailLoop(self.path, self.post_message, clock=self.loop.clock, now=self.now,
+        self.loop = TailLoop(self.path, self.mailbox.post, clock=self.loop.clock, now=self.now,
                              max_rows=self.loop.max_rows, min_interval=self.loop.min_interval,
                              view=self.view, wall=self.wall)
-        self._tail()
+        self._start_tail()
 
     # ---- worker messages -----------------------------------------------------------------
     @on(SnapshotReady)
@@ -152,6 +197,10 @@ class MonitorApp(App[None]):
             severity = "error" if message.file.state == "error" else "warning"
             self.notify(message.file.message, title=f"file {message.file.state}",
                         severity=severity, timeout=8, markup=False)
+
+    @on(ReadProgress)
+    def _progress(self, message: ReadProgress) -> None:
+        self._status(progress=message)
 
     @on(FileReset)
     def _file_reset(self, message: FileReset) -> None:
@@ -284,6 +333,8 @@ class MonitorApp(App[None]):
 
     def action_help(self) -> None:
         """Keys and panes."""
+        from trmon_tui.screens import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
@@ -308,11 +359,8 @@ def make_app(path: str, *, clock: str = "received", since: str | None = None,
     tests render a fixed clock; poll=None and watch=False read the file once (deterministic)."""
     since_at = None
     if since in WINDOWS and WINDOWS[since] is not None:  # 24h / 7d: a rolling window, as `t`
-        app = MonitorApp(path, clock=clock, group=group, poll=poll, watch=watch, now=now,
-                         **kwargs)
-        app.view = replace(app.view, window=since, window_seconds=WINDOWS[since])
-        app.loop.view = app.view
-        return app
+        return MonitorApp(path, clock=clock, rolling=since, group=group, poll=poll, watch=watch,
+                          now=now, **kwargs)
     if since:
         from store.window import parse_since
 

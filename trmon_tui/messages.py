@@ -117,6 +117,20 @@ class SnapshotReady(Message):
         return isinstance(message, SnapshotReady)
 
 
+class ReadProgress(Message):
+    """While a long history is read: how far (for the status bar); the panes wait for the
+    snapshot that follows."""
+
+    def __init__(self, file: FileState, testruns: int) -> None:
+        super().__init__()
+        self.file = file
+        self.testruns = testruns
+        """Testruns met so far."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ReadProgress)
+
+
 class FileStatusChanged(Message):
     """The reader's state or message changed (waiting, locked, error, live)."""
 
@@ -135,6 +149,14 @@ class FileReset(Message):
 
 class TailFailed(Message):
     """Reading or applying rows failed; the worker keeps going and retries."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+
+
+class TailStopped(Message):
+    """The tail loop itself failed (a bug, not a bad file): the app restarts it."""
 
     def __init__(self, error: str) -> None:
         super().__init__()

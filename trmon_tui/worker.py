@@ -6,8 +6,17 @@ statistics (store.stats) and the string tables (store.catalog), answers detail l
 (watchfiles, on the file's directory: a watch on the file itself dies when the file is replaced),
 on the timer poll (network file systems, missed notifications), or when the UI asks for something.
 
-Snapshots are throttled to ``min_interval``: while 1,000 events/s arrive, the UI still repaints only
-a few times a second.
+What it costs, since operators leave it open for hours over SSH (see bench_monitor.py):
+- a snapshot is computed only when something it shows changed: the statistics (engine.version),
+  the file's state, the view, or the minute (ages); and only the data of the visible pane;
+- the file is read at most once per ``min_interval`` (1 s) however often it changes (a poll
+  opens it and loads its tables), the snapshot right after the read that brought new data:
+  panes repaint once a second whatever the event rate, a commit shows within about a second;
+- a timer poll of a file whose stat has not changed since a poll that found nothing (long
+  enough after its last write) does not open it;
+- the history (the first read, and after a reset when much is waiting) is caught up with
+  store.catchup, as `report` reads it: a reader thread reads ahead while this one applies;
+  meanwhile only ReadProgress messages (the status bar's progress) go out, then one snapshot.
 """
 
 from __future__ import annotations
@@ -17,29 +26,38 @@ import os
 import queue
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from typing import Any
 
 from textual.message import Message
 
 from trmon_tui.messages import (
-    EVENTS_SHOWN,
-    LIST_LIMIT,
     EventRow,
     FileReset,
     FileState,
     FileStatusChanged,
+    ReadProgress,
     Snapshot,
     SnapshotReady,
     TailFailed,
     TestrunLoaded,
     ViewState,
 )
+from trmon_tui.panedata import describe, latest_events, pane_data
+from trmon_tui.watch import watch_file
 
 EVENT_BUFFER = 3000
 """How many of the latest events are kept, over all groups, so that the events pane narrowed to
 one device group still has recent events to show."""
+PROGRESS_INTERVAL = 0.25
+"""Seconds between two ReadProgress messages while catching up."""
+LOADING_INTERVAL = 3.0
+"""While catching up with a long history, a full snapshot (so the panes fill) at most this
+often: one costs up to half a second on a million testruns, and a file that is read within a
+few seconds is better shown once, complete."""
+SETTLED = 2.0
+"""Seconds after its last write (mtime) from which a file's unchanged stat means no new rows:
+a later write moves the mtime even on file systems that keep it to the second."""
 
 
 class TailLoop:
@@ -47,9 +65,12 @@ class TailLoop:
 
     def __init__(self, path: str, post: Callable[[Message], Any], *, clock: str = "received",
                  now: Callable[[], float] = time.time, max_rows: int = 200_000,
-                 min_interval: float = 0.25, view: ViewState | None = None,
-                 wall: Callable[[], float] | None = None) -> None:
+                 min_interval: float = 1.0, view: ViewState | None = None,
+                 wall: Callable[[], float] | None = None, history: Any = None) -> None:
+        """``history``: a store.catchup.catch_up of ``path`` started before the UI (see
+        commands/monitor.py), whose reader and results this loop takes over."""
         self.path = os.path.abspath(path)
+        self._history = history
         self.post = post
         self.clock = clock
         self.now = now
@@ -61,13 +82,18 @@ class TailLoop:
         self._requests: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         self._events: collections.deque[dict] = collections.deque(maxlen=EVENT_BUFFER)
         self._file = FileState()
-        self._dirty = True
+        self._published: tuple | None = None  # what the last snapshot showed: see _shown()
         self._last_publish = 0.0
         self._publish_cost = 0.0
         self._urgent = False
+        self._reload_asked = threading.Event()
         self._last_data_at: float | None = None
+        self._runs_read = 0
+        self._quiet_stat: tuple | None = None
+        self._generation = 0  # counts resets: a snapshot after one even if the rest looks alike
+        self._changed = False  # the watch saw the file change since the last read
+        self._read_at = 0.0
         self._seq = 0
-        self._new()
 
     # ---- called from the UI thread -------------------------------------------------------
     def set_view(self, view: ViewState) -> None:
@@ -79,6 +105,7 @@ class TailLoop:
     def reload(self) -> None:
         """Forget everything and read the file again from the start (thread-safe)."""
         self._requests.put(("reload", None))
+        self._reload_asked.set()  # also ends a catch-up of the old file early
         self._wake.set()
 
     def lookup(self, testrun_id: str) -> None:
@@ -92,12 +119,15 @@ class TailLoop:
         """Loop until ``cancelled`` is set.  poll=None and watch=False read once, then only
         answer requests (deterministic rendering for snapshot tests)."""
         if watch:
-            threading.Thread(target=self._watch, args=(cancelled,), daemon=True,
-                             name="trmon-watch").start()
+            threading.Thread(target=watch_file, args=(self.path, self._file_changed, cancelled),
+                             daemon=True, name="trmon-watch").start()
         # Cancelling the worker must also end a wait on the wake event.
         threading.Thread(target=lambda: (cancelled.wait(), self._wake.set()), daemon=True,
                          name="trmon-cancel").start()
-        self._read()
+        history, self._history = self._history, None
+        self._new(history.reader if history else None)  # here: the UI starts up meanwhile
+        self._catch_up(cancelled, history)  # the history first, as `report` reads it
+        self.reader.max_rows = self.max_rows
         while not cancelled.is_set():
             self._publish_if_due()
             self._wake.wait(self._timeout(poll))
@@ -105,31 +135,32 @@ class TailLoop:
             if cancelled.is_set():
                 break
             self._handle_requests()
-            self._read(cancelled)
+            if self._read_due(poll):
+                self._read(cancelled)
+
+    def _read_due(self, poll: float | None) -> bool:
+        """The timer poll is due, or the file changed: read, at most once per min_interval
+        (a poll opens the file and loads its tables, ~5 ms; a snapshot comes no sooner)."""
+        since = time.monotonic() - self._read_at
+        return (poll is not None and since >= poll) or \
+            (self._changed and since >= self.min_interval)
 
     def _timeout(self, poll: float | None) -> float | None:
-        if self._dirty:
-            wait = self._interval(loading=False) - (time.monotonic() - self._last_publish)
-            return max(0.0, wait) if poll is None else max(0.0, min(wait, poll))
-        return poll
+        """Seconds until the next thing to do: a snapshot, the timer poll, a pending read."""
+        now = time.monotonic()
+        waits = []
+        if self._due():
+            waits.append(self._interval(loading=False) - (now - self._last_publish))
+        if poll is not None:
+            waits.append(poll - (now - self._read_at))
+        if self._changed:
+            waits.append(self.min_interval - (now - self._read_at))
+        return max(0.0, min(waits)) if waits else None
 
-    def _watch(self, cancelled: threading.Event) -> None:
-        """Set the wake event on every change of the file (runs in its own small thread)."""
-        from watchfiles import watch
-
-        directory = os.path.dirname(self.path)
-        name = os.path.basename(self.path)
-        while not cancelled.is_set():
-            if not os.path.isdir(directory):
-                cancelled.wait(2.0)  # the timer poll covers us until the directory exists
-                continue
-            try:
-                for _changes in watch(directory, watch_filter=lambda _c, p: os.path.basename(p)
-                                      == name, debounce=50, step=20, stop_event=cancelled,
-                                      recursive=False, raise_interrupt=False):
-                    self._wake.set()
-            except Exception:  # noqa: BLE001 - a broken watch only costs latency: timer polls
-                cancelled.wait(2.0)
+    def _file_changed(self) -> None:
+        """Called by the watch thread."""
+        self._changed = True
+        self._wake.set()
 
     def _handle_requests(self) -> None:
         while True:
@@ -138,22 +169,22 @@ class TailLoop:
             except queue.Empty:
                 return
             if kind == "reload":
+                self._reload_asked.clear()
                 self._new()
                 self._reset_state()
+                self._changed, self._read_at = True, 0.0  # read the file again at once
                 self.post(FileReset("reloaded from scratch"))
             elif kind == "lookup":
                 self._lookup(arg)
-            elif kind == "view":
-                self._urgent = True  # the operator is waiting on this one: no throttle
-            self._dirty = True
+            self._urgent = True  # the operator is waiting on what this changes: no throttle
 
     # ---- reading -------------------------------------------------------------------------
-    def _new(self) -> None:
+    def _new(self, reader: Any = None) -> None:
         from store.catalog import Catalog
         from store.stats import StatsEngine
         from store.tail import TailReader
 
-        self.reader = TailReader(self.path, max_rows=self.max_rows)
+        self.reader = reader or TailReader(self.path, max_rows=self.max_rows)
         self.engine = StatsEngine(clock=self.clock)
         self.catalog = Catalog()
 
@@ -162,23 +193,57 @@ class TailLoop:
         self.catalog.reset()
         self._events.clear()
         self._last_data_at = None
-        self._dirty = True
+        self._runs_read = 0
+        self._quiet_stat = None
+        self._generation += 1
 
-    def _read(self, cancelled: threading.Event | None = None) -> None:
-        """Poll until caught up; between chunks publish, so panes fill while history loads."""
-        while True:
-            try:
-                result = self.reader.poll()
-            except Exception as exc:  # noqa: BLE001 - never let a bad file kill the monitor
-                self.post(TailFailed(_describe(exc)))
-                return
-            for item in result.items:
-                self._apply(item)
-            self._set_status(result.status)
-            if not result.more or (cancelled is not None and cancelled.is_set()):
-                return
-            self._handle_requests()
-            self._publish_if_due(loading=True)
+    def _read(self, cancelled: threading.Event) -> None:
+        """Poll once; with more to read, catch up with the file (a reader thread reads ahead)."""
+        self._changed, self._read_at = False, time.monotonic()
+        stat = _stat(self.path)
+        if stat is not None and stat == self._quiet_stat:
+            return  # nothing was written since a poll that found nothing
+        try:
+            result = self.reader.poll()
+        except Exception as exc:  # noqa: BLE001 - never let a bad file kill the monitor
+            self.post(TailFailed(describe(exc)))
+            return
+        self._take(result)
+        if result.more:
+            self._catch_up(cancelled)
+        quiet = not result.items and result.status.state == "live" and stat is not None
+        self._quiet_stat = stat if quiet and time.time() - stat[-1] / 1e9 > SETTLED else None
+
+    def _catch_up(self, cancelled: threading.Event, results: Any = None) -> None:
+        """Read until nothing more is waiting (``results``: a catch-up already started); the
+        panes get one snapshot at the end (and one every LOADING_INTERVAL seconds of a long
+        history), the status bar the progress."""
+        from store.catchup import catch_up
+        from store.stats import StatsEngine
+
+        started = self._last_publish = time.monotonic()  # no snapshot of a half-read file yet
+        progress_at = 0.0
+        try:
+            with results or catch_up(self.reader, StatsEngine.prepare) as results:
+                for result in results:
+                    self._take(result)
+                    if cancelled.is_set() or self._reload_asked.is_set():
+                        return  # quitting, or starting over: what was read ahead is not needed
+                    now = time.monotonic()
+                    if now - progress_at >= PROGRESS_INTERVAL:
+                        progress_at = now
+                        self.post(ReadProgress(self._file, self._runs_read))
+                    if _time_left(self._file, now - started) > LOADING_INTERVAL:
+                        self._publish_if_due(loading=True)
+        except Exception as exc:  # noqa: BLE001
+            self.post(TailFailed(describe(exc)))
+        self._read_at = time.monotonic()
+        self._urgent = True  # caught up: show everything at once
+
+    def _take(self, result: Any) -> None:
+        for item in result.items:
+            self._apply(item)
+        self._set_status(result.status)
 
     def _apply(self, item: Any) -> None:
         from store.batch import Reset
@@ -191,11 +256,14 @@ class TailLoop:
             self.catalog.apply(item)
             self.engine.apply(item)
         except Exception as exc:  # noqa: BLE001 - bad data: report, keep the monitor alive
-            self.post(TailFailed(_describe(exc)))
+            self.post(TailFailed(describe(exc)))
+        self._runs_read = max(self._runs_read, item.first_run + len(item.runs))
         if len(item):
-            self._remember_events(item)
+            # Catching up, only the last batches hold events the events pane can show.
+            if not item.events_total or \
+                    item.first_event_row + len(item) > item.events_total - EVENT_BUFFER:
+                self._remember_events(item)
             self._last_data_at = self.wall()
-        self._dirty = True
 
     def _remember_events(self, batch: Any) -> None:
         """Keep the newest events as dicts (only the tail of a big batch is converted)."""
@@ -206,7 +274,7 @@ class TailLoop:
             events = self.catalog.event_dicts(batch)
             groups = [self.catalog.device_group(run) for run in batch.column("run").tolist()]
         except Exception as exc:  # noqa: BLE001
-            self.post(TailFailed(_describe(exc)))
+            self.post(TailFailed(describe(exc)))
             return
         first = batch.first_event_row
         self._events.extend(EventRow(first + i, group, event)
@@ -217,8 +285,6 @@ class TailLoop:
                          int(status.rows_total), status.file_format)
         if (file.state, file.message) != (self._file.state, self._file.message):
             self.post(FileStatusChanged(file))
-        if file != self._file:
-            self._dirty = True
         self._file = file
 
     def _lookup(self, testrun_id: str) -> None:
@@ -229,29 +295,47 @@ class TailLoop:
             attributes = _attributes(events)
             self.post(TestrunLoaded(testrun_id, events, attributes))
         except Exception as exc:  # noqa: BLE001
-            self.post(TestrunLoaded(testrun_id, (), {}, _describe(exc)))
+            self.post(TestrunLoaded(testrun_id, (), {}, describe(exc)))
 
     # ---- snapshots -----------------------------------------------------------------------
+    def _shown(self) -> tuple:
+        """What a snapshot shows: a new one is computed only when this changed.  Ages (the
+        oldest wait, time in phase, running bars) follow the minute; live data refreshes them
+        far more often."""
+        return (self._generation, self.engine.version, self._file, self.view,
+                int(self.now() // 60))
+
+    def _due(self) -> bool:
+        """Something shown changed since the last snapshot (``_urgent`` only lifts the
+        throttle: a view asked for during a catch-up is in the snapshot that ends it)."""
+        return self._shown() != self._published
+
     def _publish_if_due(self, loading: bool = False) -> None:
-        if self._dirty and time.monotonic() - self._last_publish >= self._interval(loading):
+        if self._due() and time.monotonic() - self._last_publish >= self._interval(loading):
             self.publish()
 
     def _interval(self, loading: bool) -> float:
         """Least time between two snapshots.
 
         A snapshot of a big state costs far more than a small batch (0.5 s at 1M testruns):
-        while history loads keep snapshots to about a tenth of the time, so the panes fill
-        but the load is not starved; live, to about a third, so a huge file refreshes every
-        second or two instead of keeping a core busy.
+        while history loads keep snapshots to at most one every LOADING_INTERVAL and a tenth of
+        the time, so the load is not starved; live, to about a third, so a huge file refreshes
+        every second or two instead of keeping a core busy.
         """
+        if loading:
+            return max(LOADING_INTERVAL, 10 * self._publish_cost)
         if self._urgent:
             return 0.0
-        return max(self.min_interval, (10 if loading else 3) * self._publish_cost)
+        # Reads come at most once per min_interval, and a snapshot right after the read that
+        # brought new data: a throttle of a whole min_interval here would run on its own
+        # clock and hold the data back for up to that long.
+        return max(self.min_interval / 2, 3 * self._publish_cost)
 
     def publish(self) -> None:
         """Compute the snapshot of the current view and post it."""
         started = time.monotonic()
-        self._dirty = self._urgent = False
+        self._urgent = False
+        self._published = self._shown()
         self._seq += 1
         self.post(SnapshotReady(self.snapshot()))
         self._last_publish = time.monotonic()
@@ -260,46 +344,10 @@ class TailLoop:
     def snapshot(self) -> Snapshot:
         """The data of the visible pane, plus what the status bar needs."""
         view, now = self.view, self.now()
-        q = {"since": view.since_at(now), "group": view.group, "now": now}
-        errors: list[str] = []
-
-        def ask(fn: Callable[[], Any]) -> Any:
-            try:
-                return fn()
-            except Exception as exc:  # noqa: BLE001 - one failed query must not blank the rest
-                errors.append(_describe(exc))
-                return None
-
-        values: dict[str, Any] = {}
-        if view.tab in ("overview", "statistics"):
-            # No pane shows delivery delays (`report` does): skipping them saves a third.
-            values["summary"] = ask(lambda: self.engine.summary(**q, delivery_delay=False))
-        if view.tab == "testruns":
-            values["ongoing"] = _tuple(ask(lambda: self.engine.testruns(
-                "ongoing", limit=LIST_LIMIT, **q)))
-            values["queued"] = _tuple(ask(lambda: self.engine.testruns(
-                "queued", limit=LIST_LIMIT, **q)))
-        if view.tab == "chart":
-            values["segments"] = ask(lambda: self.engine.segments(
-                offset=view.chart_offset, limit=view.chart_limit, **q))
-        if view.tab == "statistics":
-            values["samples"] = ask(lambda: self.engine.samples(view.phase, **q))
-        return Snapshot(
-            seq=self._seq, taken_at=now, view=view, file=self._file,
-            counts=ask(self.engine.counts) or {}, groups=tuple(ask(self.engine.groups) or ()),
-            events=self._latest_events(view) if view.tab == "events" else (),
-            last_data_at=self._last_data_at, errors=tuple(errors), **values)
-
-
-    def _latest_events(self, view: ViewState) -> tuple[EventRow, ...]:
-        """Newest first, of the view's device group, at most EVENTS_SHOWN."""
-        shown: list[EventRow] = []
-        for row in reversed(self._events):
-            if view.group is None or row.group == view.group:
-                shown.append(row)
-                if len(shown) == EVENTS_SHOWN:
-                    break
-        return tuple(shown)
+        values, errors = pane_data(self.engine, view, now)
+        events = latest_events(self._events, view) if view.tab == "events" else ()
+        return Snapshot(seq=self._seq, taken_at=now, view=view, file=self._file, events=events,
+                        last_data_at=self._last_data_at, errors=tuple(errors), **values)
 
 
 def _attributes(events: tuple[dict, ...]) -> dict:
@@ -315,12 +363,15 @@ def _attributes(events: tuple[dict, ...]) -> dict:
     return out
 
 
-def _tuple(rows: Any) -> tuple | None:
-    return None if rows is None else tuple(rows)
+def _time_left(file: FileState, elapsed: float) -> float:
+    """Seconds still to read, at the pace so far."""
+    return elapsed * (file.rows_total - file.rows_read) / max(1, file.rows_read)
 
 
-def _describe(exc: BaseException) -> str:
-    """One line for the UI: the exception and where it came from (never a full traceback)."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    where = f" (in {os.path.basename(frames[-1].filename)}:{frames[-1].lineno})" if frames else ""
-    return f"{type(exc).__name__}: {exc}{where}"
+def _stat(path: str) -> tuple | None:
+    """What changes when a file is written or replaced (mtime last), None if it is missing."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)

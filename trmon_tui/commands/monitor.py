@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
+STARTUP_AHEAD = 4  # batches the history's reader may read before the tail loop takes over
 
 def run(args: argparse.Namespace) -> int:
     """Run the app on args.file, or on a live demo file with --demo; returns the exit code."""
+    history = None if args.demo else _start_reading(args.file)
     from trmon_tui.app import make_app
 
     options = {"clock": args.clock, "since": args.since, "group": args.group,
                "poll": args.poll if args.poll and args.poll > 0 else 1.0}
     try:
         if not args.demo:
-            app = make_app(args.file, **options)
+            app = make_app(args.file, history=history, **options)
+            history = None  # the app's tail loop has it now
             app.run()
             return 0
         from demo.live import demo_clock, live_demo
@@ -33,3 +37,17 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:  # a bad --since or --speed: said before anything starts
         print(f"trmon-tui: {exc}", file=sys.stderr)
         return 2
+    finally:
+        if history is not None:
+            history.close()
+
+
+def _start_reading(path: str):
+    """Start reading the file's history in a thread, as `report` does: importing and starting
+    the UI takes a few tenths of a second, time enough to read a few million events."""
+    from store.catchup import catch_up
+    from store.stats import StatsEngine
+    from store.tail import TailReader
+
+    # A few batches ahead: until the UI's tail loop takes over, the reader need not wait.
+    return catch_up(TailReader(os.path.abspath(path)), StatsEngine.prepare, ahead=STARTUP_AHEAD)

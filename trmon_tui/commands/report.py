@@ -1,16 +1,16 @@
 """`trmon-tui report [LABEL=]FILE ... [--json|--prometheus] [--now EPOCH] [--trend hour|day]`:
 the statistics of the files (the same files and --now give the same bytes).
 
-Reads every file with store.multi.MultiTail (one TailReader per file, batches of at most
-READ_ROWS rows, so memory stays bounded), folds them into one store.stats.StatsEngine and prints
-its summary: DESIGN.md's JSON with --json (plus "files"), the Prometheus metrics with
---prometheus (see metrics), else a plain-text table per device group (see report_table).  A
-file that cannot be read is said on stderr and the others are reported; the status is then 1.
+Reads every file with store.multi.MultiTail (one TailReader per file, in batches, so memory
+stays bounded), folds them into one store.stats.StatsEngine and prints its summary: DESIGN.md's
+JSON with --json (plus "files"), the Prometheus metrics with --prometheus (see metrics), else a
+plain-text table per device group (see report_table).  A file that cannot be read is said on
+stderr and the others are reported; the status is then 1.
 
 On a large file the work is spread over the machine's two cores: a reader thread reads the next
-batch (holding the file open for up to HOLD seconds at a time) and prepares it
-(StatsEngine.prepare), the engine applies the previous one with a helper thread of its own, and
-the summary's sample statistics run in two threads.  See tests/benchmarks/bench_stats.py.
+batch and prepares it (store.catchup, which the monitor shares), the engine applies the previous
+one with a helper thread of its own, and the summary's sample statistics run in two threads.
+See tests/benchmarks/bench_stats.py.
 """
 
 from __future__ import annotations
@@ -19,26 +19,28 @@ import argparse
 import ctypes
 import json
 import os
-import queue
 import sys
-import threading
 import time
 from contextlib import closing
 
+from store import catchup
 from store.batch import Status
-from store.h5io import quiet_hdf5
-from store.multi import MultiTail, Source, catch_up, default_label, file_summaries, parse_sources
+from store.multi import (
+    MultiTail,
+    Source,
+    default_label,
+    file_summaries,
+    parse_sources,
+    read_through,
+)
 from store.stats import StatsEngine, TrendTooLong
 from store.window import parse_since
 from trmon_tui.commands.report_table import render, safe
 
 PREFIX = "trmon-tui report: "
-READ_ROWS = 500_000  # events per poll: bounds the memory of one batch in flight
-FIRST_ROWS = 100_000  # events of the first poll
 MAX_LISTED = 6  # queued / ongoing testruns named per section of the table
 THREAD_BYTES = 128 << 20  # from this file size a reader thread overlaps reading and applying
 LOCK_PATIENCE = 30.0  # seconds to wait for a writer holding the file before giving up
-HOLD = 0.25  # seconds the reader keeps the file open while reading on (a writer waits that long)
 
 
 class ReportError(Exception):
@@ -160,66 +162,31 @@ def read_sources(sources: list[Source],
     files in one id space); (engine, the tail that read them, {label: reason} of the files
     that could not be read)."""
     engine = StatsEngine(clock=clock)
-    tail = MultiTail(sources, hold=HOLD, max_rows=FIRST_ROWS)
+    tail = MultiTail(sources, hold=catchup.HOLD, max_rows=catchup.FIRST_ROWS)
     size = 0
     for source in sources:
         try:
             size += os.path.getsize(source.path)
         except OSError:
             pass  # missing or gone meanwhile: the reader says so
-    if size < THREAD_BYTES:  # a few polls: a thread costs more than it saves
-        last: list = []
+    failed: dict[str, str] = {}
 
-        def take(message: tuple) -> None:
-            if message[0] == "items":
-                for item in message[1]:
+    def polls():
+        return read_through(tail, _verdict, failed, prepare=StatsEngine.prepare)
+
+    # HDF5 reads release the GIL: on a large file a reader thread reads and prepares the next
+    # batch while this thread folds the previous one in; a small file is a few polls, for which
+    # a thread costs more than it saves.
+    with closing(tail):  # no file is left open
+        ahead = catchup.ReadAhead(polls) if size >= THREAD_BYTES else None
+        try:
+            for items in ahead or polls():
+                for item in items:
                     engine.apply(item)
-            else:
-                last.append(message)
-
-        _produce(tail, take, threading.Event())
-        kind, value = last[0]
-        if kind == "done":
-            return engine, tail, value
-        raise value
-    # HDF5 reads release the GIL: a reader thread polls the next batch while this thread
-    # folds the previous one in (a queue of one bounds the batches in flight, and memory).
-    batches: queue.Queue = queue.Queue(maxsize=1)
-    stop = threading.Event()
-    thread = threading.Thread(target=_produce, args=(tail, batches.put, stop), daemon=True)
-    thread.start()
-    try:
-        while True:
-            kind, value = batches.get()
-            if kind == "items":
-                for item in value:
-                    engine.apply(item)
-            elif kind == "done":
-                return engine, tail, value
-            else:
-                raise value
-    finally:
-        stop.set()
-
-
-def _produce(tail: MultiTail, put, stop: threading.Event) -> None:
-    """Read every file of ``tail`` to its end; ``put`` each poll's items ("items", list),
-    then ("done", {label: reason} of the files given up on) or ("error", exception)."""
-    try:
-        quiet_hdf5()
-
-        def take(items: list) -> None:
-            # A small first batch: the engine starts on it while the reader reads the next.
-            tail.max_rows = READ_ROWS
-            for item in items:
-                StatsEngine.prepare(item)  # in this thread, while the engine applies
-            put(("items", items))
-
-        with closing(tail):  # closing: no file is left open
-            failed = catch_up(tail, _verdict, take, stopped=stop.is_set)
-        put(("done", failed))
-    except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which raises it
-        put(("error", exc))
+        finally:
+            if ahead is not None:
+                ahead.close()
+    return engine, tail, failed
 
 
 def _verdict(source: Source, status: Status, waited: float) -> str | None:

@@ -1,7 +1,15 @@
 """Screens pushed over the monitor: help, testrun detail, device group selector."""
 
 from trmon_tui.screens.group import GroupScreen
-from trmon_tui.screens.help import HelpScreen
 from trmon_tui.screens.testrun import TestrunScreen
 
 __all__ = ["GroupScreen", "HelpScreen", "TestrunScreen"]
+
+
+def __getattr__(name: str):
+    # Markdown costs a tenth of the monitor's start-up: the help screen is imported when used.
+    if name == "HelpScreen":
+        from trmon_tui.screens.help import HelpScreen
+
+        return HelpScreen
+    raise AttributeError(name)

@@ -7,12 +7,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import Footer, Static
 
 from trmon_tui.messages import TestrunLoaded
 from trmon_tui.widgets import format as fmt
 from trmon_tui.widgets.events import detail
-from trmon_tui.widgets.table import FittedTable
+from trmon_tui.widgets.livetable import LiveTable
 
 
 class TestrunScreen(Screen[None]):
@@ -32,11 +32,9 @@ class TestrunScreen(Screen[None]):
                          id="detail-title")
             yield Static(Text("loading…", style="dim"), id="detail-attrs")
             yield Static(id="detail-error")
-            yield FittedTable(id="timeline", cursor_type="row", zebra_stripes=True)
+            yield LiveTable("received", "+ since request", "event", "detail", zebra=True,
+                            id="timeline")
         yield Footer()
-
-    def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns("received", "+ since request", "event", "detail")
 
     def show(self, loaded: TestrunLoaded) -> None:
         """Fill the screen from the worker's answer."""
@@ -53,13 +51,14 @@ class TestrunScreen(Screen[None]):
         error = Text(fmt.clean(message or " · ".join(errors)), style="bold red")
         self.query_one("#detail-error", Static).update(error)
         self.query_one("#detail-error").display = bool(error.plain)
-        table = self.query_one(DataTable)
-        table.clear()
         start = next((e.get("received") for e in loaded.events if e.get("event") == "request"),
                      None)
-        for e in loaded.events:
+        rows = []
+        for i, e in enumerate(loaded.events):
             rel = None if start is None or e.get("received") is None else e["received"] - start
-            table.add_row(fmt.text(fmt.stamp(e.get("received"))), fmt.right(fmt.duration(rel)),
-                          fmt.text(e.get("event"), limit=20), fmt.text(detail(e), limit=100))
+            rows.append((str(i), [fmt.text(fmt.stamp(e.get("received"))),
+                                  fmt.right(fmt.duration(rel)), fmt.text(e.get("event"), limit=20),
+                                  fmt.text(detail(e), limit=100)]))
         if not loaded.events and not loaded.error:
-            table.add_row(Text("no events found"), "", "", "")
+            rows.append(("none", [Text("no events found"), "", "", ""]))
+        self.query_one("#timeline", LiveTable).set_rows(rows)

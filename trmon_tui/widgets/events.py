@@ -5,12 +5,12 @@ from __future__ import annotations
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Static
 
-from trmon_tui.messages import Snapshot, TestrunChosen
+from trmon_tui.messages import EVENTS_SHOWN, EventRow, Snapshot, TestrunChosen
 from trmon_tui.widgets import format as fmt
+from trmon_tui.widgets.livetable import LiveTable
 from trmon_tui.widgets.pane import Pane
-from trmon_tui.widgets.table import FittedTable, refill
+from trmon_tui.widgets.textline import TextLine
 
 COLUMNS = ("received", "testrun", "group", "event", "detail")
 STYLES = {"error": "bold red", "publish": "green", "request": "cyan"}
@@ -27,37 +27,45 @@ def detail(event: dict) -> str:
     return " · ".join(parts)
 
 
+def event_cells(item: EventRow) -> list[Text]:
+    """The table row of one event."""
+    e = item.event
+    name = str(e.get("event"))
+    return [fmt.text(fmt.clock(e.get("received"))), fmt.text(e.get("testrun_id"), limit=24),
+            fmt.text(item.group, limit=14), fmt.text(name, STYLES.get(name, ""), limit=14),
+            fmt.text(detail(e), limit=80)]
+
+
 class EventsPane(Pane):
     """Newest first, as they arrive."""
 
     tab = "events"
 
-    def compose(self) -> ComposeResult:
-        yield Static(id="events-info", classes="info")
-        yield FittedTable(id="events-table", cursor_type="row", zebra_stripes=True)
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._ids: dict[str, str] = {}
+        self._cells: dict[int, list[Text]] = {}  # by file row: an event never changes
 
-    def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns(*COLUMNS)
+    def compose(self) -> ComposeResult:
+        yield TextLine(id="events-info", classes="info")
+        yield LiveTable(*COLUMNS, zebra=True, follow_top=True, id="events-table")
 
     def render_snapshot(self, snapshot: Snapshot) -> None:
-        rows = []
-        self._ids = {}
+        rows, cells, self._ids = [], {}, {}
         for item in snapshot.events:
-            e, key = item.event, f"e:{item.row}"  # keyed by file row: the cursor stays put
-            self._ids[key] = str(e.get("testrun_id"))
-            name = str(e.get("event"))
-            rows.append((key, [
-                fmt.text(fmt.clock(e.get("received"))), fmt.text(e.get("testrun_id"), limit=24),
-                fmt.text(item.group, limit=14),
-                fmt.text(name, STYLES.get(name, ""), limit=14), fmt.text(detail(e), limit=80)]))
-        refill(self.query_one(DataTable), rows)
+            key = f"e:{item.row}"  # keyed by file row: the cursor stays on its event
+            self._ids[key] = str(item.event.get("testrun_id"))
+            cells[item.row] = self._cells.get(item.row) or event_cells(item)
+            rows.append((key, cells[item.row]))
+        self._cells = cells if len(cells) <= 2 * EVENTS_SHOWN else {}
+        self.query_one("#events-table", LiveTable).set_rows(rows)
         paused = " · PAUSED (p resumes)" if self.app.paused else " · p pauses"
         group = f" of {snapshot.view.group}" if snapshot.view.group else ""
-        self.query_one("#events-info", Static).update(
+        self.query_one("#events-info", TextLine).show(
             Text(f"latest {len(rows)} events{group}, newest first{paused} · Enter: testrun"))
 
-    @on(DataTable.RowSelected, "#events-table")
-    def _chosen(self, event: DataTable.RowSelected) -> None:
-        testrun_id = getattr(self, "_ids", {}).get(event.row_key.value or "")
+    @on(LiveTable.RowSelected, "#events-table")
+    def _chosen(self, event: LiveTable.RowSelected) -> None:
+        testrun_id = self._ids.get(event.key or "")
         if testrun_id is not None:
             self.post_message(TestrunChosen(testrun_id))

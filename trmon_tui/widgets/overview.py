@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Static
 
 from trmon_tui.messages import Snapshot
 from trmon_tui.widgets import format as fmt
+from trmon_tui.widgets.livetable import LiveTable
 from trmon_tui.widgets.pane import Pane
-from trmon_tui.widgets.table import FittedTable, refill
+from trmon_tui.widgets.textline import TextLine
 
 GROUP_COLUMNS = ("group", "runs", "queued", "ongoing", "finished", "errors", "err %",
                  "median", "oldest wait")
@@ -52,13 +52,9 @@ class OverviewPane(Pane):
     tab = "overview"
 
     def compose(self) -> ComposeResult:
-        yield FittedTable(id="groups", cursor_type="row", zebra_stripes=True)
-        yield Static(id="overview-events", classes="info")
-        yield FittedTable(id="requestors", cursor_type="row")
-
-    def on_mount(self) -> None:
-        self.query_one("#groups", DataTable).add_columns(*GROUP_COLUMNS)
-        self.query_one("#requestors", DataTable).add_columns("requestor", "requests", "errors")
+        yield LiveTable(*GROUP_COLUMNS, zebra=True, id="groups")
+        yield TextLine(id="overview-events", classes="info")
+        yield LiveTable("requestor", "requests", "errors", id="requestors")
 
     def render_snapshot(self, snapshot: Snapshot) -> None:
         summary = snapshot.summary
@@ -69,12 +65,12 @@ class OverviewPane(Pane):
                 for name, s in sorted((summary.get("groups") or {}).items())]
         everything = summary.get("all") or {}
         rows.append(("*all*", group_cells("all groups", everything, "bold", loading)))
-        refill(self.query_one("#groups", DataTable), rows)
+        self.query_one("#groups", LiveTable).set_rows(rows)
         reqs = [(f"r:{i}", [fmt.text(r.get("requestor"), limit=40), fmt.number(r.get("requests")),
                             fmt.number(r.get("errors"))])
                 for i, r in enumerate(everything.get("requestors") or [])]
-        refill(self.query_one("#requestors", DataTable), reqs)
-        self.query_one("#overview-events", Static).update(_counts_line(everything))
+        self.query_one("#requestors", LiveTable).set_rows(reqs)
+        self.query_one("#overview-events", TextLine).show(_counts_line(everything))
 
 
 def _counts_line(summary: dict) -> Text:

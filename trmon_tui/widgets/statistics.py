@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import numpy as np
 from textual import on
 from textual.app import ComposeResult
 from textual.message import Message
-from textual.widgets import DataTable
 
 from trmon_tui.messages import PHASES, Snapshot
 from trmon_tui.widgets import format as fmt
 from trmon_tui.widgets import plots
+from trmon_tui.widgets.livetable import LiveTable
 from trmon_tui.widgets.pane import Pane
 from trmon_tui.widgets.plotview import PlotView
-from trmon_tui.widgets.table import FittedTable, refill
 
 COLUMNS = ("phase", "n", "min", "max", "mean", "std", "p50", "p95")
 ITERATIONS = ("flash", "boot", "test")
@@ -41,16 +41,18 @@ class StatisticsPane(Pane):
             super().__init__()
             self.phase = phase
 
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._samples: tuple[str, np.ndarray] | None = None  # what the histogram shows
+        self._samples_changes = 0
+
     def compose(self) -> ComposeResult:
-        yield FittedTable(id="stats", cursor_type="row")
+        yield LiveTable(*COLUMNS, id="stats")
         yield PlotView(id="histogram")
 
-    def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns(*COLUMNS)
-
-    @on(DataTable.RowHighlighted, "#stats")
-    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
-        key = event.row_key.value or ""
+    @on(LiveTable.RowHighlighted, "#stats")
+    def _highlighted(self, event: LiveTable.RowHighlighted) -> None:
+        key = event.key or ""
         if key in PHASES:
             self.post_message(self.PhaseChosen(key))
 
@@ -62,12 +64,18 @@ class StatisticsPane(Pane):
             rows = [(p, stats_cells(p, durations.get(p) or {})) for p in PHASES]
             rows += [(f"it:{p}", stats_cells(f"{p} iter.", iterations.get(p) or {}, True))
                      for p in ITERATIONS]
-            refill(self.query_one(DataTable), rows)
+            self.query_one("#stats", LiveTable).set_rows(rows)
         self._histogram(snapshot)
 
     def _histogram(self, snapshot: Snapshot) -> None:
         if snapshot.samples is None:
             return
         samples, phase, mono = snapshot.samples, snapshot.view.phase, self.app.no_color
+        shown = self._samples
+        if shown is None or shown[0] != phase or not np.array_equal(shown[1], samples):
+            self._samples = (phase, samples)
+            self._samples_changes += 1
+        # The key changes only with the samples: the same ones again draw nothing.
         self.query_one("#histogram", PlotView).plot(
-            lambda w, h: plots.histogram(samples, w, h, label=phase, mono=mono))
+            lambda w, h: plots.histogram(samples, w, h, label=phase, mono=mono),
+            key=self._samples_changes)

@@ -6,12 +6,13 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Input
 
 from trmon_tui.messages import LIST_LIMIT, Snapshot, TestrunChosen
 from trmon_tui.widgets import format as fmt
+from trmon_tui.widgets.livetable import LiveTable
 from trmon_tui.widgets.pane import Pane
-from trmon_tui.widgets.table import FittedTable, refill
+from trmon_tui.widgets.textline import TextLine
 
 COLUMNS = ("state", "testrun", "group", "phase", "for", "hosts", "requestor")
 SORTS = ("newest", "longest", "group", "testrun", "requestor")
@@ -58,11 +59,9 @@ class TestrunsPane(Pane):
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter: id, group, phase, host, requestor  (Esc clears)",
                     id="filter", classes="-hidden")
-        yield Static(id="testruns-info", classes="info")
-        yield FittedTable(id="testruns-table", cursor_type="row", zebra_stripes=True)
-
-    def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns(*COLUMNS)
+        yield TextLine(id="testruns-info", classes="info")
+        yield LiveTable(*COLUMNS, zebra=True, follow_top=True,
+                        id="testruns-table")
 
     def open_filter(self) -> None:
         """Show and focus the filter box."""
@@ -78,31 +77,31 @@ class TestrunsPane(Pane):
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
-        self.query_one(DataTable).focus()
+        self.query_one("#testruns-table", LiveTable).focus()
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#filter", Input)
         box.value = ""
         box.add_class("-hidden")
-        self.query_one(DataTable).focus()
+        self.query_one("#testruns-table", LiveTable).focus()
 
     def action_cycle_sort(self) -> None:
         self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
         if self.snapshot:
             self.render_snapshot(self.snapshot)
 
-    @on(DataTable.HeaderSelected)
-    def _header(self, event: DataTable.HeaderSelected) -> None:
-        label = str(event.label)
+    @on(LiveTable.HeaderSelected, "#testruns-table")
+    def _header(self, event: LiveTable.HeaderSelected) -> None:
+        label = event.label
         self.sort = {"for": "longest", "state": "newest"}.get(label, label)
         if self.sort not in SORTS:
             self.sort = "newest"
         if self.snapshot:
             self.render_snapshot(self.snapshot)
 
-    @on(DataTable.RowSelected, "#testruns-table")
-    def _chosen(self, event: DataTable.RowSelected) -> None:
-        testrun_id = self._ids.get(event.row_key.value or "")
+    @on(LiveTable.RowSelected, "#testruns-table")
+    def _chosen(self, event: LiveTable.RowSelected) -> None:
+        testrun_id = self._ids.get(event.key or "")
         if testrun_id is not None:
             self.post_message(TestrunChosen(testrun_id))
 
@@ -127,12 +126,12 @@ class TestrunsPane(Pane):
                 fmt.right(fmt.duration(waited(r, now))),
                 fmt.text(fmt.hosts(r.get("hosts")), limit=24),
                 fmt.text(r.get("requestor"), limit=32)]))
-        refill(self.query_one("#testruns-table", DataTable), table_rows)
+        self.query_one("#testruns-table", LiveTable).set_rows(table_rows)
         n_on, n_q = len(snapshot.ongoing or ()), len(snapshot.queued or ())
         info = f"{_count(n_on)} ongoing · {_count(n_q)} queued · sorted by {self.sort} (s)"
         if self.filter_text:
             info += f" · {len(rows):,} match filter “{fmt.clean(self.filter_text, 30)}”"
-        self.query_one("#testruns-info", Static).update(Text(info))
+        self.query_one("#testruns-info", TextLine).show(Text(info))
 
 
 def _count(n: int) -> str:

@@ -1,0 +1,62 @@
+"""What a snapshot holds besides the file's state: the statistics the visible pane shows.
+
+Only the visible pane's data is computed (a summary of a million testruns costs a quarter of a
+second); a failed query leaves its value None and says why, and never blanks the others.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from trmon_tui.messages import EVENTS_SHOWN, LIST_LIMIT, EventRow, ViewState
+
+
+def pane_data(engine: Any, view: ViewState, now: float) -> tuple[dict[str, Any], list[str]]:
+    """(Snapshot fields, errors) for ``view`` from a StatsEngine."""
+    q = {"since": view.since_at(now), "group": view.group, "now": now}
+    errors: list[str] = []
+
+    def ask(fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except Exception as exc:  # noqa: BLE001 - one failed query must not blank the rest
+            errors.append(describe(exc))
+            return None
+
+    values: dict[str, Any] = {"counts": ask(engine.counts) or {},
+                              "groups": tuple(ask(engine.groups) or ())}
+    if view.tab in ("overview", "statistics"):
+        # No pane shows delivery delays (`report` does): skipping them saves a third.
+        values["summary"] = ask(lambda: engine.summary(**q, delivery_delay=False))
+    if view.tab == "testruns":
+        for status in ("ongoing", "queued"):
+            rows = ask(lambda status=status: engine.testruns(status, limit=LIST_LIMIT, **q))
+            values[status] = None if rows is None else tuple(rows)
+    if view.tab == "chart":
+        values["segments"] = ask(lambda: engine.segments(
+            offset=view.chart_offset, limit=view.chart_limit, **q))
+    if view.tab == "statistics":
+        values["samples"] = ask(lambda: engine.samples(view.phase, **q))
+    return values, errors
+
+
+def latest_events(events: Iterable[EventRow], view: ViewState) -> tuple[EventRow, ...]:
+    """Newest first (``events`` oldest first), of the view's device group, at most
+    EVENTS_SHOWN."""
+    shown: list[EventRow] = []
+    for row in reversed(events):  # type: ignore[call-overload]
+        if view.group is None or row.group == view.group:
+            shown.append(row)
+            if len(shown) == EVENTS_SHOWN:
+                break
+    return tuple(shown)
+
+
+def describe(exc: BaseException) -> str:
+    """One line for the UI: the exception and where it came from (never a full traceback)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" (in {os.path.basename(frames[-1].filename)}:{frames[-1].lineno})" if frames else ""
+    return f"{type(exc).__name__}: {exc}{where}"
