@@ -25,7 +25,7 @@ from contextlib import closing
 from store.batch import Batch, Reset
 from store.h5io import quiet_hdf5
 from store.stats import StatsEngine
-from store.tail import TailReader
+from store.tail import RETRY_PATIENCE, TailReader
 from store.window import parse_since
 from trmon_tui.commands.report_table import render, safe
 
@@ -159,7 +159,7 @@ def _produce(path: str, put, stop: threading.Event) -> None:
         quiet_hdf5()
         # A small first batch: the engine starts on it while the reader reads the next.
         reader = TailReader(path, max_rows=FIRST_ROWS)
-        started = time.monotonic()
+        trouble_since = None
         with closing(reader.polls(hold=HOLD)) as polls:  # closing: the file is not left open
             for result in polls:
                 reader.max_rows = READ_ROWS
@@ -170,18 +170,27 @@ def _produce(path: str, put, stop: threading.Event) -> None:
                     StatsEngine.prepare(item)  # in this thread, while the engine applies
                 if items:
                     put(("items", items))
+                    trouble_since = None
                 if result.more:
                     continue
                 status = result.status
                 if status.state == "live":
                     put(("done", status.file_format))
                     return
-                transient = status.state == "locked" or \
-                    status.message.endswith("retrying") or not status.message
-                if not transient or time.monotonic() - started > LOCK_PATIENCE:
+                trouble_since = trouble_since or time.monotonic()
+                if time.monotonic() - trouble_since > _patience(status):
                     message = status.message.split("; ")[0] or f"{path} could not be read"
                     put(("error", ReportError(message)))
                     return
                 time.sleep(0.05)
     except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which raises it
         put(("error", exc))
+
+
+def _patience(status) -> float:
+    """Seconds to keep polling while the reader reports ``status``: a writer holding the lock
+    lets go, a failed read may have met a file mid-rewrite; anything else (missing, damaged,
+    foreign) is the answer."""
+    if status.state == "locked" or not status.message:
+        return LOCK_PATIENCE
+    return RETRY_PATIENCE if status.message.endswith("retrying") else 0.0

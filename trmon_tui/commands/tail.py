@@ -14,10 +14,11 @@ import json
 import os
 import sys
 import threading
+import time
 
 from store.batch import Batch, Reset
 from store.catalog import Catalog
-from store.tail import TailReader
+from store.tail import RETRY_PATIENCE, TailReader
 
 PREFIX = "trmon-tui tail: "
 
@@ -39,6 +40,7 @@ def _tail(path: str, *, follow: bool, poll: float) -> int:
     wake = _watch(path) if follow else None
     last_message = ""
     out = sys.stdout
+    trouble_since = None
     while True:
         result = reader.poll()
         for item in result.items:
@@ -53,10 +55,16 @@ def _tail(path: str, *, follow: bool, poll: float) -> int:
         status = result.status
         if result.more:
             continue
-        code = None if follow else _done(status)
+        if status.state == "live" or any(isinstance(item, Batch) for item in result.items):
+            trouble_since = None
+        elif trouble_since is None:
+            trouble_since = time.monotonic()
+        code = None if follow else _done(status, trouble_since)
         message = status.message
         if code is not None and message:
             message = message.split("; ")[0]  # one-shot: no "waiting for ..." promise
+        elif not follow and status.state != "locked":
+            message = ""  # one-shot and still retrying: only its last word is printed
         if message and message != last_message:
             print(PREFIX + message, file=sys.stderr, flush=True)
         elif follow and last_message and not message and status.state == "live":
@@ -72,12 +80,16 @@ def _tail(path: str, *, follow: bool, poll: float) -> int:
             threading.Event().wait(min(poll, 0.05))
 
 
-def _done(status) -> int | None:
-    """Exit code of a one-shot tail once it has read the file, None to keep trying."""
+def _done(status, trouble_since: float | None) -> int | None:
+    """Exit code of a one-shot tail once it has read the file, None to keep trying.
+    ``trouble_since``: when the reader last stopped making progress."""
     if status.state == "live":
         return 0
-    if status.state == "locked" or status.message.endswith("retrying") or not status.message:
-        return None  # busy or a transient read error: try again
+    if status.state == "locked" or not status.message:
+        return None  # a writer holds the file: it lets go
+    troubled = time.monotonic() - (trouble_since or time.monotonic())
+    if status.message.endswith("retrying") and troubled <= RETRY_PATIENCE:
+        return None  # a failed read, perhaps of a file mid-rewrite: once more
     return 1 if status.state == "error" or "does not exist" in status.message else 0
 
 
