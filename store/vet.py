@@ -82,8 +82,8 @@ class _Record:
 
     identity: tuple[int, int]  # (st_dev, st_ino)
     shape: tuple[int, int]     # (size, mtime_ns) when vetted
-    largest: int               # the largest size seen since, and the latest mtime
-    latest: int
+    largest: int               # the largest size seen since
+    latest: int                # the latest mtime_ns seen since
     refusal: str = ""          # why it was refused ("": trusted)
     fd: int = -1               # held open while trusted, so that the inode is not reused
 
@@ -120,25 +120,25 @@ def check(path: str) -> None:
 
 
 def _vet_and_remember(key: str, path: str) -> None:
+    """Vet the file now at ``path``, remember the verdict; raise as check() does."""
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY)  # the inode vetted is the one this descriptor holds
     except OSError:
         return  # gone meanwhile: the open says so
     st = os.fstat(fd)
     verdict = vet(path)
-    record = _Record((st.st_dev, st.st_ino), (st.st_size, st.st_mtime_ns), st.st_size,
-                     st.st_mtime_ns, "" if verdict in ("ok", "locked") else verdict, fd)
+    if verdict != "ok":
+        os.close(fd)
+        fd = -1
     if verdict == "locked":
-        os.close(fd)
         raise Busy(f"{path} is locked by another process")
-    if record.refusal:
-        os.close(fd)
-        record.fd = -1
-    _records[key] = record
+    refusal = "" if verdict == "ok" else verdict
+    _records[key] = _Record((st.st_dev, st.st_ino), (st.st_size, st.st_mtime_ns), st.st_size,
+                            st.st_mtime_ns, refusal, fd)
     while len(_records) > MAX_RECORDS:
         _forget(next(iter(_records)))
-    if record.refusal:
-        raise Damaged(path, record.refusal)
+    if refusal:
+        raise Damaged(path, refusal)
 
 
 def _forget(key: str) -> None:
@@ -242,7 +242,12 @@ def vet(path: str) -> str:
 def _in_fork(path: str) -> str | None:
     """The verdict from a forked child, or None when it did not answer in time."""
     read_end, write_end = os.pipe()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:  # out of processes or memory for now: the fallback says so if it fails too
+        os.close(read_end)
+        os.close(write_end)
+        return None
     if pid == 0:  # the child: exits here, whatever happens
         status = 70
         try:
@@ -283,12 +288,13 @@ def _read_all(fd: int, timeout: float) -> bytes | None:
 
 
 def _in_fresh_interpreter(path: str) -> str:
+    """The verdict from ``python -m store.vet PATH``, of this very store package (run from
+    its parent directory, which ``-m`` puts first on the path)."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        p for p in (root, os.environ.get("PYTHONPATH", "")) if p))
     try:
-        proc = subprocess.run([sys.executable, "-m", "store.vet", path], capture_output=True,
-                              stdin=subprocess.DEVNULL, timeout=SPAWN_TIMEOUT, env=env)
+        proc = subprocess.run([sys.executable, "-m", "store.vet", os.path.abspath(path)],
+                              capture_output=True, stdin=subprocess.DEVNULL, cwd=root,
+                              timeout=SPAWN_TIMEOUT)
     except subprocess.TimeoutExpired:
         return f"reading it did not finish within {SPAWN_TIMEOUT:.0f} s"
     if proc.returncode < 0:
