@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import numpy as np
 import tables
@@ -28,7 +28,7 @@ from trmon_tui.commands.report import FIRST_ROWS
 SEED_NAMES = np.array([b"request", b"queue_start", b"queue_end", b"flash_start", b"flash_end",
                        b"boot_start", b"boot_end", b"test_start", b"test_end", b"publish"])
 SEED_ROW = [("testrun_id", "S16"), ("ev_name", "S16"), ("emit", "<i8"), ("received", "<i8")]
-TAIL_ROWS = 500_000  # TailReader's default max_rows: what `tail` reads per poll
+TAIL_ROWS = TailReader("").max_rows  # its default: what `tail` reads per poll
 SLOW = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                      HealthCheck.too_slow])
 
@@ -226,8 +226,7 @@ def _report(path) -> dict:
 
 def seed_event_counts(n: int) -> dict[str, int]:
     """event_counts of a seed group of n rows (row k is event name k % 10)."""
-    return {name.decode(): int(np.count_nonzero(np.arange(n) % 10 == code))
-            for code, name in enumerate(SEED_NAMES) if np.count_nonzero(np.arange(n) % 10 == code)}
+    return dict(Counter(name.decode() for name in SEED_NAMES[np.arange(n) % 10]))
 
 
 BOUNDARY = [0, 1, FIRST_ROWS - 1, FIRST_ROWS, FIRST_ROWS + 1]
