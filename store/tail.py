@@ -211,7 +211,7 @@ class TailReader:
             got[name] = np.zeros(0, dtype=schema.TABLES[name])
             if cap[name] <= start:
                 continue
-            table = getattr(root, name)
+            table = schema.table(h5, name)
             cap[name] = min(cap[name], int(table.nrows))
             stop = min(cap[name], start + self.max_rows)
             if name in ("requests", "errors"):

@@ -19,10 +19,14 @@ import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pytest
+import tables
 from damaged_files import damaged_copies
 from test_tail_follow import Follower
-from writer_proc import read_events
+from writer_proc import columns, read_events
+
+from store.writer import EventWriter
 
 HELPER = os.path.join(os.path.dirname(__file__), "damaged_files.py")
 HANG_GUARD = 20  # seconds: an answer slower than this is a hang (report answers in < 2 s)
@@ -138,3 +142,18 @@ def test_ingest_refuses_a_damaged_file_and_leaves_it_untouched(tmp_path, damaged
     assert "refusing to touch it" in result.stderr and len(result.stderr.splitlines()) == 1
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["events.h5"]  # no journal or temporary file left
+
+
+def test_a_product_table_with_other_columns_is_damaged(tmp_path):
+    # Damage can leave a readable table with other columns under a product table's name:
+    # delivered as is, its rows broke the statistics (a traceback from `report`).
+    path = str(tmp_path / "events.h5")
+    with EventWriter(path) as writer:
+        writer.write_columns(columns(0, 0, 10))
+    with tables.open_file(path, "a") as h5:
+        h5.remove_node("/runs")
+        h5.create_table("/", "runs", np.zeros(2, dtype=[("testrun_jd", "S64"), ("group", "<i4")]))
+    result = _report(path)
+    assert result.returncode == 1
+    assert result.stderr == f"trmon-tui report: {path} is damaged (/runs is not a trmon-tui runs " \
+        "table)\n"

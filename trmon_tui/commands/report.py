@@ -26,6 +26,7 @@ from store.batch import Batch, Reset
 from store.h5io import quiet_hdf5
 from store.stats import StatsEngine
 from store.tail import RETRY_PATIENCE, TailReader
+from store.vet import one_line
 from store.window import parse_since
 from trmon_tui.commands.report_table import render, safe
 
@@ -58,6 +59,10 @@ def run(args: argparse.Namespace) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # noqa: BLE001 - rows a damaged file got past every check
+        print(PREFIX + safe(f"could not read {args.file} ({type(exc).__name__}: {one_line(exc)})"),
+              file=sys.stderr)
+        return 1
     if args.group is not None and args.group not in engine.groups():
         known = ", ".join(safe(g) for g in engine.groups()) or "none"
         print(PREFIX + f"no device group {safe(args.group)!r} in {safe(args.file)} "

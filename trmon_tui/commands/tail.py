@@ -19,6 +19,8 @@ import time
 from store.batch import Batch, Reset
 from store.catalog import Catalog
 from store.tail import RETRY_PATIENCE, TailReader
+from store.vet import one_line
+from trmon_tui.commands.report_table import safe
 
 PREFIX = "trmon-tui tail: "
 
@@ -33,6 +35,10 @@ def run(args: argparse.Namespace) -> int:
         # Keep the interpreter from complaining when it flushes stdout at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:  # noqa: BLE001 - rows a damaged file got past every check
+        print(PREFIX + safe(f"could not read {args.file} ({type(exc).__name__}: "
+                            f"{one_line(exc)})"), file=sys.stderr)
+        return 1
 
 
 def _tail(path: str, *, follow: bool, poll: float) -> int:
