@@ -5,10 +5,11 @@ an editor) make it follow wild addresses and die by SIGSEGV while PyTables opens
 a table's attributes: no Python exception, the whole process goes (the monitor, `report`, an
 `ingest` pipe).  That cannot be caught, only contained: before this process first opens a file
 identity, a child process does the opening work every reader does (open, root attributes,
-layout detection, each table node, its row count, its first and last rows, the seed groups:
-``probe``), and the file is trusted only if the child got through.  A child killed by a signal
-means "damaged (HDF5 crashed reading it)"; a Python exception in the child, its one-line reason;
-a child that met a writer's lock gives no verdict (a lock is not damage: try again later).
+layout detection, each table node and its attributes, its first and last chunk of rows, the
+seed groups: ``probe``), and the file is trusted only if the child got through.  A child killed
+by a signal means "damaged (HDF5 crashed reading it)"; a Python exception in the child, its
+one-line reason; a child that met a writer's lock gives no verdict (a lock is not damage: try
+again later).
 
 Identity: (st_dev, st_ino) of the path, remembered per path (the last MAX_RECORDS paths).  While
 a file is trusted this process holds a descriptor on it, so that its inode number cannot be reused
@@ -21,9 +22,10 @@ to at least its former size and mtime between two polls, that then crashes HDF5 
 of it fails; replace files with `mv` (a new inode is always vetted).  Files without an HDF5
 signature are not vetted: HDF5 gives up at the signature search, before reading anything else.
 
-The child: os.fork() of the calling thread, which only probes the file and leaves through
-os._exit (~20 ms for a small file, half of it the probe itself; as much from a 540 MB process:
-tests/benchmarks/bench_vet.py).  A fork of a multi-threaded process can deadlock if another
+The child: os.fork() of the calling thread, which probes the file in a thread of its own (a
+fresh malloc arena, where heap damage shows at once: _verdict_in_a_new_arena) and leaves
+through os._exit (~20 ms for a small file, half of it the probe itself; as much from a 540 MB
+process: tests/benchmarks/bench_vet.py).  A fork of a multi-threaded process can deadlock if another
 thread held a lock the child needs (HDF5's global lock, for instance), so the fork child gets
 FORK_TIMEOUT seconds and, failing that, a fresh interpreter (``python -m store.vet PATH``, ~0.2 s)
 decides.  Children write no output (stdout and stderr go to /dev/null, faulthandler is off) and
@@ -33,6 +35,7 @@ leave no core file.  POSIX only, as the rest of the store (fcntl locks).
 from __future__ import annotations
 
 import collections
+import ctypes
 import errno
 import faulthandler
 import fcntl
@@ -58,6 +61,8 @@ SPAWN_TIMEOUT = 20.0   # seconds for a fresh interpreter (imports included) on a
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 HDF5_TRACE_END = "End of HDF5 error back trace"
 MAX_RECORDS = 16       # paths remembered (one descriptor held for each trusted one)
+M_ARENA_MAX = -8       # glibc's mallopt parameter (malloc.h)
+PROBE_STACK = 64 << 20  # bytes of stack for the probing thread (address space, not memory)
 
 # Python 3.12+ warns about fork() in a multi-threaded process (the deadlock above): the child
 # here is bounded by FORK_TIMEOUT and never runs other threads' code, so the warning is noise.
@@ -205,9 +210,13 @@ def probe(path: str) -> None:
                 raise ValueError(f"/{group._v_name}/events cannot be read")  # a seed group
         found += [table for _, table in seed_tables(h5)]
         for table in found:
-            rows = int(table.nrows)
-            table.read(0, min(rows, 1))
-            table.read(max(rows - 1, 0), rows)
+            for name in table.attrs._f_list("all"):
+                getattr(table.attrs, name)
+            # Whole chunks, as readers read them: the first (every reader starts there) and
+            # the last (where the rows of a live file arrive).
+            rows, chunk = int(table.nrows), int(table.chunkshape[0])
+            table.read(0, min(rows, chunk))
+            table.read(max(rows - chunk, 0), rows)
 
 
 def verdict_of(path: str) -> str:
@@ -226,8 +235,8 @@ def verdict_of(path: str) -> str:
 
 def _exercise_heap() -> None:
     """Collect and allocate after the probe: a damaged file can make HDF5 write past a buffer
-    without crashing at once (seen: a chunk index that later crashed a report process at exit
-    or at its next allocations), and the child must be the one to meet that, not the parent."""
+    without crashing at once (seen: attribute headers that crashed a report process at its
+    next allocations), and the child must be the one to meet that, not the parent."""
     gc.collect(0)
     junk = [[k] * 8 for k in range(20_000)]
     del junk
@@ -266,7 +275,7 @@ def _in_fork(path: str) -> str | None:
         try:
             os.close(read_end)
             _quiet_child(stdout=True)
-            os.write(write_end, verdict_of(path).encode("utf-8", "replace"))
+            os.write(write_end, _verdict_in_a_new_arena(path).encode("utf-8", "replace"))
             status = 0
         finally:
             os._exit(status)
@@ -285,6 +294,29 @@ def _in_fork(path: str) -> str | None:
     if os.WEXITSTATUS(status) != 0 or not data:
         return None  # the child failed on its own: let a fresh interpreter decide
     return data.decode("utf-8", "replace")
+
+
+def _verdict_in_a_new_arena(path: str) -> str:
+    """verdict_of(path) in a new thread, whose allocations glibc serves from a new, empty
+    arena.  Some damage makes HDF5 write past a buffer without crashing at once: in this
+    process's old heap the overflow may land in free space, the child exits fine and the
+    parent crashes later on the same read (seen in the fuzz's long run); in a fresh arena it
+    lands on live chunks, which malloc notices at the next allocation, as a fresh interpreter
+    would.  Raising the arena limit undoes `report`'s single arena (keep_freed_memory)."""
+    try:
+        ctypes.CDLL(None).mallopt(M_ARENA_MAX, 64)
+    except (OSError, AttributeError):
+        pass  # not glibc: no arenas to choose from
+    # A stack bigger than any of the parent's threads had: glibc would otherwise hand this
+    # thread the cached descriptor of one of them, and with it its thread id, and if that
+    # thread was inside HDF5 at the fork, HDF5's recursive lock would let this one in mid-way
+    # instead of blocking it (then FORK_TIMEOUT and a fresh interpreter decide).
+    threading.stack_size(PROBE_STACK)
+    answer: list[str] = []
+    thread = threading.Thread(target=lambda: answer.append(verdict_of(path)))
+    thread.start()
+    thread.join()
+    return answer[0] if answer else ""
 
 
 def _read_all(fd: int, timeout: float) -> bytes | None:
