@@ -9,7 +9,10 @@ layout detection, each table node and its attributes, its first and last chunk o
 seed groups: ``probe``), and the file is trusted only if the child got through.  A child killed
 by a signal means "damaged (HDF5 crashed reading it)"; a Python exception in the child, its
 one-line reason; a child that met a writer's lock gives no verdict (a lock is not damage: try
-again later).
+again later).  Some damage makes HDF5 write past a buffer without crashing at once: whether the
+child dies of it depends on its heap, so the probe reads whole chunks, as the readers do (in
+tests/benchmarks/fuzz_damaged.py's long runs, probing single rows let 2 of 6,400 copies through
+to crash `report`; whole chunks, none of 12,000).
 
 Identity: (st_dev, st_ino) of the path, remembered per path (the last MAX_RECORDS paths).  While
 a file is trusted this process holds a descriptor on it, so that its inode number cannot be reused
@@ -22,10 +25,9 @@ to at least its former size and mtime between two polls, that then crashes HDF5 
 of it fails; replace files with `mv` (a new inode is always vetted).  Files without an HDF5
 signature are not vetted: HDF5 gives up at the signature search, before reading anything else.
 
-The child: os.fork() of the calling thread, which probes the file in a thread of its own (a
-fresh malloc arena, where heap damage shows at once: _verdict_in_a_new_arena) and leaves
-through os._exit (~20 ms for a small file, half of it the probe itself; as much from a 540 MB
-process: tests/benchmarks/bench_vet.py).  A fork of a multi-threaded process can deadlock if another
+The child: os.fork() of the calling thread, which probes the file and leaves through os._exit
+(~20 ms for a small file, half of it the probe itself; as much from a 540 MB process:
+tests/benchmarks/bench_vet.py).  A fork of a multi-threaded process can deadlock if another
 thread held a lock the child needs (HDF5's global lock, for instance), so the fork child gets
 FORK_TIMEOUT seconds and, failing that, a fresh interpreter (``python -m store.vet PATH``, ~0.2 s)
 decides.  Children write no output (stdout and stderr go to /dev/null, faulthandler is off) and
@@ -35,11 +37,9 @@ leave no core file.  POSIX only, as the rest of the store (fcntl locks).
 from __future__ import annotations
 
 import collections
-import ctypes
 import errno
 import faulthandler
 import fcntl
-import gc
 import os
 import resource
 import select
@@ -61,8 +61,6 @@ SPAWN_TIMEOUT = 20.0   # seconds for a fresh interpreter (imports included) on a
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 HDF5_TRACE_END = "End of HDF5 error back trace"
 MAX_RECORDS = 16       # paths remembered (one descriptor held for each trusted one)
-M_ARENA_MAX = -8       # glibc's mallopt parameter (malloc.h)
-PROBE_STACK = 64 << 20  # bytes of stack for the probing thread (address space, not memory)
 
 # Python 3.12+ warns about fork() in a multi-threaded process (the deadlock above): the child
 # here is bounded by FORK_TIMEOUT and never runs other threads' code, so the warning is noise.
@@ -224,22 +222,12 @@ def verdict_of(path: str) -> str:
     tables.silence_hdf5_messages()
     try:
         probe(path)
-        _exercise_heap()
     except Exception as exc:  # noqa: BLE001 - every failure is a verdict
         text = str(exc)
         if "unable to lock file" in text or "already opened" in text:
             return "locked"
         return one_line(exc)
     return "ok"
-
-
-def _exercise_heap() -> None:
-    """Collect and allocate after the probe: a damaged file can make HDF5 write past a buffer
-    without crashing at once (seen: attribute headers that crashed a report process at its
-    next allocations), and the child must be the one to meet that, not the parent."""
-    gc.collect(0)
-    junk = [[k] * 8 for k in range(20_000)]
-    del junk
 
 
 def one_line(exc: BaseException) -> str:
@@ -275,7 +263,7 @@ def _in_fork(path: str) -> str | None:
         try:
             os.close(read_end)
             _quiet_child(stdout=True)
-            os.write(write_end, _verdict_in_a_new_arena(path).encode("utf-8", "replace"))
+            os.write(write_end, verdict_of(path).encode("utf-8", "replace"))
             status = 0
         finally:
             os._exit(status)
@@ -294,29 +282,6 @@ def _in_fork(path: str) -> str | None:
     if os.WEXITSTATUS(status) != 0 or not data:
         return None  # the child failed on its own: let a fresh interpreter decide
     return data.decode("utf-8", "replace")
-
-
-def _verdict_in_a_new_arena(path: str) -> str:
-    """verdict_of(path) in a new thread, whose allocations glibc serves from a new, empty
-    arena.  Some damage makes HDF5 write past a buffer without crashing at once: in this
-    process's old heap the overflow may land in free space, the child exits fine and the
-    parent crashes later on the same read (seen in the fuzz's long run); in a fresh arena it
-    lands on live chunks, which malloc notices at the next allocation, as a fresh interpreter
-    would.  Raising the arena limit undoes `report`'s single arena (keep_freed_memory)."""
-    try:
-        ctypes.CDLL(None).mallopt(M_ARENA_MAX, 64)
-    except (OSError, AttributeError):
-        pass  # not glibc: no arenas to choose from
-    # A stack bigger than any of the parent's threads had: glibc would otherwise hand this
-    # thread the cached descriptor of one of them, and with it its thread id, and if that
-    # thread was inside HDF5 at the fork, HDF5's recursive lock would let this one in mid-way
-    # instead of blocking it (then FORK_TIMEOUT and a fresh interpreter decide).
-    threading.stack_size(PROBE_STACK)
-    answer: list[str] = []
-    thread = threading.Thread(target=lambda: answer.append(verdict_of(path)))
-    thread.start()
-    thread.join()
-    return answer[0] if answer else ""
 
 
 def _read_all(fd: int, timeout: float) -> bytes | None:
