@@ -12,7 +12,7 @@ one-line reason; a child that met a writer's lock gives no verdict (a lock is no
 again later).  Some damage makes HDF5 write past a buffer without crashing at once: whether the
 child dies of it depends on its heap, so the probe reads whole chunks, as the readers do (in
 tests/benchmarks/fuzz_damaged.py's long runs, probing single rows let 2 of 6,400 copies through
-to crash `report`; whole chunks, none of 12,000).
+to crash `report`; whole chunks, none of 9,000).
 
 Identity: (st_dev, st_ino) of the path, remembered per path (the last MAX_RECORDS paths).  While
 a file is trusted this process holds a descriptor on it, so that its inode number cannot be reused
