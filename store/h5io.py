@@ -15,6 +15,8 @@ import warnings
 
 import tables
 
+from store import vet
+
 # A few milliseconds: a commit or a poll holds the lock for ~1-20 ms, so short sleeps keep the
 # latency low without spinning.
 RETRY_SLEEPS = (0.002, 0.003, 0.005, 0.008, 0.010)
@@ -23,6 +25,9 @@ RETRY_SLEEPS = (0.002, 0.003, 0.005, 0.008, 0.010)
 # themselves, so the warning would only add noise on stderr.
 warnings.filterwarnings("ignore", category=tables.NaturalNameWarning)
 warnings.filterwarnings("ignore", category=tables.FlavorWarning)
+# A node PyTables cannot load (a damaged table header) becomes an UnImplemented node with a
+# multi-line warning; the readers report such a file in one line of their own (store.vet).
+warnings.filterwarnings("ignore", message="problems loading leaf", category=UserWarning)
 
 # HDF5 prints its error stack to stderr on every failed open (a lock held by the other side is
 # routine here). The store turns those errors into messages of its own, and in the monitor raw
@@ -62,6 +67,8 @@ def is_lock_error(exc: BaseException) -> bool:
     thread: just as passing (seen when the monitor and a writer share a process, as in tests).
     """
     text = str(exc)
+    if isinstance(exc, vet.Busy):
+        return True
     if isinstance(exc, ValueError):
         return "already opened" in text
     return ("unable to lock file" in text or "Resource temporarily unavailable" in text
@@ -107,12 +114,18 @@ def try_open(path: str, mode: str = "r", **params) -> tables.File | None:
 
 
 def open_file(path: str, mode: str = "r", **params) -> tables.File:
-    """``tables.open_file``, minus a leak: when it fails after HDF5 has opened the file (a root
-    group it cannot read, a damaged attribute), PyTables leaves the half-built handle
-    registered and the file open, so this process would hold HDF5's lock on it until it exits
-    (a writer elsewhere would wait for it forever), and half-built nodes print "Exception
-    ignored" tracebacks whenever they are collected. Such a handle is closed here before the
-    error propagates."""
+    """``tables.open_file`` of a vetted file, minus a leak.
+
+    An existing file is vetted first (store.vet: a damaged file can crash HDF5, so it is opened
+    in a child process first): raises vet.Damaged, or vet.Busy while a writer holds it.
+
+    When the open fails after HDF5 has opened the file (a root group it cannot read, a damaged
+    attribute), PyTables leaves the half-built handle registered and the file open, so this
+    process would hold HDF5's lock on it until it exits (a writer elsewhere would wait for it
+    forever), and half-built nodes print "Exception ignored" tracebacks whenever they are
+    collected. Such a handle is closed here before the error propagates."""
+    if mode != "w":  # "w" truncates without reading
+        vet.check(path)
     try:
         return tables.open_file(path, mode, **params)
     except BaseException as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from store import h5io, schema
+from store import h5io, schema, vet
 from store.batch import Batch
 from store.catalog import Catalog
 from store.seedfile import SeedReader, is_seed_layout
@@ -13,7 +13,8 @@ from store.seedfile import SeedReader, is_seed_layout
 def testrun_events(path: str, testrun_id: str, *, patience: float = 10.0) -> list[dict]:
     """Every event of ``testrun_id`` as ingest-style dicts, in file order.
 
-    Opens the file once (retrying while a writer holds the lock) and closes it.  In a seed file
+    Opens the file once (retrying while a writer holds the lock; raises vet.Damaged for a file
+    that crashed HDF5 in the vetting child) and closes it.  In a seed file
     the same id may exist in several device groups: all of them are returned.
     """
     h5 = h5io.open_with_retry(path, "r", patience=patience)
@@ -26,6 +27,9 @@ def testrun_events(path: str, testrun_id: str, *, patience: float = 10.0) -> lis
             catalog.apply(batch)
             return [e for e in catalog.event_dicts(batch) if e["testrun_id"] == testrun_id]
         return []
+    except Exception:
+        vet.distrust(path)  # damage the vetting did not reach: vet it before the next open
+        raise
     finally:
         h5.close()
 

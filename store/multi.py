@@ -189,7 +189,8 @@ class MultiTail:
 
 Verdict = Callable[[Source, Status, float], str | None]
 """Judges a file's status after a poll that left nothing to read: "" when the file is read,
-None to try again later, else the reason to give up on it (the float: seconds since the start)."""
+None to try again later, else the reason to give up on it (the float: seconds since the file
+last made progress)."""
 
 
 def read_through(tail: MultiTail, verdict: Verdict, failed: dict[str, str], *,
@@ -200,7 +201,7 @@ def read_through(tail: MultiTail, verdict: Verdict, failed: dict[str, str], *,
     the verdict gave up on are put in ``failed`` ({label: reason}; their rows read before stay:
     a file cut short is reported with what it had).  After the first poll the reader's batches
     grow from store.catchup's FIRST_ROWS to READ_ROWS, as for one file."""
-    started = time.monotonic()
+    stalled: dict[int, float] = {}  # since when each file has made no progress
     todo = list(range(len(tail.sources)))
     while todo:
         again = []
@@ -208,6 +209,11 @@ def read_through(tail: MultiTail, verdict: Verdict, failed: dict[str, str], *,
             while True:
                 result = tail.poll(index)
                 tail.max_rows = catchup.READ_ROWS
+                if result.status.state == "live" or \
+                        any(isinstance(item, Batch) for item in result.items):
+                    stalled.pop(index, None)
+                else:
+                    stalled.setdefault(index, time.monotonic())
                 if result.items:
                     if prepare is not None:
                         for item in result.items:
@@ -219,7 +225,8 @@ def read_through(tail: MultiTail, verdict: Verdict, failed: dict[str, str], *,
                 if result.more:
                     continue
                 source = tail.sources[index]
-                reason = verdict(source, result.status, time.monotonic() - started)
+                reason = verdict(source, result.status,
+                                 time.monotonic() - stalled.get(index, time.monotonic()))
                 if reason is None:
                     again.append(index)
                 elif reason:

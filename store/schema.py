@@ -124,3 +124,12 @@ def row_counts(h5: tables.File) -> dict[str, int]:
 def is_product_file(h5: tables.File) -> bool:
     """True when the open file carries this product's format attribute."""
     return getattr(h5.root._v_attrs, "trmon_format", None) == FORMAT_NAME
+
+
+def table(h5: tables.File, name: str) -> tables.Table:
+    """The product table ``name`` of an open file; ValueError when the node under that name is
+    not such a table (a damaged file can show another kind of node, or other columns)."""
+    node = getattr(h5.root, name)
+    if not isinstance(node, tables.Table) or node.dtype != TABLES[name]:
+        raise ValueError(f"/{name} is not a trmon-tui {name} table")
+    return node

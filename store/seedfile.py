@@ -193,17 +193,16 @@ class SeedReader:
                 new_names.append(name)
         runs, budget, more, spans = [], max_rows, False, []
         first_run, first_event = self.n_runs, self.events
+        # Every group is looked at, also once the budget is spent: ``more`` must say whether
+        # any group (an earlier one that grew, or one not reached yet) still has rows.
         for group, table in seed_tables(h5):
             start = self.delivered.get(group, 0)
-            stop = min(int(table.nrows), start + budget)
-            if stop < table.nrows:
-                more = True
-            if stop <= start:
-                continue
-            spans.append((group, table, start, stop))
-            budget -= stop - start
-            if budget <= 0:
-                break
+            nrows = int(table.nrows)
+            stop = min(nrows, start + budget)
+            more |= stop < nrows
+            if stop > start:
+                spans.append((group, table, start, stop))
+                budget -= stop - start
         # Every group's rows converted straight into their slice of the batch (no concatenate).
         events = np.empty(sum(stop - start for _, _, start, stop in spans), schema.EVENT_DTYPE)
         at = 0

@@ -25,14 +25,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import tables
 
-from store import h5io, journal, schema
+from store import h5io, journal, schema, vet
 from store.batch import Batch, Reset, Status
 from store.seedfile import SeedReader, is_seed_layout
 
 LOCKED_PATIENCE = 3.0    # seconds of lock before saying so
 INVALID_PATIENCE = 5.0   # seconds an invalid row may stay before saying so
+RETRY_PATIENCE = 1.0     # seconds a one-shot reader (report, tail) retries a failed read
 HANDOFF = 0.01           # seconds polls(hold) leaves the file closed before reopening it
-HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 READ_ORDER = ("strings", "names", "runs", "requests", "errors", "events")
 
 
@@ -100,7 +100,7 @@ class TailReader:
                     yield result
                     result = PollResult()
             finally:
-                h5.close()
+                _close(h5, self.path)
             yield result
             if hold > 0 and result.more:
                 time.sleep(HANDOFF)
@@ -129,10 +129,12 @@ class TailReader:
     def _read_guarded(self, h5: tables.File, stat: os.stat_result, result: PollResult) -> None:
         try:
             self._read_open(h5, stat, result)
-        except (tables.HDF5ExtError, OSError, ValueError, KeyError, TypeError) as exc:
-            # Transient: a reader may meet a file mid-rewrite; nothing was delivered.
-            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-            self._finish(result, "error", f"could not read {self.path} ({reason}); retrying")
+        except Exception as exc:  # noqa: BLE001 - whatever a bad file raises, poll() reports
+            # Nothing was delivered.  A reader may meet a file mid-rewrite (transient), or
+            # damage that the vetting did not reach: vet the file again before the next open.
+            vet.distrust(self.path)
+            self._finish(result, "error", f"could not read {self.path} ({vet.one_line(exc)}); "
+                         "retrying")
 
     def _open(self, result: PollResult, stat: os.stat_result) -> tables.File | None:
         for delay in (0.0, *h5io.RETRY_SLEEPS):
@@ -141,11 +143,15 @@ class TailReader:
                 # No chunk cache: every poll reads rows it has not read before, so HDF5 may
                 # as well copy chunks straight into the result (a third faster on big reads).
                 h5 = h5io.try_open(self.path, "r", chunk_cache_size=0)
-            except (tables.HDF5ExtError, OSError, ValueError) as exc:
-                if self._is_hdf5():
-                    reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "?"
-                    self._finish(result, "error", f"{self.path} cannot be opened ({reason}); "
-                                 "retrying")
+            except vet.Damaged as exc:
+                self._finish(result, "error", f"{exc}; waiting for it to be repaired or "
+                             "replaced")
+                return None
+            except Exception as exc:  # noqa: BLE001 - whatever a bad file raises, say so
+                if vet.has_hdf5_signature(self.path):
+                    vet.distrust(self.path)
+                    self._finish(result, "error", f"{self.path} cannot be opened "
+                                 f"({vet.one_line(exc)}); retrying")
                 else:
                     self._reset_if_reading(result, f"{self.path} was replaced by a non-HDF5 file")
                     self._finish(result, "error", f"{self.path} is not an HDF5 file; waiting "
@@ -163,15 +169,6 @@ class TailReader:
         else:
             result.status = self._last_status
         return None
-
-    def _is_hdf5(self) -> bool:
-        try:
-            with open(self.path, "rb") as handle:
-                head = handle.read(4096)
-        except OSError:
-            return False
-        # HDF5 looks for its signature at 0, 512, 1024, 2048...
-        return any(head[off:off + 8] == HDF5_SIGNATURE for off in (0, 512, 1024, 2048))
 
     def _read_open(self, h5: tables.File, stat: os.stat_result, result: PollResult) -> None:
         if schema.is_product_file(h5):
@@ -214,7 +211,7 @@ class TailReader:
             got[name] = np.zeros(0, dtype=schema.TABLES[name])
             if cap[name] <= start:
                 continue
-            table = getattr(root, name)
+            table = schema.table(h5, name)
             cap[name] = min(cap[name], int(table.nrows))
             stop = min(cap[name], start + self.max_rows)
             if name in ("requests", "errors"):
@@ -325,6 +322,7 @@ class TailReader:
     # ------------------------------------------------------------------ bookkeeping
 
     def _reset(self, result: PollResult, reason: str) -> None:
+        vet.distrust(self.path)  # other content under the path: vet it before the next open
         result.items.append(Reset(f"{reason}; starting over from its first row"))
         self._forget()
         self._invalid_since = None
@@ -387,6 +385,14 @@ def _prefix(ok: np.ndarray) -> int:
     if ok.all():
         return len(ok)
     return int(np.argmin(ok))
+
+
+def _close(h5: tables.File, path: str) -> None:
+    """Close after a poll; a file that fails even that is vetted again before the next open."""
+    try:
+        h5.close()
+    except Exception:  # noqa: BLE001 - the poll's result stands; the next open says more
+        vet.distrust(path)
 
 
 def _available(path: str, h5: tables.File, file_id: str) -> dict:

@@ -330,7 +330,7 @@ def present(arr: np.ndarray) -> np.ndarray:
 
     Checked values hold no NUL, so a value is empty exactly when its first unit is NUL.
     """
-    if not arr.dtype.itemsize:
+    if not arr.dtype.itemsize or not len(arr):  # (no rows: nothing to reshape)
         return np.zeros(len(arr), dtype=bool)
     unit = np.uint32 if arr.dtype.kind == "U" else np.uint8
     return np.ascontiguousarray(arr).view(unit).reshape(len(arr), -1)[:, 0] != 0

@@ -25,7 +25,7 @@ import time
 import numpy as np
 import tables
 
-from store import h5io, journal, schema, validate
+from store import h5io, journal, schema, validate, vet
 from store.validate import InvalidEvent  # noqa: F401  (re-exported for callers)
 from store.writer_state import FileState
 
@@ -193,11 +193,15 @@ class EventWriter:
                 return
             try:
                 self._commit_chunks(chunks)
-            except BaseException:
+            except BaseException as exc:
                 with self._lock:  # not journalled: keep them for the next attempt
                     self._chunks[:0] = chunks
                     self._buffered += sum(len(c["testrun_id"]) for c in chunks)
-                raise
+                if isinstance(exc, StoreError) or not isinstance(exc, Exception):
+                    raise
+                # A file that fails like this may be damaged: vet it again before the next try.
+                vet.distrust(self.path)
+                raise StoreError(f"could not write {self.path} ({vet.one_line(exc)})") from exc
 
     def _commit_chunks(self, chunks: list[dict]) -> None:
         with journal.JournalLock(self.path) as jlock:
@@ -240,9 +244,12 @@ class EventWriter:
             h5 = h5io.open_with_retry(self.path, "a", patience=self.lock_patience)
         except h5io.FileLocked as exc:
             raise StoreError(str(exc)) from None
-        except (tables.HDF5ExtError, OSError) as exc:
+        except vet.Damaged as exc:
+            raise StoreError(f"{exc}; refusing to touch it") from None
+        except Exception as exc:  # noqa: BLE001 - whatever the file is, it is not ours
+            vet.distrust(self.path)
             raise StoreError(f"{self.path} is not an HDF5 file that can be written "
-                             f"({str(exc).splitlines()[-1]}); refusing to touch it") from None
+                             f"({vet.one_line(exc)}); refusing to touch it") from None
         try:
             if not schema.is_product_file(h5):
                 if h5.root._v_nchildren or h5.root._v_attrs._v_attrnamesuser:

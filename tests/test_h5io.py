@@ -29,9 +29,13 @@ def _locked(path) -> bool:
 
 
 def _foreign(path, **root_attrs) -> str:
-    """An HDF5 file another tool might have written: a group and odd root attributes."""
+    """An HDF5 file another tool might have written: a group and odd root attributes, set
+    after this process vetted the file (store.vet would refuse it otherwise, before PyTables
+    opens it here: the half-built cases below are what is left when a file changes after)."""
     with tables.open_file(str(path), "w") as h5:
         h5.create_group("/", "data")
+    h5io.open_file(str(path)).close()
+    with tables.open_file(str(path), "a") as h5:
         for name, value in root_attrs.items():
             h5.root._v_attrs._g__setattr(name, value)
     return str(path)
@@ -72,6 +76,9 @@ def test_reader_of_an_unreadable_file_does_not_block_the_writer(tmp_path):
     reader = TailReader(path)
     status = reader.poll().status
     assert status.state == "error" and "cannot be opened" in status.message
+    # The failure had the file vetted again: the next poll gets the vetting child's verdict.
+    status = reader.poll().status
+    assert status.state == "error" and "is damaged (invalid literal" in status.message
     assert not _locked(path)
     os.unlink(path)  # the operator puts a good file in its place
     with EventWriter(path) as writer:

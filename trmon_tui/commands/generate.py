@@ -68,7 +68,13 @@ def _check_out(out: str) -> str | None:
     if not os.path.isdir(parent):
         return f"cannot create {out}: directory {parent} does not exist"
     if os.path.exists(out) and os.path.getsize(out) > 0:
-        if _is_trmon_file(out):
+        from store.vet import Damaged
+
+        try:
+            ours = _is_trmon_file(out)
+        except Damaged as exc:
+            return f"{exc}; refusing to overwrite it (nothing was written)"
+        if ours:
             return (f"{out} already holds trmon-tui events; generate writes a new file: "
                     f"remove it or choose another name (nothing was written)")
         return (f"{out} exists and is not a trmon-tui event file; refusing to overwrite it "
@@ -77,11 +83,14 @@ def _check_out(out: str) -> str | None:
 
 
 def _is_trmon_file(path: str) -> bool:
-    from store import h5io, schema
+    """Whether an existing file holds trmon-tui events (raises vet.Damaged if damaged)."""
+    from store import h5io, schema, vet
 
     try:
         with h5io.open_file(path, "r") as h5:
             return schema.is_product_file(h5)
+    except vet.Damaged:
+        raise
     except Exception:  # not HDF5, locked, truncated: in any case not ours to overwrite
         return False
 

@@ -34,6 +34,8 @@ from store.multi import (
     read_through,
 )
 from store.stats import StatsEngine, TrendTooLong
+from store.tail import RETRY_PATIENCE
+from store.vet import one_line
 from store.window import parse_since
 from trmon_tui.commands.report_table import render, safe
 
@@ -61,6 +63,11 @@ def run(args: argparse.Namespace) -> int:
         engine, tail, failed = read_sources(sources, args.clock)
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # noqa: BLE001 - rows a damaged file got past every check
+        names = ", ".join(s.path for s in sources)
+        print(PREFIX + safe(f"could not read {names} ({type(exc).__name__}: {one_line(exc)})"),
+              file=sys.stderr)
+        return 1
     for reason in failed.values():
         print(PREFIX + safe(reason), file=sys.stderr)
     if failed and len(sources) == 1 and not args.prometheus:
@@ -197,8 +204,15 @@ def _verdict(source: Source, status: Status, waited: float) -> str | None:
         return f"{source.path} does not exist"
     if os.path.isdir(source.path):
         return f"{source.path} is a directory, not an event file"
-    transient = status.state == "locked" or \
-        status.message.endswith("retrying") or not status.message
-    if transient and waited <= LOCK_PATIENCE:
+    if waited <= _patience(status):
         return None
     return status.message.split("; ")[0] or f"{source.path} could not be read"
+
+
+def _patience(status: Status) -> float:
+    """Seconds to keep polling a file that makes no progress while the reader reports
+    ``status``: a writer holding the lock lets go, a failed read may have met a file
+    mid-rewrite; anything else (missing, damaged, foreign) is the answer."""
+    if status.state == "locked" or not status.message:
+        return LOCK_PATIENCE
+    return RETRY_PATIENCE if status.message.endswith("retrying") else 0.0

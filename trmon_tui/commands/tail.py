@@ -22,10 +22,13 @@ import os
 import select
 import sys
 import threading
+import time
 
 from store.batch import Batch, Reset
 from store.catalog import Catalog
-from store.tail import TailReader
+from store.tail import RETRY_PATIENCE, TailReader
+from store.vet import one_line
+from trmon_tui.commands.report_table import safe
 
 PREFIX = "trmon-tui tail: "
 
@@ -41,6 +44,10 @@ def run(args: argparse.Namespace) -> int:
         # Keep the interpreter from complaining when it flushes stdout at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:  # noqa: BLE001 - rows a damaged file got past every check
+        print(PREFIX + safe(f"could not read {args.file} ({type(exc).__name__}: "
+                            f"{one_line(exc)})"), file=sys.stderr)
+        return 1
 
 
 def _tail(path: str, *, follow: bool, poll: float, skip: int = 0) -> int:
@@ -49,6 +56,7 @@ def _tail(path: str, *, follow: bool, poll: float, skip: int = 0) -> int:
     last_message = ""
     short = False  # said that the file holds fewer events than --skip
     out = sys.stdout
+    trouble_since = None
     while True:
         result = reader.poll()
         for item in result.items:
@@ -68,10 +76,16 @@ def _tail(path: str, *, follow: bool, poll: float, skip: int = 0) -> int:
             print(PREFIX + f"{path} holds {catalog.events} events, fewer than the {skip} to "
                   "skip" + ("; waiting for more" if follow else ""), file=sys.stderr,
                   flush=True)
-        code = None if follow else _done(status)
+        if status.state == "live" or any(isinstance(item, Batch) for item in result.items):
+            trouble_since = None
+        elif trouble_since is None:
+            trouble_since = time.monotonic()
+        code = None if follow else _done(status, trouble_since)
         message = status.message
         if code is not None and message:
             message = message.split("; ")[0]  # one-shot: no "waiting for ..." promise
+        elif not follow and status.state != "locked":
+            message = ""  # one-shot and still retrying: only its last word is printed
         if message and message != last_message:
             print(PREFIX + message, file=sys.stderr, flush=True)
         elif follow and last_message and not message and status.state == "live":
@@ -108,12 +122,16 @@ def _reader_gone(out) -> bool:
         return False
 
 
-def _done(status) -> int | None:
-    """Exit code of a one-shot tail once it has read the file, None to keep trying."""
+def _done(status, trouble_since: float | None) -> int | None:
+    """Exit code of a one-shot tail once it has read the file, None to keep trying.
+    ``trouble_since``: when the reader last stopped making progress."""
     if status.state == "live":
         return 0
-    if status.state == "locked" or status.message.endswith("retrying") or not status.message:
-        return None  # busy or a transient read error: try again
+    if status.state == "locked" or not status.message:
+        return None  # a writer holds the file: it lets go
+    troubled = time.monotonic() - (trouble_since or time.monotonic())
+    if status.message.endswith("retrying") and troubled <= RETRY_PATIENCE:
+        return None  # a failed read, perhaps of a file mid-rewrite: once more
     return 1 if status.state == "error" or "does not exist" in status.message else 0
 
 
