@@ -16,10 +16,11 @@ from textual.widgets import Label, Static
 
 from trmon_tui.messages import FileState
 from trmon_tui.widgets import format as fmt
-from trmon_tui.widgets.livetable import Column, LiveTable
+from trmon_tui.widgets.livetable import LiveTable
 from trmon_tui.widgets.statusbar import STATE_STYLE
 
-COLUMNS = ("file", "state", Column("events"), "testruns", Column("path", max_width=60))
+PATH_SHOWN = 40  # a longer path loses its start, not the file's name (the messages show it all)
+COLUMNS = ("file", "state", "events", "testruns", "path")
 
 
 class FilesScreen(ModalScreen[None]):
@@ -63,4 +64,10 @@ def file_cells(f: FileState) -> list[Text]:
         events += f" of {f.rows_total:,}"  # still reading its history
     return [fmt.text(f.label, "bold", limit=20),
             fmt.text(f.state.upper(), STATE_STYLE.get(f.state, "bold")),
-            fmt.right(events), fmt.number(f.testruns), fmt.text(f.path, limit=60)]
+            fmt.right(events), fmt.number(f.testruns), fmt.text(tail_of(f.path, PATH_SHOWN))]
+
+
+def tail_of(path: str, limit: int) -> str:
+    """The path shown literally, its start cut ("…") when longer than ``limit``."""
+    shown = fmt.clean(path)
+    return shown if len(shown) <= limit else "…" + shown[len(shown) - limit + 1:]
