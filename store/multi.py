@@ -121,6 +121,11 @@ class MultiTail:
         if polls is None:
             polls = self._polls[index] = self._readers[index].polls(self.hold)
         result = next(polls)
+        if not result.more:
+            # The file is closed: start a new poll next time.  The suspended one would keep
+            # this result's batch (up to READ_ROWS events) alive until then.
+            polls.close()
+            self._polls[index] = None
         self.statuses[index] = result.status
         self._more[index] = result.more
         if len(self.sources) > 1:
