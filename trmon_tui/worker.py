@@ -38,6 +38,7 @@ from typing import Any
 
 from textual.message import Message
 
+from trmon_tui.detail import load_testrun
 from trmon_tui.messages import (
     EventRow,
     FileReset,
@@ -47,7 +48,6 @@ from trmon_tui.messages import (
     Snapshot,
     SnapshotReady,
     TailFailed,
-    TestrunLoaded,
     ViewState,
     combined,
 )
@@ -129,6 +129,13 @@ class TailLoop:
             watch: bool = True) -> None:
         """Loop until ``cancelled`` is set.  poll=None and watch=False read once, then only
         answer requests (deterministic rendering for snapshot tests)."""
+        try:
+            self._run(cancelled, poll, watch)
+        finally:
+            if getattr(self, "tail", None) is not None:
+                self.tail.close()  # no file left open, also after a failure
+
+    def _run(self, cancelled: threading.Event, poll: float | None, watch: bool) -> None:
         # Cancelling the worker must also end a wait on the wake event.
         threading.Thread(target=lambda: (cancelled.wait(), self._wake.set()), daemon=True,
                          name="trmon-cancel").start()
@@ -186,7 +193,7 @@ class TailLoop:
                 self._changed, self._read_at = True, 0.0  # read the file again at once
                 self.post(FileReset("reloaded from scratch"))
             elif kind == "lookup":
-                self._lookup(*arg)
+                self.post(load_testrun(self.tail, self.catalog, *arg))
             self._urgent = True  # the operator is waiting on what this changes: no throttle
 
     # ---- reading -------------------------------------------------------------------------
@@ -316,30 +323,6 @@ class TailLoop:
         for file in changed:
             self.post(FileStatusChanged(file, files))
 
-    def _lookup(self, testrun_id: str, run: int | None) -> None:
-        """Read the testrun's events from its own file (by its run), else from the first file
-        that has it."""
-        from store.lookup import testrun_events
-
-        sources = self.tail.sources
-        candidates = [int(self.tail.file_of([run])[0])] if self._is_run(run, testrun_id) else \
-            [k for k, status in enumerate(self.tail.statuses) if status.state == "live"]
-        events: tuple[dict, ...] = ()
-        try:
-            for index in candidates:
-                events = tuple(testrun_events(sources[index].path, testrun_id))
-                if events:
-                    break
-            label = sources[index].label if events and len(sources) > 1 else None
-            self.post(TestrunLoaded(testrun_id, events, _attributes(events, label), run=run))
-        except Exception as exc:  # noqa: BLE001
-            self.post(TestrunLoaded(testrun_id, (), {}, describe(exc), run=run))
-
-    def _is_run(self, run: int | None, testrun_id: str) -> bool:
-        """``run`` is the run of ``testrun_id`` in the statistics now (not from before a
-        reset)."""
-        return run is not None and run >= 0 and self.catalog.testrun_id(run) == testrun_id
-
     # ---- snapshots -----------------------------------------------------------------------
     def _shown(self) -> tuple:
         """What a snapshot shows: a new one is computed only when this changed.  Ages (the
@@ -403,21 +386,6 @@ class TailLoop:
             testruns = self.tail.testruns_per_file(has_events(self.engine.state))
         return tuple(replace(file, testruns=n)
                      for file, n in zip(self._files, testruns, strict=True))
-
-
-def _attributes(events: tuple[dict, ...], label: str | None = None) -> dict:
-    """A testrun's device group (LABEL/GROUP with ``label``, as the panes name it) and the
-    attributes of its latest request, from its events."""
-    from store.catalog import ATTRIBUTES
-
-    out: dict = {}
-    for event in events:
-        if event.get("device_group") and "device_group" not in out:
-            group = event["device_group"]
-            out["device_group"] = group if label is None else f"{label}/{group}"
-        if event.get("event") == "request":
-            out.update({key: event[key] for key in ATTRIBUTES if key in event})
-    return out
 
 
 def _time_left(file: FileState, elapsed: float) -> float:
