@@ -1,12 +1,13 @@
 """Reading a file's history fast: a reader thread reads the next batch while the caller folds
 in the previous one.
 
-`trmon-tui report` reads a whole file this way, and the monitor's tail worker reads this way
-until it has caught up with the file (then it polls on its own).  HDF5 reads and numpy release
-the GIL, so on two cores the reader thread (open, read, validate, ``prepare``) and the caller
-(e.g. StatsEngine.apply, with its helper lanes) overlap; a queue of one result bounds the
-batches in memory.  The reader keeps the file open while more rows follow, for up to HOLD
-seconds at a time (TailReader.polls): only while catching up does a writer wait that long.
+`trmon-tui report` reads whole files this way (store.multi.read_through in a ReadAhead), and
+the monitor's tail worker reads this way until it has caught up with its files
+(store.multi.catch_up; then it polls on its own).  HDF5 reads and numpy release the GIL, so on
+two cores the reader thread (open, read, validate, ``prepare``) and the caller (e.g.
+StatsEngine.apply, with its helper lanes) overlap; a queue of one result bounds the batches in
+memory.  The reader keeps the file open while more rows follow, for up to HOLD seconds at a
+time (TailReader.polls): only while catching up does a writer wait that long.
 """
 
 from __future__ import annotations
@@ -14,65 +15,10 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import closing
-
-from store.batch import Batch
-from store.tail import PollResult, TailReader
 
 READ_ROWS = 500_000  # events per poll: bounds the memory of one batch in flight
 FIRST_ROWS = 100_000  # the first poll is small: the caller starts on it while the next is read
 HOLD = 0.25  # seconds the reader keeps the file open while reading on (a writer waits that long)
-
-
-class catch_up:  # noqa: N801 - used like a function: `with catch_up(reader) as results:`
-    """``reader``'s poll results until one has nothing more waiting (that one included).
-
-    With ``threaded`` a thread starts reading at once (so a caller can start it before other
-    work, e.g. the monitor before importing its UI) and stays ``ahead`` polls (of up to
-    READ_ROWS events each, ~20 MB) ahead of the caller,
-    calling ``prepare`` on each Batch there (StatsEngine.prepare: the part of apply that needs
-    no state).  Until it is closed, only its thread may touch PyTables and the reader.  Use it
-    as a context manager; closing it early drops what was read ahead: do it only to start over
-    with a new reader, or to stop.
-    """
-
-    def __init__(self, reader: TailReader, prepare: Callable[[Batch], None] | None = None, *,
-                 threaded: bool = True, ahead: int = 1) -> None:
-        self.reader = reader
-        self._rows = reader.max_rows
-        reader.max_rows = FIRST_ROWS
-        self._polls = ReadAhead(lambda: _polls(reader, prepare), ahead) if threaded else \
-            _polls(reader, prepare)
-
-    def __iter__(self) -> Iterator[PollResult]:
-        for result in self._polls:
-            yield result
-            if not result.more:
-                return
-
-    def close(self) -> None:
-        """Stop reading (the thread ends) and give the reader its poll size back."""
-        self._polls.close()
-        self.reader.max_rows = self._rows
-
-    def __enter__(self) -> catch_up:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-def _polls(reader: TailReader, prepare: Callable[[Batch], None] | None) -> Iterator[PollResult]:
-    with closing(reader.polls(hold=HOLD)) as polls:  # closing: the file is not left open
-        for result in polls:
-            reader.max_rows = READ_ROWS
-            if prepare is not None:
-                for item in result.items:
-                    if isinstance(item, Batch):
-                        prepare(item)
-            yield result
-            if not result.more:
-                return
 
 
 class ReadAhead:

@@ -121,6 +121,11 @@ class MultiTail:
         if polls is None:
             polls = self._polls[index] = self._readers[index].polls(self.hold)
         result = next(polls)
+        if not result.more:
+            # The file is closed: start a new poll next time.  The suspended one would keep
+            # this result's batch (up to READ_ROWS events) alive until then.
+            polls.close()
+            self._polls[index] = None
         self.statuses[index] = result.status
         self._more[index] = result.more
         if len(self.sources) > 1:
@@ -235,6 +240,42 @@ def read_through(tail: MultiTail, verdict: Verdict, failed: dict[str, str], *,
         todo = sorted(set(again) - {i for i, s in enumerate(tail.sources) if s.label in failed})
         if todo and not any(tail.behind(i) for i in todo):
             time.sleep(pause)  # only files that are busy or retrying are left
+
+
+class catch_up:  # noqa: N801 - used like a function: `with catch_up(tail) as polls:`
+    """A follower's catch-up (the monitor's): every file of ``tail`` read to its end (as
+    committed now), as `report` reads them (read_through), by a thread that starts at once
+    and stays ``ahead`` polls (of up to READ_ROWS events each, ~20 MB) ahead of the caller,
+    calling ``prepare`` on each Batch there.  Iterating gives each poll's items.  A file in
+    trouble (missing, damaged, locked) is left after one poll: the follower polls it on its
+    own later.  Until it is closed, only its thread may touch PyTables and ``tail``; closing
+    it early drops what was read ahead (do it only to start over, or to stop)."""
+
+    def __init__(self, tail: MultiTail, prepare: Callable[[Batch], None] | None = None, *,
+                 ahead: int = 1) -> None:
+        self.tail = tail
+        self._rows = tail.max_rows
+        tail.max_rows = catchup.FIRST_ROWS
+        self._polls = catchup.ReadAhead(
+            lambda: read_through(tail, _read_for_now, {}, prepare=prepare), ahead)
+
+    def __iter__(self) -> Iterator[list]:
+        return iter(self._polls)
+
+    def close(self) -> None:
+        """Stop reading (the thread ends) and give the tail its poll size back."""
+        self._polls.close()
+        self.tail.max_rows = self._rows
+
+    def __enter__(self) -> catch_up:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _read_for_now(_source: Source, _status: Status, _waited: float) -> str:
+    return ""  # whatever its state: a follower goes on polling it
 
 
 def _every_file_but(tail: MultiTail, failed: dict[str, str]) -> list[int]:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import Any
 
 from textual import on
 from textual.app import App, ComposeResult
@@ -33,7 +34,7 @@ from trmon_tui.messages import (
     TestrunLoaded,
     ViewState,
 )
-from trmon_tui.screens import GroupScreen, TestrunScreen
+from trmon_tui.screens import FilesScreen, GroupScreen, TestrunScreen
 from trmon_tui.screens.palette import MonitorCommands
 from trmon_tui.widgets import (
     ChartPane,
@@ -54,7 +55,8 @@ PANES: dict[str, type[Pane]] = {"overview": OverviewPane, "testruns": TestrunsPa
 
 
 # Actions that change what the panes show; hidden while another screen is on top of them.
-PANE_ACTIONS = frozenset({"choose_group", "cycle_window", "filter", "page", "show_tab"})
+PANE_ACTIONS = frozenset({"choose_group", "cycle_window", "filter", "page", "show_tab",
+                          "show_files"})
 
 
 class Mailbox:
@@ -84,7 +86,7 @@ class Mailbox:
 
 
 class MonitorApp(App[None]):
-    """trmon-tui's live monitor of one HDF5 event file."""
+    """trmon-tui's live monitor of one HDF5 event file, or of several as one."""
 
     CSS_PATH = "app.tcss"
     TITLE = "trmon-tui"
@@ -93,6 +95,8 @@ class MonitorApp(App[None]):
         Binding("q", "quit", "Quit", id="quit"),
         Binding("p", "toggle_pause", "Pause", id="pause"),
         Binding("g", "choose_group", "Group", id="group"),
+        # Not in the footer (full at 80 columns): the status bar says "(f)" with several files.
+        Binding("f", "show_files", "Files", show=False, id="files"),
         Binding("t", "cycle_window", "Window", id="window"),
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("r", "reload", "Reload", id="reload"),
@@ -105,14 +109,16 @@ class MonitorApp(App[None]):
 
     paused: reactive[bool] = reactive(False)
 
-    def __init__(self, path: str, *, clock: str = "received", since: float | None = None,
+    def __init__(self, path: str | Sequence[Any], *, clock: str = "received",
+                 since: float | None = None,
                  since_label: str | None = None, rolling: str | None = None,
                  group: str | None = None, poll: float | None = 1.0, watch: bool = True,
                  now: Callable[[], float] = time.time, max_rows: int = 200_000,
                  min_interval: float = 1.0, wall: Callable[[], float] | None = None,
                  history: object = None) -> None:
         super().__init__()
-        self.path = path
+        self.files = path  # a path, or store.multi.Sources (several files: `[LABEL=]FILE ...`)
+        self.path = path if isinstance(path, str) else path[0].path
         self.now = now
         # The status bar's "updated N s ago" is the operator's time even when the data runs on
         # a faster farm clock (the demo); tests that fix `now` fix this one with it.
@@ -132,7 +138,8 @@ class MonitorApp(App[None]):
         self.problem = ""
         self.mailbox = Mailbox(self)
         self._tail_cancelled = threading.Event()
-        self.loop = TailLoop(path, self.mailbox.post, clock=clock, now=now, max_rows=max_rows,
+        self.loop = TailLoop(self.files, self.mailbox.post, clock=clock, now=now,
+                             max_rows=max_rows,
                              min_interval=min_interval, view=self.view, wall=self.wall,
                              history=history)
         self._start_tail()
@@ -176,7 +183,7 @@ class MonitorApp(App[None]):
         self.set_timer(3.0, self._restart)
 
     def _restart(self) -> None:
-        self.loop = TailLoop(self.path, self.mailbox.post, clock=self.loop.clock, now=self.now,
+        self.loop = TailLoop(self.files, self.mailbox.post, clock=self.loop.clock, now=self.now,
                              max_rows=self.loop.max_rows, min_interval=self.loop.min_interval,
                              view=self.view, wall=self.wall)
         self._start_tail()
@@ -189,14 +196,18 @@ class MonitorApp(App[None]):
             self._problem(f"statistics query failed: {error}")
         if not self.paused:
             self._show(message.snapshot)
+        if isinstance(self.screen, FilesScreen) and message.snapshot.files:
+            self.screen.show(message.snapshot.files)
 
     @on(FileStatusChanged)
     def _file_status(self, message: FileStatusChanged) -> None:
-        self._status(file=message.file)
-        if message.file.state != "live" and message.file.message:
-            severity = "error" if message.file.state == "error" else "warning"
-            self.notify(message.file.message, title=f"file {message.file.state}",
-                        severity=severity, timeout=8, markup=False)
+        self._status(files=message.files)
+        file = message.file
+        if file.state != "live" and file.message:
+            severity = "error" if file.state == "error" else "warning"
+            name = f"{file.label}: " if len(message.files) > 1 else ""
+            self.notify(file.message, title=f"{name}file {file.state}", severity=severity,
+                        timeout=8, markup=False)
 
     @on(ReadProgress)
     def _progress(self, message: ReadProgress) -> None:
@@ -214,7 +225,8 @@ class MonitorApp(App[None]):
     @on(TestrunLoaded)
     def _testrun_loaded(self, message: TestrunLoaded) -> None:
         screen = self.screen
-        if isinstance(screen, TestrunScreen) and screen.testrun_id == message.testrun_id:
+        if isinstance(screen, TestrunScreen) and \
+                (screen.testrun_id, screen.run) == (message.testrun_id, message.run):
             screen.show(message)
 
     def _problem(self, text: str) -> None:
@@ -269,8 +281,8 @@ class MonitorApp(App[None]):
 
     @on(TestrunChosen)
     def _chosen(self, message: TestrunChosen) -> None:
-        self.push_screen(TestrunScreen(message.testrun_id))
-        self.loop.lookup(message.testrun_id)
+        self.push_screen(TestrunScreen(message.testrun_id, message.run))
+        self.loop.lookup(message.testrun_id, message.run)
 
     def watch_paused(self, paused: bool) -> None:
         self.screen.set_class(paused, "-paused")
@@ -303,6 +315,16 @@ class MonitorApp(App[None]):
                 self.set_view(group=result[0], chart_offset=0)
 
         self.push_screen(GroupScreen(groups, self.view.group), chosen)
+
+    def action_show_files(self) -> None:
+        """List every file: its state, what was read from it, what is wrong with it."""
+        files = self.snapshot.files if self.snapshot else ()
+        bars = self.query(StatusBar)
+        if bars and bars.first().files:  # newer states than the last snapshot's
+            known = {f.label: f.testruns for f in files}
+            files = tuple(replace(f, testruns=known.get(f.label, f.testruns))
+                          for f in bars.first().files)
+        self.push_screen(FilesScreen(files))
 
     def action_cycle_window(self) -> None:
         """all -> 24h -> 7d (-> the --since window) -> all."""
@@ -350,10 +372,11 @@ class MonitorApp(App[None]):
             self.set_view(chart_offset=offset)
 
 
-def make_app(path: str, *, clock: str = "received", since: str | None = None,
+def make_app(path: str | Sequence[Any], *, clock: str = "received", since: str | None = None,
              group: str | None = None, poll: float | None = 1.0, watch: bool = True,
              now: Callable[[], float] = time.time, **kwargs) -> MonitorApp:
-    """The monitor for ``path``; the CLI and the tests both build it here.
+    """The monitor for ``path`` (or several files: store.multi.Sources); the CLI and the tests
+    both build it here.
 
     ``since`` is the --since text (parsed by store.window); ``now`` is injectable so snapshot
     tests render a fixed clock; poll=None and watch=False read the file once (deterministic)."""

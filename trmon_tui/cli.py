@@ -1,7 +1,8 @@
 """Command line of trmon-tui: parses arguments and hands each command to its module.
 
-`trmon-tui [FILE]` opens the monitor; the words ingest / tail / report / generate select the
-headless commands of DESIGN.md.  Each command lives in trmon_tui/commands/ and returns an exit code.
+`trmon-tui [LABEL=]FILE ...` opens the monitor; the words ingest / tail / report / generate /
+exporter select the headless commands of DESIGN.md.  Each command lives in trmon_tui/commands/
+and returns an exit code.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ COMMANDS = ("ingest", "tail", "report", "generate", "exporter")
 
 USAGE = """\
 trmon-tui [FILE]                 the live monitor (FILE defaults to $TRMON_FILE)
+       trmon-tui [LABEL=]FILE ...       the live monitor of several files (lab servers) at once
        trmon-tui --demo                 the live monitor over a live-written temporary file
        trmon-tui ingest FILE            append JSON-lines events from stdin
        trmon-tui tail FILE [--follow]   print events as JSON lines, each exactly once, in file order
@@ -59,7 +61,8 @@ def monitor_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("file", nargs="?", metavar="FILE", help="HDF5 event file to watch")
+    parser.add_argument("files", nargs="*", metavar="[LABEL=]FILE",
+                        help=_files_help() + " (default: $TRMON_FILE)")
     parser.add_argument("--version", action="version", version=f"trmon-tui {__version__}")
     parser.add_argument("--demo", action="store_true",
                         help="watch a temporary file that a live generator keeps writing")
@@ -152,9 +155,9 @@ def main(argv: list[str] | None = None) -> int:
             _exit_now(code)
         return code
     args = monitor_parser().parse_args(argv)
-    if not args.demo and not args.file:
-        args.file = os.environ.get("TRMON_FILE") or None
-        if not args.file:
+    if not args.demo and not args.files:
+        args.files = [os.environ["TRMON_FILE"]] if os.environ.get("TRMON_FILE") else []
+        if not args.files:
             monitor_parser().print_usage(sys.stderr)
             print("trmon-tui: give a FILE, set TRMON_FILE, or try --demo", file=sys.stderr)
             return 2

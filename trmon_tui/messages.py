@@ -28,9 +28,12 @@ class TestrunChosen(Message):
 
     __test__ = False  # not a pytest class, despite the name
 
-    def __init__(self, testrun_id: str) -> None:
+    def __init__(self, testrun_id: str, run: int | None = None) -> None:
         super().__init__()
         self.testrun_id = testrun_id
+        self.run = run
+        """The testrun's run index in the statistics (which file it is in: with several
+        files, testrun ids are scoped by file); None: look in every file."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,8 @@ class EventRow:
     row: int
     group: str
     event: dict
+    run: int = -1
+    """The testrun's run index (TestrunChosen.run)."""
 
 
 @dataclass(frozen=True)
@@ -68,18 +73,43 @@ class ViewState:
 
 @dataclass(frozen=True)
 class FileState:
-    """The tail reader's status, copied out of store.batch.Status."""
+    """A tail reader's status, copied out of store.batch.Status, and which file it is."""
 
     state: str = "waiting"
     message: str = ""
     rows_read: int = 0
     rows_total: int = 0
     file_format: str = ""
+    label: str = ""
+    path: str = ""
+    testruns: int = 0
+    """Testruns read from the file (filled in snapshots only)."""
 
     @property
     def loading(self) -> bool:
         """True while history is still being read (for the progress bar)."""
         return self.rows_total > 0 and self.rows_read < self.rows_total
+
+
+STATES = ("live", "waiting", "locked", "error")
+"""A file's states, from good to bad: several files show as their worst."""
+
+
+def combined(files: tuple[FileState, ...]) -> FileState:
+    """Several files as one state: the worst file's, their messages (each named by its label,
+    the worst first) and their rows added up.  One file is itself."""
+    if len(files) == 1:
+        return files[0]
+    worst_first = sorted(files, key=badness, reverse=True)  # stable: ties keep their order
+    messages = " · ".join(f"{f.label}: {f.message}" for f in worst_first if f.message)
+    return FileState(worst_first[0].state, messages, sum(f.rows_read for f in files),
+                     sum(f.rows_total for f in files), files[0].file_format,
+                     f"{len(files)} files", testruns=sum(f.testruns for f in files))
+
+
+def badness(file: FileState) -> int:
+    """How bad a file's state is (an unknown one counts as the worst)."""
+    return STATES.index(file.state) if file.state in STATES else len(STATES)
 
 
 @dataclass(frozen=True)
@@ -104,6 +134,8 @@ class Snapshot:
     """When the worker last received rows (wall clock of the injected now())."""
     errors: tuple[str, ...] = ()
     """Queries that failed for this snapshot (shown, never raised)."""
+    files: tuple[FileState, ...] = ()
+    """Each file's state (``file`` is them combined), with its testruns."""
 
 
 class SnapshotReady(Message):
@@ -121,22 +153,27 @@ class ReadProgress(Message):
     """While a long history is read: how far (for the status bar); the panes wait for the
     snapshot that follows."""
 
-    def __init__(self, file: FileState, testruns: int) -> None:
+    def __init__(self, file: FileState, testruns: int,
+                 files: tuple[FileState, ...] = ()) -> None:
         super().__init__()
         self.file = file
         self.testruns = testruns
         """Testruns met so far."""
+        self.files = files or (file,)
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, ReadProgress)
 
 
 class FileStatusChanged(Message):
-    """The reader's state or message changed (waiting, locked, error, live)."""
+    """A file's state or message changed (waiting, locked, error, live)."""
 
-    def __init__(self, file: FileState) -> None:
+    def __init__(self, file: FileState, files: tuple[FileState, ...] = ()) -> None:
         super().__init__()
         self.file = file
+        """The file that changed."""
+        self.files = files or (file,)
+        """Every file's state now."""
 
 
 class FileReset(Message):
@@ -167,9 +204,11 @@ class TestrunLoaded(Message):
     """The detail of one testrun, read by the tail worker for the detail screen."""
 
     def __init__(self, testrun_id: str, events: tuple[dict, ...], attributes: dict,
-                 error: str = "") -> None:
+                 error: str = "", run: int | None = None) -> None:
         super().__init__()
         self.testrun_id = testrun_id
         self.events = events
         self.attributes = attributes
         self.error = error
+        self.run = run
+        """As in the TestrunChosen this answers."""

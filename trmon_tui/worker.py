@@ -1,22 +1,28 @@
 """The tail loop: the one thread that owns every PyTables call of the monitor.
 
-PyTables is not thread-safe, so a single long-lived thread reads the file (store.tail), keeps the
+PyTables is not thread-safe, so a single long-lived thread reads the files (store.multi: each
+file on its own reader, with its own state; several files in one id space), keeps the
 statistics (store.stats) and the string tables (store.catalog), answers detail look-ups
-(store.lookup), and posts immutable snapshots to the UI.  It wakes on a file-change notification
-(watchfiles, on the file's directory: a watch on the file itself dies when the file is replaced),
-on the timer poll (network file systems, missed notifications), or when the UI asks for something.
+(store.lookup, in the chosen testrun's own file), and posts immutable snapshots to the UI.  It
+wakes on a file-change notification (store.wake, on the files' directories: a watch on a file
+itself dies when the file is replaced), on the timer poll (network file systems, missed
+notifications), or when the UI asks for something.  Each round polls every file once: a file
+missing, damaged, locked or replaced changes only its own state (a replaced one makes every file
+be read again: the combined statistics cannot forget one file's rows).
 
 What it costs, since operators leave it open for hours over SSH (see bench_monitor.py):
 - a snapshot is computed only when something it shows changed: the statistics (engine.version),
   the file's state, the view, or the minute (ages); and only the data of the visible pane;
-- the file is read at most once per ``min_interval`` (1 s) however often it changes (a poll
-  opens it and loads its tables), the snapshot right after the read that brought new data:
-  panes repaint once a second whatever the event rate, a commit shows within about a second;
+- the files are read at most once per ``min_interval`` (1 s) however often they change (a
+  poll opens a file and loads its tables), the snapshot right after the read that brought new
+  data: panes repaint once a second whatever the event rate, a commit shows within about a
+  second;
 - a timer poll of a file whose stat has not changed since a poll that found nothing (long
   enough after its last write) does not open it;
 - the history (the first read, and after a reset when much is waiting) is caught up with
-  store.catchup, as `report` reads it: a reader thread reads ahead while this one applies;
-  meanwhile only ReadProgress messages (the status bar's progress) go out, then one snapshot.
+  store.multi.catch_up, as `report` reads it: a reader thread reads ahead while this one
+  applies; meanwhile only ReadProgress messages (the status bar's progress) go out, then one
+  snapshot.
 """
 
 from __future__ import annotations
@@ -26,11 +32,13 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from textual.message import Message
 
+from trmon_tui.detail import load_testrun
 from trmon_tui.messages import (
     EventRow,
     FileReset,
@@ -40,11 +48,10 @@ from trmon_tui.messages import (
     Snapshot,
     SnapshotReady,
     TailFailed,
-    TestrunLoaded,
     ViewState,
+    combined,
 )
 from trmon_tui.panedata import describe, latest_events, pane_data
-from trmon_tui.watch import watch_file
 
 EVENT_BUFFER = 3000
 """How many of the latest events are kept, over all groups, so that the events pane narrowed to
@@ -61,15 +68,17 @@ a later write moves the mtime even on file systems that keep it to the second.""
 
 
 class TailLoop:
-    """Reads the file, keeps statistics, posts snapshots; run() blocks until cancelled."""
+    """Reads the files, keeps statistics, posts snapshots; run() blocks until cancelled."""
 
-    def __init__(self, path: str, post: Callable[[Message], Any], *, clock: str = "received",
-                 now: Callable[[], float] = time.time, max_rows: int = 200_000,
-                 min_interval: float = 1.0, view: ViewState | None = None,
-                 wall: Callable[[], float] | None = None, history: Any = None) -> None:
-        """``history``: a store.catchup.catch_up of ``path`` started before the UI (see
-        commands/monitor.py), whose reader and results this loop takes over."""
-        self.path = os.path.abspath(path)
+    def __init__(self, files: str | Sequence[Any], post: Callable[[Message], Any], *,
+                 clock: str = "received", now: Callable[[], float] = time.time,
+                 max_rows: int = 200_000, min_interval: float = 1.0,
+                 view: ViewState | None = None, wall: Callable[[], float] | None = None,
+                 history: Any = None) -> None:
+        """``files``: a path, or store.multi.Sources; ``history``: a store.multi.catch_up of
+        them started before the UI (see commands/monitor.py), whose tail and results this loop
+        takes over."""
+        self.files = files
         self._history = history
         self.post = post
         self.clock = clock
@@ -81,7 +90,8 @@ class TailLoop:
         self._wake = threading.Event()
         self._requests: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         self._events: collections.deque[dict] = collections.deque(maxlen=EVENT_BUFFER)
-        self._file = FileState()
+        self._file = FileState()  # every file's state combined
+        self._files: tuple[FileState, ...] = ()
         self._published: tuple | None = None  # what the last snapshot showed: see _shown()
         self._last_publish = 0.0
         self._publish_cost = 0.0
@@ -89,7 +99,7 @@ class TailLoop:
         self._reload_asked = threading.Event()
         self._last_data_at: float | None = None
         self._runs_read = 0
-        self._quiet_stat: tuple | None = None
+        self._quiet: list[tuple | None] = []  # per file, see _read
         self._generation = 0  # counts resets: a snapshot after one even if the rest looks alike
         self._changed = False  # the watch saw the file change since the last read
         self._read_at = 0.0
@@ -108,9 +118,10 @@ class TailLoop:
         self._reload_asked.set()  # also ends a catch-up of the old file early
         self._wake.set()
 
-    def lookup(self, testrun_id: str) -> None:
-        """Read one testrun's events; answered with a TestrunLoaded message (thread-safe)."""
-        self._requests.put(("lookup", testrun_id))
+    def lookup(self, testrun_id: str, run: int | None = None) -> None:
+        """Read one testrun's events (``run``: its run index, which tells its file); answered
+        with a TestrunLoaded message (thread-safe)."""
+        self._requests.put(("lookup", (testrun_id, run)))
         self._wake.set()
 
     # ---- the thread ----------------------------------------------------------------------
@@ -118,16 +129,23 @@ class TailLoop:
             watch: bool = True) -> None:
         """Loop until ``cancelled`` is set.  poll=None and watch=False read once, then only
         answer requests (deterministic rendering for snapshot tests)."""
-        if watch:
-            threading.Thread(target=watch_file, args=(self.path, self._file_changed, cancelled),
-                             daemon=True, name="trmon-watch").start()
+        try:
+            self._run(cancelled, poll, watch)
+        finally:
+            if getattr(self, "tail", None) is not None:
+                self.tail.close()  # no file left open, also after a failure
+
+    def _run(self, cancelled: threading.Event, poll: float | None, watch: bool) -> None:
         # Cancelling the worker must also end a wait on the wake event.
         threading.Thread(target=lambda: (cancelled.wait(), self._wake.set()), daemon=True,
                          name="trmon-cancel").start()
         history, self._history = self._history, None
-        self._new(history.reader if history else None)  # here: the UI starts up meanwhile
+        self._new(history.tail if history else None)  # here: the UI starts up meanwhile
+        if watch:
+            from store.wake import watch_files
+
+            watch_files([s.path for s in self.tail.sources], self._file_changed, cancelled)
         self._catch_up(cancelled, history)  # the history first, as `report` reads it
-        self.reader.max_rows = self.max_rows
         while not cancelled.is_set():
             self._publish_if_due()
             self._wake.wait(self._timeout(poll))
@@ -175,18 +193,29 @@ class TailLoop:
                 self._changed, self._read_at = True, 0.0  # read the file again at once
                 self.post(FileReset("reloaded from scratch"))
             elif kind == "lookup":
-                self._lookup(arg)
+                self.post(load_testrun(self.tail, self.catalog, *arg))
             self._urgent = True  # the operator is waiting on what this changes: no throttle
 
     # ---- reading -------------------------------------------------------------------------
-    def _new(self, reader: Any = None) -> None:
+    def _new(self, tail: Any = None) -> None:
+        """Start with fresh statistics on ``tail`` (a store.multi.MultiTail), else on a new
+        tail of the files (the old one closed)."""
         from store.catalog import Catalog
+        from store.catchup import HOLD
+        from store.multi import MultiTail, Source, default_label
         from store.stats import StatsEngine
-        from store.tail import TailReader
 
-        self.reader = reader or TailReader(self.path, max_rows=self.max_rows)
+        if tail is None:
+            sources = [Source(default_label(self.files), self.files)] \
+                if isinstance(self.files, str) else self.files
+            tail = MultiTail(sources, hold=HOLD, max_rows=self.max_rows)
+        if getattr(self, "tail", None) is not None:
+            self.tail.close()
+        self.tail = tail
         self.engine = StatsEngine(clock=self.clock)
         self.catalog = Catalog()
+        self._quiet = [None] * len(tail.sources)
+        self._files = tuple(FileState(label=s.label, path=s.path) for s in tail.sources)
 
     def _reset_state(self) -> None:
         self.engine.reset()
@@ -194,56 +223,56 @@ class TailLoop:
         self._events.clear()
         self._last_data_at = None
         self._runs_read = 0
-        self._quiet_stat = None
+        self._quiet = [None] * len(self.tail.sources)  # every file is read again
         self._generation += 1
 
     def _read(self, cancelled: threading.Event) -> None:
-        """Poll once; with more to read, catch up with the file (a reader thread reads ahead)."""
+        """Poll each file once (a file in trouble only says so in its state); with more to
+        read, catch up with the files (a reader thread reads ahead)."""
         self._changed, self._read_at = False, time.monotonic()
-        stat = _stat(self.path)
-        if stat is not None and stat == self._quiet_stat:
-            return  # nothing was written since a poll that found nothing
-        try:
-            result = self.reader.poll()
-        except Exception as exc:  # noqa: BLE001 - never let a bad file kill the monitor
-            self.post(TailFailed(describe(exc)))
-            return
-        self._take(result)
-        if result.more:
+        for index, source in enumerate(self.tail.sources):
+            stat = _stat(source.path)
+            if stat is not None and stat == self._quiet[index]:
+                continue  # nothing was written since a poll that found nothing
+            result = self.tail.poll(index)
+            self._take(result.items)
+            quiet = not result.items and result.status.state == "live" and stat is not None
+            settled = quiet and time.time() - stat[-1] / 1e9 > SETTLED
+            self._quiet[index] = stat if settled else None
+        self._set_states()
+        if self.tail.more:  # a file grew a lot, or every file is to be read again (a reset)
             self._catch_up(cancelled)
-        quiet = not result.items and result.status.state == "live" and stat is not None
-        self._quiet_stat = stat if quiet and time.time() - stat[-1] / 1e9 > SETTLED else None
 
     def _catch_up(self, cancelled: threading.Event, results: Any = None) -> None:
         """Read until nothing more is waiting (``results``: a catch-up already started); the
         panes get one snapshot at the end (and one every LOADING_INTERVAL seconds of a long
-        history), the status bar the progress."""
-        from store.catchup import catch_up
+        history), the status bar the progress.  A failure of the reading itself (a bug, not a
+        bad file) ends the loop: the app restarts it."""
+        from store.multi import catch_up
         from store.stats import StatsEngine
 
         started = self._last_publish = time.monotonic()  # no snapshot of a half-read file yet
         progress_at = 0.0
-        try:
-            with results or catch_up(self.reader, StatsEngine.prepare) as results:
-                for result in results:
-                    self._take(result)
-                    if cancelled.is_set() or self._reload_asked.is_set():
-                        return  # quitting, or starting over: what was read ahead is not needed
-                    now = time.monotonic()
-                    if now - progress_at >= PROGRESS_INTERVAL:
-                        progress_at = now
-                        self.post(ReadProgress(self._file, self._runs_read))
-                    if _time_left(self._file, now - started) > LOADING_INTERVAL:
-                        self._publish_if_due(loading=True)
-        except Exception as exc:  # noqa: BLE001
-            self.post(TailFailed(describe(exc)))
+        with results or catch_up(self.tail, StatsEngine.prepare) as results:
+            for items in results:
+                self._take(items)
+                self._set_states()  # the reader thread's (it may be a poll or two ahead)
+                if cancelled.is_set() or self._reload_asked.is_set():
+                    return  # quitting, or starting over: what was read ahead is not needed
+                now = time.monotonic()
+                if now - progress_at >= PROGRESS_INTERVAL:
+                    progress_at = now
+                    self.post(ReadProgress(self._file, self._runs_read, self._files))
+                if _time_left(self._file, now - started) > LOADING_INTERVAL:
+                    self._publish_if_due(loading=True)
+        self.tail.max_rows = self.max_rows
+        self._set_states()
         self._read_at = time.monotonic()
         self._urgent = True  # caught up: show everything at once
 
-    def _take(self, result: Any) -> None:
-        for item in result.items:
+    def _take(self, items: list) -> None:
+        for item in items:
             self._apply(item)
-        self._set_status(result.status)
 
     def _apply(self, item: Any) -> None:
         from store.batch import Reset
@@ -272,37 +301,34 @@ class TailLoop:
             batch = batch.with_events_from(skip)
         try:
             events = self.catalog.event_dicts(batch)
-            groups = [self.catalog.device_group(run) for run in batch.column("run").tolist()]
+            runs = batch.column("run").tolist()
+            groups = [self.catalog.device_group(run) for run in runs]
         except Exception as exc:  # noqa: BLE001
             self.post(TailFailed(describe(exc)))
             return
         first = batch.first_event_row
-        self._events.extend(EventRow(first + i, group, event)
-                            for i, (group, event) in enumerate(zip(groups, events, strict=True)))
+        self._events.extend(EventRow(first + i, group, event, run) for i, (group, event, run)
+                            in enumerate(zip(groups, events, runs, strict=True)))
 
-    def _set_status(self, status: Any) -> None:
-        file = FileState(status.state, status.message, int(status.rows_read),
-                         int(status.rows_total), status.file_format)
-        if (file.state, file.message) != (self._file.state, self._file.message):
-            self.post(FileStatusChanged(file))
-        self._file = file
-
-    def _lookup(self, testrun_id: str) -> None:
-        from store.lookup import testrun_events
-
-        try:
-            events = tuple(testrun_events(self.path, testrun_id))
-            attributes = _attributes(events)
-            self.post(TestrunLoaded(testrun_id, events, attributes))
-        except Exception as exc:  # noqa: BLE001
-            self.post(TestrunLoaded(testrun_id, (), {}, describe(exc)))
+    def _set_states(self) -> None:
+        """Take each file's state from its reader; say which ones changed."""
+        files = tuple(FileState(status.state, status.message, int(status.rows_read),
+                                int(status.rows_total), status.file_format, source.label,
+                                source.path)
+                      for source, status in zip(self.tail.sources, self.tail.statuses,
+                                                strict=True))
+        changed = [new for old, new in zip(self._files, files, strict=True)
+                   if (old.state, old.message) != (new.state, new.message)]
+        self._files, self._file = files, combined(files)
+        for file in changed:
+            self.post(FileStatusChanged(file, files))
 
     # ---- snapshots -----------------------------------------------------------------------
     def _shown(self) -> tuple:
         """What a snapshot shows: a new one is computed only when this changed.  Ages (the
         oldest wait, time in phase, running bars) follow the minute; live data refreshes them
         far more often."""
-        return (self._generation, self.engine.version, self._file, self.view,
+        return (self._generation, self.engine.version, self._files, self.view,
                 int(self.now() // 60))
 
     def _due(self) -> bool:
@@ -347,20 +373,19 @@ class TailLoop:
         values, errors = pane_data(self.engine, view, now)
         events = latest_events(self._events, view) if view.tab == "events" else ()
         return Snapshot(seq=self._seq, taken_at=now, view=view, file=self._file, events=events,
-                        last_data_at=self._last_data_at, errors=tuple(errors), **values)
+                        last_data_at=self._last_data_at, errors=tuple(errors),
+                        files=self._files_with_testruns(values["counts"]), **values)
 
+    def _files_with_testruns(self, counts: dict) -> tuple[FileState, ...]:
+        """Each file's state with its testruns (the engine knows which runs have events)."""
+        from store.stats.frame import has_events
 
-def _attributes(events: tuple[dict, ...]) -> dict:
-    """A testrun's device group and the attributes of its latest request, from its events."""
-    from store.catalog import ATTRIBUTES
-
-    out: dict = {}
-    for event in events:
-        if event.get("device_group") and "device_group" not in out:
-            out["device_group"] = event["device_group"]
-        if event.get("event") == "request":
-            out.update({key: event[key] for key in ATTRIBUTES if key in event})
-    return out
+        if len(self._files) == 1:
+            testruns = [counts.get("testruns", 0)]
+        else:
+            testruns = self.tail.testruns_per_file(has_events(self.engine.state))
+        return tuple(replace(file, testruns=n)
+                     for file, n in zip(self._files, testruns, strict=True))
 
 
 def _time_left(file: FileState, elapsed: float) -> float:

@@ -1,7 +1,7 @@
 """What the live monitor costs, run as an operator runs it: the real app in a pseudo-terminal.
 
     .venv/bin/python tests/benchmarks/bench_monitor.py [--seconds 12] [--big-runs 1000000]
-        [--big-file PATH] [--no-live] [--no-idle] [--no-big]
+        [--big-file PATH] [--no-live] [--no-idle] [--no-multi] [--no-big]
 
 Live (issue 11's table): `trmon-tui generate FILE --live --runs 2000 --speed 60` (~3 events/s)
 or `--speed 2000` (~100 events/s) keeps writing; `trmon-tui FILE` runs in a 120x36 pty
@@ -13,6 +13,10 @@ Commit-to-screen: a probe writer commits `request` events of device group "probe
 probe-0, probe-1, ...) beside the live writer; latency = from its flush() returning until the
 pty output shows the overview row "probe  K+1" (both rates) or the id on the events pane
 (~3 events/s: at 100 events/s the row leaves the visible rows before a 1-2 Hz repaint).
+
+Several files (issue 13): three files of --runs testruns, one of them written live at ~3 events/s
+(`generate --live --speed 60`), the others static; the overview's CPU and bytes of
+`trmon-tui a.h5 lab2=b.h5 c.h5` against `trmon-tui b.h5` alone, alternated twice (the mean).
 
 Big file: `report --json` on a --big-runs file, then the monitor on it until the status bar says
 LIVE with every testrun and the pane shows the totals (overview: the "all groups" row;
@@ -161,6 +165,30 @@ def idle(runs: int, seconds: float) -> dict:
         term.close()
 
 
+def several(runs: int, seconds: float) -> dict[str, tuple[float, float]]:
+    """Overview cost of the monitor over three files, one live, against the live one alone."""
+    tmp = tempfile.mkdtemp(prefix="bench-monitor-multi-")
+    a, b, c = (os.path.join(tmp, f"{name}.h5") for name in "abc")
+    for path, seed in ((a, "1"), (c, "2")):
+        subprocess.run(trmon("generate", path, "--runs", str(runs), "--seed", seed), check=True,
+                       env=env(), stderr=subprocess.DEVNULL)
+    writer = start_live_writer(b, 60.0, runs)
+    costs: dict[str, list[tuple[float, float]]] = {"1 file": [], "3 files": []}
+    try:
+        for _ in range(2):
+            for name, args in (("1 file", (b,)), ("3 files", (a, f"lab2={b}", c))):
+                term = start_monitor(*args)
+                try:
+                    time.sleep(SETTLE)
+                    costs[name].append(measure(term, seconds))
+                finally:
+                    term.close()
+    finally:
+        stop(writer)
+    return {name: tuple(statistics.mean(v) for v in zip(*values, strict=True))
+            for name, values in costs.items()}
+
+
 # ---- big file -----------------------------------------------------------------------------
 def big(path: str, repeat: int) -> dict:
     """Rounds of report, monitor on the overview, monitor on statistics (interleaved, so a
@@ -248,6 +276,10 @@ def print_table(results: dict) -> None:
             print(f"commit-to-screen {label} {pane}: median {statistics.median(good) * 1000:.0f}"
                   f" ms, max {good[-1] * 1000:.0f} ms, seen {len(good)}/{len(values)} "
                   f"(budget median <= 1000 ms)")
+    if "several" in results:
+        print("\noverview, one file live at ~3 ev/s (mean of 2):")
+        for name, (cpu, kib) in results["several"].items():
+            print(f"  {name}: {cell(cpu, kib, BUDGET_CPU[60.0], BUDGET_KIB_DEFAULT)}")
     if "big" in results:
         b = results["big"]
         limit = 1.5 * b["report"]
@@ -270,6 +302,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="big-file rounds (best is kept)")
     parser.add_argument("--no-live", action="store_true")
     parser.add_argument("--no-idle", action="store_true")
+    parser.add_argument("--no-multi", action="store_true")
     parser.add_argument("--no-big", action="store_true")
     args = parser.parse_args()
     print(f"load average before: {open('/proc/loadavg').read().strip()}")
@@ -281,6 +314,9 @@ def main() -> None:
     if not args.no_idle:
         results["idle"] = idle(args.runs, args.seconds)
         print(f"static: {results['idle']['panes']}", flush=True)
+    if not args.no_multi:
+        results["several"] = several(args.runs, args.seconds)
+        print(f"several files: {results['several']}", flush=True)
     if not args.no_big:
         results["big"] = big(big_file(args.big_runs, args.big_file), args.repeat)
     print_table(results)

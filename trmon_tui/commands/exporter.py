@@ -103,7 +103,7 @@ class Follower:
 
     def run(self) -> None:
         quiet_hdf5()
-        watch_files([s.path for s in self.tail.sources], self._wake, self._stop)
+        watch_files([s.path for s in self.tail.sources], self._wake.set, self._stop)
         while not self._stop.is_set():
             try:
                 self.read()

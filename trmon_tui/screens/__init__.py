@@ -1,9 +1,10 @@
-"""Screens pushed over the monitor: help, testrun detail, device group selector."""
+"""Screens pushed over the monitor: help, testrun detail, device group selector, files."""
 
+from trmon_tui.screens.files import FilesScreen
 from trmon_tui.screens.group import GroupScreen
 from trmon_tui.screens.testrun import TestrunScreen
 
-__all__ = ["GroupScreen", "HelpScreen", "TestrunScreen"]
+__all__ = ["FilesScreen", "GroupScreen", "HelpScreen", "TestrunScreen"]
 
 
 def __getattr__(name: str):

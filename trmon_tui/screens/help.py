@@ -17,6 +17,7 @@ HELP = """\
 | `q` | quit |
 | `p` | pause / resume the display (reading goes on) |
 | `g` | narrow every pane to one device group |
+| `f` | each file: state, events, testruns, trouble |
 | `t` | time window: all · 24h · 7d (testruns requested since) |
 | `/` | filter the testruns (id, group, phase, host, requestor) |
 | `s` | sort the testruns (newest · longest · group · testrun · requestor) |
@@ -29,6 +30,11 @@ HELP = """\
 **Status bar**: LIVE (reading), LOADING (history still being read, with a progress bar),
 PAUSED, WAITING (file missing or not yet written), LOCKED (a writer holds the file), ERROR
 (unreadable: retried on each poll). File trouble never stops the monitor.
+
+**Several files** (`trmon-tui lab1=A.h5 lab2=B.h5`): device groups are named LABEL/GROUP; the
+status bar shows each file's state (`lab1 LIVE · lab2 WAITING`), or counts them by state when
+they do not fit; the first word is the worst file's. One bad file never stops the others;
+when a file is replaced, every file is read again.
 
 **Chart**: one bar per testrun, newest on top; segments init · queue · flash · boot · test ·
 publish. `*` marks a running testrun; its current phase has the hatched fill and grows to now.

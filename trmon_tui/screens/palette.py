@@ -14,6 +14,7 @@ COMMANDS = (
     ("Show events", "show_tab('events')", "Latest events, newest first"),
     ("Pause / resume", "toggle_pause", "Freeze the display; reading goes on"),
     ("Choose device group", "choose_group", "Narrow every pane to one device group"),
+    ("Show files", "show_files", "Every file read: its state, events, testruns, trouble"),
     ("Cycle time window", "cycle_window", "all · 24h · 7d"),
     ("Filter testruns", "filter", "Filter the testruns pane"),
     ("Reload from scratch", "reload", "Forget everything and read the file again"),

@@ -22,9 +22,10 @@ class TestrunScreen(Screen[None]):
 
     BINDINGS = [Binding("escape,q", "dismiss", "Back", id="close_detail")]
 
-    def __init__(self, testrun_id: str) -> None:
+    def __init__(self, testrun_id: str, run: int | None = None) -> None:
         super().__init__()
         self.testrun_id = testrun_id
+        self.run = run  # which testrun of that id (ids are scoped by file)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="detail"):

@@ -43,7 +43,7 @@ class EventsPane(Pane):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self._ids: dict[str, str] = {}
+        self._ids: dict[str, tuple[str, int]] = {}  # row key -> (testrun id, run)
         self._cells: dict[int, list[Text]] = {}  # by file row: an event never changes
 
     def compose(self) -> ComposeResult:
@@ -54,7 +54,7 @@ class EventsPane(Pane):
         rows, cells, self._ids = [], {}, {}
         for item in snapshot.events:
             key = f"e:{item.row}"  # keyed by file row: the cursor stays on its event
-            self._ids[key] = str(item.event.get("testrun_id"))
+            self._ids[key] = (str(item.event.get("testrun_id")), item.run)
             cells[item.row] = self._cells.get(item.row) or event_cells(item)
             rows.append((key, cells[item.row]))
         self._cells = cells if len(cells) <= 2 * EVENTS_SHOWN else {}
@@ -66,6 +66,6 @@ class EventsPane(Pane):
 
     @on(LiveTable.RowSelected, "#events-table")
     def _chosen(self, event: LiveTable.RowSelected) -> None:
-        testrun_id = self._ids.get(event.key or "")
-        if testrun_id is not None:
-            self.post_message(TestrunChosen(testrun_id))
+        chosen = self._ids.get(event.key or "")
+        if chosen is not None:
+            self.post_message(TestrunChosen(*chosen))

@@ -1,5 +1,7 @@
 """Status bar: file, live/paused/waiting/error state, last update age, counts, narrowing;
-a progress bar beside it while history loads.
+a progress bar beside it while history loads.  With several files: each file's label and state
+when they fit ("a LIVE · lab2 LIVE · c WAITING"), else a count by state ("3 files: 2 LIVE,
+1 WAITING (f)": the files screen has the detail); the first word is the worst file's state.
 
 It is repainted every second (the age) and on every snapshot, so it is two TextLines that
 repaint only when their text changed; the progress bar is text too (Textual's ProgressBar
@@ -8,15 +10,17 @@ animates on a timer even while hidden)."""
 from __future__ import annotations
 
 import os
+from collections import Counter
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 
-from trmon_tui.messages import FileState, ReadProgress, Snapshot
+from trmon_tui.messages import STATES, FileState, ReadProgress, Snapshot, combined
 from trmon_tui.widgets import format as fmt
 from trmon_tui.widgets.textline import TextLine
 
+FILES_KEY = Text(" (f)", style="dim")  # the key of the files screen
 STATE_STYLE = {"live": "bold green", "paused": "bold yellow", "waiting": "bold yellow",
                "locked": "bold yellow", "error": "bold red", "loading": "bold cyan"}
 
@@ -29,6 +33,7 @@ class StatusBar(Horizontal):
         self.path = path
         self.snapshot: Snapshot | None = None
         self.file = FileState()
+        self.files: tuple[FileState, ...] = ()
         self.paused = False
         self.problem = ""
         self.counts: dict[str, int] = {}
@@ -49,15 +54,19 @@ class StatusBar(Horizontal):
 
     def update_from(self, *, snapshot: Snapshot | None = None, file: FileState | None = None,
                     paused: bool | None = None, problem: str | None = None,
-                    progress: ReadProgress | None = None, now: float | None = None) -> None:
-        """Store whatever changed and repaint the line."""
+                    progress: ReadProgress | None = None, now: float | None = None,
+                    files: tuple[FileState, ...] | None = None) -> None:
+        """Store whatever changed and repaint the line (``files``: every file's state)."""
         if snapshot is not None:
             self.snapshot, self.file, self.counts = snapshot, snapshot.file, snapshot.counts
+            self.files = snapshot.files or self.files
         if progress is not None:
-            self.file = progress.file
+            self.file, self.files = progress.file, progress.files
             self.counts = {"events": progress.file.rows_read, "testruns": progress.testruns}
         if file is not None:
             self.file = file
+        if files is not None:
+            self.files, self.file = files, combined(files)
         if paused is not None:
             self.paused = paused
         if problem is not None:
@@ -77,27 +86,64 @@ class StatusBar(Horizontal):
         state = self.state()
         for name in STATE_STYLE:
             self.set_class(state == name, f"-{name}")
-        line = Text(no_wrap=True, overflow="ellipsis")
-        line.append(f" {state.upper()} ", style=STATE_STYLE.get(state, "bold") + " reverse")
-        line.append(" " + fmt.clean(os.path.basename(self.path), 28))
-        snap = self.snapshot
-        if snap is not None and snap.last_data_at is not None and now is not None:
-            line.append(f" · {fmt.duration(max(0.0, now - snap.last_data_at))} ago")
-        if self.counts:
-            counts = self.counts
-            line.append(f" · {counts.get('events', 0):,} ev · {counts.get('testruns', 0):,} runs")
-        if snap is not None:
-            view = snap.view
-            line.append(f" · {fmt.clean(view.group or 'all groups', 20)} · {view.window}")
-        message = self.file.message or self.problem
-        if message:
-            line.append(" · " + fmt.clean(message), style="yellow")
-        texts.first(TextLine).show(line)
+        text = texts.first(TextLine)
+        text.show(self._line(state, now, text.size.width or self.app.size.width))
         bar = bars.first(TextLine)
         loading = self.file.loading
         bar.set_class(not loading, "-hidden")
         if loading:
             bar.show(progress(self.file.rows_read, self.file.rows_total, bar.size.width))
+
+    def _line(self, state: str, now: float | None, width: int) -> Text:
+        """The status text: state, file(s), age, counts, view, then what is wrong (the part
+        cut short when the line is too long)."""
+        rest = Text()
+        snap = self.snapshot
+        if snap is not None and snap.last_data_at is not None and now is not None:
+            rest.append(f" · {fmt.duration(max(0.0, now - snap.last_data_at))} ago")
+        if self.counts:
+            counts = self.counts
+            rest.append(f" · {counts.get('events', 0):,} ev · {counts.get('testruns', 0):,} runs")
+        if snap is not None:
+            view = snap.view
+            rest.append(f" · {fmt.clean(view.group or 'all groups', 20)} · {view.window}")
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append(f" {state.upper()} ", style=STATE_STYLE.get(state, "bold") + " reverse")
+        line.append(" ")
+        if len(self.files) > 1:
+            files = each_file(self.files)
+            files.append(FILES_KEY)
+            if line.cell_len + files.cell_len + rest.cell_len > width:
+                files = files_by_state(self.files)
+                files.append(FILES_KEY)
+            line.append_text(files)
+        else:
+            line.append(fmt.clean(os.path.basename(self.path), 28))
+        line.append_text(rest)
+        message = self.file.message or self.problem
+        if message:
+            line.append(" · " + fmt.clean(message), style="yellow")
+        return line
+
+
+def each_file(files: tuple[FileState, ...]) -> Text:
+    """ "a LIVE · lab2 LIVE · c WAITING" """
+    return Text(" · ").join(Text.assemble(fmt.clean(f.label, 16) + " ", _state(f.state))
+                            for f in files)
+
+
+def files_by_state(files: tuple[FileState, ...]) -> Text:
+    """ "3 files: 2 LIVE, 1 WAITING", the best state first."""
+    by_state = Counter(f.state for f in files)
+    ranked = sorted(by_state, key=lambda s: STATES.index(s) if s in STATES else len(STATES))
+    text = Text(f"{len(files)} files: ")
+    text.append_text(Text(", ").join(Text.assemble(f"{by_state[s]} ", _state(s))
+                                     for s in ranked))
+    return text
+
+
+def _state(state: str) -> tuple[str, str]:
+    return fmt.clean(state.upper(), 10), STATE_STYLE.get(state, "bold")
 
 
 def progress(done: int, total: int, width: int) -> Text:

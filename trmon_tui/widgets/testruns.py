@@ -54,7 +54,7 @@ class TestrunsPane(Pane):
         super().__init__(**kwargs)
         self.filter_text = ""
         self.sort = SORTS[0]
-        self._ids: dict[str, str] = {}
+        self._ids: dict[str, tuple[str, int | None]] = {}  # row key -> (testrun id, run)
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter: id, group, phase, host, requestor  (Esc clears)",
@@ -101,9 +101,9 @@ class TestrunsPane(Pane):
 
     @on(LiveTable.RowSelected, "#testruns-table")
     def _chosen(self, event: LiveTable.RowSelected) -> None:
-        testrun_id = self._ids.get(event.key or "")
-        if testrun_id is not None:
-            self.post_message(TestrunChosen(testrun_id))
+        chosen = self._ids.get(event.key or "")
+        if chosen is not None:
+            self.post_message(TestrunChosen(*chosen))
 
     def render_snapshot(self, snapshot: Snapshot) -> None:
         if snapshot.ongoing is None and snapshot.queued is None:
@@ -117,7 +117,7 @@ class TestrunsPane(Pane):
         table_rows = []
         for r in rows:
             key = f"{r.get('run')}"
-            self._ids[key] = str(r.get("testrun_id"))
+            self._ids[key] = (str(r.get("testrun_id")), r.get("run"))
             ongoing = r.get("status") == "ongoing"
             table_rows.append((key, [
                 fmt.text(r.get("status"), "green" if ongoing else "yellow"),
