@@ -1,9 +1,10 @@
-"""Screens pushed over the monitor: help, testrun detail, device group selector."""
+"""Screens pushed over the monitor: help, testrun and host detail, device group selector."""
 
 from trmon_tui.screens.group import GroupScreen
+from trmon_tui.screens.host import HostScreen
 from trmon_tui.screens.testrun import TestrunScreen
 
-__all__ = ["GroupScreen", "HelpScreen", "TestrunScreen"]
+__all__ = ["GroupScreen", "HelpScreen", "HostScreen", "TestrunScreen"]
 
 
 def __getattr__(name: str):

@@ -86,6 +86,8 @@ class StatusBar(Horizontal):
         if self.counts:
             counts = self.counts
             line.append(f" · {counts.get('events', 0):,} ev · {counts.get('testruns', 0):,} runs")
+        if snap is not None and snap.overdue and not self.file.loading:
+            line.append(f" · {snap.overdue:,} overdue", style="bold red")
         if snap is not None:
             view = snap.view
             line.append(f" · {fmt.clean(view.group or 'all groups', 20)} · {view.window}")
