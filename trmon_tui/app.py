@@ -332,7 +332,7 @@ class MonitorApp(App[None]):
                 self.set_timer(0.05, lambda: self._focus_pane(tab, tries - 1))
             return
         focused = self.focused
-        if self.view.tab != tab or len(self.screen_stack) > 1 or \
+        if self.query_one(TabbedContent).active != tab or len(self.screen_stack) > 1 or \
                 (focused is not None and (focused is pane or pane in focused.ancestors)):
             return
         tables = pane.query(LiveTable)

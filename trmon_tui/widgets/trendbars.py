@@ -17,7 +17,7 @@ from trmon_tui.widgets.barchart import empty_chart
 FILL = "█"
 ERROR_FILL_MONO = "▒"
 STYLES = ("green", "red")  # finished, errors
-MAX_SLOT = 6  # columns per bucket at most (bar and a gap): few buckets stay narrow bars
+MAX_SLOT = 10  # columns per bucket at most (bar and a gap): a few buckets stay bars, not blocks
 LABELS = {"hour": "%H:00", "day": "%m-%d"}
 
 
