@@ -77,5 +77,5 @@ def _info(snapshot: Snapshot, n: int) -> Text:
     if snapshot.trend_refused:
         line.append(fmt.clean(snapshot.trend_refused), style="yellow")
         return line
-    line.append(f"{n:,} {bucket}s, the newest first in the table")
+    line.append(f"{n:,} {bucket}{'' if n == 1 else 's'}, the newest first in the table")
     return line
