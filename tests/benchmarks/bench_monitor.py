@@ -15,7 +15,7 @@ pty output shows the overview row "probe  K+1" (both rates) or the id on the eve
 (~3 events/s: at 100 events/s the row leaves the visible rows before a 1-2 Hz repaint).
 
 Big file: `report --json` on a --big-runs file, then the monitor on it until the status bar says
-LIVE with every testrun and the pane shows the totals (overview: the "all groups" row;
+LIVE with every testrun and the pane shows the totals (overview: the "all groups" row's counts;
 statistics: the testrun row with report's n), and the monitor's peak RSS (VmHWM).
 Best of --repeat runs each, all in the same run, so the ratio survives a loaded machine.
 """
@@ -174,9 +174,10 @@ def big(path: str, repeat: int) -> dict:
                              capture_output=True, text=True).stdout
         times["report"].append(time.monotonic() - t)
         report = report or json.loads(out)
-        runs = report["all"]["testruns"]
-        n = report["all"]["durations"]["testrun"]["n"]
-        for key, name, shows in (("1", "overview", rf"all groups\s+{runs:,}\b"),
+        every = report["all"]
+        runs, n = every["testruns"], every["durations"]["testrun"]["n"]
+        totals = r"\s+".join(f"{every[k]:,}" for k in ("queued", "ongoing", "finished", "errors"))
+        for key, name, shows in (("1", "overview", rf"all groups\s+{totals}\b"),
                                  ("4", "statistics", rf"testrun\s+{n:,}\b")):
             seconds, peak = monitor_until_shown(path, key, runs, shows)
             times[name].append(seconds)
