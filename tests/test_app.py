@@ -38,7 +38,8 @@ async def test_overview_lists_groups_and_literal_requestors(tmp_path):
         await wait_for(pilot, lambda: app.query_one("#groups", LiveTable).row_count == 4)
         table = rows(app, "#groups")
         assert [r[0] for r in table] == ["aava", "n900", "tablet", "all groups"]
-        assert table[-1][1] == "40"  # testruns, all groups
+        queued, ongoing, done, errors = (int(v) for v in table[-1][1:5])  # all groups
+        assert (queued, ongoing) == (2, 3) and queued + ongoing + done + errors == 40
         requestors = [r[0] for r in rows(app, "#requestors")]
         assert "[red]x[/]" in requestors  # markup shown as text
         assert "esc\\x1b[2Jape@farm" in requestors  # escape sequence shown escaped
@@ -103,7 +104,7 @@ async def test_filter_sort_and_detail(tmp_path):
         await pilot.press(*"queued")
         await wait_for(pilot, lambda: app.query_one("#testruns-table", LiveTable).row_count == 2)
         await pilot.press("enter")  # leaves the filter box for the table
-        await pilot.press("s")  # sort: longest first
+        await pilot.press("s", "s")  # sort: overdue first, then longest first
         assert "sorted by longest" in static_text(app, "#testruns-info")
         assert [r[1] for r in rows(app, "#testruns-table")] == ["tr-0038", "tr-0039"]
         table = app.query_one("#testruns-table", LiveTable)

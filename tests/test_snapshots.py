@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import pytest
 from test_app_data import NOW, loaded, wait_for, write_farm
+from test_app_insight import write_insight
 from textual.widgets import Static
 
 from trmon_tui.app import make_app
-from trmon_tui.screens import TestrunScreen
+from trmon_tui.screens import HostScreen, TestrunScreen
 from trmon_tui.widgets.livetable import LiveTable
+from trmon_tui.widgets.plotview import PlotView
 
 SIZES = [(80, 24), (120, 36)]
 
@@ -23,26 +25,34 @@ def _ready(app, tab: str):
         if app.snapshot is None or app.snapshot.view.tab != tab:
             return False
         probes = {"overview": "#groups", "testruns": "#testruns-table",
-                  "statistics": "#stats", "events": "#events-table"}
+                  "statistics": "#stats", "events": "#events-table", "hosts": "#hosts-table",
+                  "trends": "#trend-table"}
         if tab == "chart":
             found = app.query("#chart-info")
             return bool(found) and "of 40" in str(found.first(Static).render())
+        if tab == "trends":  # the chart too (drawn at most once a second)
+            plot = app.query("#trend-plot")
+            if not plot or "│" not in plot.first(PlotView).text.plain:
+                return False
         found = app.query(probes[tab])
         return bool(found) and found.first(LiveTable).row_count > 0
     return check
 
 
-def _app(tmp_path):
+def _app(tmp_path, insight: bool = False):
+    """The app over the 40-testrun farm, or over the insight farm (bad, suspect and good
+    hosts, overdue testruns: tests/test_app_insight.py)."""
     path = tmp_path / "farm.h5"
-    n = write_farm(path)
+    n = write_insight(path) if insight else write_farm(path)
     return make_app(str(path), now=lambda: NOW, poll=None, watch=False), n
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("key,tab", [("1", "overview"), ("2", "testruns"), ("3", "chart"),
-                                     ("4", "statistics"), ("5", "events")])
+                                     ("4", "statistics"), ("5", "events"), ("6", "hosts"),
+                                     ("7", "trends")])
 def test_pane(snap_compare, tmp_path, size, key, tab):
-    app, n = _app(tmp_path)
+    app, n = _app(tmp_path, insight=tab in ("hosts", "trends"))
 
     async def before(pilot):
         await wait_for(pilot, loaded(app, n))
@@ -69,6 +79,38 @@ def test_detail_screen(snap_compare, tmp_path):
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, TestrunScreen) and "loading" not in
                        str(app.screen.query_one("#detail-attrs", Static).render()))
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=before)
+
+
+def test_overdue_testruns(snap_compare, tmp_path):
+    app, n = _app(tmp_path, insight=True)
+
+    async def before(pilot):
+        await wait_for(pilot, loaded(app, n))
+        await pilot.press("2")
+        await wait_for(pilot, _ready(app, "testruns"))
+        await pilot.press("s")  # most overdue first
+        await wait_for(pilot, lambda: app.snapshot.view.order == "overdue")
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=before)
+
+
+def test_host_screen(snap_compare, tmp_path):
+    app, n = _app(tmp_path, insight=True)
+
+    async def before(pilot):
+        await wait_for(pilot, loaded(app, n))
+        await pilot.press("6")
+        await wait_for(pilot, _ready(app, "hosts"))
+        await wait_for(pilot, lambda: app.focused is app.query_one("#hosts-table"))
+        await pilot.press("enter")  # the bad host, first
+        await wait_for(pilot, lambda: isinstance(app.screen, HostScreen) and
+                       app.screen.query_one("#host-testruns", LiveTable).row_count > 0)
         await pilot.wait_for_scheduled_animations()
         await pilot.pause(0.2)
 

@@ -57,6 +57,19 @@ class Follower:
         """The next line printed on stderr (fails if none comes in time)."""
         return self.messages.get(timeout=timeout)
 
+    def said(self, text: str, timeout: float = 60.0) -> str:
+        """The first line printed on stderr from now on that contains ``text`` (fails, with
+        the lines seen, if none comes in time: other lines may come first on a busy machine)."""
+        seen, deadline = [], time.monotonic() + timeout
+        while True:
+            try:
+                line = self.messages.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"no line with {text!r} on stderr; saw {seen}") from None
+            if text in line:
+                return line
+            seen.append(line)
+
     def stop(self) -> tuple[int, str]:
         """Ctrl-C it; returns (exit status, the rest of its stderr)."""
         self.proc.send_signal(signal.SIGINT)
@@ -111,13 +124,13 @@ def test_follow_says_when_a_bad_file_becomes_readable(tmp_path):
     path.write_bytes(b"not an event file\n")
     follower = Follower(str(path))
     try:
-        assert "is not an HDF5 file; waiting for it to be replaced" in follower.message()
+        follower.said("is not an HDF5 file; waiting for it to be replaced")
         good = str(tmp_path / "good.h5")
         with EventWriter(good) as w:
             w.write_columns(columns(0, 0, 50))
         os.replace(good, path)
         assert _keys(follower.take(50)) == _expected(0, 50)
-        assert "is readable now; following it" in follower.message()
+        follower.said("is readable now; following it")
     finally:
         code, err = follower.stop()
     assert code == 0 and "Traceback" not in err, err

@@ -25,6 +25,7 @@ from trmon_tui.messages import (
     WINDOWS,
     FileReset,
     FileStatusChanged,
+    HostChosen,
     ReadProgress,
     Snapshot,
     SnapshotReady,
@@ -34,29 +35,34 @@ from trmon_tui.messages import (
     TestrunLoaded,
     ViewState,
 )
-from trmon_tui.screens import FilesScreen, GroupScreen, TestrunScreen
+from trmon_tui.screens import FilesScreen, GroupScreen, HostScreen, TestrunScreen
 from trmon_tui.screens.palette import MonitorCommands
 from trmon_tui.widgets import (
     ChartPane,
     EventsPane,
+    HostsPane,
     OverviewPane,
     StatisticsPane,
     StatusBar,
     TestrunsPane,
+    TrendsPane,
 )
+from trmon_tui.widgets.livetable import LiveTable
 from trmon_tui.widgets.pane import Pane
 from trmon_tui.worker import TailLoop
 
+# The tab titles fit 80 columns ("Stats": seven tabs of "Statistics" did not).
 TAB_TITLES = {"overview": "1 Overview", "testruns": "2 Testruns", "chart": "3 Time+motion",
-              "statistics": "4 Statistics", "events": "5 Events"}
+              "statistics": "4 Stats", "events": "5 Events", "hosts": "6 Hosts",
+              "trends": "7 Trends"}
 PANES: dict[str, type[Pane]] = {"overview": OverviewPane, "testruns": TestrunsPane,
                                 "chart": ChartPane, "statistics": StatisticsPane,
-                                "events": EventsPane}
+                                "events": EventsPane, "hosts": HostsPane, "trends": TrendsPane}
 
 
 # Actions that change what the panes show; hidden while another screen is on top of them.
 PANE_ACTIONS = frozenset({"choose_group", "cycle_window", "filter", "page", "show_tab",
-                          "show_files"})
+                          "show_files", "toggle_bucket"})
 
 
 class Mailbox:
@@ -100,6 +106,7 @@ class MonitorApp(App[None]):
         Binding("t", "cycle_window", "Window", id="window"),
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("r", "reload", "Reload", id="reload"),
+        Binding("h", "toggle_bucket", "Hour/day", id="bucket"),
         Binding("question_mark,f1", "help", "Help", id="help"),
         Binding("left_square_bracket,pageup", "page(-1)", "Newer", show=False, id="page_newer"),
         Binding("right_square_bracket,pagedown", "page(1)", "Older", show=False, id="page_older"),
@@ -198,6 +205,8 @@ class MonitorApp(App[None]):
             self._show(message.snapshot)
         if isinstance(self.screen, FilesScreen) and message.snapshot.files:
             self.screen.show(message.snapshot.files)
+        if message.snapshot.view.host is not None:
+            self._show_host(message.snapshot)
 
     @on(FileStatusChanged)
     def _file_status(self, message: FileStatusChanged) -> None:
@@ -268,6 +277,7 @@ class MonitorApp(App[None]):
         tab = event.pane.id or "overview"
         if tab != self.view.tab:
             self.set_view(tab=tab)
+            self.refresh_bindings()  # h shows in the footer on the trends pane only
 
     @on(ChartPane.PageSizeChanged)
     def _page_size(self, message: ChartPane.PageSizeChanged) -> None:
@@ -284,6 +294,25 @@ class MonitorApp(App[None]):
         self.push_screen(TestrunScreen(message.testrun_id, message.run))
         self.loop.lookup(message.testrun_id, message.run)
 
+    @on(HostChosen)
+    def _host_chosen(self, message: HostChosen) -> None:
+        """The host's detail screen; the worker computes its testruns while it is open."""
+        self.push_screen(HostScreen(message.host), lambda _: self.set_view(host=None))
+        self.set_view(host=message.host)
+
+    def _show_host(self, snapshot: Snapshot) -> None:
+        """A host detail screen (also under a testrun's) follows the snapshots, except while
+        paused once it shows something."""
+        for screen in self.screen_stack:
+            if isinstance(screen, HostScreen) and not (self.paused and screen.filled):
+                screen.show(snapshot)
+
+    @on(TestrunsPane.SortChanged)
+    def _sorted(self, message: TestrunsPane.SortChanged) -> None:
+        order = "overdue" if message.sort == "overdue" else "newest"
+        if order != self.view.order:
+            self.set_view(order=order)
+
     def watch_paused(self, paused: bool) -> None:
         self.screen.set_class(paused, "-paused")
         self._status(paused=paused)
@@ -296,11 +325,30 @@ class MonitorApp(App[None]):
             return False  # a detail, help or selector screen is on top: these act on the panes
         if action == "page":
             return self.view.tab == "chart" or None  # greyed out elsewhere
+        if action == "toggle_bucket":
+            return self.view.tab == "trends"  # hidden elsewhere
         return True
 
     def action_show_tab(self, tab: str) -> None:
-        """Switch to a pane (keys 1-5)."""
+        """Switch to a pane (keys 1-7), the keys going to its table (Enter, s, arrows)."""
         self.query_one(TabbedContent).active = tab
+        self.call_after_refresh(self._focus_pane, tab)
+
+    def _focus_pane(self, tab: str, tries: int = 40) -> None:
+        """Focus the pane's first table, unless the pane has the focus already (the filter
+        box) or the operator has moved on."""
+        pane = self._pane(tab)
+        if pane is None:  # still being mounted lazily
+            if tries:
+                self.set_timer(0.05, lambda: self._focus_pane(tab, tries - 1))
+            return
+        focused = self.focused
+        if self.query_one(TabbedContent).active != tab or len(self.screen_stack) > 1 or \
+                (focused is not None and (focused is pane or pane in focused.ancestors)):
+            return
+        tables = pane.query(LiveTable)
+        if tables:
+            tables.first().focus()
 
     def action_toggle_pause(self) -> None:
         """Freeze or resume the display; the worker keeps reading."""
@@ -331,9 +379,17 @@ class MonitorApp(App[None]):
         names = list(self.windows)
         window = names[(names.index(self.view.window) + 1) % len(names)]
         since = self.fixed_since if self.windows[window] is None and window != "all" else None
+        # The trends' bucket follows the new window again (hours for 24h, days for more).
         self.set_view(window=window, window_seconds=self.windows[window], since=since,
-                      chart_offset=0)
+                      chart_offset=0, trend_bucket=None)
         self.notify(f"time window: {window}", timeout=2, markup=False)
+
+    def action_toggle_bucket(self) -> None:
+        """Trends by hour or by day (h)."""
+        shown = self.view.bucket_at(self.now())
+        bucket = "day" if shown == "hour" else "hour"
+        self.set_view(trend_bucket=bucket)
+        self.notify(f"trends by {bucket}", timeout=2, markup=False)
 
     def action_filter(self) -> None:
         """Go to the testruns pane and open its filter box."""
@@ -374,12 +430,18 @@ class MonitorApp(App[None]):
 
 def make_app(path: str | Sequence[Any], *, clock: str = "received", since: str | None = None,
              group: str | None = None, poll: float | None = 1.0, watch: bool = True,
-             now: Callable[[], float] = time.time, **kwargs) -> MonitorApp:
+             now: Callable[[], float] | float = time.time, **kwargs) -> MonitorApp:
     """The monitor for ``path`` (or several files: store.multi.Sources); the CLI and the tests
     both build it here.
 
     ``since`` is the --since text (parsed by store.window); ``now`` is injectable so snapshot
-    tests render a fixed clock; poll=None and watch=False read the file once (deterministic)."""
+    tests render a fixed clock; a number is --now: the time ages are measured to, fixed, while
+    the status bar's "updated ... ago" keeps the wall clock; poll=None and watch=False read the
+    file once (deterministic)."""
+    if isinstance(now, int | float):
+        fixed = float(now)
+        now = lambda: fixed  # noqa: E731 - the app and its worker call it
+        kwargs.setdefault("wall", time.time)
     since_at = None
     if since in WINDOWS and WINDOWS[since] is not None:  # 24h / 7d: a rolling window, as `t`
         return MonitorApp(path, clock=clock, rolling=since, group=group, poll=poll, watch=watch,

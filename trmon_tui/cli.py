@@ -75,6 +75,10 @@ def monitor_parser() -> argparse.ArgumentParser:
     parser.add_argument("--group", default=None, help="start narrowed to this device group")
     parser.add_argument("--poll", type=float, default=1.0, metavar="SECONDS",
                         help="timer poll interval beside file-change notifications (default 1)")
+    parser.add_argument("--now", type=_epoch, default=None, metavar="EPOCH",
+                        help="a fixed time that ages are measured to (time in phase, oldest "
+                             "wait, overdue, --since 24h), in seconds since the epoch "
+                             "(default: the clock)")
     return parser
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from textual.message import Message
 
-TABS = ("overview", "testruns", "chart", "statistics", "events")
+TABS = ("overview", "testruns", "chart", "statistics", "events", "hosts", "trends")
 PHASES = ("testrun", "init", "queue", "flash", "boot", "test", "publish")
 WINDOWS: dict[str, float | None] = {"all": None, "24h": 86400.0, "7d": 7 * 86400.0}
 EVENTS_SHOWN = 300
@@ -21,6 +21,11 @@ EVENTS_SHOWN = 300
 LIST_LIMIT = 1000
 """The testruns pane lists at most this many ongoing and this many queued testruns (the newest):
 a table of more is no use to read and would cost every refresh."""
+HOST_TESTRUNS = 50
+"""The host detail screen lists this many of the host's latest testruns."""
+HOURLY_UP_TO = 2 * 86400.0
+"""The trends pane is by hour over a window of at most this many seconds, else by day (until
+the operator chooses with h): 24 hours in 25 rows, a week or the whole history in days."""
 
 
 class TestrunChosen(Message):
@@ -34,6 +39,14 @@ class TestrunChosen(Message):
         self.run = run
         """The testrun's run index in the statistics (which file it is in: with several
         files, testrun ids are scoped by file); None: look in every file."""
+
+
+class HostChosen(Message):
+    """The operator picked a worker host (hosts pane): open its detail screen."""
+
+    def __init__(self, host: str) -> None:
+        super().__init__()
+        self.host = host
 
 
 @dataclass(frozen=True)
@@ -63,12 +76,27 @@ class ViewState:
     chart_offset: int = 0
     chart_limit: int = 20
     phase: str = "testrun"
+    order: str = "newest"
+    """Testruns pane: which testruns the engine lists first when there are more than
+    LIST_LIMIT ("newest", or "overdue" while the pane is sorted by most overdue)."""
+    trend_bucket: str | None = None
+    """Trends pane: "hour" or "day" as chosen with h; None: by the window (see bucket_at)."""
+    host: str | None = None
+    """The worker host whose detail screen is open (its latest testruns are computed)."""
 
     def since_at(self, now: float) -> float | None:
         """Start of the window as seconds since the epoch, or None for everything."""
         if self.window_seconds is not None:
             return now - self.window_seconds
         return self.since
+
+    def bucket_at(self, now: float) -> str:
+        """The trends pane's bucket: the chosen one, else by hour over a window of at most
+        HOURLY_UP_TO seconds and by day over a longer one or the whole history."""
+        if self.trend_bucket is not None:
+            return self.trend_bucket
+        since = self.since_at(now)
+        return "hour" if since is not None and now - since <= HOURLY_UP_TO else "day"
 
 
 @dataclass(frozen=True)
@@ -130,6 +158,19 @@ class Snapshot:
     """numpy array of durations (s) of view.phase, or None when not computed."""
     events: tuple[EventRow, ...] = ()
     """The latest events of the view's device group, newest first."""
+    overdue: int | None = None
+    """How many testruns of the view are overdue (DESIGN "Operator insight"), for the status
+    bar; None when not computed."""
+    hosts: tuple[dict, ...] | None = None
+    """StatsEngine.hosts rows (hosts pane), worst first."""
+    host_testruns: tuple[dict, ...] | None = None
+    """StatsEngine.host_testruns of view.host (its detail screen), newest first."""
+    trend: tuple[dict, ...] | None = None
+    """StatsEngine.trend rows (trends pane) by ``trend_bucket``, oldest first."""
+    trend_bucket: str = ""
+    """The bucket the trend rows are by ("hour" or "day")."""
+    trend_refused: str = ""
+    """Why there are no trend rows (too many buckets): the sentence to show."""
     last_data_at: float | None = None
     """When the worker last received rows (wall clock of the injected now())."""
     errors: tuple[str, ...] = ()

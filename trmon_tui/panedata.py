@@ -11,7 +11,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from trmon_tui.messages import EVENTS_SHOWN, LIST_LIMIT, EventRow, ViewState
+from trmon_tui.messages import EVENTS_SHOWN, HOST_TESTRUNS, LIST_LIMIT, EventRow, ViewState
 
 
 def pane_data(engine: Any, view: ViewState, now: float) -> tuple[dict[str, Any], list[str]]:
@@ -29,18 +29,54 @@ def pane_data(engine: Any, view: ViewState, now: float) -> tuple[dict[str, Any],
     values: dict[str, Any] = {"counts": ask(engine.counts) or {},
                               "groups": tuple(ask(engine.groups) or ())}
     if view.tab in ("overview", "statistics"):
-        # No pane shows delivery delays (`report` does): skipping them saves a third.
-        values["summary"] = ask(lambda: engine.summary(**q, delivery_delay=False))
+        # No pane shows delivery delays (`report` does): skipping them saves a third; the
+        # hosts pane asks hosts() itself (a third of the rest at a million testruns).
+        values["summary"] = ask(lambda: engine.summary(**q, delivery_delay=False, hosts=False))
     if view.tab == "testruns":
         for status in ("ongoing", "queued"):
-            rows = ask(lambda status=status: engine.testruns(status, limit=LIST_LIMIT, **q))
+            rows = ask(lambda status=status: engine.testruns(status, limit=LIST_LIMIT,
+                                                             order=view.order, **q))
             values[status] = None if rows is None else tuple(rows)
     if view.tab == "chart":
         values["segments"] = ask(lambda: engine.segments(
             offset=view.chart_offset, limit=view.chart_limit, **q))
     if view.tab == "statistics":
         values["samples"] = ask(lambda: engine.samples(view.phase, **q))
+    values.update(insight_data(engine, view, now, values.get("summary"), q, ask))
     return values, errors
+
+
+def insight_data(engine: Any, view: ViewState, now: float, summary: dict | None, q: dict,
+                 ask: Callable[[Callable[[], Any]], Any]) -> dict[str, Any]:
+    """The operator-insight fields: the hosts and trends panes' data when one is visible, and
+    the status bar's overdue count (taken from the summary when the pane has one: free)."""
+    from store.stats import TrendTooLong
+
+    out: dict[str, Any] = {}
+    if view.tab == "hosts":
+        out["hosts"] = _tuple(ask(lambda: engine.hosts(**q)))
+        if view.host is not None:
+            out["host_testruns"] = _tuple(ask(lambda: engine.host_testruns(
+                view.host, limit=HOST_TESTRUNS, **q)))
+    if view.tab == "trends":
+        out["trend_bucket"] = bucket = view.bucket_at(now)
+
+        def trend() -> list[dict] | None:
+            try:
+                return engine.trend(bucket, **q)
+            except TrendTooLong as exc:  # a sentence for the pane, not a failure
+                out["trend_refused"] = str(exc)
+                return None
+        out["trend"] = _tuple(ask(trend))
+    late = ((summary or {}).get("all") or {}).get("overdue")
+    if late is None:
+        late = ask(lambda: engine.overdue(**q))
+    out["overdue"] = None if late is None else len(late)
+    return out
+
+
+def _tuple(rows: Any) -> tuple | None:
+    return None if rows is None else tuple(rows)
 
 
 def latest_events(events: Iterable[EventRow], view: ViewState) -> tuple[EventRow, ...]:

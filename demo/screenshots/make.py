@@ -20,22 +20,24 @@ sys.path.insert(0, os.path.join(HERE, "..", ".."))
 
 from trmon_tui.app import make_app  # noqa: E402
 
+# Keys to press, and the pane shown; the 400 testruns span a day: the trends by hour (h).
 PANES = (("1", "overview"), ("2", "testruns"), ("3", "chart"), ("4", "statistics"),
-         ("5", "events"))
+         ("5", "events"), ("6", "hosts"), ("7 h", "trends"))
 
 
 async def shoot(path: str, now: float, size: tuple[int, int]) -> None:
     app = make_app(path, now=lambda: now, poll=None, watch=False)
     async with app.run_test(size=size) as pilot:
-        for key, tab in PANES:
-            await pilot.press(key)
+        for keys, tab in PANES:
+            await pilot.press(*keys.split())
             for _ in range(400):  # bounded wait for the pane's snapshot
                 snap = app.snapshot
                 if snap is not None and snap.view.tab == tab and not snap.file.loading and (
-                        tab != "statistics" or snap.samples is not None):
+                        tab != "statistics" or snap.samples is not None) and (
+                        tab != "trends" or snap.trend_bucket == "hour"):
                     break
                 await pilot.pause(0.05)
-            await pilot.pause(0.4)
+            await pilot.pause(1.1 if tab == "trends" else 0.4)  # its chart: at most 1 Hz
             name = f"{tab}-{size[0]}x{size[1]}.svg"
             app.save_screenshot(filename=name, path=HERE)
             print("wrote", os.path.join(HERE, name))

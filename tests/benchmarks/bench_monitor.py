@@ -19,7 +19,7 @@ Several files (issue 13): three files of --runs testruns, one of them written li
 `trmon-tui a.h5 lab2=b.h5 c.h5` against `trmon-tui b.h5` alone, alternated twice (the mean).
 
 Big file: `report --json` on a --big-runs file, then the monitor on it until the status bar says
-LIVE with every testrun and the pane shows the totals (overview: the "all groups" row;
+LIVE with every testrun and the pane shows the totals (overview: the "all groups" row's counts;
 statistics: the testrun row with report's n), and the monitor's peak RSS (VmHWM).
 Best of --repeat runs each, all in the same run, so the ratio survives a loaded machine.
 """
@@ -43,7 +43,7 @@ from pty_terminal import Terminal, cpu_ticks, peak_rss_mb  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PANES = (("1", "Overview"), ("2", "Testruns"), ("3", "Time+motion"), ("4", "Statistics"),
-         ("5", "Events"))
+         ("5", "Events"), ("6", "Hosts"), ("7", "Trends"))
 RATES = ((60.0, "~3 ev/s"), (2000.0, "~100 ev/s"))
 BUDGET_CPU = {60.0: 5.0, 2000.0: 12.0, "idle": 1.0}
 BUDGET_KIB = {"Events": 24.0}
@@ -202,9 +202,10 @@ def big(path: str, repeat: int) -> dict:
                              capture_output=True, text=True).stdout
         times["report"].append(time.monotonic() - t)
         report = report or json.loads(out)
-        runs = report["all"]["testruns"]
-        n = report["all"]["durations"]["testrun"]["n"]
-        for key, name, shows in (("1", "overview", rf"all groups\s+{runs:,}\b"),
+        every = report["all"]
+        runs, n = every["testruns"], every["durations"]["testrun"]["n"]
+        totals = r"\s+".join(f"{every[k]:,}" for k in ("queued", "ongoing", "finished", "errors"))
+        for key, name, shows in (("1", "overview", rf"all groups\s+{totals}\b"),
                                  ("4", "statistics", rf"testrun\s+{n:,}\b")):
             seconds, peak = monitor_until_shown(path, key, runs, shows)
             times[name].append(seconds)

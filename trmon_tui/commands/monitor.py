@@ -29,6 +29,8 @@ def run(args: argparse.Namespace) -> int:
 
     options = {"clock": args.clock, "since": args.since, "group": args.group,
                "poll": args.poll if args.poll and args.poll > 0 else 1.0}
+    if args.now is not None:  # ages measured to a fixed time (make_app)
+        options["now"] = args.now
     try:
         if not args.demo:
             app = make_app(sources, history=history, **options)
@@ -41,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
             # Demo event times run `speed` times faster than the wall clock: ages and running
             # phases must grow with the farm's clock, not ours.
             clock = demo_clock(path)
-            if clock is not None:
+            if clock is not None and "now" not in options:
                 options["now"] = clock.now
                 options["wall"] = time.time
             app = make_app(str(path), **options)

@@ -1,10 +1,12 @@
-"""Screens pushed over the monitor: help, testrun detail, device group selector, files."""
+"""Screens pushed over the monitor: help, testrun and host detail, device group selector,
+files."""
 
 from trmon_tui.screens.files import FilesScreen
 from trmon_tui.screens.group import GroupScreen
+from trmon_tui.screens.host import HostScreen
 from trmon_tui.screens.testrun import TestrunScreen
 
-__all__ = ["FilesScreen", "GroupScreen", "HelpScreen", "TestrunScreen"]
+__all__ = ["FilesScreen", "GroupScreen", "HelpScreen", "HostScreen", "TestrunScreen"]
 
 
 def __getattr__(name: str):

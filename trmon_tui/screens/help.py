@@ -13,15 +13,16 @@ HELP = """\
 
 | Key | Does |
 |---|---|
-| `1`–`5` | Overview · Testruns · Time and motion · Statistics · Events |
+| `1`–`7` | Overview · Testruns · Time and motion · Statistics · Events · Hosts · Trends |
 | `q` | quit |
 | `p` | pause / resume the display (reading goes on) |
 | `g` | narrow every pane to one device group |
 | `f` | each file: state, events, testruns, trouble |
 | `t` | time window: all · 24h · 7d (testruns requested since) |
 | `/` | filter the testruns (id, group, phase, host, requestor) |
-| `s` | sort the testruns (newest · longest · group · testrun · requestor) |
-| `Enter` | open the selected testrun: attributes, event timeline, error |
+| `s` | sort the testruns (newest · overdue · longest · group · testrun · requestor) |
+| `Enter` | open the selected testrun (attributes, event timeline, error) or host |
+| `h` | trends by hour or by day |
 | `[` `]` / `PgUp` `PgDn` | page the chart (newer / older testruns) |
 | `r` | reload the file from scratch |
 | `Ctrl+P` | command palette: every action by name |
@@ -31,6 +32,14 @@ HELP = """\
 PAUSED, WAITING (file missing or not yet written), LOCKED (a writer holds the file), ERROR
 (unreadable: retried on each poll). File trouble never stops the monitor.
 
+**Overview**: per device group; `done` = finished, `oldest` = the longest wait of a queued
+testrun, `overdue` = testruns in a phase for longer than its p95 in their group.
+
+**Overdue**: a queued or ongoing testrun in its phase (queue, flash, boot, test, publish) for
+longer than the p95 of that phase in its device group (with at least 20 samples). The testruns
+pane marks it `!` in red before its time; the status bar counts them. Ages are measured to
+the clock, or to `--now EPOCH` when given.
+
 **Several files** (`trmon-tui lab1=A.h5 lab2=B.h5`): device groups are named LABEL/GROUP; the
 status bar shows each file's state (`lab1 LIVE · lab2 WAITING`), or counts them by state when
 they do not fit; the first word is the worst file's. One bad file never stops the others;
@@ -38,6 +47,17 @@ when a file is replaced, every file is read again.
 
 **Chart**: one bar per testrun, newest on top; segments init · queue · flash · boot · test ·
 publish. `*` marks a running testrun; its current phase has the hatched fill and grows to now.
+`✗` (and a red label) marks a testrun that ended in error.
+
+**Hosts**: one row per worker host, worst first: `✗ bad` (its last 3 or more ended testruns
+failed in a row: the streak), `! suspect` (3 or more errors and at least twice the error % of
+all), `✓ good`. `infra` = errors before the tests started (flashing or booting failed: the
+device or the farm). `Enter` lists the host's latest testruns, the phase each reached and its
+error.
+
+**Trends**: testruns per UTC hour or day of their request, over the window of `t` (by hour for
+24h, by day for longer; `h` switches): finished and errors stacked, error %, p50 / p95 of the
+testrun time (`run`) and of the queue wait (`wait`).
 
 **Statistics**: durations per phase (n, min, max, mean, std, p50, p95); move the cursor to a
 phase to see its histogram. Iterations count flash/boot/test attempts per testrun.

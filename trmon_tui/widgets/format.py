@@ -63,6 +63,13 @@ def right(value: str, style: str = "") -> Text:
     return Text(value, style=style, justify="right")
 
 
+def percent(value: float | None, alarm: float = 10.0) -> Text:
+    """Right-aligned error % with one decimal, bold red from ``alarm`` on; '–' for None."""
+    if value is None:
+        return Text("–", justify="right")
+    return right(f"{value:.1f}", "bold red" if value >= alarm else "")
+
+
 def hosts(value: Any) -> str:
     """Worker hosts as 'host:1 host2:3' from a list of [host, instance] pairs (or a string)."""
     if value is None:

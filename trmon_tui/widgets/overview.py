@@ -11,8 +11,11 @@ from trmon_tui.widgets.livetable import LiveTable
 from trmon_tui.widgets.pane import Pane
 from trmon_tui.widgets.textline import TextLine
 
-GROUP_COLUMNS = ("group", "runs", "queued", "ongoing", "finished", "errors", "err %",
-                 "median", "oldest wait")
+# Fits 80 columns: "done" = finished, "oldest" = the longest wait of a queued testrun, "overdue"
+# = live testruns in a phase for longer than its p95 (the testruns pane marks them); a group's
+# total of testruns is the sum of the first four (and the status bar counts them all).
+GROUP_COLUMNS = ("group", "queued", "ongoing", "done", "errors", "err %", "median", "oldest",
+                 "overdue")
 
 
 def _median(summary: dict) -> float | None:
@@ -33,16 +36,17 @@ def group_cells(name: str, s: dict, style: str = "", loading: bool = False) -> l
     """The overview row of one SUMMARY.
 
     While history is still loading, a testrun whose queue_end is not read yet looks queued
-    since its request, months ago: the oldest wait is only shown once the file is read."""
-    pct = s.get("error_pct")
+    since its request, months ago: the oldest wait and the overdue count are only shown once
+    the file is read."""
     oldest = fmt.right("loading", "dim") if loading else fmt.right(fmt.duration(_oldest(s)))
+    late = len(s.get("overdue") or ())
+    overdue = fmt.right("loading", "dim") if loading else \
+        fmt.right(f"{late:,}", "bold red" if late else "")
     return [
         fmt.text(name, style, limit=24),
-        fmt.number(s.get("testruns")), fmt.number(s.get("queued")),
-        fmt.number(s.get("ongoing")), fmt.number(s.get("finished")),
-        fmt.number(s.get("errors")),
-        fmt.right("–" if pct is None else f"{pct:.1f}", "bold red" if pct and pct >= 10 else ""),
-        fmt.right(fmt.duration(_median(s))), oldest,
+        fmt.number(s.get("queued")), fmt.number(s.get("ongoing")),
+        fmt.number(s.get("finished")), fmt.number(s.get("errors")),
+        fmt.percent(s.get("error_pct")), fmt.right(fmt.duration(_median(s))), oldest, overdue,
     ]
 
 

@@ -1,4 +1,4 @@
-"""Base of the five panes: show(snapshot) repaints from an immutable snapshot."""
+"""Base of the panes: show(snapshot) repaints from an immutable snapshot."""
 
 from __future__ import annotations
 

@@ -95,35 +95,46 @@ class StatusBar(Horizontal):
             bar.show(progress(self.file.rows_read, self.file.rows_total, bar.size.width))
 
     def _line(self, state: str, now: float | None, width: int) -> Text:
-        """The status text: state, file(s), age, counts, view, then what is wrong (the part
-        cut short when the line is too long)."""
-        rest = Text()
-        snap = self.snapshot
-        if snap is not None and snap.last_data_at is not None and now is not None:
-            rest.append(f" · {fmt.duration(max(0.0, now - snap.last_data_at))} ago")
-        if self.counts:
-            counts = self.counts
-            rest.append(f" · {counts.get('events', 0):,} ev · {counts.get('testruns', 0):,} runs")
-        if snap is not None:
-            view = snap.view
-            rest.append(f" · {fmt.clean(view.group or 'all groups', 20)} · {view.window}")
+        """The status text: state, file(s), overdue, age, counts, view, then what is wrong (the
+        part cut short when the line is too long; at 80 columns the events count goes first)."""
         line = Text(no_wrap=True, overflow="ellipsis")
         line.append(f" {state.upper()} ", style=STATE_STYLE.get(state, "bold") + " reverse")
         line.append(" ")
+        rest = self._rest(now, with_events=False)
         if len(self.files) > 1:
             files = each_file(self.files)
             files.append(FILES_KEY)
             if line.cell_len + files.cell_len + rest.cell_len > width:
                 files = files_by_state(self.files)
                 files.append(FILES_KEY)
-            line.append_text(files)
         else:
-            line.append(fmt.clean(os.path.basename(self.path), 28))
+            files = Text(fmt.clean(os.path.basename(self.path), 28))
+        line.append_text(files)
+        full = self._rest(now, with_events=True)
+        if line.cell_len + full.cell_len <= width:
+            rest = full
         line.append_text(rest)
         message = self.file.message or self.problem
         if message:
             line.append(" · " + fmt.clean(message), style="yellow")
         return line
+
+    def _rest(self, now: float | None, *, with_events: bool) -> Text:
+        """What follows the file(s): overdue, update age, counts, the view."""
+        rest = Text()
+        snap = self.snapshot
+        if snap is not None and snap.overdue and not self.file.loading:
+            rest.append(f" · {snap.overdue:,} overdue", style="bold red")
+        if snap is not None and snap.last_data_at is not None and now is not None:
+            rest.append(f" · {fmt.duration(max(0.0, now - snap.last_data_at))} ago")
+        if self.counts:
+            if with_events:
+                rest.append(f" · {self.counts.get('events', 0):,} ev")
+            rest.append(f" · {self.counts.get('testruns', 0):,} runs")
+        if snap is not None:
+            view = snap.view
+            rest.append(f" · {fmt.clean(view.group or 'all groups', 20)} · {view.window}")
+        return rest
 
 
 def each_file(files: tuple[FileState, ...]) -> Text:

@@ -1,4 +1,9 @@
-"""Testruns pane: ongoing and queued testruns, filterable with / and sortable with s."""
+"""Testruns pane: ongoing and queued testruns, filterable with / and sortable with s.
+
+An overdue testrun (DESIGN "Operator insight": in its phase for longer than the p95 of that
+phase in its device group) has OVERDUE_MARK before its time in phase, in red; the sort "overdue"
+puts the most overdue first (elapsed / p95), and asks the worker for them first too (the pane
+lists at most LIST_LIMIT testruns of each state)."""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.message import Message
 from textual.widgets import Input
 
 from trmon_tui.messages import LIST_LIMIT, Snapshot, TestrunChosen
@@ -15,7 +21,8 @@ from trmon_tui.widgets.pane import Pane
 from trmon_tui.widgets.textline import TextLine
 
 COLUMNS = ("state", "testrun", "group", "phase", "for", "hosts", "requestor")
-SORTS = ("newest", "longest", "group", "testrun", "requestor")
+SORTS = ("newest", "overdue", "longest", "group", "testrun", "requestor")
+OVERDUE_MARK = "!"  # plain ASCII: one cell everywhere, and readable without colour
 
 
 def waited(row: dict, now: float) -> float | None:
@@ -35,6 +42,8 @@ def matches(row: dict, needle: str) -> bool:
 
 def sort_rows(rows: list[dict], how: str, now: float) -> list[dict]:
     """Rows in the chosen order (the engine's order, newest first, is 'newest')."""
+    if how == "overdue":  # stable: the others stay newest first
+        return sorted(rows, key=lambda r: -(r.get("overdue") or 0.0))
     if how == "longest":
         return sorted(rows, key=lambda r: -(waited(r, now) or 0.0))
     if how in ("group", "testrun", "requestor"):
@@ -47,6 +56,14 @@ class TestrunsPane(Pane):
     """The live testruns; Enter opens one (posts TestrunChosen)."""
 
     tab = "testruns"
+
+    class SortChanged(Message):
+        """The sort changed: the worker lists the overdue testruns first for "overdue"."""
+
+        def __init__(self, sort: str) -> None:
+            super().__init__()
+            self.sort = sort
+
     BINDINGS = [Binding("s", "cycle_sort", "Sort", id="sort"),
                 Binding("escape", "clear_filter", "Clear filter", show=False, id="unfilter")]
 
@@ -86,16 +103,17 @@ class TestrunsPane(Pane):
         self.query_one("#testruns-table", LiveTable).focus()
 
     def action_cycle_sort(self) -> None:
-        self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
-        if self.snapshot:
-            self.render_snapshot(self.snapshot)
+        self._sort_by(SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)])
 
     @on(LiveTable.HeaderSelected, "#testruns-table")
     def _header(self, event: LiveTable.HeaderSelected) -> None:
         label = event.label
-        self.sort = {"for": "longest", "state": "newest"}.get(label, label)
-        if self.sort not in SORTS:
-            self.sort = "newest"
+        sort = {"for": "longest", "state": "newest"}.get(label, label)
+        self._sort_by(sort if sort in SORTS else "newest")
+
+    def _sort_by(self, sort: str) -> None:
+        self.sort = sort
+        self.post_message(self.SortChanged(sort))
         if self.snapshot:
             self.render_snapshot(self.snapshot)
 
@@ -123,15 +141,27 @@ class TestrunsPane(Pane):
                 fmt.text(r.get("status"), "green" if ongoing else "yellow"),
                 fmt.text(r.get("testrun_id"), limit=28), fmt.text(r.get("device_group"), limit=16),
                 fmt.text(r.get("phase") or ("queue" if not ongoing else "")),
-                fmt.right(fmt.duration(waited(r, now))),
+                _time_in_phase(r, now),
                 fmt.text(fmt.hosts(r.get("hosts")), limit=24),
                 fmt.text(r.get("requestor"), limit=32)]))
         self.query_one("#testruns-table", LiveTable).set_rows(table_rows)
         n_on, n_q = len(snapshot.ongoing or ()), len(snapshot.queued or ())
-        info = f"{_count(n_on)} ongoing · {_count(n_q)} queued · sorted by {self.sort} (s)"
+        late = sum(1 for r in everything if r.get("overdue") is not None)
+        info = f"{_count(n_on)} ongoing · {_count(n_q)} queued"
+        if late:
+            info += f" · {late:,} overdue ({OVERDUE_MARK})"
+        info += f" · sorted by {self.sort} (s)"
         if self.filter_text:
             info += f" · {len(rows):,} match filter “{fmt.clean(self.filter_text, 30)}”"
         self.query_one("#testruns-info", TextLine).show(Text(info))
+
+
+def _time_in_phase(row: dict, now: float) -> Text:
+    """The "for" cell: time in phase, marked and red when the testrun is overdue."""
+    shown = fmt.duration(waited(row, now))
+    if row.get("overdue") is None:
+        return fmt.right(shown)
+    return fmt.right(f"{OVERDUE_MARK}{shown}", "bold red")
 
 
 def _count(n: int) -> str:
