@@ -12,9 +12,9 @@ from test_app_data import NOW, loaded, wait_for, write_farm
 from textual.widgets import Static
 
 from store.stats import StatsEngine
-from store.tail import TailReader
 from trmon_tui.app import make_app
 from trmon_tui.cli import monitor_parser
+from trmon_tui.commands.report import read_file
 from trmon_tui.screens import HostScreen, TestrunScreen
 from trmon_tui.widgets import hosts as hosts_widget
 from trmon_tui.widgets.barchart import round_ticks
@@ -95,13 +95,8 @@ def write_insight(path) -> int:
 
 
 def engine_of(path) -> StatsEngine:
-    reader, engine = TailReader(str(path)), StatsEngine()
-    while True:
-        result = reader.poll()
-        for item in result.items:
-            engine.apply(item)
-        if not result.more:
-            return engine
+    """The statistics of the whole file, read as `report` reads it."""
+    return read_file(str(path))[0]
 
 
 def rows(app, selector: str) -> list[list[str]]:

@@ -8,8 +8,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from test_report import farm_events, write
 
 from store.stats import StatsEngine
-from store.tail import TailReader
 from trmon_tui.commands import metrics
+from trmon_tui.commands.report import read_file
 
 NOW = 1_790_100_000.0
 
@@ -24,13 +24,8 @@ def parse(text: str) -> dict[str, dict[tuple, float]]:
 
 
 def engine_of(path) -> StatsEngine:
-    reader, engine = TailReader(str(path)), StatsEngine()
-    while True:
-        result = reader.poll()
-        for item in result.items:
-            engine.apply(item)
-        if not result.more:
-            return engine
+    """The statistics of the whole file, read as `report` reads it."""
+    return read_file(str(path))[0]
 
 
 def test_buckets_count_the_summary_samples(tmp_path):
