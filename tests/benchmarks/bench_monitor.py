@@ -133,9 +133,8 @@ def probe_latency(term: Terminal, path: str, pane: str, count: int) -> list[floa
     return latencies
 
 
-def live(rate: float, runs: int, seconds: float, probes: int) -> dict:
-    tmp = tempfile.mkdtemp(prefix="bench-monitor-")
-    path = os.path.join(tmp, "live.h5")
+def live(tmp: str, rate: float, runs: int, seconds: float, probes: int) -> dict:
+    path = os.path.join(tmp, f"live-{rate:g}.h5")
     writer = start_live_writer(path, rate, runs)
     term = None
     try:
@@ -153,8 +152,8 @@ def live(rate: float, runs: int, seconds: float, probes: int) -> dict:
         stop(writer)
 
 
-def idle(runs: int, seconds: float) -> dict:
-    path = os.path.join(tempfile.mkdtemp(prefix="bench-monitor-"), "static.h5")
+def idle(tmp: str, runs: int, seconds: float) -> dict:
+    path = os.path.join(tmp, "static.h5")
     subprocess.run(trmon("generate", path, "--runs", str(runs)), check=True, env=env(),
                    stderr=subprocess.DEVNULL)
     term = start_monitor(path)
@@ -165,9 +164,8 @@ def idle(runs: int, seconds: float) -> dict:
         term.close()
 
 
-def several(runs: int, seconds: float) -> dict[str, tuple[float, float]]:
+def several(tmp: str, runs: int, seconds: float) -> dict[str, tuple[float, float]]:
     """Overview cost of the monitor over three files, one live, against the live one alone."""
-    tmp = tempfile.mkdtemp(prefix="bench-monitor-multi-")
     a, b, c = (os.path.join(tmp, f"{name}.h5") for name in "abc")
     for path, seed in ((a, "1"), (c, "2")):
         subprocess.run(trmon("generate", path, "--runs", str(runs), "--seed", seed), check=True,
@@ -232,10 +230,10 @@ def monitor_until_shown(path: str, key: str, runs: int, shows: str) -> tuple[flo
         term.close()
 
 
-def big_file(runs: int, given: str | None) -> str:
+def big_file(tmp: str, runs: int, given: str | None) -> str:
     if given:
         return given
-    path = os.path.join(tempfile.mkdtemp(prefix="bench-monitor-big-"), "big.h5")
+    path = os.path.join(tmp, "big.h5")
     subprocess.run(trmon("generate", path, "--runs", str(runs), "--seed", "1"), check=True,
                    env=env(), stderr=subprocess.DEVNULL)
     return path
@@ -308,18 +306,20 @@ def main() -> None:
     args = parser.parse_args()
     print(f"load average before: {open('/proc/loadavg').read().strip()}")
     results: dict = {}
-    if not args.no_live:
-        for rate, label in RATES:
-            results[rate] = live(rate, args.runs, args.seconds, args.probes)
-            print(f"{label}: {results[rate]['panes']}", flush=True)
-    if not args.no_idle:
-        results["idle"] = idle(args.runs, args.seconds)
-        print(f"static: {results['idle']['panes']}", flush=True)
-    if not args.no_multi:
-        results["several"] = several(args.runs, args.seconds)
-        print(f"several files: {results['several']}", flush=True)
-    if not args.no_big:
-        results["big"] = big(big_file(args.big_runs, args.big_file), args.repeat)
+    # Every file the benchmark writes goes here and is removed at the end (the big one is 1 GB).
+    with tempfile.TemporaryDirectory(prefix="bench-monitor-") as tmp:
+        if not args.no_live:
+            for rate, label in RATES:
+                results[rate] = live(tmp, rate, args.runs, args.seconds, args.probes)
+                print(f"{label}: {results[rate]['panes']}", flush=True)
+        if not args.no_idle:
+            results["idle"] = idle(tmp, args.runs, args.seconds)
+            print(f"static: {results['idle']['panes']}", flush=True)
+        if not args.no_multi:
+            results["several"] = several(tmp, args.runs, args.seconds)
+            print(f"several files: {results['several']}", flush=True)
+        if not args.no_big:
+            results["big"] = big(big_file(tmp, args.big_runs, args.big_file), args.repeat)
     print_table(results)
     print(f"\nload average after: {open('/proc/loadavg').read().strip()}")
 
