@@ -5,6 +5,7 @@ same file and the same now (what `report --json --now` prints)."""
 
 from __future__ import annotations
 
+import math
 import re
 
 import pytest
@@ -17,6 +18,7 @@ from trmon_tui.cli import monitor_parser
 from trmon_tui.commands.report import read_file
 from trmon_tui.screens import HostScreen, TestrunScreen
 from trmon_tui.widgets import hosts as hosts_widget
+from trmon_tui.widgets import plots
 from trmon_tui.widgets.barchart import round_ticks
 from trmon_tui.widgets.livetable import LiveTable
 from trmon_tui.widgets.plotview import PlotView
@@ -359,3 +361,34 @@ async def test_no_color_marks_remain(insight, monkeypatch):
         await _open(pilot, app, "7", "#trend-table")
         await wait_for(pilot, lambda: "▒" in app.query_one("#trend-plot", PlotView).text.plain)
         assert re.search(r"▒▒ errors", str(app.query_one("#trend-legend", Static).render()))
+
+
+@pytest.mark.parametrize(("low", "high"), [(35.4, 500.2), (0.0, 1428.0), (0.0, 3.0), (4.0, 6.0),
+                                           (41.27, 83.4), (0.001, 0.0042), (1e5, 1e5 + 7),
+                                           (0.0, 4.5), (0.2, 9.9)])
+@pytest.mark.parametrize("max_ticks", [2, 3, 5, 8])
+def test_histogram_ticks_are_round_and_inside_the_range(low, high, max_ticks):
+    ticks = plots.round_steps(low, high, max_ticks=max_ticks)
+    step = ticks[1] - ticks[0]
+    assert 2 <= len(ticks) <= max_ticks and low - 1e-9 <= ticks[0] and ticks[-1] <= high + 1e-9
+    if _round(step):  # evenly spaced by a round step, from the first multiple to the last
+        assert ticks == pytest.approx([ticks[0] + i * step for i in range(len(ticks))])
+        assert ticks[0] < low + step and high - step < ticks[-1]
+    else:  # no round step gives 2..max_ticks: two round numbers inside the range
+        assert len(ticks) == 2 and any(_round(s) and all(abs(t / s - round(t / s)) < 1e-6
+                                                         for t in ticks) for s in _steps(step))
+    whole = plots.round_steps(low, high, max_ticks=max_ticks, whole=True)
+    assert all(t == int(t) for t in whole) or whole == [low, high]
+
+
+def _steps(span: float) -> list[float]:
+    """Round steps up to ``span``."""
+    power = 10.0 ** math.floor(math.log10(span))
+    steps = [m * power * 10 ** k for k in range(-3, 1) for m in (1, 2, 5)]
+    return [step for step in steps if step <= span]
+
+
+def test_histogram_of_one_value_counts_only_the_samples():
+    text = plots.histogram([300.0, 300.0, 300.0], 60, 12, label="boot").plain
+    assert "(n = 3)" in text and "5.0" not in text  # 300 s: one bar at 300, round ticks
+    assert re.search(r"\b300\b", text)
