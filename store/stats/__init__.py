@@ -117,13 +117,14 @@ class StatsEngine:
 
     @property
     def version(self) -> int:
-        """Incremented by every apply: a cheap "has anything changed" check for caches."""
+        """Incremented by every apply and reset, never repeated: a cheap "has anything changed"
+        check for caches."""
         return self.state.version
 
     def reset(self) -> None:
         """Forget everything (after a Reset from the tail reader)."""
         self.state.reset()
-        self._p95 = overdue_mod.P95Table()  # keyed by version, which a reset starts again
+        self._p95 = overdue_mod.P95Table()  # the old file's p95s are of no more use
 
     def apply(self, batch: Batch | Reset) -> None:
         """Fold one Batch of new rows into the statistics (a Reset resets)."""

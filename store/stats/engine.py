@@ -101,7 +101,9 @@ class EngineState:
         self.slot_counts = np.zeros((0, 0), np.int64)
         """Events per (event code, device group slot): group totals without a pass over runs."""
         self.n_events = 0
-        self.version = 0
+        # Counts on across a reset: what is keyed by the version (the monitor's and exporter's
+        # "has anything changed", the p95 table) never takes a re-read file for the old one.
+        self.version = getattr(self, "version", -1) + 1
         self._marks = np.zeros(0, bool)
         self._arange = np.arange(0)
 
