@@ -245,19 +245,18 @@ def read_through(tail: MultiTail, verdict: Verdict, failed: dict[str, str], *,
 class catch_up:  # noqa: N801 - used like a function: `with catch_up(tail) as polls:`
     """A follower's catch-up (the monitor's): every file of ``tail`` read to its end (as
     committed now), as `report` reads them (read_through), by a thread that starts at once
-    and stays ``ahead`` polls (of up to READ_ROWS events each, ~20 MB) ahead of the caller,
+    and stays a poll (of up to READ_ROWS events, ~20 MB) ahead of the caller,
     calling ``prepare`` on each Batch there.  Iterating gives each poll's items.  A file in
     trouble (missing, damaged, locked) is left after one poll: the follower polls it on its
     own later.  Until it is closed, only its thread may touch PyTables and ``tail``; closing
     it early drops what was read ahead (do it only to start over, or to stop)."""
 
-    def __init__(self, tail: MultiTail, prepare: Callable[[Batch], None] | None = None, *,
-                 ahead: int = 1) -> None:
+    def __init__(self, tail: MultiTail, prepare: Callable[[Batch], None] | None = None) -> None:
         self.tail = tail
         self._rows = tail.max_rows
         tail.max_rows = catchup.FIRST_ROWS
         self._polls = catchup.ReadAhead(
-            lambda: read_through(tail, _read_for_now, {}, prepare=prepare), ahead)
+            lambda: read_through(tail, _read_for_now, {}, prepare=prepare))
 
     def __iter__(self) -> Iterator[list]:
         return iter(self._polls)

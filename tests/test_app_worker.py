@@ -78,11 +78,11 @@ async def test_the_loop_restarts_after_failing(tmp_path, monkeypatch):
     failures = []
     catch_up = worker.TailLoop._catch_up
 
-    def fail_once(self, cancelled, results=None):
+    def fail_once(self, cancelled):
         if not failures:
             failures.append(1)
             raise RuntimeError("a bug")
-        catch_up(self, cancelled, results)
+        catch_up(self, cancelled)
 
     monkeypatch.setattr(worker.TailLoop, "_catch_up", fail_once)
     app = make_app(str(path), now=lambda: NOW, poll=None, watch=False)

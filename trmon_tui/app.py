@@ -16,7 +16,6 @@ from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.lazy import Lazy
-from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Footer, TabbedContent, TabPane
 
@@ -49,7 +48,7 @@ from trmon_tui.widgets import (
 )
 from trmon_tui.widgets.livetable import LiveTable
 from trmon_tui.widgets.pane import Pane
-from trmon_tui.worker import TailLoop
+from trmon_tui.worker import Mailbox, Started, TailLoop, start_loop
 
 # The tab titles fit 80 columns ("Stats": seven tabs of "Statistics" did not).
 TAB_TITLES = {"overview": "1 Overview", "testruns": "2 Testruns", "chart": "3 Time+motion",
@@ -63,32 +62,6 @@ PANES: dict[str, type[Pane]] = {"overview": OverviewPane, "testruns": TestrunsPa
 # Actions that change what the panes show; hidden while another screen is on top of them.
 PANE_ACTIONS = frozenset({"choose_group", "cycle_window", "filter", "page", "show_tab",
                           "show_files", "toggle_bucket"})
-
-
-class Mailbox:
-    """Hands the tail loop's messages to the app.  Those sent before the app runs its message
-    loop wait here: the loop starts reading when the app is made, so a long history is read
-    while Textual starts up and draws its first frame."""
-
-    def __init__(self, app: App) -> None:
-        self._app = app
-        self._lock = threading.Lock()
-        self._waiting: list[Message] | None = []
-
-    def post(self, message: Message) -> None:
-        """Post ``message`` to the app (from any thread)."""
-        with self._lock:
-            if self._waiting is not None:
-                self._waiting.append(message)
-                return
-        self._app.post_message(message)
-
-    def open(self) -> None:
-        """The app runs (call from its thread): post what waited, and from now on at once."""
-        with self._lock:  # held while posting, so a newer message cannot overtake these
-            for message in self._waiting or ():
-                self._app.post_message(message)
-            self._waiting = None
 
 
 class MonitorApp(App[None]):
@@ -122,7 +95,7 @@ class MonitorApp(App[None]):
                  group: str | None = None, poll: float | None = 1.0, watch: bool = True,
                  now: Callable[[], float] = time.time, max_rows: int = 200_000,
                  min_interval: float = 1.0, wall: Callable[[], float] | None = None,
-                 history: object = None) -> None:
+                 started: Started | None = None) -> None:
         super().__init__()
         self.files = path  # a path, or store.multi.Sources (several files: `[LABEL=]FILE ...`)
         self.path = path if isinstance(path, str) else path[0].path
@@ -143,12 +116,15 @@ class MonitorApp(App[None]):
             self.view = replace(self.view, window=rolling, window_seconds=WINDOWS[rolling])
         self.snapshot: Snapshot | None = None
         self.problem = ""
-        self.mailbox = Mailbox(self)
+        if started is not None:  # a loop that commands/monitor.py started before the app
+            self.mailbox, self.loop, self._tail_cancelled = started
+            self.loop.set_view(self.view)
+            return
+        self.mailbox = Mailbox()
         self._tail_cancelled = threading.Event()
         self.loop = TailLoop(self.files, self.mailbox.post, clock=clock, now=now,
-                             max_rows=max_rows,
-                             min_interval=min_interval, view=self.view, wall=self.wall,
-                             history=history)
+                             max_rows=max_rows, min_interval=min_interval, view=self.view,
+                             wall=self.wall)
         self._start_tail()
 
     # ---- layout --------------------------------------------------------------------------
@@ -162,7 +138,7 @@ class MonitorApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.mailbox.open()
+        self.mailbox.open(self)
         self.set_interval(1.0, self._tick)
         self._status(problem="")
 
@@ -173,15 +149,8 @@ class MonitorApp(App[None]):
     def _start_tail(self) -> None:
         """Run the tail loop in its own thread: it owns every PyTables call until the app ends
         (see trmon_tui.worker)."""
-        loop, cancelled = self.loop, self._tail_cancelled
-
-        def run() -> None:
-            try:
-                loop.run(cancelled, poll=self.poll, watch=self.watch_files)
-            except Exception as exc:  # noqa: BLE001 - shown, then restarted (_tail_stopped)
-                self.mailbox.post(TailStopped(f"{type(exc).__name__}: {exc}"))
-
-        threading.Thread(target=run, name="trmon-tail", daemon=True).start()
+        start_loop(self.loop, self._tail_cancelled, self.mailbox.post, poll=self.poll,
+                   watch=self.watch_files)
 
     @on(TailStopped)
     def _tail_stopped(self, message: TailStopped) -> None:

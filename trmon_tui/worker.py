@@ -34,7 +34,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from textual.message import Message
 
@@ -48,6 +48,7 @@ from trmon_tui.messages import (
     Snapshot,
     SnapshotReady,
     TailFailed,
+    TailStopped,
     ViewState,
     combined,
 )
@@ -67,19 +68,58 @@ SETTLED = 2.0
 a later write moves the mtime even on file systems that keep it to the second."""
 
 
+class Mailbox:
+    """Hands the tail loop's messages to the app.  Those sent before the app runs its message
+    loop wait here: the loop starts reading before the UI (commands/monitor.py starts it
+    before the app and its widgets are imported), so a long history is read while the UI
+    starts up."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._app: Any = None
+        self._waiting: list[Message] | None = []
+
+    def post(self, message: Message) -> None:
+        """Post ``message`` to the app (from any thread)."""
+        with self._lock:
+            if self._waiting is not None:
+                self._waiting.append(message)
+                return
+        self._app.post_message(message)
+
+    def open(self, app: Any) -> None:
+        """The app runs (call from its thread): post what waited, and from now on at once."""
+        with self._lock:  # held while posting, so a newer message cannot overtake these
+            self._app = app
+            for message in self._waiting or ():
+                app.post_message(message)
+            self._waiting = None
+
+
+def start_loop(loop: TailLoop, cancelled: threading.Event, post: Callable[[Message], Any], *,
+               poll: float | None, watch: bool) -> None:
+    """Run ``loop`` in a thread of its own until ``cancelled``: it owns every PyTables call
+    until then.  A failure of the loop itself is posted as TailStopped (the app restarts it)."""
+
+    def run() -> None:
+        try:
+            loop.run(cancelled, poll=poll, watch=watch)
+        except Exception as exc:  # noqa: BLE001 - shown, then restarted (app._tail_stopped)
+            post(TailStopped(f"{type(exc).__name__}: {exc}"))
+
+    threading.Thread(target=run, name="trmon-tail", daemon=True).start()
+
+
 class TailLoop:
     """Reads the files, keeps statistics, posts snapshots; run() blocks until cancelled."""
 
     def __init__(self, files: str | Sequence[Any], post: Callable[[Message], Any], *,
                  clock: str = "received", now: Callable[[], float] = time.time,
                  max_rows: int = 200_000, min_interval: float = 1.0,
-                 view: ViewState | None = None, wall: Callable[[], float] | None = None,
-                 history: Any = None) -> None:
-        """``files``: a path, or store.multi.Sources; ``history``: a store.multi.catch_up of
-        them started before the UI (see commands/monitor.py), whose tail and results this loop
-        takes over."""
+                 view: ViewState | None = None,
+                 wall: Callable[[], float] | None = None) -> None:
+        """``files``: a path, or store.multi.Sources."""
         self.files = files
-        self._history = history
         self.post = post
         self.clock = clock
         self.now = now
@@ -139,13 +179,12 @@ class TailLoop:
         # Cancelling the worker must also end a wait on the wake event.
         threading.Thread(target=lambda: (cancelled.wait(), self._wake.set()), daemon=True,
                          name="trmon-cancel").start()
-        history, self._history = self._history, None
-        self._new(history.tail if history else None)  # here: the UI starts up meanwhile
+        self._new()
         if watch:
             from store.wake import watch_files
 
             watch_files([s.path for s in self.tail.sources], self._file_changed, cancelled)
-        self._catch_up(cancelled, history)  # the history first, as `report` reads it
+        self._catch_up(cancelled)  # the history first, as `report` reads it
         while not cancelled.is_set():
             self._publish_if_due()
             self._wake.wait(self._timeout(poll))
@@ -197,18 +236,16 @@ class TailLoop:
             self._urgent = True  # the operator is waiting on what this changes: no throttle
 
     # ---- reading -------------------------------------------------------------------------
-    def _new(self, tail: Any = None) -> None:
-        """Start with fresh statistics on ``tail`` (a store.multi.MultiTail), else on a new
-        tail of the files (the old one closed)."""
+    def _new(self) -> None:
+        """Start with fresh statistics on a new tail of the files (the old one closed)."""
         from store.catalog import Catalog
         from store.catchup import HOLD
         from store.multi import MultiTail, Source, default_label
         from store.stats import StatsEngine
 
-        if tail is None:
-            sources = [Source(default_label(self.files), self.files)] \
-                if isinstance(self.files, str) else self.files
-            tail = MultiTail(sources, hold=HOLD, max_rows=self.max_rows)
+        sources = [Source(default_label(self.files), self.files)] \
+            if isinstance(self.files, str) else self.files
+        tail = MultiTail(sources, hold=HOLD, max_rows=self.max_rows)
         if getattr(self, "tail", None) is not None:
             self.tail.close()
         self.tail = tail
@@ -243,17 +280,17 @@ class TailLoop:
         if self.tail.more:  # a file grew a lot, or every file is to be read again (a reset)
             self._catch_up(cancelled)
 
-    def _catch_up(self, cancelled: threading.Event, results: Any = None) -> None:
-        """Read until nothing more is waiting (``results``: a catch-up already started); the
-        panes get one snapshot at the end (and one every LOADING_INTERVAL seconds of a long
-        history), the status bar the progress.  A failure of the reading itself (a bug, not a
-        bad file) ends the loop: the app restarts it."""
+    def _catch_up(self, cancelled: threading.Event) -> None:
+        """Read until nothing more is waiting (a reader thread reads ahead); the panes get one
+        snapshot at the end (and one every LOADING_INTERVAL seconds of a long history), the
+        status bar the progress.  A failure of the reading itself (a bug, not a bad file) ends
+        the loop: the app restarts it."""
         from store.multi import catch_up
         from store.stats import StatsEngine
 
         started = self._last_publish = time.monotonic()  # no snapshot of a half-read file yet
         progress_at = 0.0
-        with results or catch_up(self.tail, StatsEngine.prepare) as results:
+        with catch_up(self.tail, StatsEngine.prepare) as results:
             for items in results:
                 self._take(items)
                 self._set_states()  # the reader thread's (it may be a poll or two ahead)
@@ -386,6 +423,13 @@ class TailLoop:
             testruns = self.tail.testruns_per_file(has_events(self.engine.state))
         return tuple(replace(file, testruns=n)
                      for file, n in zip(self._files, testruns, strict=True))
+
+
+class Started(NamedTuple):
+    """A tail loop already running (commands/monitor.py), for the app to take over."""
+    mailbox: Mailbox
+    loop: TailLoop
+    cancelled: threading.Event
 
 
 def _time_left(file: FileState, elapsed: float) -> float:

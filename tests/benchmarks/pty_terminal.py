@@ -100,8 +100,9 @@ class Terminal:
                 return None
             time.sleep(0.01)
 
-    def close(self) -> None:
-        """Quit with q; terminate it if it does not end within 5 s."""
+    def close(self) -> int | None:
+        """Quit with q; terminate it if it does not end within 5 s.  Its exit status (as
+        os.waitstatus_to_exitcode: negative for a signal), None if it had ended already."""
         try:
             self.write("q")
         except OSError:
@@ -114,8 +115,12 @@ class Terminal:
                     pass
             deadline = time.monotonic() + 5
             while time.monotonic() < deadline:
-                done, _status = os.waitpid(self.pid, os.WNOHANG)
+                try:
+                    done, status = os.waitpid(self.pid, os.WNOHANG)
+                except ChildProcessError:  # reaped already
+                    return None
                 if done:
                     os.close(self.fd)
-                    return
+                    return os.waitstatus_to_exitcode(status)
                 time.sleep(0.05)
+        return None

@@ -6,15 +6,17 @@ import argparse
 import sys
 import time
 
-STARTUP_AHEAD = 4  # batches the history's reader may read before the tail loop takes over
-
 
 def run(args: argparse.Namespace) -> int:
     """Run the app on args.files, or on a live demo file with --demo; returns the exit code."""
     if args.demo and args.files:
         print("trmon-tui: --demo watches a file of its own: give it no FILE", file=sys.stderr)
         return 2
-    history = None
+    started = None
+    options = {"clock": args.clock, "since": args.since, "group": args.group,
+               "poll": args.poll if args.poll and args.poll > 0 else 1.0}
+    if args.now is not None:  # ages measured to a fixed time (make_app)
+        options["now"] = args.now
     if not args.demo:
         from store.multi import parse_sources
         from trmon_tui.commands.report_table import safe
@@ -24,17 +26,13 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:  # two files with one label, a file given twice
             print(f"trmon-tui: {safe(exc)}", file=sys.stderr)
             return 2
-        history = _start_reading(sources)
+        started = _start_loop(sources, args.clock, args.now, options["poll"])
     from trmon_tui.app import make_app
 
-    options = {"clock": args.clock, "since": args.since, "group": args.group,
-               "poll": args.poll if args.poll and args.poll > 0 else 1.0}
-    if args.now is not None:  # ages measured to a fixed time (make_app)
-        options["now"] = args.now
     try:
-        if not args.demo:
-            app = make_app(sources, history=history, **options)
-            history = None  # the app's tail loop has it now
+        if started is not None:
+            app = make_app(sources, started=started, **options)
+            started = None  # the app stops the loop when it ends
             app.run()
             return 0
         from demo.live import demo_clock, live_demo
@@ -53,16 +51,23 @@ def run(args: argparse.Namespace) -> int:
         print(f"trmon-tui: {exc}", file=sys.stderr)
         return 2
     finally:
-        if history is not None:
-            history.close()
+        if started is not None:  # the app was never made: stop the loop
+            started.cancelled.set()
 
 
-def _start_reading(sources):
-    """Start reading the files' history in a thread, as `report` does: importing and starting
-    the UI takes a few tenths of a second, time enough to read a few million events."""
-    from store.catchup import HOLD
-    from store.multi import MultiTail, catch_up
-    from store.stats import StatsEngine
+def _start_loop(sources, clock: str, now: float | None, poll: float):
+    """Start the monitor's tail loop (trmon_tui.worker) before the app is imported: it reads
+    and folds in the files' history, as `report` does, while the UI is imported and starts up
+    (a few tenths of a second: a few million events); its messages wait for the app."""
+    import threading
 
-    # A few batches ahead: until the UI's tail loop takes over, the reader need not wait.
-    return catch_up(MultiTail(sources, hold=HOLD), StatsEngine.prepare, ahead=STARTUP_AHEAD)
+    from trmon_tui.worker import Mailbox, Started, TailLoop, start_loop
+
+    mailbox, cancelled = Mailbox(), threading.Event()
+    if now is None:
+        loop = TailLoop(sources, mailbox.post, clock=clock)
+    else:  # --now: ages to a fixed time, "updated ... ago" on the wall clock (as make_app)
+        loop = TailLoop(sources, mailbox.post, clock=clock, now=lambda: float(now),
+                        wall=time.time)
+    start_loop(loop, cancelled, mailbox.post, poll=poll, watch=True)
+    return Started(mailbox, loop, cancelled)
