@@ -72,6 +72,11 @@ def default_label(path: str) -> str:
     return os.path.splitext(name)[0] or name
 
 
+SETTLED = 2.0
+"""Seconds after its last write (mtime) from which a file's unchanged stat means no new rows:
+a later write moves the mtime even on file systems that keep it to the second."""
+
+
 class MultiTail:
     """Tails every source on its own reader; items come in one combined id space.
 
@@ -80,6 +85,11 @@ class MultiTail:
     then every file is read again) and whose ``status`` is the polled file's (``poll_all``:
     the first file's; ``statuses`` has all).  ``more`` is true while some file has rows left.
     ``hold`` is TailReader.polls'; call ``close()`` when done (a held file is closed).
+
+    ``poll(i, skip_quiet=True)`` (followers: the monitor, the exporter) does not even open a
+    file whose stat is what it was at a poll that found nothing, SETTLED seconds after its
+    last write: a poll opens the file and loads its tables (~5 ms), a stat costs microseconds,
+    and a static file is most of a follower's day.
     """
 
     def __init__(self, sources: Sequence[Source], *, hold: float = 0.0,
@@ -94,6 +104,7 @@ class MultiTail:
         self._more = [True] * len(self.sources)
         self._readers: list[TailReader] = []
         self._polls: list[Iterator[PollResult] | None] = []
+        self._quiet: list[tuple | None] = []  # per file: its stat when a poll found nothing
         self._start_readers()
 
     @property
@@ -115,8 +126,13 @@ class MultiTail:
         """True when file ``index`` had rows left at its last poll (or must be read again)."""
         return self._more[index]
 
-    def poll(self, index: int) -> PollResult:
-        """Poll file ``index`` once; never raises for a bad, missing or busy file."""
+    def poll(self, index: int, *, skip_quiet: bool = False) -> PollResult:
+        """Poll file ``index`` once; never raises for a bad, missing or busy file.  With
+        ``skip_quiet``, a file unchanged since a poll that found nothing is not opened (see
+        the class)."""
+        stat = _stat(self.sources[index].path) if skip_quiet else None  # before the poll
+        if stat is not None and stat == self._quiet[index]:
+            return PollResult(status=self.statuses[index])
         polls = self._polls[index]
         if polls is None:
             polls = self._polls[index] = self._readers[index].polls(self.hold)
@@ -128,15 +144,18 @@ class MultiTail:
             self._polls[index] = None
         self.statuses[index] = result.status
         self._more[index] = result.more
+        settled = stat is not None and not result.items and result.status.state == "live" \
+            and time.time() - stat[-1] / 1e9 > SETTLED
+        self._quiet[index] = stat if settled else None
         if len(self.sources) > 1:
             result.items = self._translate(index, result.items)
         return result
 
-    def poll_all(self) -> PollResult:
+    def poll_all(self, *, skip_quiet: bool = False) -> PollResult:
         """Poll each file once, in order (the files' items one after the other)."""
         out = PollResult()
         for index in range(len(self.sources)):
-            out.items += self.poll(index).items
+            out.items += self.poll(index, skip_quiet=skip_quiet).items
         out.status, out.more = self.statuses[0], self.more
         return out
 
@@ -181,6 +200,7 @@ class MultiTail:
     def _start_readers(self) -> None:
         self._readers = [None] * len(self.sources)
         self._polls = [None] * len(self.sources)
+        self._quiet = [None] * len(self.sources)
         for index in range(len(self.sources)):
             self._start_reader(index)
 
@@ -190,6 +210,7 @@ class MultiTail:
         self._readers[index] = TailReader(self.sources[index].path, **self._options)
         self._polls[index] = None
         self._more[index] = True
+        self._quiet[index] = None  # read it again from its first row
 
 
 Verdict = Callable[[Source, Status, float], str | None]
@@ -297,3 +318,12 @@ def file_summaries(tail: MultiTail, engine: StatsEngine,
         out[source.label] = {"path": source.path, "events": status.rows_read, "testruns": n,
                              "error": error}
     return out
+
+
+def _stat(path: str) -> tuple | None:
+    """What changes when a file is written or replaced (mtime last), None if it is missing."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)

@@ -194,3 +194,40 @@ def test_labels(tmp_path):
         parse_sources(["/a/farm.h5", "/b/farm.h5"])
     with pytest.raises(ValueError, match="given twice"):
         parse_sources(["farm.h5", "./farm.h5"])
+
+
+def test_a_quiet_file_is_not_opened_until_its_stat_changes(tmp_path):
+    """skip_quiet (the monitor's and the exporter's timer polls): a file unchanged since a
+    poll that found nothing, settled, is not opened; a write, even one that leaves the size
+    alone, opens it again; a file written just now is polled however still it looks."""
+    a, b = tmp_path / "a.h5", tmp_path / "b.h5"
+    write(a, farm_events(4, runs=10))
+    write(b, farm_events(5, runs=10))
+    old = os.stat(a).st_mtime - 60
+    os.utime(a, (old, old))  # a settled file
+    soon = os.stat(b).st_mtime + 3600
+    os.utime(b, (soon, soon))  # b: as if written just now, however slow this test runs
+    tail = MultiTail([Source("a", str(a)), Source("b", str(b))])
+    opens = [0, 0]
+    for index, reader in enumerate(tail._readers):  # count the polls that open the file
+        def counted(hold, _polls=reader.polls, _index=index):
+            opens[_index] += 1
+            return _polls(hold)
+        reader.polls = counted
+    engine = StatsEngine()
+    read_all(lambda: tail.poll_all(skip_quiet=True), engine)
+    first = engine.state.n_events
+    assert first > 0 and opens == [1, 1]
+    tail.poll_all(skip_quiet=True)  # found nothing: a's stat is remembered (b is too new)
+    assert opens == [2, 2]
+    for _ in range(3):
+        result = tail.poll_all(skip_quiet=True)
+        assert result.items == [] and tail.statuses[0].state == "live"
+    assert opens == [2, 5]  # a is not opened again; b, not settled, is
+    assert tail.poll_all().items == [] and opens == [3, 6]  # without skip_quiet: opened
+    os.utime(a, (old + 1, old + 1))  # the stat moved: a is polled again
+    tail.poll_all(skip_quiet=True)
+    assert opens == [4, 7]
+    write(a, farm_events(9, runs=2))  # rows appended: read, then the file is new (not settled)
+    read_all(lambda: tail.poll_all(skip_quiet=True), engine)
+    assert engine.state.n_events > first

@@ -18,7 +18,7 @@ What it costs, since operators leave it open for hours over SSH (see bench_monit
   data: panes repaint once a second whatever the event rate, a commit shows within about a
   second;
 - a timer poll of a file whose stat has not changed since a poll that found nothing (long
-  enough after its last write) does not open it;
+  enough after its last write) does not open it (MultiTail.poll(skip_quiet=True));
 - the history (the first read, and after a reset when much is waiting) is caught up with
   store.multi.catch_up, as `report` reads it: a reader thread reads ahead while this one
   applies; meanwhile only ReadProgress messages (the status bar's progress) go out, then one
@@ -28,7 +28,6 @@ What it costs, since operators leave it open for hours over SSH (see bench_monit
 from __future__ import annotations
 
 import collections
-import os
 import queue
 import threading
 import time
@@ -63,9 +62,6 @@ LOADING_INTERVAL = 3.0
 """While catching up with a long history, a full snapshot (so the panes fill) at most this
 often: one costs up to half a second on a million testruns, and a file that is read within a
 few seconds is better shown once, complete."""
-SETTLED = 2.0
-"""Seconds after its last write (mtime) from which a file's unchanged stat means no new rows:
-a later write moves the mtime even on file systems that keep it to the second."""
 
 
 class Mailbox:
@@ -139,7 +135,6 @@ class TailLoop:
         self._reload_asked = threading.Event()
         self._last_data_at: float | None = None
         self._runs_read = 0
-        self._quiet: list[tuple | None] = []  # per file, see _read
         self._generation = 0  # counts resets: a snapshot after one even if the rest looks alike
         self._changed = False  # the watch saw the file change since the last read
         self._read_at = 0.0
@@ -251,7 +246,6 @@ class TailLoop:
         self.tail = tail
         self.engine = StatsEngine(clock=self.clock)
         self.catalog = Catalog()
-        self._quiet = [None] * len(tail.sources)
         self._files = tuple(FileState(label=s.label, path=s.path) for s in tail.sources)
 
     def _reset_state(self) -> None:
@@ -260,22 +254,14 @@ class TailLoop:
         self._events.clear()
         self._last_data_at = None
         self._runs_read = 0
-        self._quiet = [None] * len(self.tail.sources)  # every file is read again
         self._generation += 1
 
     def _read(self, cancelled: threading.Event) -> None:
         """Poll each file once (a file in trouble only says so in its state); with more to
         read, catch up with the files (a reader thread reads ahead)."""
         self._changed, self._read_at = False, time.monotonic()
-        for index, source in enumerate(self.tail.sources):
-            stat = _stat(source.path)
-            if stat is not None and stat == self._quiet[index]:
-                continue  # nothing was written since a poll that found nothing
-            result = self.tail.poll(index)
-            self._take(result.items)
-            quiet = not result.items and result.status.state == "live" and stat is not None
-            settled = quiet and time.time() - stat[-1] / 1e9 > SETTLED
-            self._quiet[index] = stat if settled else None
+        for index in range(len(self.tail.sources)):
+            self._take(self.tail.poll(index, skip_quiet=True).items)
         self._set_states()
         if self.tail.more:  # a file grew a lot, or every file is to be read again (a reset)
             self._catch_up(cancelled)
@@ -435,12 +421,3 @@ class Started(NamedTuple):
 def _time_left(file: FileState, elapsed: float) -> float:
     """Seconds still to read, at the pace so far."""
     return elapsed * (file.rows_total - file.rows_read) / max(1, file.rows_read)
-
-
-def _stat(path: str) -> tuple | None:
-    """What changes when a file is written or replaced (mtime last), None if it is missing."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)

@@ -118,7 +118,7 @@ class Follower:
     def read(self) -> None:
         """Poll every file until none has rows left (or a stop)."""
         while not self._stop.is_set():
-            result = self.tail.poll_all()
+            result = self.tail.poll_all(skip_quiet=True)
             for item in result.items:
                 self.engine.apply(item)
             self._say_states()
