@@ -1,7 +1,7 @@
 """Reading a file's history fast: a reader thread reads the next batch while the caller folds
 in the previous one.
 
-`trmon-tui report` reads whole files this way (store.multi.read_through in a ReadAhead), and
+`trmon-tui report` reads large files this way (store.multi.read_through in a ReadAhead), and
 the monitor's tail worker reads this way until it has caught up with its files
 (store.multi.catch_up; then it polls on its own).  HDF5 reads and numpy release the GIL, so on
 two cores the reader thread (open, read, validate, ``prepare``) and the caller (e.g.
@@ -22,11 +22,11 @@ HOLD = 0.25  # seconds the reader keeps the file open while reading on (a writer
 
 
 class ReadAhead:
-    """What ``produce()`` yields, produced in a thread ``ahead`` items ahead of the caller (who
+    """What ``produce()`` yields, produced in a thread one item ahead of the caller (who
     iterates this object).  An exception in the thread is raised again in the caller's."""
 
-    def __init__(self, produce: Callable[[], Iterator], ahead: int = 1) -> None:
-        self._results: queue.Queue = queue.Queue(maxsize=ahead)
+    def __init__(self, produce: Callable[[], Iterator]) -> None:
+        self._results: queue.Queue = queue.Queue(maxsize=1)
         self._halt = threading.Event()
         self._thread = threading.Thread(target=self._produce, args=(produce,),
                                         name="trmon-catch-up", daemon=True)

@@ -66,13 +66,11 @@ def is_lock_error(exc: BaseException) -> bool:
     (the two steps are not atomic) shows as HDF5's "already open for read-only" to a writer
     thread: just as passing (seen when the monitor and a writer share a process, as in tests).
     """
-    text = str(exc)
     if isinstance(exc, vet.Busy):
         return True
     if isinstance(exc, ValueError):
-        return "already opened" in text
-    return ("unable to lock file" in text or "Resource temporarily unavailable" in text
-            or "file is already open for read-only" in text)
+        return "already opened" in str(exc)
+    return vet.is_lock_text(str(exc))
 
 
 def open_with_retry(path: str, mode: str = "r", *, patience: float = 60.0) -> tables.File:

@@ -13,6 +13,8 @@ import os
 import threading
 from collections.abc import Callable, Iterable
 
+from store.journal import journal_path
+
 RECHECK_MS = 5000  # how often the watch looks whether the set of directories changed
 STEP = 100
 """Milliseconds between watchfiles' looks for changes: its latency, and how often it takes the
@@ -26,7 +28,7 @@ def watch_files(paths: Iterable[str], changed: Callable[[], None],
     names = set()
     for path in paths:
         path = os.path.abspath(path)
-        names |= {path, path + ".journal"}
+        names |= {path, journal_path(path)}
     thread = threading.Thread(target=_watch, args=(names, changed, stop), daemon=True,
                               name="trmon-watch-files")
     thread.start()

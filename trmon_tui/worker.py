@@ -288,7 +288,6 @@ class TailLoop:
                     self.post(ReadProgress(self._file, self._runs_read, self._files))
                 if _time_left(self._file, now - started) > LOADING_INTERVAL:
                     self._publish_if_due(loading=True)
-        self.tail.max_rows = self.max_rows
         self._set_states()
         self._read_at = time.monotonic()
         self._urgent = True  # caught up: show everything at once

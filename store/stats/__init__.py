@@ -122,15 +122,12 @@ class StatsEngine:
         return self.state.version
 
     def reset(self) -> None:
-        """Forget everything (after a Reset from the tail reader)."""
+        """Forget everything (after a Reset from the tail reader).  The kept p95s go with the
+        version they were kept for: a reset's version is new."""
         self.state.reset()
-        self._p95 = overdue_mod.P95Table()  # the old file's p95s are of no more use
 
     def apply(self, batch: Batch | Reset) -> None:
         """Fold one Batch of new rows into the statistics (a Reset resets)."""
-        if isinstance(batch, Reset):
-            self.reset()
-            return
         self.state.apply(batch)
 
     @staticmethod

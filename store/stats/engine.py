@@ -1,5 +1,5 @@
 """StatsEngine state and its incremental update (``apply``); the queries live in the modules
-beside it (frame, summary, listing, phases).
+beside it (frame, summary, listing, phases, hosts, overdue, trend, buckets).
 
 State kept per run (dense run index of the file, column-major numpy arrays with doubling capacity,
 sized at once from ``Batch.runs_total`` while catching up): device group slot, requestor and hosts
@@ -10,7 +10,7 @@ streaks and infrastructure errors order by them), the last known-name event, the
 runs without a request (the only ones that read it), a count of events per code, per phase
 (flash, boot, test) the sum of the non-negative durations of its closed pairs, and the number of
 ends without start.  The worker hosts of each run's first request are a list of (run, host)
-pairs (hosts.HostIndex), appended as first requests arrive.  Closed pairs and every
+pairs (host_index.HostIndex), appended as first requests arrive.  Closed pairs and every
 event's delivery delay are also logged as samples, one log per (device group slot, phase or
 event code), with their run so a time window can filter them: a group's statistics never scan
 other groups.  Events per (code, slot) are also totalled, for group totals without a window.
@@ -77,6 +77,7 @@ class EngineState:
             raise ValueError(f"clock must be 'received' or 'emit', not {clock!r}")
         self.clock = clock
         self._helper = Helper()
+        self.version = -1  # reset() makes it 0
         self.reset()
 
     def drain(self) -> None:
@@ -103,7 +104,7 @@ class EngineState:
         self.n_events = 0
         # Counts on across a reset: what is keyed by the version (the monitor's and exporter's
         # "has anything changed", the p95 table) never takes a re-read file for the old one.
-        self.version = getattr(self, "version", -1) + 1
+        self.version += 1
         self._marks = np.zeros(0, bool)
         self._arange = np.arange(0)
 
@@ -177,9 +178,9 @@ class EngineState:
         first = self.runs.hosts[run] < 0
         _set_first(self.runs.hosts, run, rows["hosts"], unset=lambda a: a < 0)
         if first.any():  # the runs' first requests: their hosts, in file order
-            runs, at = np.unique(run[first], return_index=True)
-            at.sort()
-            self.hosts.add(run[first][at], rows["hosts"][first][at], self.strings, expect)
+            new, hosts = run[first], rows["hosts"][first]
+            at = np.sort(np.unique(new, return_index=True)[1])
+            self.hosts.add(new[at], hosts[at], self.strings, expect)
 
     def _apply_errors(self, rows: np.ndarray) -> None:
         if len(rows) == 0:

@@ -17,7 +17,7 @@ import numpy as np
 from store.stats import phases
 from store.stats.engine import C
 from store.stats.frame import STATUSES
-from store.stats.listing import newest_first
+from store.stats.listing import _num, _string, newest_first
 
 HEALTH_ORDER = ("bad", "suspect", "good")
 BAD_STREAK = 3  # DESIGN: bad if streak >= 3
@@ -45,8 +45,7 @@ class HostTable:
         # Per run (contiguous passes): its group (ng: outside the window) and class.
         status = f.status
         error = status == 3
-        tested = r.test_start_row[:n]
-        infra = error & ~((tested >= 0) & (tested < r.error_row[:n]))
+        infra = infra_errors(r, slice(0, n), error)
         base = np.where(f.gidx >= 0, f.gidx, ng) * (8 * nh) + status + _INFRA * infra
         # Per pair: key * 8 + class, key = group * nhosts + host.
         key8 = base[run] + host * 8
@@ -134,13 +133,6 @@ def health(streak: int, finished: int, errors: int, all_finished: int, all_error
     return "good"
 
 
-def name_ranks(names: list[str]) -> np.ndarray:
-    """Each host id's position in the hosts sorted by name."""
-    rank = np.empty(len(names), np.int64)
-    rank[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
-    return rank
-
-
 def group_hosts(f, ended: list[tuple[int, int]],
                 whole: tuple[int, int] | None) -> tuple[list[dict], dict | None]:
     """SUMMARY "hosts" of every group of the frame (``ended[g]`` = its finished and errors)
@@ -208,8 +200,7 @@ def host_testruns(f, host: str, limit: int | None) -> list[dict]:
     r = st.runs
     is_error = f.status[runs] == 3
     end = np.where(is_error, r.error[runs], r.publish[runs])
-    tested = r.test_start_row[runs]
-    infra = is_error & ~((tested >= 0) & (tested < r.error_row[runs]))
+    infra = infra_errors(r, runs, is_error)
     ids = st.ids.get(runs)
     out = []
     for i, run in enumerate(runs.tolist()):
@@ -220,12 +211,20 @@ def host_testruns(f, host: str, limit: int | None) -> list[dict]:
             "device_group": f.group_names[f.gidx[run]],
             "status": STATUSES[f.status[run]],
             "phase": reached(st, run),
-            "error": st.strings[message] if 0 <= message < len(st.strings) else None,
+            "error": _string(st, message, None),
             "request": _num(r.request[run]),
             "end": _num(end[i]),
             "infra": bool(infra[i]),
         })
     return out
+
+
+def infra_errors(r, runs, is_error: np.ndarray) -> np.ndarray:
+    """DESIGN's infrastructure errors among ``runs`` (an index or slice of the run columns
+    ``r``; ``is_error``: which of them ended in error): no test_start before the first error
+    (file order), so flashing or booting failed."""
+    tested = r.test_start_row[runs]
+    return is_error & ~((tested >= 0) & (tested < r.error_row[runs]))
 
 
 _REACHED = (("publish", ("test_end", "publish")), ("test", ("test_start",)),
@@ -241,7 +240,3 @@ def reached(st, run: int) -> str | None:
         if any(counts[C[name], run] for name in names):
             return phase
     return None
-
-
-def _num(x: float) -> float | None:
-    return None if np.isnan(x) else float(x)
