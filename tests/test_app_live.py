@@ -108,3 +108,19 @@ async def test_no_color_chart_uses_fill_characters(tmp_path, monkeypatch):
                        app.query_one("#chart-plot", PlotView).text.plain)
         legend = str(app.query_one("#legend", Static).render())
         assert "░░ queue" in legend and "▓▓ boot" in legend
+
+
+async def test_toasts_show_a_path_literally(tmp_path):
+    """A file's path and label reach the toasts (file waiting, ...) as text: an escape
+    sequence in them is shown escaped, never sent to the terminal, and markup stays text."""
+    from store.multi import Source
+
+    path = tmp_path / "esc\x1b[2Jape [red]x[/].h5"
+    app = make_app([Source("lab\x1b[31m1", str(path)), Source("b", str(tmp_path / "b.h5"))],
+                   poll=0.2, now=lambda: NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: any("esc" in n.message for n in app._notifications))
+        shown = [(n.title, n.message) for n in app._notifications]
+        assert all("\x1b" not in title + message for title, message in shown)
+        assert any("esc\\x1b[2Jape [red]x[/].h5" in message for _, message in shown)
+        assert any(title.startswith("lab\\x1b[31m1: ") for title, _ in shown)

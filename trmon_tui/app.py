@@ -46,6 +46,7 @@ from trmon_tui.widgets import (
     TestrunsPane,
     TrendsPane,
 )
+from trmon_tui.widgets import format as fmt
 from trmon_tui.widgets.livetable import LiveTable
 from trmon_tui.widgets.pane import Pane
 from trmon_tui.worker import Mailbox, Started, TailLoop, start_loop
@@ -184,8 +185,7 @@ class MonitorApp(App[None]):
         if file.state != "live" and file.message:
             severity = "error" if file.state == "error" else "warning"
             name = f"{file.label}: " if len(message.files) > 1 else ""
-            self.notify(file.message, title=f"{name}file {file.state}", severity=severity,
-                        timeout=8, markup=False)
+            self._notify(file.message, f"{name}file {file.state}", severity, 8)
 
     @on(ReadProgress)
     def _progress(self, message: ReadProgress) -> None:
@@ -193,8 +193,7 @@ class MonitorApp(App[None]):
 
     @on(FileReset)
     def _file_reset(self, message: FileReset) -> None:
-        self.notify(f"{message.reason} — statistics start over", title="file reset",
-                    severity="warning", timeout=6, markup=False)
+        self._notify(f"{message.reason} — statistics start over", "file reset", "warning", 6)
 
     @on(TailFailed)
     def _tail_failed(self, message: TailFailed) -> None:
@@ -209,9 +208,15 @@ class MonitorApp(App[None]):
 
     def _problem(self, text: str) -> None:
         if text != self.problem:
-            self.notify(text, title="problem", severity="error", timeout=10, markup=False)
+            self._notify(text, "problem", "error", 10)
         self.problem = text
         self._status(problem=text)
+
+    def _notify(self, text: str, title: str, severity: str, timeout: float) -> None:
+        """A toast whose text may hold strings from the files (paths, labels, messages): shown
+        literally, neither markup (markup=False) nor terminal escapes (format.clean)."""
+        self.notify(fmt.clean(text), title=fmt.clean(title), severity=severity,
+                    timeout=timeout, markup=False)
 
     # ---- drawing -------------------------------------------------------------------------
     def _show(self, snapshot: Snapshot) -> None:

@@ -60,7 +60,7 @@ class EventsPane(Pane):
         self._cells = cells if len(cells) <= 2 * EVENTS_SHOWN else {}
         self.query_one("#events-table", LiveTable).set_rows(rows)
         paused = " · PAUSED (p resumes)" if self.app.paused else " · p pauses"
-        group = f" of {snapshot.view.group}" if snapshot.view.group else ""
+        group = f" of {fmt.clean(snapshot.view.group, 30)}" if snapshot.view.group else ""
         self.query_one("#events-info", TextLine).show(
             Text(f"latest {len(rows)} events{group}, newest first{paused} · Enter: testrun"))
 
