@@ -172,9 +172,11 @@ class MultiTail:
             return np.zeros(len(runs), np.int16)
         return self._combiner.run_file.file[runs]
 
-    def testruns_per_file(self, has_events: np.ndarray) -> list[int]:
-        """Testruns of each file, given which combined runs have events (the engine knows)."""
-        files = self.file_of(np.flatnonzero(has_events))
+    def testruns_per_file(self, engine: StatsEngine) -> list[int]:
+        """Testruns of each file that ``engine`` took in through this tail (the engine knows
+        which combined runs have events)."""
+        engine.state.drain()
+        files = self.file_of(np.flatnonzero(has_events(engine.state)))
         return np.bincount(files, minlength=len(self.sources)).tolist()
 
     def _translate(self, index: int, items: list) -> list:
@@ -308,8 +310,7 @@ def file_summaries(tail: MultiTail, engine: StatsEngine,
     ``engine`` took in through ``tail``.  ``error`` is null for a file read fine; else the
     reason given up on it (``failed``) or its state's message."""
     failed = failed or {}
-    engine.state.drain()
-    testruns = tail.testruns_per_file(has_events(engine.state))
+    testruns = tail.testruns_per_file(engine)
     out = {}
     for source, status, n in zip(tail.sources, tail.statuses, testruns, strict=True):
         error = failed.get(source.label)

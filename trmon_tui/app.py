@@ -49,7 +49,7 @@ from trmon_tui.widgets import (
 from trmon_tui.widgets import format as fmt
 from trmon_tui.widgets.livetable import LiveTable
 from trmon_tui.widgets.pane import Pane
-from trmon_tui.worker import Mailbox, Started, TailLoop, start_loop
+from trmon_tui.worker import Mailbox, Started, TailLoop, fixed_clock, start_loop
 
 # The tab titles fit 80 columns ("Stats": seven tabs of "Statistics" did not).
 TAB_TITLES = {"overview": "1 Overview", "testruns": "2 Testruns", "chart": "3 Time+motion",
@@ -413,9 +413,8 @@ def make_app(path: str | Sequence[Any], *, clock: str = "received", since: str |
     the status bar's "updated ... ago" keeps the wall clock; poll=None and watch=False read the
     file once (deterministic)."""
     if isinstance(now, int | float):
-        fixed = float(now)
-        now = lambda: fixed  # noqa: E731 - the app and its worker call it
-        kwargs.setdefault("wall", time.time)
+        now, wall = fixed_clock(float(now))
+        kwargs.setdefault("wall", wall)
     since_at = None
     if since in WINDOWS and WINDOWS[since] is not None:  # 24h / 7d: a rolling window, as `t`
         return MonitorApp(path, clock=clock, rolling=since, group=group, poll=poll, watch=watch,

@@ -399,15 +399,19 @@ class TailLoop:
                         files=self._files_with_testruns(values["counts"]), **values)
 
     def _files_with_testruns(self, counts: dict) -> tuple[FileState, ...]:
-        """Each file's state with its testruns (the engine knows which runs have events)."""
-        from store.stats.frame import has_events
-
+        """Each file's state with its testruns (one file: the counts have them already)."""
         if len(self._files) == 1:
             testruns = [counts.get("testruns", 0)]
         else:
-            testruns = self.tail.testruns_per_file(has_events(self.engine.state))
+            testruns = self.tail.testruns_per_file(self.engine)
         return tuple(replace(file, testruns=n)
                      for file, n in zip(self._files, testruns, strict=True))
+
+
+def fixed_clock(at: float) -> tuple[Callable[[], float], Callable[[], float]]:
+    """(now, wall) for --now: ages measured to the fixed time ``at``; "updated ... ago" on the
+    wall clock."""
+    return (lambda: at), time.time
 
 
 class Started(NamedTuple):

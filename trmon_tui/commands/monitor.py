@@ -19,11 +19,14 @@ def run(args: argparse.Namespace) -> int:
         options["now"] = args.now
     if not args.demo:
         from store.multi import parse_sources
+        from store.window import parse_since
         from trmon_tui.commands.report_table import safe
 
         try:
             sources = parse_sources(args.files)
-        except ValueError as exc:  # two files with one label, a file given twice
+            if args.since:  # checked before anything starts reading (make_app uses it)
+                parse_since(args.since, time.time())
+        except ValueError as exc:  # two files with one label, a file given twice, a bad since
             print(f"trmon-tui: {safe(exc)}", file=sys.stderr)
             return 2
         started = _start_loop(sources, args.clock, args.now, options["poll"])
@@ -61,13 +64,10 @@ def _start_loop(sources, clock: str, now: float | None, poll: float):
     (a few tenths of a second: a few million events); its messages wait for the app."""
     import threading
 
-    from trmon_tui.worker import Mailbox, Started, TailLoop, start_loop
+    from trmon_tui.worker import Mailbox, Started, TailLoop, fixed_clock, start_loop
 
     mailbox, cancelled = Mailbox(), threading.Event()
-    if now is None:
-        loop = TailLoop(sources, mailbox.post, clock=clock)
-    else:  # --now: ages to a fixed time, "updated ... ago" on the wall clock (as make_app)
-        loop = TailLoop(sources, mailbox.post, clock=clock, now=lambda: float(now),
-                        wall=time.time)
+    clocks = {} if now is None else dict(zip(("now", "wall"), fixed_clock(now), strict=True))
+    loop = TailLoop(sources, mailbox.post, clock=clock, **clocks)
     start_loop(loop, cancelled, mailbox.post, poll=poll, watch=True)
     return Started(mailbox, loop, cancelled)
