@@ -105,6 +105,7 @@ class Follower:
         quiet_hdf5()
         watch_files([s.path for s in self.tail.sources], self._wake.set, self._stop)
         while not self._stop.is_set():
+            read_at = time.monotonic()
             try:
                 self.read()
                 self._recompute_if_due()
@@ -114,6 +115,9 @@ class Follower:
                 self._start_over()
             self._wake.wait(self.poll)
             self._wake.clear()
+            # A change notice wakes at once, but the files are read at most once a poll or a
+            # second (a poll opens every changed file; a busy writer changes it all the time).
+            self._stop.wait(min(self.poll, MIN_INTERVAL) - (time.monotonic() - read_at))
 
     def read(self) -> None:
         """Poll every file until none has rows left (or a stop)."""
