@@ -170,3 +170,11 @@ def test_bad_arguments_are_one_line_and_status_2(tmp_path, args):
                            str(free_port())], capture_output=True, text=True, timeout=60,
                           cwd=tmp_path)
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+
+
+@pytest.mark.parametrize("port", ["70000", "-1", "http"])
+def test_a_port_that_is_no_port_is_a_usage_error(tmp_path, port):
+    done = subprocess.run([sys.executable, "-m", "trmon_tui", "exporter", str(tmp_path / "a.h5"),
+                           "--port", port], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "is not a TCP port" in done.stderr

@@ -36,6 +36,17 @@ def _since_help() -> str:
     return "only testruns requested since then: a duration (24h, 7d, 90m) or a date (2026-11-01)"
 
 
+def _port(text: str) -> int:
+    """--port: a TCP port number."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (0 to 65535)")
+    return value
+
+
 def _epoch(text: str) -> float:
     """--now: seconds since the Unix epoch, a finite number."""
     try:
@@ -120,12 +131,13 @@ def command_parser(command: str) -> argparse.ArgumentParser:
                             help="the time ages are measured to (oldest queued wait, overdue, "
                                  "--since 24h), in seconds since the epoch (default: now)")
         parser.add_argument("--trend", choices=("hour", "day"), default=None,
-                            help="add a row per UTC hour or day of the testruns' requests")
+                            help="add a row per UTC hour or day of the testruns' requests "
+                                 "(not to --prometheus: the metrics have no trend)")
     elif command == "exporter":
         parser.description = ("Follow the files live and serve their Prometheus metrics at "
                               "http://BIND:PORT/metrics until SIGINT or SIGTERM.")
         parser.add_argument("files", nargs="+", metavar="[LABEL=]FILE", help=_files_help())
-        parser.add_argument("--port", type=int, default=9108, help="TCP port (default 9108)")
+        parser.add_argument("--port", type=_port, default=9108, help="TCP port (default 9108)")
         parser.add_argument("--bind", default="127.0.0.1",
                             help="address to listen on (default 127.0.0.1: this host only; "
                             "0.0.0.0 for every interface)")

@@ -78,7 +78,10 @@ def run(args: argparse.Namespace) -> int:
               f"{', '.join(safe(s.path) for s in sources)} (groups: {known})", file=sys.stderr)
         return 1
     try:
-        summary = engine.summary(since=since, group=args.group, now=now, trend=args.trend)
+        # The metrics have no delivery delays and no trend (as the exporter's summary).
+        summary = engine.summary(since=since, group=args.group, now=now,
+                                 delivery_delay=not args.prometheus,
+                                 trend=None if args.prometheus else args.trend)
     except TrendTooLong as exc:
         print(PREFIX + f"{exc} (--trend day, or --since)", file=sys.stderr)
         return 2
