@@ -28,15 +28,11 @@ def yaml_blocks() -> list[str]:
 
 
 def served(tmp_path) -> dict:
-    """What the metrics of a real file are, with SUMMARY's hosts and overdue (DESIGN.md
-    "Operator insight") filled in by hand where the engine does not give them yet."""
+    """The metrics of a real file, as the exporter and `report --prometheus` compute them."""
     path = tmp_path / "farm.h5"
     write(path, farm_events(51, runs=30))
     engine = engine_of(path)
     summary = engine.summary(now=NOW)
-    summary["all"].setdefault("hosts", {"worker1": {"health": "bad", "streak": 3}})
-    for s in summary["groups"].values():
-        s.setdefault("overdue", [])
     files = {"farm": {"path": str(path), "events": 1, "testruns": 1, "error": None}}
     return parse(metrics.exposition(metrics.compute(engine, summary, files, now=NOW)))
 

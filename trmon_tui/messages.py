@@ -1,6 +1,7 @@
 """What flows between the tail worker thread and the UI.
 
-The worker never touches widgets: it posts these messages (``App.post_message`` is thread-safe).
+The worker never touches widgets: it posts these messages (through worker.Mailbox, which holds
+them until the app runs, then ``App.post_message``, which is thread-safe).
 The UI tells the worker what it wants to see through a :class:`ViewState`, an immutable value the
 worker reads at its next snapshot.  Snapshots are immutable too: the worker builds a fresh one each
 time and never mutates it after posting (the dicts and arrays inside are owned by the snapshot).
@@ -226,7 +227,7 @@ class FileReset(Message):
 
 
 class TailFailed(Message):
-    """Reading or applying rows failed; the worker keeps going and retries."""
+    """Reading or applying rows failed (shown as a problem); the worker keeps going."""
 
     def __init__(self, error: str) -> None:
         super().__init__()

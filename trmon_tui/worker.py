@@ -21,8 +21,10 @@ What it costs, since operators leave it open for hours over SSH (see bench_monit
   enough after its last write) does not open it (MultiTail.poll(skip_quiet=True));
 - the history (the first read, and after a reset when much is waiting) is caught up with
   store.multi.catch_up, as `report` reads it: a reader thread reads ahead while this one
-  applies; meanwhile only ReadProgress messages (the status bar's progress) go out, then one
-  snapshot.
+  applies; meanwhile ReadProgress messages (the status bar's progress) go out, a snapshot only
+  every LOADING_INTERVAL of a long history, and one at the end;
+- the monitor's command starts the loop before the app is imported (commands/monitor.py): the
+  history is read while the UI starts up, its messages wait in a Mailbox until the app runs.
 """
 
 from __future__ import annotations

@@ -20,12 +20,13 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector, CollectorRegistry
 from prometheus_client.utils import floatToGoString
 
+from store.stats import DURATIONS as PHASES
 from store.stats import StatsEngine
+from store.stats.hosts import HEALTH_ORDER
+from store.stats.overdue import JUDGED as OVERDUE_PHASES
 
 BUCKETS = (60, 120, 300, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200, 10800, 14400, 21600)
-PHASES = ("testrun", "init", "queue", "flash", "boot", "test", "publish")
-OVERDUE_PHASES = ("queue", "flash", "boot", "test", "publish")
-HEALTHS = ("good", "suspect", "bad")
+HEALTHS = tuple(reversed(HEALTH_ORDER))  # good, suspect, bad
 _LE = [floatToGoString(b) for b in BUCKETS]
 
 

@@ -130,6 +130,8 @@ def _write(text: str, output: str | None) -> None:
     try:
         with open(temporary, "w", encoding="utf-8") as handle:
             handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())  # after a crash the renamed file is whole, never empty
         os.replace(temporary, output)
     finally:
         if os.path.exists(temporary):

@@ -27,7 +27,7 @@ class ChartPane(Pane):
     tab = "chart"
 
     class PageSizeChanged(Message):
-        """As many bars as fit, one text row each (plotext overlaps bars beyond that)."""
+        """As many bars as fit, one text row each."""
 
         def __init__(self, limit: int) -> None:
             super().__init__()

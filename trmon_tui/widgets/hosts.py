@@ -50,7 +50,7 @@ def host_cells(row: dict, now: float) -> list[Text]:
     return [
         health_cell(row.get("health")),
         fmt.text(row.get("host"), limit=24),
-        fmt.right(f"{streak:,}", "bold red" if streak >= 3 else ""),
+        fmt.right(f"{streak:,}", "bold red" if row.get("health") == "bad" else ""),
         fmt.right(f"{row.get('errors', 0):,}/{row.get('testruns', 0):,}"),
         fmt.percent(pct),
         fmt.number(row.get("infra_errors")),

@@ -193,9 +193,6 @@ class LiveTable(ScrollView, can_focus=True):
         """Key of the row under the cursor, None when the table is empty."""
         return self._keys[self._cursor] if self._keys else None
 
-    def row_key(self, index: int) -> str:
-        return self._keys[index]
-
     def row_text(self, index: int) -> list[str]:
         """The plain text of a row's cells (for tests and look-ups)."""
         return [cell.plain for cell in self._cells[index]]

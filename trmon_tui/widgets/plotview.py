@@ -1,8 +1,10 @@
-"""PlotView: a plotext figure sized to the widget, redrawn at most about once a second, and
-repainted line by line (only the lines that differ from the ones on screen).
+"""PlotView: a chart (the histogram's plotext figure, the text-drawn time-and-motion and trend
+charts) sized to the widget, redrawn at most about once a second, and repainted line by line
+(only the lines that differ from the ones on screen).
 
-plotext costs 10-40 ms a figure and its output is a full screen of styled cells: drawing it on
-every snapshot was most of the chart pane's cost.  A figure is drawn only when its data (the
+A chart's output is a full screen of styled cells (plotext also costs 10-40 ms a figure):
+drawing it on every snapshot was most of the chart pane's cost.  A figure is drawn only when
+its data (the
 ``key`` given with it) or the widget's size changed, at most once per MIN_INTERVAL (the newest
 data waits on a timer), and a line whose text and styles are unchanged is not sent again.
 """
@@ -23,7 +25,8 @@ MIN_INTERVAL = 1.0
 
 
 class PlotView(Widget):
-    """Holds a draw(width, height) function; plotext runs here, on the main thread only."""
+    """Holds a draw(width, height) function, run here, on the main thread only (plotext keeps
+    one global figure)."""
 
     DEFAULT_CSS = "PlotView { height: 1fr; }"
 
@@ -37,7 +40,6 @@ class PlotView(Widget):
         self._lines: list[Strip] = []
         self.text = Text()
         """The figure on screen (plain text: what tests read)."""
-        self.draws = 0
 
     def plot(self, draw: Draw, key: Hashable = None) -> None:
         """Show ``draw``'s figure; ``key`` names its data (None: always redraw when due)."""
@@ -65,7 +67,6 @@ class PlotView(Widget):
         if self._draw is None or min(width, height) <= 0:
             return
         self._drawn, self._drawn_at = (self._key, self.size), time.monotonic()
-        self.draws += 1
         self.text = self._draw(width, height)
         console = self.app.console
         lines = [Strip(list(line.render(console))).simplify()

@@ -52,10 +52,9 @@ class StatusBar(Horizontal):
             return "error"
         return "loading" if self.file.loading else "live"
 
-    def update_from(self, *, snapshot: Snapshot | None = None, file: FileState | None = None,
-                    paused: bool | None = None, problem: str | None = None,
-                    progress: ReadProgress | None = None, now: float | None = None,
-                    files: tuple[FileState, ...] | None = None) -> None:
+    def update_from(self, *, snapshot: Snapshot | None = None, paused: bool | None = None,
+                    problem: str | None = None, progress: ReadProgress | None = None,
+                    now: float | None = None, files: tuple[FileState, ...] | None = None) -> None:
         """Store whatever changed and repaint the line (``files``: every file's state)."""
         if snapshot is not None:
             self.snapshot, self.file, self.counts = snapshot, snapshot.file, snapshot.counts
@@ -63,8 +62,6 @@ class StatusBar(Horizontal):
         if progress is not None:
             self.file, self.files = progress.file, progress.files
             self.counts = {"events": progress.file.rows_read, "testruns": progress.testruns}
-        if file is not None:
-            self.file = file
         if files is not None:
             self.files, self.file = files, combined(files)
         if paused is not None:
