@@ -80,7 +80,7 @@ def damaged_copies(directory: str, count: int, seed: int, kinds=("bytes",)) -> l
 def read(paths: list[str]) -> None:
     from store.lookup import testrun_events
     from store.writer import EventWriter, StoreError
-    from trmon_tui.worker import TailLoop
+    from trmon_tui.feed import TailLoop
 
     for path in paths:
         posted = []
@@ -105,7 +105,7 @@ def read(paths: list[str]) -> None:
 
 
 def follow(path: str) -> None:
-    from trmon_tui.worker import TailLoop
+    from trmon_tui.feed import TailLoop
 
     def post(message) -> None:
         if type(message).__name__ == "FileStatusChanged":

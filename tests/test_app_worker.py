@@ -7,7 +7,7 @@ from test_app_data import NOW, loaded, wait_for, write_farm
 from textual.widgets import Static
 
 from store import catchup
-from trmon_tui import worker
+from trmon_tui import feed
 from trmon_tui.app import make_app
 from trmon_tui.messages import ReadProgress
 from trmon_tui.widgets.livetable import LiveTable
@@ -34,8 +34,8 @@ async def test_history_read_in_many_batches_shows_as_read_at_once(tmp_path, monk
         events = table(at_once, "#events-table")
     monkeypatch.setattr(catchup, "FIRST_ROWS", 7)
     monkeypatch.setattr(catchup, "READ_ROWS", 11)
-    monkeypatch.setattr(worker, "EVENT_BUFFER", 40)  # only the last batches' events are kept
-    monkeypatch.setattr(worker, "PROGRESS_INTERVAL", 0.0)
+    monkeypatch.setattr(feed, "EVENT_BUFFER", 40)  # only the last batches' events are kept
+    monkeypatch.setattr(feed, "PROGRESS_INTERVAL", 0.0)
     progress: list[ReadProgress] = []
 
     class Recorded(ReadProgress):
@@ -43,7 +43,7 @@ async def test_history_read_in_many_batches_shows_as_read_at_once(tmp_path, monk
             super().__init__(*args)
             progress.append(self)
 
-    monkeypatch.setattr(worker, "ReadProgress", Recorded)
+    monkeypatch.setattr(feed, "ReadProgress", Recorded)
     app = make_app(str(path), now=lambda: NOW, poll=None, watch=False, max_rows=5)
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_for(pilot, loaded(app, n))
@@ -76,7 +76,7 @@ async def test_the_loop_restarts_after_failing(tmp_path, monkeypatch):
     path = tmp_path / "farm.h5"
     n = write_farm(path)
     failures = []
-    catch_up = worker.TailLoop._catch_up
+    catch_up = feed.TailLoop._catch_up
 
     def fail_once(self, cancelled):
         if not failures:
@@ -84,7 +84,7 @@ async def test_the_loop_restarts_after_failing(tmp_path, monkeypatch):
             raise RuntimeError("a bug")
         catch_up(self, cancelled)
 
-    monkeypatch.setattr(worker.TailLoop, "_catch_up", fail_once)
+    monkeypatch.setattr(feed.TailLoop, "_catch_up", fail_once)
     app = make_app(str(path), now=lambda: NOW, poll=None, watch=False)
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_for(pilot, lambda: "reader stopped (RuntimeError: a bug)" in app.problem)

@@ -198,8 +198,8 @@ def test_product_reader_delivers_every_row_once_in_order(tmp_path_factory, case)
 @settings(SLOW, max_examples=8)
 @given(case=seed_cases(), product=product_cases())
 def test_monitor_tail_loop_reads_everything(tmp_path_factory, case, product):
-    from trmon_tui.messages import ViewState
-    from trmon_tui.worker import TailLoop
+    from trmon_tui.feed import TailLoop
+    from trmon_tui.model import ViewState
 
     directory = tmp_path_factory.mktemp("monitor")
     grow_seed(directory / "spike.h5", case[1][-1][1])

@@ -1,6 +1,6 @@
 """The live monitor app: tabs over the panes, one tail worker, keys and the command palette.
 
-The app is thin: the worker (trmon_tui.worker) reads and computes, the panes (trmon_tui.widgets)
+The app is thin: the worker (trmon_tui.feed) reads and computes, the panes (trmon_tui.widgets)
 draw snapshots; here we only route messages, keep the ViewState and handle keys.
 """
 
@@ -19,21 +19,19 @@ from textual.lazy import Lazy
 from textual.reactive import reactive
 from textual.widgets import Footer, TabbedContent, TabPane
 
+from trmon_tui.feed import Mailbox, Started, TailLoop, fixed_clock, start_loop
 from trmon_tui.messages import (
-    TABS,
-    WINDOWS,
     FileReset,
     FileStatusChanged,
     HostChosen,
     ReadProgress,
-    Snapshot,
     SnapshotReady,
     TailFailed,
     TailStopped,
     TestrunChosen,
     TestrunLoaded,
-    ViewState,
 )
+from trmon_tui.model import TABS, WINDOWS, Snapshot, ViewState
 from trmon_tui.screens import FilesScreen, GroupScreen, HostScreen, TestrunScreen
 from trmon_tui.screens.palette import MonitorCommands
 from trmon_tui.widgets import (
@@ -49,7 +47,6 @@ from trmon_tui.widgets import (
 from trmon_tui.widgets import format as fmt
 from trmon_tui.widgets.livetable import LiveTable
 from trmon_tui.widgets.pane import Pane
-from trmon_tui.worker import Mailbox, Started, TailLoop, fixed_clock, start_loop
 
 # The tab titles fit 80 columns ("Stats": seven tabs of "Statistics" did not).
 TAB_TITLES = {"overview": "1 Overview", "testruns": "2 Testruns", "chart": "3 Time+motion",
@@ -149,7 +146,7 @@ class MonitorApp(App[None]):
     # ---- the tail loop -------------------------------------------------------------------
     def _start_tail(self) -> None:
         """Run the tail loop in its own thread: it owns every PyTables call until the app ends
-        (see trmon_tui.worker)."""
+        (see trmon_tui.feed)."""
         start_loop(self.loop, self._tail_cancelled, self.mailbox.post, poll=self.poll,
                    watch=self.watch_files)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from trmon_tui.messages import TestrunLoaded
-from trmon_tui.panedata import describe
+from trmon_tui.panedata import describe_error
 
 
 def load_testrun(tail: Any, catalog: Any, testrun_id: str, run: int | None) -> TestrunLoaded:
@@ -32,7 +32,7 @@ def load_testrun(tail: Any, catalog: Any, testrun_id: str, run: int | None) -> T
                 return TestrunLoaded(testrun_id, events, attributes(events, label), run=run)
         return TestrunLoaded(testrun_id, (), {}, run=run)
     except Exception as exc:  # noqa: BLE001 - said on the detail screen
-        return TestrunLoaded(testrun_id, (), {}, describe(exc), run=run)
+        return TestrunLoaded(testrun_id, (), {}, describe_error(exc), run=run)
 
 
 def attributes(events: tuple[dict, ...], label: str | None = None) -> dict:

@@ -11,7 +11,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from trmon_tui.messages import EVENTS_SHOWN, HOST_TESTRUNS, LIST_LIMIT, EventRow, ViewState
+from trmon_tui.model import EVENTS_SHOWN, HOST_TESTRUNS, LIST_LIMIT, EventRow, ViewState
 
 
 def pane_data(engine: Any, view: ViewState, now: float) -> tuple[dict[str, Any], list[str]]:
@@ -23,7 +23,7 @@ def pane_data(engine: Any, view: ViewState, now: float) -> tuple[dict[str, Any],
         try:
             return fn()
         except Exception as exc:  # noqa: BLE001 - one failed query must not blank the rest
-            errors.append(describe(exc))
+            errors.append(describe_error(exc))
             return None
 
     values: dict[str, Any] = {"counts": ask(engine.counts) or {},
@@ -91,7 +91,7 @@ def latest_events(events: Iterable[EventRow], view: ViewState) -> tuple[EventRow
     return tuple(shown)
 
 
-def describe(exc: BaseException) -> str:
+def describe_error(exc: BaseException) -> str:
     """One line for the UI: the exception and where it came from (never a full traceback)."""
     frames = traceback.extract_tb(exc.__traceback__)
     where = f" (in {os.path.basename(frames[-1].filename)}:{frames[-1].lineno})" if frames else ""

@@ -59,12 +59,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _start_loop(sources, clock: str, now: float | None, poll: float):
-    """Start the monitor's tail loop (trmon_tui.worker) before the app is imported: it reads
+    """Start the monitor's tail loop (trmon_tui.feed) before the app is imported: it reads
     and folds in the files' history, as `report` does, while the UI is imported and starts up
     (a few tenths of a second: a few million events); its messages wait for the app."""
     import threading
 
-    from trmon_tui.worker import Mailbox, Started, TailLoop, fixed_clock, start_loop
+    from trmon_tui.feed import Mailbox, Started, TailLoop, fixed_clock, start_loop
 
     mailbox, cancelled = Mailbox(), threading.Event()
     clocks = {} if now is None else dict(zip(("now", "wall"), fixed_clock(now), strict=True))

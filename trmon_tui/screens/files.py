@@ -14,7 +14,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
-from trmon_tui.messages import FileState
+from trmon_tui.model import FileView
 from trmon_tui.widgets import format as fmt
 from trmon_tui.widgets.livetable import LiveTable
 from trmon_tui.widgets.statusbar import STATE_STYLE
@@ -28,7 +28,7 @@ class FilesScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,q,f", "dismiss", "Close", id="close_files")]
 
-    def __init__(self, files: tuple[FileState, ...]) -> None:
+    def __init__(self, files: tuple[FileView, ...]) -> None:
         super().__init__()
         self.files = files
 
@@ -42,7 +42,7 @@ class FilesScreen(ModalScreen[None]):
         self.show(self.files)
         self.query_one(LiveTable).focus()
 
-    def show(self, files: tuple[FileState, ...]) -> None:
+    def show(self, files: tuple[FileView, ...]) -> None:
         """Show these states (a snapshot's, with testruns)."""
         self.files = files
         self.query_one(LiveTable).set_rows([(f"f{i}", file_cells(f))
@@ -57,7 +57,7 @@ class FilesScreen(ModalScreen[None]):
             messages if messages.plain else Text("every file is read", style="dim"))
 
 
-def file_cells(f: FileState) -> list[Text]:
+def file_cells(f: FileView) -> list[Text]:
     """The table row of one file."""
     events = f"{f.rows_read:,}"
     if f.rows_total > f.rows_read:

@@ -16,7 +16,8 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from trmon_tui.messages import HOST_TESTRUNS, Snapshot, TestrunChosen
+from trmon_tui.messages import TestrunChosen
+from trmon_tui.model import HOST_TESTRUNS, Snapshot
 from trmon_tui.widgets import format as fmt
 from trmon_tui.widgets.hosts import ago, health_cell, running_text
 from trmon_tui.widgets.livetable import Column, LiveTable

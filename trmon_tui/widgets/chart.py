@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.events import Resize
 from textual.message import Message
 
-from trmon_tui.messages import Snapshot
+from trmon_tui.model import Snapshot
 from trmon_tui.widgets import barchart
 from trmon_tui.widgets.pane import Pane
 from trmon_tui.widgets.plotview import PlotView

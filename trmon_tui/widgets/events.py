@@ -6,7 +6,8 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 
-from trmon_tui.messages import EVENTS_SHOWN, EventRow, Snapshot, TestrunChosen
+from trmon_tui.messages import TestrunChosen
+from trmon_tui.model import EVENTS_SHOWN, EventRow, Snapshot
 from trmon_tui.widgets import format as fmt
 from trmon_tui.widgets.livetable import LiveTable
 from trmon_tui.widgets.pane import Pane

@@ -11,7 +11,8 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 
-from trmon_tui.messages import HostChosen, Snapshot
+from trmon_tui.messages import HostChosen
+from trmon_tui.model import Snapshot
 from trmon_tui.widgets import format as fmt
 from trmon_tui.widgets.livetable import Column, LiveTable
 from trmon_tui.widgets.pane import Pane

@@ -6,7 +6,7 @@ from textual import on
 from textual.containers import Vertical
 from textual.events import Mount
 
-from trmon_tui.messages import Snapshot
+from trmon_tui.model import Snapshot
 
 
 class Pane(Vertical):

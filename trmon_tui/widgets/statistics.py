@@ -7,7 +7,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.message import Message
 
-from trmon_tui.messages import PHASES, Snapshot
+from trmon_tui.model import PHASES, Snapshot
 from trmon_tui.widgets import format as fmt
 from trmon_tui.widgets import plots
 from trmon_tui.widgets.livetable import LiveTable

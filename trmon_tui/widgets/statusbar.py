@@ -16,7 +16,8 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 
-from trmon_tui.messages import STATES, FileState, ReadProgress, Snapshot, combined
+from trmon_tui.messages import ReadProgress
+from trmon_tui.model import STATES, FileView, Snapshot, combined
 from trmon_tui.widgets import format as fmt
 from trmon_tui.widgets.textline import TextLine
 
@@ -32,8 +33,8 @@ class StatusBar(Horizontal):
         super().__init__(**kwargs)
         self.path = path
         self.snapshot: Snapshot | None = None
-        self.file = FileState()
-        self.files: tuple[FileState, ...] = ()
+        self.file = FileView()
+        self.files: tuple[FileView, ...] = ()
         self.paused = False
         self.problem = ""
         self.counts: dict[str, int] = {}
@@ -54,7 +55,7 @@ class StatusBar(Horizontal):
 
     def update_from(self, *, snapshot: Snapshot | None = None, paused: bool | None = None,
                     problem: str | None = None, progress: ReadProgress | None = None,
-                    now: float | None = None, files: tuple[FileState, ...] | None = None) -> None:
+                    now: float | None = None, files: tuple[FileView, ...] | None = None) -> None:
         """Store whatever changed and repaint the line (``files``: every file's state)."""
         if snapshot is not None:
             self.snapshot, self.file, self.counts = snapshot, snapshot.file, snapshot.counts
@@ -134,13 +135,13 @@ class StatusBar(Horizontal):
         return rest
 
 
-def each_file(files: tuple[FileState, ...]) -> Text:
+def each_file(files: tuple[FileView, ...]) -> Text:
     """ "a LIVE · lab2 LIVE · c WAITING" """
     return Text(" · ").join(Text.assemble(fmt.clean(f.label, 16) + " ", _state(f.state))
                             for f in files)
 
 
-def files_by_state(files: tuple[FileState, ...]) -> Text:
+def files_by_state(files: tuple[FileView, ...]) -> Text:
     """ "3 files: 2 LIVE, 1 WAITING", the best state first."""
     by_state = Counter(f.state for f in files)
     ranked = sorted(by_state, key=lambda s: STATES.index(s) if s in STATES else len(STATES))

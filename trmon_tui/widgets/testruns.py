@@ -14,7 +14,8 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Input
 
-from trmon_tui.messages import LIST_LIMIT, Snapshot, TestrunChosen
+from trmon_tui.messages import TestrunChosen
+from trmon_tui.model import LIST_LIMIT, Snapshot
 from trmon_tui.widgets import format as fmt
 from trmon_tui.widgets.livetable import LiveTable
 from trmon_tui.widgets.pane import Pane

@@ -12,7 +12,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 
-from trmon_tui.messages import Snapshot
+from trmon_tui.model import Snapshot
 from trmon_tui.widgets import format as fmt
 from trmon_tui.widgets import trendbars
 from trmon_tui.widgets.barchart import empty_chart

@@ -41,19 +41,15 @@ from textual.message import Message
 
 from trmon_tui.detail import load_testrun
 from trmon_tui.messages import (
-    EventRow,
     FileReset,
-    FileState,
     FileStatusChanged,
     ReadProgress,
-    Snapshot,
     SnapshotReady,
     TailFailed,
     TailStopped,
-    ViewState,
-    combined,
 )
-from trmon_tui.panedata import describe, latest_events, pane_data
+from trmon_tui.model import EventRow, FileView, Snapshot, ViewState, combined
+from trmon_tui.panedata import describe_error, latest_events, pane_data
 
 EVENT_BUFFER = 3000
 """How many of the latest events are kept, over all groups, so that the events pane narrowed to
@@ -128,8 +124,8 @@ class TailLoop:
         self._wake = threading.Event()
         self._requests: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         self._events: collections.deque[dict] = collections.deque(maxlen=EVENT_BUFFER)
-        self._file = FileState()  # every file's state combined
-        self._files: tuple[FileState, ...] = ()
+        self._file = FileView()  # every file's state combined
+        self._files: tuple[FileView, ...] = ()
         self._published: tuple | None = None  # what the last snapshot showed: see _shown()
         self._last_publish = 0.0
         self._publish_cost = 0.0
@@ -248,7 +244,7 @@ class TailLoop:
         self.tail = tail
         self.engine = StatsEngine(clock=self.clock)
         self.catalog = Catalog()
-        self._files = tuple(FileState(label=s.label, path=s.path) for s in tail.sources)
+        self._files = tuple(FileView(label=s.label, path=s.path) for s in tail.sources)
 
     def _reset_state(self) -> None:
         self.engine.reset()
@@ -309,7 +305,7 @@ class TailLoop:
             self.catalog.apply(item)
             self.engine.apply(item)
         except Exception as exc:  # noqa: BLE001 - bad data: report, keep the monitor alive
-            self.post(TailFailed(describe(exc)))
+            self.post(TailFailed(describe_error(exc)))
         self._runs_read = max(self._runs_read, item.first_run + len(item.runs))
         if len(item):
             # Catching up, only the last batches hold events the events pane can show.
@@ -328,7 +324,7 @@ class TailLoop:
             runs = batch.column("run").tolist()
             groups = [self.catalog.device_group(run) for run in runs]
         except Exception as exc:  # noqa: BLE001
-            self.post(TailFailed(describe(exc)))
+            self.post(TailFailed(describe_error(exc)))
             return
         first = batch.first_event_row
         self._events.extend(EventRow(first + i, group, event, run) for i, (group, event, run)
@@ -336,7 +332,7 @@ class TailLoop:
 
     def _set_states(self) -> None:
         """Take each file's state from its reader; say which ones changed."""
-        files = tuple(FileState(status.state, status.message, int(status.rows_read),
+        files = tuple(FileView(status.state, status.message, int(status.rows_read),
                                 int(status.rows_total), status.file_format, source.label,
                                 source.path)
                       for source, status in zip(self.tail.sources, self.tail.statuses,
@@ -400,7 +396,7 @@ class TailLoop:
                         last_data_at=self._last_data_at, errors=tuple(errors),
                         files=self._files_with_testruns(values["counts"]), **values)
 
-    def _files_with_testruns(self, counts: dict) -> tuple[FileState, ...]:
+    def _files_with_testruns(self, counts: dict) -> tuple[FileView, ...]:
         """Each file's state with its testruns (one file: the counts have them already)."""
         if len(self._files) == 1:
             testruns = [counts.get("testruns", 0)]
@@ -423,6 +419,6 @@ class Started(NamedTuple):
     cancelled: threading.Event
 
 
-def _time_left(file: FileState, elapsed: float) -> float:
+def _time_left(file: FileView, elapsed: float) -> float:
     """Seconds still to read, at the pace so far."""
     return elapsed * (file.rows_total - file.rows_read) / max(1, file.rows_read)
