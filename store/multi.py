@@ -93,11 +93,17 @@ class MultiTail:
     """
 
     def __init__(self, sources: Sequence[Source], *, hold: float = 0.0,
-                 **reader_options) -> None:
+                 at: float | None = None, **reader_options) -> None:
         if not sources:
             raise ValueError("no file given")
         self.sources = tuple(sources)
         self.hold = hold
+        self.at = at
+        """``--at``: only the events received at or before this time are handed over, as if
+        the files held no others (Batch.received_by); None: all of them."""
+        self.kept_events = [0] * len(self.sources)
+        """Events of each file handed over since the last Reset (with ``at``: those kept)."""
+        self._kept = 0  # events handed over, all files: the next kept event's row
         self._options = reader_options
         self._combiner = Combiner([s.label for s in self.sources], len(self.sources) > 1)
         self.statuses = [Status("waiting") for _ in self.sources]
@@ -149,6 +155,7 @@ class MultiTail:
         self._quiet[index] = stat if settled else None
         if len(self.sources) > 1:
             result.items = self._translate(index, result.items)
+        result.items = self._count(index, result.items)
         return result
 
     def poll_all(self, *, skip_quiet: bool = False) -> PollResult:
@@ -178,6 +185,21 @@ class MultiTail:
         engine.state.drain()
         files = self.file_of(np.flatnonzero(has_events(engine.state)))
         return np.bincount(files, minlength=len(self.sources)).tolist()
+
+    def _count(self, index: int, items: list) -> list:
+        """Items as handed over: with ``at``, each Batch cut to the events received by then
+        (after the ids are combined, so the rows stay one sequence over all files)."""
+        out = []
+        for item in items:
+            if isinstance(item, Reset):
+                self._kept, self.kept_events = 0, [0] * len(self.sources)
+            elif self.at is not None:
+                item = item.received_by(self.at, self._kept)
+            if isinstance(item, Batch):
+                self._kept += len(item)
+                self.kept_events[index] += len(item)
+            out.append(item)
+        return out
 
     def _translate(self, index: int, items: list) -> list:
         out = []
@@ -312,11 +334,13 @@ def file_summaries(tail: MultiTail, engine: StatsEngine,
     failed = failed or {}
     testruns = tail.testruns_per_file(engine)
     out = {}
-    for source, status, n in zip(tail.sources, tail.statuses, testruns, strict=True):
+    for index, (source, status, n) in enumerate(zip(tail.sources, tail.statuses, testruns,
+                                                    strict=True)):
         error = failed.get(source.label)
         if error is None and status.state != "live":
             error = status.message or f"{source.path} is {status.state}"
-        out[source.label] = {"path": source.path, "events": status.rows_read, "testruns": n,
+        events = tail.kept_events[index] if tail.at is not None else status.rows_read
+        out[source.label] = {"path": source.path, "events": events, "testruns": n,
                              "error": error}
     return out
 

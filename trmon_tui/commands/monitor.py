@@ -26,8 +26,14 @@ def run(args: argparse.Namespace) -> int:
             sources = parse_sources(args.files)
             if args.since:  # checked before anything starts reading (make_app uses it)
                 parse_since(args.since, time.time())
+            at = resolve_at(args)
         except ValueError as exc:  # two files with one label, a file given twice, a bad since
             print(f"trmon-tui: {safe(exc)}", file=sys.stderr)
+            return 2
+        if at is not None:
+            # The rewind (DESIGN "Looking back": AT in the status bar, < > L) is not built yet.
+            print("trmon-tui: the monitor cannot look back yet: `trmon-tui report FILE --at T` "
+                  "shows the farm at T", file=sys.stderr)
             return 2
         started = _start_loop(sources, args.clock, args.now, options["poll"])
     from trmon_tui.app import make_app
@@ -56,6 +62,19 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if started is not None:  # the app was never made: stop the loop
             started.cancelled.set()
+
+
+def resolve_at(args: argparse.Namespace) -> float | None:
+    """--at T as seconds since the epoch (None without it); ValueError with a line saying
+    what is wrong (a bad T, or --now given too: --at T sets now to T)."""
+    text = getattr(args, "at", None)
+    if text is None:
+        return None
+    if args.now is not None:
+        raise ValueError("give --at T or --now EPOCH, not both (--at T sets now to T)")
+    from store.window import parse_at
+
+    return parse_at(text, time.time())
 
 
 def _start_loop(sources, clock: str, now: float | None, poll: float):

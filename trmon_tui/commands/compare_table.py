@@ -1,0 +1,100 @@
+"""The plain-text table of `trmon-tui report --compare PERIOD` (DESIGN.md "Looking back").
+
+One section per device group, then all groups: each figure for the previous and the current
+period and its change, then the change of the mean testrun time split by phase, the phase that
+moved most first (the parts add up to the change of the mean).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from trmon_tui.commands.report_table import human, safe
+
+FIGURES = (  # (label, path in a period, kind)
+    ("testruns", ("testruns",), "count"),
+    ("errors", ("errors",), "count"),
+    ("error %", ("error_pct",), "pct"),
+    ("testrun p50", ("testrun", "p50"), "time"),
+    ("testrun p95", ("testrun", "p95"), "time"),
+    ("testrun mean", ("testrun", "mean"), "time"),
+    ("queue p50", ("queue", "p50"), "time"),
+    ("queue p95", ("queue", "p95"), "time"),
+)
+
+
+def render_compare(comparison: dict, period: str, *, clock: str) -> str:
+    """The whole comparison: a header saying the two periods, then a section per group and,
+    with several groups, one for all."""
+    current = comparison["all"]["current"]
+    previous = comparison["all"]["previous"]
+    lines = [f"testruns requested in the last {safe(period)} ({_span(current)}) against the "
+             f"{safe(period)} before ({_span(previous)}); status as of "
+             f"{_date(current['end'])}; durations by the {clock} clock", ""]
+    groups = comparison["groups"]
+    for name, one in groups.items():
+        lines += _section(f"device group {safe(name) or '(none)'}", one)
+    if len(groups) != 1:
+        lines += _section("all device groups", comparison["all"])
+    return "\n".join(lines) + "\n"
+
+
+def _section(title: str, one: dict) -> list[str]:
+    prev, cur = one["previous"], one["current"]
+    out = [f"== {title} " + "=" * max(3, 66 - len(title)),
+           f"{'':<14}{'previous':>11}{'current':>11}{'change':>11}"]
+    for label, path, kind in FIGURES:
+        a, b = _get(prev, path), _get(cur, path)
+        out.append(f"{label:<14}{_cell(a, kind):>11}{_cell(b, kind):>11}"
+                   f"{_change(a, b, kind):>11}")
+    before, now = prev["phase_means"], cur["phase_means"]
+    if before["init"] is None or now["init"] is None:
+        out += ["mean testrun time by phase: no finished testrun in "
+                + ("either period" if before["init"] is None and now["init"] is None else
+                   "the previous period" if before["init"] is None else "the current period"),
+                ""]
+        return out
+    moved = sorted(now, key=lambda part: (-abs(now[part] - before[part]), part))
+    out.append("change of the mean testrun time by phase (largest first):")
+    for part in moved:
+        out.append(f"  {part:<12}{_change(before[part], now[part], 'time'):>11}"
+                   f"   {human(before[part])} -> {human(now[part])}")
+    out.append("")
+    return out
+
+
+def _get(period: dict, path: tuple[str, ...]):
+    value = period
+    for key in path:
+        value = value[key]
+    return value
+
+
+def _cell(value, kind: str) -> str:
+    if value is None:
+        return "-"
+    if kind == "count":
+        return f"{value:,}"
+    if kind == "pct":
+        return f"{value:.1f} %"
+    return human(value)
+
+
+def _change(a, b, kind: str) -> str:
+    """b − a, signed ("-" when either is missing)."""
+    if a is None or b is None:
+        return "-"
+    d = b - a
+    if kind == "count":
+        return f"{d:+,}"
+    if kind == "pct":
+        return f"{d:+.1f} pt"
+    return ("+" if d >= 0 else "") + human(d)
+
+
+def _span(period: dict) -> str:
+    return f"{_date(period['start'])} to {_date(period['end'])}"
+
+
+def _date(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M UTC")
