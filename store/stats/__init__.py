@@ -95,13 +95,14 @@ from store.stats.buckets import duration_buckets
 from store.stats.describe import describe
 from store.stats.engine import EngineState
 from store.stats.engine import prepare as engine_prepare
-from store.stats.frame import DURATIONS, STATUSES, Frame, group_index, has_events
+from store.stats.frame import STATUSES, Frame, group_index, has_events
+from store.stats.names import DURATIONS, ITERATED, PER_RUN
 from store.stats.phases import SEGMENTS
 from store.stats.summary import summary as _summary
 from store.stats.trend import BUCKETS, TrendTooLong, trends
 
-__all__ = ["StatsEngine", "describe", "DURATIONS", "STATUSES", "SEGMENTS", "BUCKETS",
-           "TrendTooLong"]
+__all__ = ["StatsEngine", "describe", "DURATIONS", "ITERATED", "PER_RUN", "STATUSES",
+           "SEGMENTS", "BUCKETS", "TrendTooLong"]
 
 
 class StatsEngine:
