@@ -241,6 +241,14 @@ class StatsEngine:
         buckets, as Prometheus wants them."""
         return duration_buckets(self._frame(since, group, now), np.asarray(bounds, float))
 
+    def testruns_per_file(self, file_of, n_files: int) -> list[int]:
+        """Testruns (with at least one event) of each of ``n_files`` files; ``file_of(runs)``
+        gives the file index of each run (store.multi.MultiTail.file_of)."""
+        st = self.state
+        st.drain()
+        files = np.asarray(file_of(np.flatnonzero(has_events(st))), np.intp)
+        return np.bincount(files, minlength=n_files).tolist()
+
     def counts(self) -> dict:
         """Cheap totals for a status bar: events and testruns (with at least one event)."""
         st = self.state

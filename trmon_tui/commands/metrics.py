@@ -46,7 +46,7 @@ def exposition(computed: list[Metric]) -> str:
 def families(summary: dict, buckets: dict, files: dict) -> list[Metric]:
     """The metric families of a summary (StatsEngine.summary), its duration buckets
     (StatsEngine.duration_buckets over BUCKETS) and the files' states ({LABEL: {"events",
-    "error", ...}}, store.multi.file_summaries)."""
+    "error", ...}}, store.sources.file_summaries)."""
     groups = summary["groups"]
     out = [*_testrun_families(groups, buckets), *_event_family(groups)]
     if all("overdue" in s for s in groups.values()):
