@@ -113,7 +113,7 @@ async def test_no_color_chart_uses_fill_characters(tmp_path, monkeypatch):
 async def test_toasts_show_a_path_literally(tmp_path):
     """A file's path and label reach the toasts (file waiting, ...) as text: an escape
     sequence in them is shown escaped, never sent to the terminal, and markup stays text."""
-    from store.multi import Source
+    from store.sources import Source
 
     path = tmp_path / "esc\x1b[2Jape [red]x[/].h5"
     app = make_app([Source("lab\x1b[31m1", str(path)), Source("b", str(tmp_path / "b.h5"))],

@@ -13,7 +13,7 @@ from test_app_live import WRITER
 from textual.widgets import Static
 
 from store import catchup
-from store.multi import parse_sources
+from store.sources import parse_sources
 from trmon_tui.app import make_app
 from trmon_tui.screens import FilesScreen, GroupScreen, TestrunScreen
 from trmon_tui.widgets.livetable import LiveTable

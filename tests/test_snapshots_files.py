@@ -11,7 +11,7 @@ import pytest
 from test_app_data import NOW, loaded, wait_for, write_farm
 from textual.widgets import Static
 
-from store.multi import parse_sources
+from store.sources import parse_sources
 from trmon_tui.app import make_app
 from trmon_tui.screens import FilesScreen
 

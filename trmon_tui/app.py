@@ -95,7 +95,7 @@ class MonitorApp(App[None]):
                  min_interval: float = 1.0, wall: Callable[[], float] | None = None,
                  started: Started | None = None) -> None:
         super().__init__()
-        self.files = path  # a path, or store.multi.Sources (several files: `[LABEL=]FILE ...`)
+        self.files = path  # a path, or store.sources.Sources (several files: `[LABEL=]FILE ...`)
         self.path = path if isinstance(path, str) else path[0].path
         self.now = now
         # The status bar's "updated N s ago" is the operator's time even when the data runs on
@@ -402,7 +402,7 @@ class MonitorApp(App[None]):
 def make_app(path: str | Sequence[Any], *, clock: str = "received", since: str | None = None,
              group: str | None = None, poll: float | None = 1.0, watch: bool = True,
              now: Callable[[], float] | float = time.time, **kwargs) -> MonitorApp:
-    """The monitor for ``path`` (or several files: store.multi.Sources); the CLI and the tests
+    """The monitor for ``path`` (or several files: store.sources.Sources); the CLI and the tests
     both build it here.
 
     ``since`` is the --since text (parsed by store.window); ``now`` is injectable so snapshot

@@ -20,7 +20,7 @@ What it costs, since operators leave it open for hours over SSH (see bench_monit
 - a timer poll of a file whose stat has not changed since a poll that found nothing (long
   enough after its last write) does not open it (MultiTail.poll(skip_quiet=True));
 - the history (the first read, and after a reset when much is waiting) is caught up with
-  store.multi.catch_up, as `report` reads it: a reader thread reads ahead while this one
+  store.reading.catch_up, as `report` reads it: a reader thread reads ahead while this one
   applies; meanwhile ReadProgress messages (the status bar's progress) go out, a snapshot only
   every LOADING_INTERVAL of a long history, and one at the end;
 - the monitor's command starts the loop before the app is imported (commands/monitor.py): the
@@ -112,7 +112,7 @@ class TailLoop:
                  max_rows: int = 200_000, min_interval: float = 1.0,
                  view: ViewState | None = None,
                  wall: Callable[[], float] | None = None) -> None:
-        """``files``: a path, or store.multi.Sources."""
+        """``files``: a path, or store.sources.Sources."""
         self.files = files
         self.post = post
         self.clock = clock
@@ -233,7 +233,8 @@ class TailLoop:
         """Start with fresh statistics on a new tail of the files (the old one closed)."""
         from store.catalog import Catalog
         from store.catchup import HOLD
-        from store.multi import MultiTail, Source, default_label
+        from store.multi import MultiTail
+        from store.sources import Source, default_label
         from store.stats import StatsEngine
 
         sources = [Source(default_label(self.files), self.files)] \
@@ -269,7 +270,7 @@ class TailLoop:
         snapshot at the end (and one every LOADING_INTERVAL seconds of a long history), the
         status bar the progress.  A failure of the reading itself (a bug, not a bad file) ends
         the loop: the app restarts it."""
-        from store.multi import catch_up
+        from store.reading import catch_up
         from store.stats import StatsEngine
 
         started = self._last_publish = time.monotonic()  # no snapshot of a half-read file yet
@@ -401,7 +402,7 @@ class TailLoop:
         if len(self._files) == 1:
             testruns = [counts.get("testruns", 0)]
         else:
-            testruns = self.tail.testruns_per_file(self.engine)
+            testruns = self.engine.testruns_per_file(self.tail.file_of, len(self._files))
         return tuple(replace(file, testruns=n)
                      for file, n in zip(self._files, testruns, strict=True))
 

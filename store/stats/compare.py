@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from store.stats.frame import Frame
-from store.stats.phases import SEGMENTS
+from store.stats.phases import SEGMENTS, closed_segments
 from store.stats.trend import _percentiles
 
 PHASE_PARTS = (*SEGMENTS, "other")
@@ -59,11 +59,11 @@ def compare(f: Frame, period: float) -> dict:
             "finished": np.bincount(k[status == 2], minlength=w).reshape(shape),
             "errors": np.bincount(k[status == 3], minlength=w).reshape(shape),
         }
-    queue = r.queue_end[chosen] - r.queue_start[chosen]
+    queue = f.per_run_duration("queue")[chosen]
     ok = queue >= 0  # NaN (undefined) and clock skew left out
-    testrun = r.publish[chosen] - request[chosen]
+    testrun = f.per_run_duration("testrun")[chosen]
     done = (status == 2) & (testrun >= 0)
-    segments = _closed_segments(r, chosen[done])
+    segments = closed_segments(f.st, chosen[done])
     total = testrun[done]
     split = np.column_stack([segments, total - segments.sum(axis=1)])
     for name, (k, w, shape) in parts.items():
@@ -78,18 +78,6 @@ def compare(f: Frame, period: float) -> dict:
     bounds = ((start, now - period), (now - period, now))
     groups = {name: _periods(figures[""], g, bounds) for g, name in enumerate(f.group_names)}
     return {"groups": groups, "all": _periods(figures["all"], 0, bounds)}
-
-
-def _closed_segments(r, runs: np.ndarray) -> np.ndarray:
-    """(k, 6) time-and-motion seconds of ended testruns: init, queue, flash / boot / test (sums
-    of their non-negative iterations), publish; undefined or negative parts 0 (as the chart)."""
-    m = np.empty((len(runs), len(SEGMENTS)))
-    m[:, 0] = r.queue_start[runs] - r.request[runs]
-    m[:, 1] = r.queue_end[runs] - r.queue_start[runs]
-    m[:, 2:5] = r.sums[:, runs].T
-    m[:, 5] = r.publish[runs] - r.test_end[runs]
-    np.nan_to_num(m, copy=False, nan=0.0)
-    return np.maximum(m, 0.0, out=m)
 
 
 def _periods(fig: dict, g: int, bounds) -> dict:

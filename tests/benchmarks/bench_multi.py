@@ -97,7 +97,7 @@ def exporter_figures(path: str) -> None:
 
 
 def recompute_figure(path: str) -> None:
-    from store.multi import parse_sources
+    from store.sources import parse_sources
     from trmon_tui.commands.exporter import Follower
 
     follower = Follower(parse_sources([path]), clock="received", now=time.time, poll=1.0)

@@ -25,7 +25,8 @@ import time
 from collections.abc import Callable
 
 from store.h5io import quiet_hdf5
-from store.multi import MultiTail, Source, file_summaries, parse_sources
+from store.multi import MultiTail
+from store.sources import Source, file_summaries, parse_sources
 from store.stats import StatsEngine
 from store.wake import watch_files
 from trmon_tui.commands import metrics

@@ -18,7 +18,7 @@ def run(args: argparse.Namespace) -> int:
     if args.now is not None:  # ages measured to a fixed time (make_app)
         options["now"] = args.now
     if not args.demo:
-        from store.multi import parse_sources
+        from store.sources import parse_sources
         from store.window import parse_since
         from trmon_tui.commands.report_table import safe
 

@@ -31,14 +31,9 @@ from contextlib import closing
 
 from store import catchup
 from store.batch import Status
-from store.multi import (
-    MultiTail,
-    Source,
-    default_label,
-    file_summaries,
-    parse_sources,
-    read_through,
-)
+from store.multi import MultiTail
+from store.reading import read_through
+from store.sources import Source, default_label, file_summaries, parse_sources
 from store.stats import StatsEngine, TrendTooLong
 from store.tail import RETRY_PATIENCE
 from store.vet import one_line

@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
-DURATION_ROWS = ("testrun", "init", "queue", "flash", "boot", "test", "publish")
+from store.stats.names import DURATIONS
+
 STAT_COLS = ("n", "min", "p50", "mean", "p95", "max", "std")
 MAX_IDS = 8
 MAX_REQUESTORS = 5
@@ -163,7 +164,7 @@ def _section(title: str, s: dict, waiting, group: str | None) -> list[str]:
             for r in top) + (f", +{more:,} more" if more > 0 else ""))
     out.append("")
     out.append(f"{'duration':<10}" + "".join(f"{c:>9}" for c in STAT_COLS))
-    for name in DURATION_ROWS:
+    for name in DURATIONS:
         out.append(_stat_row(name, s["durations"][name], human))
     out.append(f"{'iterations':<10}" + "".join(f"{c:>9}" for c in STAT_COLS))
     for name, st in s["iterations"].items():
