@@ -12,6 +12,9 @@ def run(args: argparse.Namespace) -> int:
     if args.demo and args.files:
         print("trmon-tui: --demo watches a file of its own: give it no FILE", file=sys.stderr)
         return 2
+    if args.demo and getattr(args, "at", None) is not None:
+        print("trmon-tui: --demo is live: give it no --at", file=sys.stderr)
+        return 2
     started = None
     options = {"clock": args.clock, "since": args.since, "group": args.group,
                "poll": args.poll if args.poll and args.poll > 0 else 1.0}
