@@ -23,7 +23,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from stats_reference import COMPARE_PARTS, reference_compare, same
 
-from store.batch import Batch
+from store.batch import Batch, Reset
+from store.catalog import Catalog
+from store.multi import MultiTail
+from store.sources import Source
 from store.writer import EventWriter
 from trmon_tui.cli import main
 
@@ -148,6 +151,43 @@ def test_at_equals_now_of_a_file_of_the_events_received_by_then(farm):
     same(comparable(at), comparable(now))
     kept = sum(e["received"] <= t for _, events in files for e in events)
     assert sum(f["events"] for f in at["files"].values()) == kept
+
+
+def catalog_events(tail: MultiTail) -> list[dict]:
+    """Every event a Catalog makes of the tail's batches (as the monitor's Events pane)."""
+    catalog, events = Catalog(), []
+    while True:
+        result = tail.poll_all()
+        for item in result.items:
+            if isinstance(item, Reset):
+                catalog.reset()
+                events = []
+            else:
+                catalog.apply(item)
+                events += catalog.event_dicts(item)
+        if not result.more:
+            return events
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(farms(), st.sampled_from([3, 7, 500_000]))
+def test_the_catalog_at_t_sees_the_events_of_the_cut_file(farm, max_rows):
+    """Each file on its own (with several, how the files' reads interleave depends on how
+    many rows each read takes: the report test above covers the combining)."""
+    files, t = farm
+    for layout, events in files:
+        with tempfile.TemporaryDirectory() as tmp:
+            path, part = os.path.join(tmp, "whole.h5"), os.path.join(tmp, "cut.h5")
+            WRITERS[layout](path, events)
+            WRITERS[layout](part, [e for e in events if e["received"] <= t])
+            got = catalog_events(MultiTail([Source("f", path)], at=t, max_rows=max_rows))
+            want = catalog_events(MultiTail([Source("f", part)], max_rows=max_rows))
+        if layout == "seed" and max_rows < 500_000:
+            # The seed reader takes each read's rows group after group, so where one group's
+            # events fall among another's depends on how many rows each read takes, and the
+            # cut file's reads take other rows: each testrun's events keep their order.
+            got, want = (sorted(x, key=lambda e: e["testrun_id"]) for x in (got, want))
+        assert got == want
 
 
 def test_received_by_keeps_the_request_and_error_rows_of_the_events_kept():
