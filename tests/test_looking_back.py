@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -253,9 +254,9 @@ def test_at_before_now_and_compare_table(tmp_path):
     """`--at -1d` (a value starting with "-") reads as a time before now; the comparison
     table lists the figures and the phases, the one that moved most first."""
     path = str(tmp_path / "farm.h5")
-    day = 86400.0
+    day_s = 86400.0
     events = []
-    for k, (start, wait) in enumerate([(T0 - 1.5 * day, 60.0), (T0 - 0.5 * day, 3600.0)]):
+    for k, (start, wait) in enumerate([(T0 - 1.5 * day_s, 60.0), (T0 - 0.5 * day_s, 3600.0)]):
         for name, dt in zip(FLOW, [0, 10, 10 + wait, 20 + wait, 80 + wait, 90 + wait,
                                    100 + wait, 110 + wait, 170 + wait, 175 + wait],
                             strict=True):
@@ -266,7 +267,11 @@ def test_at_before_now_and_compare_table(tmp_path):
     done = cli("report", path, "--compare", "24h", "--now", repr(T0))
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert "2026-09-20" in lines[0] or "UTC" in lines[0]
+    def day(t: float) -> str:
+        return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+    assert lines[:2] == [f"testruns requested in the last 24h: {day(T0 - day_s)} to {day(T0)}",
+                         f"against the 24h before: {day(T0 - 2 * day_s)} to {day(T0 - day_s)}"]
     assert any(line.split()[:3] == ["testruns", "1", "1"] for line in lines), done.stdout
     phases = lines[lines.index(next(x for x in lines if x.startswith("change of the mean"))) + 1:]
     assert phases[0].split()[0] == "queue" and phases[0].split()[1] == "+59m00s", done.stdout

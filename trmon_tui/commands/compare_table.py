@@ -28,9 +28,9 @@ def render_compare(comparison: dict, period: str, *, clock: str) -> str:
     with several groups, one for all."""
     current = comparison["all"]["current"]
     previous = comparison["all"]["previous"]
-    lines = [f"testruns requested in the last {safe(period)} ({_span(current)}) against the "
-             f"{safe(period)} before ({_span(previous)}); status as of "
-             f"{_date(current['end'])}; durations by the {clock} clock", ""]
+    lines = [f"testruns requested in the last {safe(period)}: {_span(current)}",
+             f"against the {safe(period)} before: {_span(previous)}",
+             f"(status as of {_date(current['end'])}; durations by the {clock} clock)", ""]
     groups = comparison["groups"]
     for name, one in groups.items():
         lines += _section(f"device group {safe(name) or '(none)'}", one)
