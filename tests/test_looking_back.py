@@ -22,7 +22,8 @@ import pytest
 import tables
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from stats_reference import COMPARE_PARTS, reference_compare, same
+from stats_reference import COMPARE_PARTS, reference_compare, reference_summary, same
+from test_report import REFERENCE_KEYS
 
 from store.batch import Batch, Reset
 from store.catalog import Catalog
@@ -152,6 +153,27 @@ def test_at_equals_now_of_a_file_of_the_events_received_by_then(farm):
     same(comparable(at), comparable(now))
     kept = sum(e["received"] <= t for _, events in files for e in events)
     assert sum(f["events"] for f in at["files"].values()) == kept
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(farm_runs(minutes=False), st.data())
+def test_at_matches_the_reference_of_the_events_received_by_then(events, data):
+    """DESIGN's definitions (tests/stats_reference.py) over the events received by T."""
+    times = sorted(e["received"] for e in events)
+    t = data.draw(st.sampled_from(times)) + data.draw(st.sampled_from([0.0, -30.0, 30.0]))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "farm.h5")
+        write_product(path, events)
+        got = report_json(path, "--at", repr(t))
+    want = reference_summary([e for e in events if e["received"] <= t])
+    assert sorted(got["groups"]) == sorted(want["groups"])
+    for name in ["all", *want["groups"]]:
+        g = got["all"] if name == "all" else got["groups"][name]
+        w = want["all"] if name == "all" else want["groups"][name]
+        for key in REFERENCE_KEYS:
+            if key.endswith("_ids"):  # file order: a testrun's place is its first row's
+                g[key], w[key] = sorted(g[key]), sorted(w[key])
+            same(g[key], w[key], f"{name}.{key}")
 
 
 def catalog_events(tail: MultiTail) -> list[dict]:
