@@ -3,7 +3,7 @@ something shown changed, and a restart after the loop itself failed."""
 
 from __future__ import annotations
 
-from test_app_data import NOW, loaded, wait_for, write_farm
+from conftest import NOW, loaded, wait_for, write_farm
 from textual.widgets import Static
 
 from store import catchup
