@@ -30,7 +30,7 @@ from store.sources import Source, file_summaries, parse_sources
 from store.stats import StatsEngine
 from store.wake import watch_files
 from trmon_tui.commands import metrics
-from trmon_tui.commands.report_table import safe
+from trmon_tui.plain import clean
 
 PREFIX = "trmon-tui exporter: "
 MIN_INTERVAL = 1.0  # seconds between two recomputes of the metrics at least
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         sources = parse_sources(args.files)
     except ValueError as exc:
-        print(PREFIX + safe(exc), file=sys.stderr)
+        print(PREFIX + clean(exc), file=sys.stderr)
         return 2
     now = (lambda: args.now) if args.now is not None else time.time
     follower = Follower(sources, clock=args.clock, now=now, poll=max(0.05, args.poll))
@@ -55,13 +55,13 @@ def run(args: argparse.Namespace) -> int:
                                             registry=metrics.registry_of(follower.collector))
     except OSError as exc:  # port in use, address not of this host, no permission
         reason = exc.strerror or str(exc)
-        print(PREFIX + f"cannot listen on {safe(args.bind)} port {args.port}: {reason}",
+        print(PREFIX + f"cannot listen on {clean(args.bind)} port {args.port}: {reason}",
               file=sys.stderr)
         return 2
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda _signum, _frame: follower.stop())
     print(PREFIX + f"serving http://{_host(args.bind)}:{args.port}/metrics for "
-          f"{', '.join(safe(s.path) for s in sources)}", file=sys.stderr, flush=True)
+          f"{', '.join(clean(s.path) for s in sources)}", file=sys.stderr, flush=True)
     try:
         follower.run()
     finally:
@@ -111,7 +111,7 @@ class Follower:
                 self.read()
                 self._recompute_if_due()
             except Exception as exc:  # noqa: BLE001 - a bug must not end the farm's metrics
-                print(PREFIX + f"{type(exc).__name__}: {safe(exc)}; reading the files again",
+                print(PREFIX + f"{type(exc).__name__}: {clean(exc)}; reading the files again",
                       file=sys.stderr, flush=True)
                 self._start_over()
             self._wake.wait(self.poll)
@@ -157,6 +157,6 @@ class Follower:
             message = status.message if status.state != "live" else ""
             if message != self._messages[k]:
                 text = message or f"{source.path} is readable now"
-                print(PREFIX + f"{safe(source.label)}: {safe(text)}", file=sys.stderr,
+                print(PREFIX + f"{clean(source.label)}: {clean(text)}", file=sys.stderr,
                       flush=True)
             self._messages[k] = message

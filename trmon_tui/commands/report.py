@@ -32,7 +32,8 @@ from store.stats import StatsEngine, TrendTooLong
 from store.tail import RETRY_PATIENCE
 from store.vet import one_line
 from store.window import parse_since
-from trmon_tui.commands.report_table import render, safe
+from trmon_tui.commands.report_table import render
+from trmon_tui.plain import clean
 
 PREFIX = "trmon-tui report: "
 MAX_LISTED = 6  # queued / ongoing testruns named per section of the table
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         since = None if args.since is None else parse_since(args.since, now)
         sources = parse_sources(args.files)
     except ValueError as exc:
-        print(PREFIX + safe(exc), file=sys.stderr)
+        print(PREFIX + clean(exc), file=sys.stderr)
         return 2
     try:
         engine, tail, failed = read_sources(sources, args.clock)
@@ -60,17 +61,17 @@ def run(args: argparse.Namespace) -> int:
         return 130
     except Exception as exc:  # noqa: BLE001 - rows a damaged file got past every check
         names = ", ".join(s.path for s in sources)
-        print(PREFIX + safe(f"could not read {names} ({type(exc).__name__}: {one_line(exc)})"),
+        print(PREFIX + clean(f"could not read {names} ({type(exc).__name__}: {one_line(exc)})"),
               file=sys.stderr)
         return 1
     for reason in failed.values():
-        print(PREFIX + safe(reason), file=sys.stderr)
+        print(PREFIX + clean(reason), file=sys.stderr)
     if failed and len(sources) == 1 and not args.prometheus:
         return 1  # nothing else to report (the metrics still say the file is down)
     if args.group is not None and args.group not in engine.groups():
-        known = ", ".join(safe(g) for g in engine.groups()) or "none"
-        print(PREFIX + f"no device group {safe(args.group)!r} in "
-              f"{', '.join(safe(s.path) for s in sources)} (groups: {known})", file=sys.stderr)
+        known = ", ".join(clean(g) for g in engine.groups()) or "none"
+        print(PREFIX + f"no device group {clean(args.group)!r} in "
+              f"{', '.join(clean(s.path) for s in sources)} (groups: {known})", file=sys.stderr)
         return 1
     try:
         # The metrics have no delivery delays and no trend (as the exporter's summary).
@@ -103,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         _write(text, args.output)
     except OSError as exc:
-        print(PREFIX + f"cannot write {safe(args.output)} ({exc.strerror or exc})",
+        print(PREFIX + f"cannot write {clean(args.output)} ({exc.strerror or exc})",
               file=sys.stderr)
         return 2
     return 1 if failed else 0

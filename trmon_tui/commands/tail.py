@@ -28,7 +28,7 @@ from store.batch import Batch, Reset
 from store.catalog import Catalog
 from store.tail import RETRY_PATIENCE, TailReader
 from store.vet import one_line
-from trmon_tui.commands.report_table import safe
+from trmon_tui.plain import clean
 
 PREFIX = "trmon-tui tail: "
 
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as exc:  # noqa: BLE001 - rows a damaged file got past every check
-        print(PREFIX + safe(f"could not read {args.file} ({type(exc).__name__}: "
+        print(PREFIX + clean(f"could not read {args.file} ({type(exc).__name__}: "
                             f"{one_line(exc)})"), file=sys.stderr)
         return 1
 
