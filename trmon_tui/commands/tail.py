@@ -22,11 +22,11 @@ import os
 import select
 import sys
 import threading
-import time
 
 from store.batch import Batch, Reset
 from store.catalog import Catalog
-from store.tail import RETRY_PATIENCE, TailReader
+from store.tail import TailReader
+from store.trouble import decide
 from store.vet import one_line
 from trmon_tui.plain import clean
 
@@ -56,7 +56,6 @@ def _tail(path: str, *, follow: bool, poll: float, skip: int = 0) -> int:
     last_message = ""
     short = False  # said that the file holds fewer events than --skip
     out = sys.stdout
-    trouble_since = None
     while True:
         result = reader.poll()
         for item in result.items:
@@ -76,16 +75,14 @@ def _tail(path: str, *, follow: bool, poll: float, skip: int = 0) -> int:
             print(PREFIX + f"{path} holds {catalog.events} events, fewer than the {skip} to "
                   "skip" + ("; waiting for more" if follow else ""), file=sys.stderr,
                   flush=True)
-        if status.state == "live" or any(isinstance(item, Batch) for item in result.items):
-            trouble_since = None
-        elif trouble_since is None:
-            trouble_since = time.monotonic()
-        code = None if follow else _done(status, trouble_since)
-        message = status.message
-        if code is not None and message:
-            message = message.split("; ")[0]  # one-shot: no "waiting for ..." promise
+        decision = decide(status, follow=follow, path=path)
+        code = None if decision.wait else 1 if decision.failed else 0
+        if code is not None:
+            message = decision.give_up  # one-shot: no "waiting for ..." promise
         elif not follow and status.state != "locked":
             message = ""  # one-shot and still retrying: only its last word is printed
+        else:
+            message = status.message
         if message and message != last_message:
             print(PREFIX + message, file=sys.stderr, flush=True)
         elif follow and last_message and not message and status.state == "live":
@@ -120,19 +117,6 @@ def _reader_gone(out) -> bool:
         return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
     except (OSError, ValueError, AttributeError):  # no fileno, or no poll() (not on Linux)
         return False
-
-
-def _done(status, trouble_since: float | None) -> int | None:
-    """Exit code of a one-shot tail once it has read the file, None to keep trying.
-    ``trouble_since``: when the reader last stopped making progress."""
-    if status.state == "live":
-        return 0
-    if status.state == "locked" or not status.message:
-        return None  # a writer holds the file: it lets go
-    troubled = time.monotonic() - (trouble_since or time.monotonic())
-    if status.message.endswith("retrying") and troubled <= RETRY_PATIENCE:
-        return None  # a failed read, perhaps of a file mid-rewrite: once more
-    return 1 if status.state == "error" or "does not exist" in status.message else 0
 
 
 def _watch(path: str) -> threading.Event:
