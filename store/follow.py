@@ -161,7 +161,7 @@ class FollowLoop:
         delay = RETRY_FIRST
         while not self._stop.is_set():
             try:
-                self._open()
+                self.open()
                 self.catch_up()
                 delay = RETRY_FIRST  # a failure from here on is not the same one again
                 self._follow()
@@ -180,7 +180,8 @@ class FollowLoop:
         self._changed = True
         self._wake.set()
 
-    def _open(self) -> None:
+    def open(self) -> None:
+        """Start on a fresh tail of the files (run() does; a benchmark may, then catch_up)."""
         self._start_over.clear()
         if self.tail is not None:
             self.tail.close()
