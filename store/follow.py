@@ -127,6 +127,11 @@ class FollowLoop:
             self._changed = True
         self._wake.set()
 
+    def hurry(self) -> None:
+        """The next recompute is not throttled (an operator waits for it); from the loop's
+        thread (``woken``), or with wake(urgent=True) from another."""
+        self._urgent = True
+
     def start_over(self) -> None:
         """Read everything again on a fresh tail (ends a catch-up early)."""
         self._start_over.set()
@@ -200,7 +205,7 @@ class FollowLoop:
             if self._start_over.is_set():
                 return
             if self._read_due():
-                self._read()
+                self.read()
 
     def _read_due(self) -> bool:
         since = time.monotonic() - self._read_at
@@ -221,7 +226,7 @@ class FollowLoop:
                          - (now - self._read_at))
         return max(0.0, min(waits)) if waits else None
 
-    def _read(self) -> None:
+    def read(self) -> None:
         """Poll each file once; with rows left (a big write, a Reset), catch up."""
         self._changed, self._read_at = False, time.monotonic()
         for index in range(len(self.sources)):
