@@ -9,25 +9,22 @@ import time
 from collections.abc import Callable, Iterator
 
 from store import catchup
-from store.batch import Batch, Reset, Status
+from store.batch import Batch, Reset
 from store.multi import MultiTail
-from store.sources import Source
-
-Verdict = Callable[[Source, Status, float], str | None]
-"""Judges a file's status after a poll that left nothing to read: "" when the file is read,
-None to try again later, else the reason to give up on it (the float: seconds since the file
-last made progress)."""
+from store.trouble import decide
 
 
-def read_through(tail: MultiTail, verdict: Verdict, failed: dict[str, str], *,
+def read_through(tail: MultiTail, failed: dict[str, str], *, patient: bool = True,
                  prepare: Callable[[Batch], None] | None = None,
                  pause: float = 0.05) -> Iterator[list]:
     """Read every file to its end (as committed now), file after file, yielding each poll's
-    items (combined; each Batch through ``prepare`` first, in the reading thread).  The files
-    the verdict gave up on are put in ``failed`` ({label: reason}; their rows read before stay:
-    a file cut short is reported with what it had).  After the first poll the reader's batches
-    grow from store.catchup's FIRST_ROWS to READ_ROWS, as for one file."""
-    stalled: dict[int, float] = {}  # since when each file has made no progress
+    items (combined; each Batch through ``prepare`` first, in the reading thread).  A file in
+    trouble is polled again or given up on as store.trouble.decide says for a one-shot
+    command; those given up on are put in ``failed`` ({label: reason}; their rows read before
+    stay: a file cut short is reported with what it had).  ``patient=False`` (a follower's
+    catch-up) leaves every file after a poll that leaves nothing to read, whatever its state.
+    After the first poll the reader's batches grow from store.catchup's FIRST_ROWS to
+    READ_ROWS, as for one file."""
     todo = list(range(len(tail.sources)))
     while todo:
         again = []
@@ -35,11 +32,6 @@ def read_through(tail: MultiTail, verdict: Verdict, failed: dict[str, str], *,
             while True:
                 result = tail.poll(index)
                 tail.max_rows = catchup.READ_ROWS
-                if result.status.state == "live" or \
-                        any(isinstance(item, Batch) for item in result.items):
-                    stalled.pop(index, None)
-                else:
-                    stalled.setdefault(index, time.monotonic())
                 if result.items:
                     if prepare is not None:
                         for item in result.items:
@@ -50,13 +42,14 @@ def read_through(tail: MultiTail, verdict: Verdict, failed: dict[str, str], *,
                         again = _every_file_but(tail, failed)  # all read again from row 0
                 if result.more:
                     continue
+                if not patient:
+                    break
                 source = tail.sources[index]
-                reason = verdict(source, result.status,
-                                 time.monotonic() - stalled.get(index, time.monotonic()))
-                if reason is None:
+                decision = decide(result.status, follow=False, path=source.path)
+                if decision.wait:
                     again.append(index)
-                elif reason:
-                    failed[source.label] = reason
+                elif decision.give_up:
+                    failed[source.label] = decision.give_up
                 break
         todo = sorted(set(again) - {i for i, s in enumerate(tail.sources) if s.label in failed})
         if todo and not any(tail.behind(i) for i in todo):
@@ -77,7 +70,7 @@ class catch_up:  # noqa: N801 - used like a function: `with catch_up(tail) as po
         self._rows = tail.max_rows
         tail.max_rows = catchup.FIRST_ROWS
         self._polls = catchup.ReadAhead(
-            lambda: read_through(tail, _read_for_now, {}, prepare=prepare))
+            lambda: read_through(tail, {}, patient=False, prepare=prepare))
 
     def __iter__(self) -> Iterator[list]:
         return iter(self._polls)
@@ -92,10 +85,6 @@ class catch_up:  # noqa: N801 - used like a function: `with catch_up(tail) as po
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def _read_for_now(_source: Source, _status: Status, _waited: float) -> str:
-    return ""  # whatever its state: a follower goes on polling it
 
 
 def _every_file_but(tail: MultiTail, failed: dict[str, str]) -> list[int]:

@@ -4,26 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
 
-from test_app_data import NOW, loaded, wait_for, write_farm
+from conftest import NOW, WRITER, loaded, wait_for, write_farm
 from textual.widgets import Static
 
 from trmon_tui.app import make_app
 from trmon_tui.widgets.livetable import LiveTable
 from trmon_tui.widgets.plotview import PlotView
-
-WRITER = textwrap.dedent("""
-    import sys, time
-    from store.writer import EventWriter
-    path, n = sys.argv[1], int(sys.argv[2])
-    with EventWriter(path, interval=0.1) as w:
-        for i in range(n):
-            t = time.time()
-            w.write({"testrun_id": f"live-{i}", "event": "request", "emit": t, "received": t,
-                     "device_group": "livegroup", "requestor": "[b]live[/b]"})
-            time.sleep(0.02)
-""")
 
 
 def status(app) -> str:

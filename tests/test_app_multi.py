@@ -8,8 +8,7 @@ import os
 import subprocess
 import sys
 
-from test_app_data import NOW, loaded, wait_for, write_farm
-from test_app_live import WRITER
+from conftest import NOW, WRITER, loaded, wait_for, write_farm
 from textual.widgets import Static
 
 from store import catchup

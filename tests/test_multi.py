@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 import tables
-from test_report import farm_events, write
+from conftest import farm_events, write
 
 from store.batch import Batch, Reset
 from store.catalog import Catalog

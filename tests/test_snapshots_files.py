@@ -8,7 +8,7 @@ tests/__snapshots__/ before committing them.
 from __future__ import annotations
 
 import pytest
-from test_app_data import NOW, loaded, wait_for, write_farm
+from conftest import NOW, loaded, wait_for, write_farm
 from textual.widgets import Static
 
 from store.sources import parse_sources

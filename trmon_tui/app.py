@@ -152,9 +152,12 @@ class MonitorApp(App[None]):
 
     @on(TailStopped)
     def _tail_stopped(self, message: TailStopped) -> None:
-        """The one place a failure of the loop itself ends up: shown, then it restarts."""
-        self._problem(f"reader stopped ({message.error}); restarting in 3s")
-        self.set_timer(3.0, self._restart)
+        """The one place a failure of the loop itself ends up: shown; it restarts itself
+        (store.follow), or the app starts a new one if its thread ended."""
+        self._problem(f"reader stopped ({message.error}); restarting in "
+                      f"{message.retry_in:.0f}s")
+        if message.ended:
+            self.set_timer(message.retry_in, self._restart)
 
     def _restart(self) -> None:
         self.loop = TailLoop(self.files, self.mailbox.post, clock=self.loop.clock, now=self.now,

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from trmon_tui.commands.report_table import human, safe
+from trmon_tui.plain import clean, duration
+
+
+def _time(seconds: float) -> str:
+    return duration(seconds, tenths=True, unknown="-")  # as the report's columns
+
 
 FIGURES = (  # (label, path in a period, kind)
     ("testruns", ("testruns",), "count"),
@@ -28,12 +33,12 @@ def render_compare(comparison: dict, period: str, *, clock: str) -> str:
     with several groups, one for all."""
     current = comparison["all"]["current"]
     previous = comparison["all"]["previous"]
-    lines = [f"testruns requested in the last {safe(period)}: {_span(current)}",
-             f"against the {safe(period)} before: {_span(previous)}",
+    lines = [f"testruns requested in the last {clean(period)}: {_span(current)}",
+             f"against the {clean(period)} before: {_span(previous)}",
              f"(status as of {_date(current['end'])}; durations by the {clock} clock)", ""]
     groups = comparison["groups"]
     for name, one in groups.items():
-        lines += _section(f"device group {safe(name) or '(none)'}", one)
+        lines += _section(f"device group {clean(name) or '(none)'}", one)
     if len(groups) != 1:
         lines += _section("all device groups", comparison["all"])
     return "\n".join(lines) + "\n"
@@ -58,7 +63,7 @@ def _section(title: str, one: dict) -> list[str]:
     out.append("change of the mean testrun time by phase (largest first):")
     for part in moved:
         out.append(f"  {part:<12}{_change(before[part], now[part], 'time'):>11}"
-                   f"   {human(before[part])} -> {human(now[part])}")
+                   f"   {_time(before[part])} -> {_time(now[part])}")
     out.append("")
     return out
 
@@ -77,7 +82,7 @@ def _cell(value, kind: str) -> str:
         return f"{value:,}"
     if kind == "pct":
         return f"{value:.1f} %"
-    return human(value)
+    return _time(value)
 
 
 def _change(a, b, kind: str) -> str:
@@ -89,7 +94,7 @@ def _change(a, b, kind: str) -> str:
         return f"{d:+,}"
     if kind == "pct":
         return f"{d:+.1f} pt"
-    return ("+" if d >= 0 else "") + human(d)
+    return ("+" if d >= 0 else "") + _time(d)
 
 
 def _span(period: dict) -> str:

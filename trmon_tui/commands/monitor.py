@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.demo:
         from store.sources import parse_sources
         from store.window import parse_since
-        from trmon_tui.commands.report_table import safe
+        from trmon_tui.plain import clean
 
         try:
             sources = parse_sources(args.files)
@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
                 parse_since(args.since, time.time())
             at = resolve_at(args)
         except ValueError as exc:  # two files with one label, a file given twice, a bad since
-            print(f"trmon-tui: {safe(exc)}", file=sys.stderr)
+            print(f"trmon-tui: {clean(exc)}", file=sys.stderr)
             return 2
         if at is not None:
             # The rewind (DESIGN "Looking back": AT in the status bar, < > L) is not built yet.
