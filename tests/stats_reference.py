@@ -398,6 +398,11 @@ def same(got, want, path="") -> None:
         assert got == want, (path, got, want)
 
 
+SUMMARY_KEYS = ("testruns", "queued", "ongoing", "finished", "errors", "error_pct", "queued_ids",
+                "ongoing_ids", "requestors", "event_counts", "durations", "iterations",
+                "anomalies")
+"""The SUMMARY keys reference_summary computes."""
+
 COMPARE_PARTS = ("init", "queue", "flash", "boot", "test", "publish", "other")
 
 
