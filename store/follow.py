@@ -26,8 +26,12 @@ MultiTail), ``take(item)`` for each Batch and Reset, ``status_changed(index, sta
 file's state or message changes, ``progress()`` after each part of a catch-up, ``read_done()``
 after every read that reached the files' current end, ``woken()`` each time the loop wakes
 (requests from other threads), ``recompute()``.  A mirror (a follower that appends what it
-takes to a local file) overrides take and start; a "look back" view at a past time reads no
-more once caught up (``poll=None, watch=False``) and recomputes on request only.
+takes to a local file) overrides take and start.
+
+Looking back (``at``, DESIGN "Looking back"): the loop reads the files as they stood at ``at``
+(MultiTail's ``at``: only the events received by then) and, once caught up, reads no more (no
+timer poll, change notices ignored) and recomputes on request only; ``look_at(t)`` moves to
+another moment (``None``: live again) by starting over on a fresh tail.
 """
 
 from __future__ import annotations
@@ -96,8 +100,12 @@ class FollowLoop:
 
     def __init__(self, sources: Sequence[Source], consumer: Consumer, *,
                  poll: float | None = 1.0, min_interval: float = 1.0, watch: bool = True,
-                 hold: float = catchup.HOLD, max_rows: int = 200_000) -> None:
+                 hold: float = catchup.HOLD, max_rows: int = 200_000,
+                 at: float | None = None) -> None:
         self.sources = tuple(sources)
+        self.at = at
+        """Looking back: the files as they stood at this time, read once (see the module);
+        None: live."""
         self.consumer = consumer
         self.poll = poll
         """Seconds between timer polls; None: no timer (read once, then on wake(read=True))."""
@@ -136,6 +144,12 @@ class FollowLoop:
         """Read everything again on a fresh tail (ends a catch-up early)."""
         self._start_over.set()
         self._wake.set()
+
+    def look_at(self, at: float | None) -> None:
+        """Show the files as they stood at ``at`` (None: live) from a fresh tail (thread-safe:
+        takes effect at the loop's next start)."""
+        self.at = at
+        self.start_over()
 
     def stop(self) -> None:
         """End run() (safe from a signal handler or another thread)."""
@@ -190,7 +204,7 @@ class FollowLoop:
         self._start_over.clear()
         if self.tail is not None:
             self.tail.close()
-        self.tail = MultiTail(self.sources, hold=self.hold, max_rows=self.max_rows)
+        self.tail = MultiTail(self.sources, hold=self.hold, max_rows=self.max_rows, at=self.at)
         self._shown = [(s.state, s.message) for s in self.tail.statuses]
         self.consumer.start(self.tail)
 
@@ -207,7 +221,15 @@ class FollowLoop:
             if self._read_due():
                 self.read()
 
+    @property
+    def reading(self) -> bool:
+        """Whether the loop reads what the files gain (live), or read them once (looking
+        back)."""
+        return self.at is None
+
     def _read_due(self) -> bool:
+        if not self.reading:
+            return False
         since = time.monotonic() - self._read_at
         return (self.poll is not None and since >= self.poll) or \
             (self._changed and since >= min(self.min_interval, self.poll or self.min_interval))
@@ -219,9 +241,9 @@ class FollowLoop:
         if self.consumer.due():
             waits.append(0.0 if self._urgent else
                          self.interval() - (now - self._recomputed_at))
-        if self.poll is not None:
+        if self.poll is not None and self.reading:
             waits.append(self.poll - (now - self._read_at))
-        if self._changed:
+        if self._changed and self.reading:
             waits.append(min(self.min_interval, self.poll or self.min_interval)
                          - (now - self._read_at))
         return max(0.0, min(waits)) if waits else None

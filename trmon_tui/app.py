@@ -2,6 +2,13 @@
 
 The app is thin: the worker (trmon_tui.feed) reads and computes, the panes (trmon_tui.widgets)
 draw snapshots; here we only route messages, keep the ViewState and handle keys.
+
+Looking back (DESIGN "Looking back"): ``at`` (--at T, then ``<`` / ``>`` one hour back /
+forward, ``L`` live) is the moment the panes show, the files as they stood then; the loop reads
+them again up to it (TailLoop.look_at) while the pane, group, window and selection stay.  A step
+forward that reaches now is live again.  A snapshot says whether it is live (Snapshot.live):
+nothing that reacts to news (alerts, "updated ... ago") may react to one that is not, and a
+snapshot of another moment than ``at`` (computed before the step) is not shown.
 """
 
 from __future__ import annotations
@@ -59,7 +66,12 @@ PANES: dict[str, type[Pane]] = {"overview": OverviewPane, "testruns": TestrunsPa
 
 # Actions that change what the panes show; hidden while another screen is on top of them.
 PANE_ACTIONS = frozenset({"choose_group", "cycle_window", "filter", "page", "show_tab",
-                          "show_files", "toggle_bucket"})
+                          "show_files", "toggle_bucket", "toggle_compare"})
+STEP = 3600.0
+"""Seconds that < and > step back and forward."""
+COMPARISONS = (None, "24h", "7d")
+"""What c cycles through in the trends pane: the trend, then the last 24h against the 24h
+before, then the last 7d against the 7d before (DESIGN's report --compare)."""
 
 
 class MonitorApp(App[None]):
@@ -78,6 +90,12 @@ class MonitorApp(App[None]):
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("r", "reload", "Reload", id="reload"),
         Binding("h", "toggle_bucket", "Hour/day", id="bucket"),
+        # Not in the footer (full at 80 columns): the help screen and the palette list them,
+        # the trends pane says "c: compare", and L shows while looking back.
+        Binding("c", "toggle_compare", "Compare", show=False, id="compare"),
+        Binding("less_than_sign", "step(-1)", "1h back", show=False, id="step_back"),
+        Binding("greater_than_sign", "step(1)", "1h forward", show=False, id="step_forward"),
+        Binding("L", "live", "Live", id="live"),
         Binding("question_mark,f1", "help", "Help", id="help"),
         Binding("left_square_bracket,pageup", "page(-1)", "Newer", show=False, id="page_newer"),
         Binding("right_square_bracket,pagedown", "page(1)", "Older", show=False, id="page_older"),
@@ -93,8 +111,10 @@ class MonitorApp(App[None]):
                  group: str | None = None, poll: float | None = 1.0, watch: bool = True,
                  now: Callable[[], float] = time.time, max_rows: int = 200_000,
                  min_interval: float = 1.0, wall: Callable[[], float] | None = None,
-                 started: Started | None = None) -> None:
+                 started: Started | None = None, at: float | None = None) -> None:
         super().__init__()
+        self.at = at
+        """Looking back at this moment (--at, < >); None: live."""
         self.files = path  # a path, or store.sources.Sources (several files: `[LABEL=]FILE ...`)
         self.path = path if isinstance(path, str) else path[0].path
         self.now = now
@@ -122,7 +142,7 @@ class MonitorApp(App[None]):
         self._tail_cancelled = threading.Event()
         self.loop = TailLoop(self.files, self.mailbox.post, clock=clock, now=now,
                              max_rows=max_rows, min_interval=min_interval, view=self.view,
-                             wall=self.wall)
+                             wall=self.wall, at=at)
         self._start_tail()
 
     # ---- layout --------------------------------------------------------------------------
@@ -138,7 +158,7 @@ class MonitorApp(App[None]):
     def on_mount(self) -> None:
         self.mailbox.open(self)
         self.set_interval(1.0, self._tick)
-        self._status(problem="")
+        self._status(problem="", at=self.at)
 
     def on_unmount(self) -> None:
         self._tail_cancelled.set()
@@ -162,12 +182,14 @@ class MonitorApp(App[None]):
     def _restart(self) -> None:
         self.loop = TailLoop(self.files, self.mailbox.post, clock=self.loop.clock, now=self.now,
                              max_rows=self.loop.max_rows, min_interval=self.loop.min_interval,
-                             view=self.view, wall=self.wall)
+                             view=self.view, wall=self.wall, at=self.at)
         self._start_tail()
 
     # ---- worker messages -----------------------------------------------------------------
     @on(SnapshotReady)
     def _snapshot(self, message: SnapshotReady) -> None:
+        if message.snapshot.at != self.at:
+            return  # computed before the last step: another moment than the one asked for
         self.snapshot = message.snapshot
         for error in message.snapshot.errors:
             self._problem(f"statistics query failed: {error}")
@@ -300,7 +322,13 @@ class MonitorApp(App[None]):
         if action == "page":
             return self.view.tab == "chart" or None  # greyed out elsewhere
         if action == "toggle_bucket":
-            return self.view.tab == "trends"  # hidden elsewhere
+            return self.view.tab == "trends" and self.view.compare is None  # hidden elsewhere
+        if action == "toggle_compare":
+            return self.view.tab == "trends"
+        if action == "live":
+            return self.at is not None  # in the footer while looking back only ...
+        if action == "reload":
+            return self.at is None  # ... instead of r (the footer is full at 80 columns)
         return True
 
     def action_show_tab(self, tab: str) -> None:
@@ -360,10 +388,50 @@ class MonitorApp(App[None]):
 
     def action_toggle_bucket(self) -> None:
         """Trends by hour or by day (h)."""
-        shown = self.view.bucket_at(self.now())
+        shown = self.view.bucket_at(self.shown_now())
         bucket = "day" if shown == "hour" else "hour"
         self.set_view(trend_bucket=bucket)
         self.notify(f"trends by {bucket}", timeout=2, markup=False)
+
+    def action_toggle_compare(self) -> None:
+        """Trends pane: the trend, the last 24h against the 24h before, 7d against 7d (c)."""
+        compare = COMPARISONS[(COMPARISONS.index(self.view.compare) + 1) % len(COMPARISONS)]
+        self.set_view(compare=compare)
+        self.refresh_bindings()  # h (hour/day) is the trend's only
+        text = f"last {compare} against the {compare} before" if compare else "trend"
+        self.notify(text, timeout=2, markup=False)
+
+    # ---- looking back --------------------------------------------------------------------
+    def shown_now(self) -> float:
+        """The time the panes show: the moment looked back at, else now."""
+        return self.now() if self.at is None else self.at
+
+    def action_step(self, hours: int) -> None:
+        """One hour back (-1) or forward (+1) from the moment shown (from now when live); a
+        step forward that reaches now is live again."""
+        at = self.shown_now() + hours * STEP
+        if at >= self.now():
+            if self.at is not None:
+                self.action_live()
+            else:
+                self.notify("live already: < steps back", timeout=2, markup=False)
+            return
+        self.look_at(at)
+
+    def action_live(self) -> None:
+        """Back to live (L)."""
+        if self.at is not None:
+            self.look_at(None)
+
+    def look_at(self, at: float | None) -> None:
+        """Show the files as they stood at ``at`` (None: live): the loop reads them again up to
+        then; the pane, group, window and selection stay."""
+        self.at = at
+        self.loop.look_at(at)
+        self._status(at=at)
+        self.refresh_bindings()  # L shows while looking back
+        self.notify("live" if at is None else f"at {fmt.moment(at)}", timeout=2,
+                    markup=False)
 
     def action_filter(self) -> None:
         """Go to the testruns pane and open its filter box."""

@@ -3,7 +3,8 @@
 Testrun ids are scoped by file: with several files, the run index a pane hands over (the
 testrun's row in the statistics) tells which file to read (MultiTail.file_of); store.lookup
 then reads that file by the testrun's id.  Without a run index (or one from before a reset), the
-first readable file that has the id answers.
+first readable file that has the id answers.  Looking back (``tail.at``), only the events
+received by then are shown, as the panes count them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Any
 
 from trmon_tui.messages import TestrunLoaded
 from trmon_tui.panedata import describe_error
+
+NEVER = float("inf")
 
 
 def load_testrun(tail: Any, catalog: Any, testrun_id: str, run: int | None) -> TestrunLoaded:
@@ -27,6 +30,8 @@ def load_testrun(tail: Any, catalog: Any, testrun_id: str, run: int | None) -> T
     try:
         for index in candidates:
             events = tuple(testrun_events(sources[index].path, testrun_id))
+            if tail.at is not None:  # NaN / missing: never received, as Batch.received_by
+                events = tuple(e for e in events if (e.get("received") or NEVER) <= tail.at)
             if events:
                 label = sources[index].label if len(sources) > 1 else None
                 return TestrunLoaded(testrun_id, events, attributes(events, label), run=run)

@@ -110,8 +110,8 @@ class TailLoop:
                  clock: str = "received", now: Callable[[], float] = time.time,
                  max_rows: int = 200_000, min_interval: float = 1.0,
                  view: ViewState | None = None,
-                 wall: Callable[[], float] | None = None) -> None:
-        """``files``: a path, or store.sources.Sources."""
+                 wall: Callable[[], float] | None = None, at: float | None = None) -> None:
+        """``files``: a path, or store.sources.Sources; ``at``: look back (look_at)."""
         from store.follow import FollowLoop
         from store.sources import Source, default_label
         from store.stats import StatsEngine
@@ -126,11 +126,15 @@ class TailLoop:
         self.view = view or ViewState()
         self.prepare = StatsEngine.prepare  # in the catch-up's reader thread
         sources = [Source(default_label(files), files)] if isinstance(files, str) else files
-        self.follow = FollowLoop(sources, self, min_interval=min_interval, max_rows=max_rows)
+        self.follow = FollowLoop(sources, self, min_interval=min_interval, max_rows=max_rows,
+                                 at=at)
         """The loop that reads (store.follow); this object is its consumer."""
         self.tail = None
         self._requests: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
-        self._events: collections.deque[dict] = collections.deque(maxlen=EVENT_BUFFER)
+        self._events: collections.deque[EventRow] = collections.deque(maxlen=EVENT_BUFFER)
+        self._recent: collections.deque[Any] = collections.deque()
+        """The last batches with events, not yet converted for the events pane (_recent_events):
+        only the newest EVENT_BUFFER events are ever converted, however many were read."""
         self._file = FileView()  # every file's state combined
         self._files: tuple[FileView, ...] = ()
         self._published: tuple | None = None  # what the last snapshot showed: see _shown()
@@ -148,6 +152,16 @@ class TailLoop:
         self.view = view
         self._requests.put(("view", None))
         self.follow.wake()
+
+    @property
+    def at(self) -> float | None:
+        """The moment looked back at (None: live)."""
+        return self.follow.at
+
+    def look_at(self, at: float | None) -> None:
+        """Show the files as they stood at ``at``, or live (None): read again from the start
+        (thread-safe; DESIGN "Looking back")."""
+        self.follow.look_at(at)
 
     def reload(self) -> None:
         """Forget everything and read the file again from the start (thread-safe)."""
@@ -182,6 +196,7 @@ class TailLoop:
         self._files = tuple(FileView(label=s.label, path=s.path) for s in tail.sources)
         self._file = combined(self._files)
         self._events.clear()
+        self._recent.clear()
         self._last_data_at = None
         self._runs_read = 0
         self._generation += 1
@@ -237,6 +252,7 @@ class TailLoop:
         self.engine.reset()
         self.catalog.reset()
         self._events.clear()
+        self._recent.clear()
         self._last_data_at = None
         self._runs_read = 0
         self._generation += 1
@@ -255,11 +271,18 @@ class TailLoop:
             self.post(TailFailed(describe_error(exc)))
         self._runs_read = max(self._runs_read, item.first_run + len(item.runs))
         if len(item):
-            # Catching up, only the last batches hold events the events pane can show.
-            if not item.events_total or \
-                    item.first_event_row + len(item) > item.events_total - EVENT_BUFFER:
-                self._remember_events(item)
+            self._recent.append(item)
+            kept = sum(len(batch) for batch in self._recent)
+            while kept - len(self._recent[0]) >= EVENT_BUFFER:  # older than the pane shows
+                kept -= len(self._recent.popleft())
             self._last_data_at = self.wall()
+
+    def _recent_events(self) -> None:
+        """Convert the batches that came since the last snapshot for the events pane (done
+        at a snapshot, not per batch: a catch-up converts only the last EVENT_BUFFER events,
+        wherever they are in the file; with --at, the last ones received by then)."""
+        while self._recent:
+            self._remember_events(self._recent.popleft())
 
     def _remember_events(self, batch: Any) -> None:
         """Keep the newest events as dicts (only the tail of a big batch is converted)."""
@@ -295,22 +318,25 @@ class TailLoop:
         """What a snapshot shows: a new one is computed only when this changed.  Ages (the
         oldest wait, time in phase, running bars) follow the minute; live data refreshes them
         far more often."""
-        return (self._generation, self.engine.version, self._files, self.view,
-                int(self.now() // 60))
+        minute = int(self.now() // 60) if self.tail.at is None else 0  # looking back: fixed
+        return (self._generation, self.engine.version, self._files, self.view, minute)
 
     def publish(self) -> None:
         """Compute the snapshot of the current view and post it."""
         self._published = self._shown()
+        self._recent_events()
         self._seq += 1
         self.post(SnapshotReady(self.snapshot()))
 
     def snapshot(self) -> Snapshot:
         """The data of the visible pane, plus what the status bar needs."""
-        view, now = self.view, self.now()
+        view, at = self.view, self.tail.at
+        now = self.now() if at is None else at  # looking back, now is then
         values, errors = pane_data(self.engine, view, now)
         events = latest_events(self._events, view) if view.tab == "events" else ()
         return Snapshot(seq=self._seq, taken_at=now, view=view, file=self._file, events=events,
-                        last_data_at=self._last_data_at, errors=tuple(errors),
+                        last_data_at=None if at is not None else self._last_data_at, at=at,
+                        errors=tuple(errors),
                         files=self._files_with_testruns(values["counts"]), **values)
 
     def _files_with_testruns(self, counts: dict) -> tuple[FileView, ...]:

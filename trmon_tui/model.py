@@ -59,6 +59,9 @@ class ViewState:
     """Trends pane: "hour" or "day" as chosen with h; None: by the window (see bucket_at)."""
     host: str | None = None
     """The worker host whose detail screen is open (its latest testruns are computed)."""
+    compare: str | None = None
+    """Trends pane: "24h" or "7d" shows the last such period against the one before (c);
+    None: the trend."""
 
     def since_at(self, now: float) -> float | None:
         """Start of the window as seconds since the epoch, or None for everything."""
@@ -153,3 +156,15 @@ class Snapshot:
     """Queries that failed for this snapshot (shown, never raised)."""
     files: tuple[FileView, ...] = ()
     """Each file's state (``file`` is them combined), with its testruns."""
+    at: float | None = None
+    """Looking back (DESIGN "Looking back"): the files as they stood at this time, which is
+    also ``taken_at``; None: live.  Whatever reacts to news (alerts, "updated ... ago") must
+    ignore a snapshot that is not ``live``: nothing arrives at a past moment."""
+    comparison: dict | None = None
+    """Trends pane with ``view.compare``: StatsEngine.compare of the view's group ("all" is
+    it), the periods ending at ``taken_at``."""
+
+    @property
+    def live(self) -> bool:
+        """Whether this is the files as they are now (not looked back at)."""
+        return self.at is None

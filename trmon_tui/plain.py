@@ -10,6 +10,7 @@ escape (``\\x1b``, ``\\u200b``), so a requestor name can neither move the cursor
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 
@@ -23,6 +24,14 @@ def clean(value: Any, limit: int | None = None) -> str:
     if limit is not None and len(s) > limit:
         s = s[: max(1, limit - 1)] + "…"
     return s
+
+
+def moment(t: float) -> str:
+    """An epoch time as the monitor names the moment it looks back at: "2026-12-07 03:00 UTC"
+    (with the seconds when they are not 0, so that two moments never look alike)."""
+    stamp = time.gmtime(t)
+    seconds = f":{stamp.tm_sec:02d}" if stamp.tm_sec or t % 1 else ""
+    return time.strftime("%Y-%m-%d %H:%M", stamp) + seconds + " UTC"
 
 
 def duration(seconds: Any, *, tenths: bool = False, unknown: str = "–") -> str:

@@ -2,7 +2,8 @@
 
 One section per device group, then all groups: each figure for the previous and the current
 period and its change, then the change of the mean testrun time split by phase, the phase that
-moved most first (the parts add up to the change of the mean).
+moved most first (the parts add up to the change of the mean).  The trends pane's comparison
+(c) shows the same cells (FIGURES, cell, change, by_move).
 """
 
 from __future__ import annotations
@@ -49,9 +50,9 @@ def _section(title: str, one: dict) -> list[str]:
     out = [f"== {title} " + "=" * max(3, 66 - len(title)),
            f"{'':<14}{'previous':>11}{'current':>11}{'change':>11}"]
     for label, path, kind in FIGURES:
-        a, b = _get(prev, path), _get(cur, path)
-        out.append(f"{label:<14}{_cell(a, kind):>11}{_cell(b, kind):>11}"
-                   f"{_change(a, b, kind):>11}")
+        a, b = get(prev, path), get(cur, path)
+        out.append(f"{label:<14}{cell(a, kind):>11}{cell(b, kind):>11}"
+                   f"{change(a, b, kind):>11}")
     before, now = prev["phase_means"], cur["phase_means"]
     if before["init"] is None or now["init"] is None:
         out += ["mean testrun time by phase: no finished testrun in "
@@ -59,23 +60,30 @@ def _section(title: str, one: dict) -> list[str]:
                    "the previous period" if before["init"] is None else "the current period"),
                 ""]
         return out
-    moved = sorted(now, key=lambda part: (-abs(now[part] - before[part]), part))
+    moved = by_move(before, now)
     out.append("change of the mean testrun time by phase (largest first):")
     for part in moved:
-        out.append(f"  {part:<12}{_change(before[part], now[part], 'time'):>11}"
+        out.append(f"  {part:<12}{change(before[part], now[part], 'time'):>11}"
                    f"   {_time(before[part])} -> {_time(now[part])}")
     out.append("")
     return out
 
 
-def _get(period: dict, path: tuple[str, ...]):
+def by_move(before: dict, now: dict) -> list[str]:
+    """The phases of two periods' phase_means (both with samples), the one whose mean moved
+    most first (then by name)."""
+    return sorted(now, key=lambda part: (-abs(now[part] - before[part]), part))
+
+
+def get(period: dict, path: tuple[str, ...]):
     value = period
     for key in path:
         value = value[key]
     return value
 
 
-def _cell(value, kind: str) -> str:
+def cell(value, kind: str) -> str:
+    """One figure as the table shows it ("-" without a sample)."""
     if value is None:
         return "-"
     if kind == "count":
@@ -85,7 +93,7 @@ def _cell(value, kind: str) -> str:
     return _time(value)
 
 
-def _change(a, b, kind: str) -> str:
+def change(a, b, kind: str) -> str:
     """b − a, signed ("-" when either is missing)."""
     if a is None or b is None:
         return "-"

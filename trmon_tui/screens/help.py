@@ -23,6 +23,9 @@ HELP = """\
 | `s` | sort the testruns (newest · overdue · longest · group · testrun · requestor) |
 | `Enter` | open the selected testrun (attributes, event timeline, error) or host |
 | `h` | trends by hour or by day |
+| `c` | trends: compare the last 24h · 7d with the period before · back to the trend |
+| `<` `>` | look back: the farm an hour earlier / later (reaching now is live again) |
+| `L` | back to live |
 | `[` `]` / `PgUp` `PgDn` | page the chart (newer / older testruns) |
 | `r` | reload the file from scratch |
 | `Ctrl+P` | command palette: every action by name |
@@ -31,6 +34,8 @@ HELP = """\
 **Status bar**: LIVE (reading), LOADING (history still being read, with a progress bar),
 PAUSED, WAITING (file missing or not yet written), LOCKED (a writer holds the file), ERROR
 (unreadable: retried on each poll). File trouble never stops the monitor.
+`AT 2026-12-07 03:00 UTC` where it says LIVE: looking back (`--at T`, `<` `>`): only the
+events received by then count and ages are measured to then; nothing new is read until `L`.
 
 **Overview**: per device group; `done` = finished, `oldest` = the longest wait of a queued
 testrun, `overdue` = testruns in a phase for longer than its p95 in their group.
@@ -57,7 +62,9 @@ error.
 
 **Trends**: testruns per UTC hour or day of their request, over the window of `t` (by hour for
 24h, by day for longer; `h` switches): finished and errors stacked, error %, p50 / p95 of the
-testrun time (`run`) and of the queue wait (`wait`).
+testrun time (`run`) and of the queue wait (`wait`). `c`: the testruns requested in the last
+24h (then 7d) against the period before, as `report --compare`: each figure, its change, and
+the change of the mean testrun time split by phase, the phase that moved most first.
 
 **Statistics**: durations per phase (n, min, max, mean, std, p50, p95); move the cursor to a
 phase to see its histogram. Iterations count flash/boot/test attempts per testrun.

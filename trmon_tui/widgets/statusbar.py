@@ -2,6 +2,8 @@
 a progress bar beside it while history loads.  With several files: each file's label and state
 when they fit ("a LIVE · lab2 LIVE · c WAITING"), else a count by state ("3 files: 2 LIVE,
 1 WAITING (f)": the files screen has the detail); the first word is the worst file's state.
+Looking back (--at, < >), the word is "AT 2026-12-07 03:00 UTC" where it says LIVE, and
+nothing says "updated ... ago": nothing arrives at a past moment.
 
 It is repainted every second (the age) and on every snapshot, so it is two TextLines that
 repaint only when their text changed; the progress bar is text too (Textual's ProgressBar
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -23,7 +26,9 @@ from trmon_tui.widgets.textline import TextLine
 
 FILES_KEY = Text(" (f)", style="dim")  # the key of the files screen
 STATE_STYLE = {"live": "bold green", "paused": "bold yellow", "waiting": "bold yellow",
-               "locked": "bold yellow", "error": "bold red", "loading": "bold cyan"}
+               "locked": "bold yellow", "error": "bold red", "loading": "bold cyan",
+               "at": "bold magenta"}
+UNCHANGED: object = object()  # update_from's at= when it did not change
 
 
 class StatusBar(Horizontal):
@@ -38,6 +43,8 @@ class StatusBar(Horizontal):
         self.paused = False
         self.problem = ""
         self.counts: dict[str, int] = {}
+        self.at: float | None = None
+        """The moment looked back at (None: live)."""
 
     def compose(self) -> ComposeResult:
         yield TextLine(id="status-text")
@@ -51,12 +58,18 @@ class StatusBar(Horizontal):
             return self.file.state
         if self.problem:
             return "error"
+        if self.at is not None:
+            return "at"  # also while reading up to it: the progress bar says how far
         return "loading" if self.file.loading else "live"
 
     def update_from(self, *, snapshot: Snapshot | None = None, paused: bool | None = None,
                     problem: str | None = None, progress: ReadProgress | None = None,
-                    now: float | None = None, files: tuple[FileView, ...] | None = None) -> None:
-        """Store whatever changed and repaint the line (``files``: every file's state)."""
+                    now: float | None = None, files: tuple[FileView, ...] | None = None,
+                    at: Any = UNCHANGED) -> None:
+        """Store whatever changed and repaint the line (``files``: every file's state;
+        ``at``: the moment looked back at, None: live)."""
+        if at is not UNCHANGED:
+            self.at = at
         if snapshot is not None:
             self.snapshot, self.file, self.counts = snapshot, snapshot.file, snapshot.counts
             self.files = snapshot.files or self.files
@@ -96,7 +109,8 @@ class StatusBar(Horizontal):
         """The status text: state, file(s), overdue, age, counts, view, then what is wrong (the
         part cut short when the line is too long; at 80 columns the events count goes first)."""
         line = Text(no_wrap=True, overflow="ellipsis")
-        line.append(f" {state.upper()} ", style=STATE_STYLE.get(state, "bold") + " reverse")
+        word = f"AT {fmt.moment(self.at)}" if state == "at" else state.upper()
+        line.append(f" {word} ", style=STATE_STYLE.get(state, "bold") + " reverse")
         line.append(" ")
         rest = self._rest(now, with_events=False)
         if len(self.files) > 1:
@@ -123,7 +137,8 @@ class StatusBar(Horizontal):
         snap = self.snapshot
         if snap is not None and snap.overdue and not self.file.loading:
             rest.append(f" · {snap.overdue:,} overdue", style="bold red")
-        if snap is not None and snap.last_data_at is not None and now is not None:
+        if snap is not None and snap.last_data_at is not None and now is not None and \
+                self.at is None and snap.live:
             rest.append(f" · {fmt.duration(max(0.0, now - snap.last_data_at))} ago")
         if self.counts:
             if with_events:

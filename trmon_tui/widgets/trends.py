@@ -5,6 +5,9 @@ newest first, with error % and the p50 / p95 of testrun time and queue wait.
 By hour over a window of up to two days, by day over a longer one or the whole history; `h`
 switches (the app's toggle_bucket).  A trend of too many buckets (an hourly one over years) is
 refused by the engine with a sentence, which the pane shows instead of rows.
+
+`c` shows instead the comparison of the last 24h, then 7d, with the period before
+(trmon_tui/widgets/comparison.py), and then the trend again.
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ from rich.text import Text
 from textual.app import ComposeResult
 
 from trmon_tui.model import Snapshot
+from trmon_tui.widgets import comparison, trendbars
 from trmon_tui.widgets import format as fmt
-from trmon_tui.widgets import trendbars
 from trmon_tui.widgets.barchart import empty_chart
 from trmon_tui.widgets.livetable import LiveTable
 from trmon_tui.widgets.pane import Pane
@@ -48,8 +51,22 @@ class TrendsPane(Pane):
         yield PlotView(id="trend-plot")
         yield TextLine(id="trend-legend")
         yield LiveTable(*COLUMNS, zebra=True, follow_top=True, id="trend-table")
+        yield LiveTable(*comparison.COLUMNS, zebra=True, id="compare-figures",
+                        classes="-hidden")
+        yield LiveTable(*comparison.PHASE_COLUMNS, zebra=True, id="compare-phases",
+                        classes="-hidden")
+        yield TextLine(id="compare-note", classes="-hidden")
 
     def render_snapshot(self, snapshot: Snapshot) -> None:
+        comparing = snapshot.view.compare is not None
+        for name in ("trend-plot", "trend-legend", "trend-table"):
+            self.query_one(f"#{name}").set_class(comparing, "-hidden")
+        for name in ("compare-figures", "compare-phases"):
+            self.query_one(f"#{name}").set_class(not comparing, "-hidden")
+        if comparing:
+            self._show_comparison(snapshot)
+            return
+        self.query_one("#compare-note").set_class(True, "-hidden")
         if snapshot.trend is None and not snapshot.trend_refused:
             return
         rows, bucket, mono = list(snapshot.trend or ()), snapshot.trend_bucket, self.app.no_color
@@ -64,6 +81,24 @@ class TrendsPane(Pane):
             [(f"b:{r.get('start')}", trend_cells(r, bucket)) for r in reversed(rows)])
 
 
+    def _show_comparison(self, snapshot: Snapshot) -> None:
+        one = (snapshot.comparison or {}).get("all")
+        info, note = self.query_one("#trends-info", TextLine), self.query_one("#compare-note",
+                                                                               TextLine)
+        if one is None:  # the query failed (said in the status bar)
+            return
+        period = snapshot.view.compare
+        following = "7d" if period == "24h" else "the trend"
+        info.show(Text(comparison.title(one, period, snapshot.view.group)
+                       + f" · c: {following}"))
+        self.query_one("#compare-figures", LiveTable).set_rows(comparison.figure_rows(one))
+        rows, missing = comparison.phase_rows(one)
+        self.query_one("#compare-phases", LiveTable).set_rows(rows)
+        note.set_class(not missing, "-hidden")
+        if missing:
+            note.show(Text(missing, style="yellow"))
+
+
 def _drawn(row: dict) -> tuple:
     """What the chart draws of a row."""
     return row.get("start"), row.get("finished"), row.get("errors")
@@ -73,7 +108,7 @@ def _info(snapshot: Snapshot, n: int) -> Text:
     view, bucket = snapshot.view, snapshot.trend_bucket
     other = "day" if bucket == "hour" else "hour"
     why = "chosen" if view.trend_bucket else f"for window {view.window}"
-    line = Text(f"by {bucket} ({why}; h: by {other}) · ", no_wrap=False)
+    line = Text(f"by {bucket} ({why}; h: by {other}; c: compare) · ", no_wrap=False)
     if snapshot.trend_refused:
         line.append(fmt.clean(snapshot.trend_refused), style="yellow")
         return line
