@@ -1,38 +1,21 @@
 """Pilot tests of looking back in the monitor (DESIGN "Looking back", issue 20) on real files:
 --at T shows what `report --at T --json` counts, < and > step an hour and come back to the same
 counts, L is live again, the pane, group and selection stay; the trends pane's comparison (c)
-shows `report --compare`'s figures.  The farm: two days of testruns ending at NOW."""
+shows `report --compare`'s figures.  The farm: conftest.two_day_events (two days ending at NOW)."""
 
 from __future__ import annotations
 
 import json
 
-from conftest import NOW, app_farm_events, report, wait_for
+from conftest import NOW, report, wait_for, write_two_days
 from textual.widgets import Static
 
-from store.writer import EventWriter
 from trmon_tui.app import make_app
 from trmon_tui.plain import moment
 from trmon_tui.widgets.livetable import LiveTable
 
 HOUR = 3600.0
 AT = NOW - 2.5 * HOUR
-
-
-def farm_events() -> list[dict]:
-    """The app's farm twice: 30 testruns in the 6 hours before NOW − 24h (ids "y-..."), 40 in
-    the 6 hours before NOW, in order of receipt."""
-    earlier = [dict(e, testrun_id="y-" + e["testrun_id"])
-               for e in app_farm_events(30, seed=3, end=NOW - 24 * HOUR)]
-    return sorted(earlier + app_farm_events(40, seed=7, end=NOW), key=lambda e: e["received"])
-
-
-def write_two_days(path) -> int:
-    events = farm_events()
-    with EventWriter(str(path)) as writer:
-        for event in events:
-            writer.write(event)
-    return len(events)
 
 
 def report_at(path, at: float, *args: str) -> dict:

@@ -397,9 +397,7 @@ class MonitorApp(App[None]):
         """Trends pane: the trend, the last 24h against the 24h before, 7d against 7d (c)."""
         compare = COMPARISONS[(COMPARISONS.index(self.view.compare) + 1) % len(COMPARISONS)]
         self.set_view(compare=compare)
-        self.refresh_bindings()  # h (hour/day) is the trend's only
-        text = f"last {compare} against the {compare} before" if compare else "trend"
-        self.notify(text, timeout=2, markup=False)
+        self.refresh_bindings()  # h (hour/day) is the trend's only; the pane says what it is
 
     # ---- looking back --------------------------------------------------------------------
     def shown_now(self) -> float:
@@ -429,9 +427,7 @@ class MonitorApp(App[None]):
         self.at = at
         self.loop.look_at(at)
         self._status(at=at)
-        self.refresh_bindings()  # L shows while looking back
-        self.notify("live" if at is None else f"at {fmt.moment(at)}", timeout=2,
-                    markup=False)
+        self.refresh_bindings()  # L shows while looking back; the status bar says when
 
     def action_filter(self) -> None:
         """Go to the testruns pane and open its filter box."""
