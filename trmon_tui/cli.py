@@ -20,6 +20,7 @@ USAGE = """\
 trmon-tui [FILE]                 the live monitor (FILE defaults to $TRMON_FILE)
        trmon-tui [LABEL=]FILE ...       the live monitor of several files (lab servers) at once
        trmon-tui --demo                 the live monitor over a live-written temporary file
+       trmon-tui FILE ... --at T        the monitor looking back at T (< > an hour, L live)
        trmon-tui ingest FILE            append JSON-lines events from stdin
        trmon-tui tail FILE [--follow]   print events as JSON lines, each exactly once, in file order
        trmon-tui report FILE [--json]   the statistics, as a table or as JSON
@@ -96,7 +97,8 @@ def monitor_parser() -> argparse.ArgumentParser:
                         help="a fixed time that ages are measured to (time in phase, oldest "
                              "wait, overdue, --since 24h), in seconds since the epoch "
                              "(default: the clock)")
-    parser.add_argument("--at", default=None, metavar="T", help=_at_help())
+    parser.add_argument("--at", default=None, metavar="T",
+                        help=_at_help() + "; in the monitor < > step an hour, L is live")
     return parser
 
 
