@@ -60,8 +60,8 @@ def _as_bytes(values: np.ndarray) -> np.ndarray:
 
 def _high_bit(values: np.ndarray) -> bool:
     """True when any byte of a contiguous S array is >= 0x80 (not ASCII)."""
-    if values.dtype.itemsize % 8 == 0:
-        return bool((values.view(np.uint64) & np.uint64(0x8080808080808080)).any())
+    if values.dtype.itemsize % 8 == 0:  # one OR over the words, no temporary array
+        return bool(np.bitwise_or.reduce(values.view(np.uint64)) & np.uint64(0x8080808080808080))
     return bool((values.view(np.uint8) >= 0x80).any())
 
 
