@@ -233,12 +233,13 @@ class SeedReader:
             run_rows["testrun_id"] = np.concatenate([ids for ids, _ in runs])
             run_rows["group"] = np.concatenate([np.full(len(ids), g, np.int32)
                                                 for ids, g in runs])
-        # The file's runs are unknown until read: estimated from the runs per row so far (5%
-        # over), so that a consumer catching up sizes its per-run arrays once rather than
-        # copying them at every doubling (the estimate is a size hint, nothing counts on it).
+        # The file's runs are unknown until read: estimated from the runs per row so far, so
+        # that a consumer catching up sizes its per-run arrays once rather than copying them at
+        # every doubling (a size hint, nothing counts on it; no margin: capacities round up to
+        # a power of two anyway, and a larger one costs memory, measured).
         runs_total = self.n_runs
         if more and self.events:
-            runs_total = max(runs_total, int(self.n_runs * rows_total / self.events * 1.05))
+            runs_total = max(runs_total, int(self.n_runs * rows_total / self.events))
         batch = Batch(first_event_row=first_event, events=events, first_run=first_run,
                       runs=run_rows, requests=requests, new_strings=tuple(new_strings),
                       new_names=tuple(new_names), runs_total=runs_total,
