@@ -110,7 +110,8 @@ async def test_step_back_forward_and_live_keep_the_view(tmp_path):
 async def test_a_step_forward_that_reaches_now_is_live(tmp_path):
     path = tmp_path / "farm.h5"
     total = write_two_days(path)
-    app = make_app(str(path), poll=None, watch=False, now=NOW, at=NOW - 0.5 * HOUR,
+    # now half a minute past NOW: < from live goes to the whole minute an hour before
+    app = make_app(str(path), poll=None, watch=False, now=NOW + 30.5, at=NOW - 0.5 * HOUR,
                    group="n900")
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, shows(app, NOW - 0.5 * HOUR))

@@ -405,9 +405,11 @@ class MonitorApp(App[None]):
         return self.now() if self.at is None else self.at
 
     def action_step(self, hours: int) -> None:
-        """One hour back (-1) or forward (+1) from the moment shown (from now when live); a
-        step forward that reaches now is live again."""
-        at = self.shown_now() + hours * STEP
+        """One hour back (-1) or forward (+1) from the moment shown (from now when live, to the
+        minute: "AT 06:41 UTC", not 06:41:35); a step forward that reaches now is live
+        again."""
+        base = self.at if self.at is not None else self.now() // 60 * 60
+        at = base + hours * STEP
         if at >= self.now():
             if self.at is not None:
                 self.action_live()

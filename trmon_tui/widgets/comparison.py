@@ -49,8 +49,8 @@ def phase_rows(one: dict) -> tuple[list[tuple[str, list[Text]]], str]:
 def title(one: dict, period: str, group: str | None) -> str:
     """What is compared with what, in one line."""
     cur = one["current"]
-    return (f"{clean(group or 'all groups', 20)}: testruns requested in the last {period} (to "
-            f"{moment(cur['end'])}) against the {period} before · status as of then")
+    return (f"{clean(group or 'all groups', 20)}: requested in the last {period} (to "
+            f"{moment(cur['end'])}) vs the {period} before · status as of then")
 
 
 def _cells(a: str, b: str, d: str, before, now, worse: bool = True) -> list[Text]:
