@@ -324,12 +324,12 @@ class TailLoop:
     def publish(self) -> None:
         """Compute the snapshot of the current view and post it."""
         self._published = self._shown()
-        self._recent_events()
         self._seq += 1
         self.post(SnapshotReady(self.snapshot()))
 
     def snapshot(self) -> Snapshot:
         """The data of the visible pane, plus what the status bar needs."""
+        self._recent_events()
         view, at = self.view, self.tail.at
         now = self.now() if at is None else at  # looking back, now is then
         values, errors = pane_data(self.engine, view, now)
