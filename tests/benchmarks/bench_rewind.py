@@ -1,10 +1,11 @@
 """What a step of the monitor's rewind costs (`<` / `>`, DESIGN "Looking back"), against
 `report --at T` of the same moment, interleaved in the same run (the machine is shared).
 
-    .venv/bin/python tests/benchmarks/bench_rewind.py [FILE] [--steps 3]
+    .venv/bin/python tests/benchmarks/bench_rewind.py [FILE] [--steps 3] [--moment median|last]
 
 FILE defaults to /work/bench/own-1M.h5.  The monitor's tail loop (trmon_tui.feed.TailLoop, the
-loop the app runs, on the overview) is started looking back at T = the median received time;
+loop the app runs, on the overview) is started looking back at T = the median received time
+(half the file counts) or the last one (all of it: `<` from live);
 then each step asks for T - 1h, T (back and forward again), timed from look_at() until the
 snapshot of that moment with every row read arrives (what the app shows); each step is
 followed by `report FILE --at T' --json` of the same moment T' (a subprocess: import, read,
@@ -36,9 +37,11 @@ from trmon_tui.feed import TailLoop, start_loop  # noqa: E402
 from trmon_tui.messages import SnapshotReady  # noqa: E402
 
 
-def median_received(path: str) -> float:
+def moment(path: str, which: str) -> float:
+    """The median or the last received time of a product-layout file."""
     with tables.open_file(path) as h5:
-        return float(np.median(h5.root.events.col("received")))
+        received = h5.root.events.col("received")
+    return float(np.median(received) if which == "median" else received.max())
 
 
 def report_at(path: str, at: float) -> float:
@@ -54,39 +57,37 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("file", nargs="?", default="/work/bench/own-1M.h5")
     parser.add_argument("--steps", type=int, default=3, help="back-and-forth pairs")
+    parser.add_argument("--moment", choices=("median", "last"), default="median")
     options = parser.parse_args()
-    at = median_received(options.file)
+    at = moment(options.file, options.moment)
     messages: queue.SimpleQueue = queue.SimpleQueue()
     loop = TailLoop([Source("", options.file)], messages.put, at=at)
     cancelled = threading.Event()
 
-    def shown(moment: float) -> float:
-        """Seconds until the complete snapshot of ``moment`` arrives."""
+    def shown(when: float) -> float:
+        """Seconds until the complete snapshot of ``when`` arrives."""
         start = time.perf_counter()
         while True:
             message = messages.get()
-            if isinstance(message, SnapshotReady) and message.snapshot.at == moment and \
+            if isinstance(message, SnapshotReady) and message.snapshot.at == when and \
                     not message.snapshot.file.loading:
                 return time.perf_counter() - start
 
     started = time.perf_counter()
     start_loop(loop, cancelled, messages.put, poll=None, watch=False)
     first = shown(at)
-    print(f"{options.file}: looking back at {at:.0f} (median received); "
+    print(f"{options.file}: looking back at {at:.0f} ({options.moment} received); "
           f"first read {time.perf_counter() - started:.2f} s ({first:.2f} s)")
     steps, reports = [], []
-    moment = at
     try:
         for k in range(2 * options.steps):
-            moment = at - 3600.0 if k % 2 == 0 else at
-            t0 = time.perf_counter()
-            loop.look_at(moment)
-            step = shown(moment)
-            assert time.perf_counter() - t0 >= step
-            report = report_at(options.file, moment)
+            when = at - 3600.0 if k % 2 == 0 else at
+            loop.look_at(when)
+            step = shown(when)
+            report = report_at(options.file, when)
             steps.append(step)
             reports.append(report)
-            print(f"  step to {moment:.0f}: {step:.2f} s   report --at: {report:.2f} s")
+            print(f"  step to {when:.0f}: {step:.2f} s   report --at: {report:.2f} s")
     finally:
         cancelled.set()
     s, r = statistics.median(steps), statistics.median(reports)
