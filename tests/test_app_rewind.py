@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import json
 
-from conftest import NOW, report, wait_for, write_two_days
+from conftest import NOW, report, two_day_events, wait_for, write_two_days
 from textual.widgets import Static
 
+from store.catalog import Catalog
+from store.multi import MultiTail
+from store.sources import Source
 from trmon_tui.app import make_app
+from trmon_tui.detail import load_testrun
 from trmon_tui.plain import moment
 from trmon_tui.widgets.livetable import LiveTable
 
@@ -196,3 +200,22 @@ async def test_compare_view_is_report_compare(tmp_path):
                        app.snapshot.comparison is not None and app.snapshot.live)
         await pilot.pause(0.1)
         assert _pane_lines(app) == _report_section(path, "24h", None, "tablet")
+
+
+def test_a_testruns_detail_at_t_has_the_events_received_by_then(tmp_path):
+    """The detail screen's look-up (in the loop's thread, on its MultiTail) looking back."""
+    path = tmp_path / "farm.h5"
+    write_two_days(path)
+    events = two_day_events()
+    straddling = sorted({e["testrun_id"] for e in events if e["received"] > AT} &
+                        {e["testrun_id"] for e in events if e["received"] <= AT})
+    assert straddling
+    tail = MultiTail([Source("farm", str(path))], at=AT)
+    while tail.more:
+        tail.poll_all()
+    for testrun_id in straddling[:3]:
+        loaded = load_testrun(tail, Catalog(), testrun_id, None)
+        assert not loaded.error
+        expected = [(e["event"], e["received"]) for e in events
+                    if e["testrun_id"] == testrun_id and e["received"] <= AT]
+        assert [(e["event"], e["received"]) for e in loaded.events] == expected
