@@ -67,6 +67,17 @@ class TailReader:
         self._counts = {name: 0 for name in schema.TABLES}
         self._seed: SeedReader | None = None
 
+    @property
+    def identity(self) -> str | None:
+        """The identity of the file being read, None before one was read (or after a Reset):
+        ``trmon:FILE_ID`` for a product file (its ``trmon_file_id``, kept by every copy of the
+        file), ``seed:DEVICE:INODE`` for a seed-layout file (it carries no id of its own: a file
+        renamed over it or recreated is another inode; one rewritten in place is noticed only
+        when it holds fewer rows).  What `tail --identity` and the mirror compare."""
+        if self._identity is None:
+            return None
+        return ":".join(map(str, self._identity))
+
     # ------------------------------------------------------------------ polling
 
     def poll(self) -> PollResult:

@@ -11,7 +11,22 @@ Ctrl-C ends it quietly with status 0; so does a closed pipe (`| head`).
 `tail --follow | ingest MIRROR` resumes after a cut: N = `ingest MIRROR --count`, the events the
 mirror holds (ingest commits every line it read to the end of its input).  Rows are counted
 in the file as it is: after a Reset (the file was replaced) the new file's rows below N are left
-out too, so a replaced source wants a fresh mirror (the Reset is said on stderr).
+out too (the Reset is said on stderr).
+
+For `trmon-tui mirror`, which must never append another file's rows to its copy (README, "Files
+on other servers"), two options guard the file's identity (TailReader.identity: `trmon:FILE_ID`
+of a product file, `seed:DEVICE:INODE` of a seed-layout one):
+
+- `--identity ID`: the file must be the one of identity ID.  The identity is checked before
+  anything is printed; another file, a Reset while following (replaced, truncated, deleted), or
+  fewer events than `--skip` (rows the copy holds that the file lost) stop the tail with status 3
+  and one line, instead of going on;
+- `--print-identity`: the machine protocol of the mirror.  The first line printed is
+  `{"identity": ID}` (once the file has been read), the events follow as usual, and a stop of the
+  kind above prints `{"replaced": REASON}` as the last line (instead of on stderr), status 3.
+  A Reset stops it too, even without `--identity`.
+
+Without them the output is exactly as above.
 """
 
 from __future__ import annotations
@@ -31,13 +46,15 @@ from store.vet import one_line
 from trmon_tui.commands.report_table import safe
 
 PREFIX = "trmon-tui tail: "
+REPLACED = 3  # exit status: the file is not (or no longer) the one of --identity
 
 
 def run(args: argparse.Namespace) -> int:
     """Print what is in FILE (and, with --follow, what arrives later)."""
     try:
+        guard = Guard(args.identity, args.print_identity)
         return _tail(args.file, follow=args.follow, poll=max(0.01, args.poll),
-                     skip=max(0, args.skip))
+                     skip=max(0, args.skip), guard=guard)
     except KeyboardInterrupt:
         return 0
     except BrokenPipeError:
@@ -50,7 +67,50 @@ def run(args: argparse.Namespace) -> int:
         return 1
 
 
-def _tail(path: str, *, follow: bool, poll: float, skip: int = 0) -> int:
+class Guard:
+    """What --identity and --print-identity ask of the tail (see the module docstring)."""
+
+    def __init__(self, expected: str | None = None, announce: bool = False) -> None:
+        self.expected = expected
+        self.announce = announce
+        self.announced = False
+
+    @property
+    def active(self) -> bool:
+        return self.expected is not None or self.announce
+
+    def check(self, reader: TailReader, result, out) -> str | None:
+        """Why the tail must stop before printing this poll's items, or None; announces the
+        identity once it is known."""
+        if not self.active:
+            return None
+        reset = next((item for item in result.items if isinstance(item, Reset)), None)
+        if reset is not None:
+            return reset.reason.removesuffix("; starting over from its first row")
+        identity = reader.identity
+        if identity is None:
+            return None
+        if self.expected is not None and identity != self.expected:
+            return (f"{reader.path} is another file (identity {identity}, not {self.expected}): "
+                    "it was replaced")
+        if self.announce and not self.announced:
+            out.write(json.dumps({"identity": identity}) + "\n")
+            self.announced = True
+        return None
+
+    def refuse(self, reason: str, out) -> int:
+        """Stop with status 3, saying why once: on stdout for the mirror, else on stderr."""
+        if self.announce:
+            out.write(json.dumps({"replaced": reason}, ensure_ascii=False) + "\n")
+            out.flush()
+        else:
+            print(PREFIX + safe(reason) + "; stopping", file=sys.stderr, flush=True)
+        return REPLACED
+
+
+def _tail(path: str, *, follow: bool, poll: float, skip: int = 0,
+          guard: Guard | None = None) -> int:
+    guard = guard or Guard()
     reader, catalog = TailReader(path), Catalog()
     wake = _watch(path) if follow else None
     last_message = ""
@@ -59,6 +119,9 @@ def _tail(path: str, *, follow: bool, poll: float, skip: int = 0) -> int:
     trouble_since = None
     while True:
         result = reader.poll()
+        refusal = guard.check(reader, result, out)
+        if refusal is not None:
+            return guard.refuse(refusal, out)
         for item in result.items:
             if isinstance(item, Reset):
                 catalog.reset()
@@ -71,6 +134,9 @@ def _tail(path: str, *, follow: bool, poll: float, skip: int = 0) -> int:
         status = result.status
         if result.more:
             continue
+        if status.state == "live" and catalog.events < skip and guard.active:
+            return guard.refuse(f"{path} holds {catalog.events} events, fewer than the {skip} "
+                                "already copied: it was truncated or replaced", out)
         if status.state == "live" and catalog.events < skip and not short:
             short = True
             print(PREFIX + f"{path} holds {catalog.events} events, fewer than the {skip} to "
