@@ -367,8 +367,8 @@ class Mirror:
         rate = (held - self._progress_events) / elapsed if elapsed > 0 else 0.0
         behind = ""
         if self._last_received is not None:
-            behind = (f"; the last event was received {_duration(time.time() - self._last_received)}"
-                      " ago (the source's clock)")
+            ago = _duration(time.time() - self._last_received)
+            behind = f"; the last event was received {ago} ago (the source's clock)"
         self.say(f"{self.local} holds {held} events ({rate:.0f}/s over {elapsed:.0f} s){behind}")
         self._progress_at, self._progress_events = now, held
 
