@@ -26,7 +26,7 @@ def say(message: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        mirror = Mirror(args.source, args.local, ssh=args.ssh or DEFAULT_SSH,
+        mirror = Mirror(args.source, args.local, ssh=DEFAULT_SSH if args.ssh is None else args.ssh,
                         remote=args.remote_command or DEFAULT_REMOTE, restart=args.restart,
                         progress=args.progress, say=say)
     except MirrorError as exc:
