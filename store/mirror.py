@@ -148,6 +148,8 @@ class Mirror:
                 code = self._judge(session)
                 if code is not None:
                     return code
+            self.writer.flush()
+            self.say(f"stopped; {self.local} holds {self.writer.committed} events")
             return 0
         except MirrorError as exc:
             self.say(str(exc))
@@ -239,7 +241,8 @@ class Mirror:
         try:
             while not self._stopping:
                 ready = selector.select(self._until_progress())
-                self._maybe_progress()
+                if session.identity is not None:  # connected, reading the source
+                    self._maybe_progress()
                 if not any(key.fd == fd for key, _ in ready):
                     continue
                 data = os.read(fd, 1 << 20)
@@ -290,6 +293,8 @@ class Mirror:
                                 f"not {self.identity})")
             return False
         self.backoff.reset()  # the link works and the source was read
+        self._progress_at = time.monotonic()
+        self._progress_events = self.writer.committed
         self.say(f"following {self.source} ({identity}) from event {session.resumed_at}")
         return True
 
@@ -326,8 +331,7 @@ class Mirror:
             self.backoff.reset()
             return None
         if self._stopping:
-            self.say(f"stopped; {self.local} holds {self.writer.committed} events")
-            return 0
+            return None  # run() says so
         if session.protocol is not None:
             raise MirrorError(f"{self.source}: {session.protocol}", USAGE)
         if session.returncode == USAGE:

@@ -181,6 +181,13 @@ class Mirror:
                     return pid
         raise AssertionError("no remote tail running")
 
+    def wait_for_end(self, pids, timeout: float = 30.0) -> None:
+        """Until none of these processes runs any more (a zombie has ended)."""
+        deadline = time.monotonic() + timeout
+        while any(_running(pid) for pid in pids):
+            assert time.monotonic() < deadline, f"still running: {pids}"
+            time.sleep(0.1)
+
     def end(self, signum=signal.SIGTERM) -> int:
         self.proc.send_signal(signum)
         return self.finish()
@@ -197,6 +204,14 @@ def _children(pid: int) -> list[int]:
             return [int(p) for p in f.read().split()]
     except OSError:
         return []
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def _links(mirror: Mirror) -> int:
@@ -224,6 +239,7 @@ def test_mirror_resumes_exactly_after_every_cut(tmp_path):
         first.wait_for_events(held + 1000)
         first.proc.kill()  # the mirror itself dies, perhaps in the middle of a commit
         first.finish()
+        first.wait_for_end(first.transport())  # no SSH client or remote tail outlives it
         assert first.stderr.count("reconnecting in 1 s") == 2, first.stderr
         second = Mirror(source, local, tmp_path=tmp_path)
         assert writer.wait(timeout=180) == 0
@@ -236,7 +252,7 @@ def test_mirror_resumes_exactly_after_every_cut(tmp_path):
     assert count(local) == history + 20000
     assert "Traceback" not in first.stderr + second.stderr
     assert "stopped;" in second.lines[-1] and "holds" in second.stderr  # progress said
-    assert all(not _children(pid) for pid in second.transport()), "a remote tail outlived it"
+    second.wait_for_end(second.transport())
 
 
 def test_a_replaced_source_is_refused_and_restart_keeps_the_old_mirror(tmp_path):
@@ -300,6 +316,7 @@ def test_back_off_and_a_clean_stop_while_waiting(tmp_path):
     waits = [line.rsplit("reconnecting in ", 1)[1] for line in mirror.lines
              if "reconnecting in" in line]
     assert waits[:3] == ["1 s", "2 s", "4 s"] and "status 1" in mirror.lines[0]
+    assert "stopped;" in mirror.lines[-1]
     assert count(tmp_path / "local.h5") == 0
 
 
