@@ -11,6 +11,7 @@ import os
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -133,13 +134,15 @@ def test_tail_identity_options(tmp_path):
 
 
 class Mirror:
-    """A running `trmon-tui mirror lab2:SOURCE LOCAL` over the fake SSH client."""
+    """A running `trmon-tui mirror lab2:SOURCE LOCAL`, over the fake SSH client unless given
+    another --ssh (``extra`` comes last: its options win)."""
 
-    def __init__(self, source, local, *extra: str, tmp_path, remote: str = REMOTE) -> None:
+    def __init__(self, source, local, *extra: str, tmp_path, remote: str = REMOTE,
+                 host: str = "lab2") -> None:
         self.local, self.log = local, tmp_path / "ssh.log"
         ssh = f"{shlex.quote(sys.executable)} {shlex.quote(FAKE_SSH)} -o BatchMode=yes"
         self.proc = subprocess.Popen(
-            [*TRMON, "mirror", f"lab2:{source}", str(local), "--ssh", ssh, "--remote-command",
+            [*TRMON, "mirror", f"{host}:{source}", str(local), "--ssh", ssh, "--remote-command",
              remote, "--progress", "1", *extra], stderr=subprocess.PIPE, text=True,
             env={**os.environ, "FAKE_SSH_LOG": str(self.log)})
         self.lines: list[str] = []
@@ -332,3 +335,73 @@ def test_refusals_at_the_start(tmp_path):
                               timeout=60)
         assert done.returncode == 2 and message in done.stderr, done.stderr
         assert len(done.stderr.splitlines()) == 1
+
+
+def _real_sshd(tmp_path) -> tuple[subprocess.Popen, str]:
+    """OpenSSH's sshd on 127.0.0.1 with a throwaway host key and user key (root only: sshd
+    needs its privilege separation); the --ssh command that reaches it."""
+    sshd, keygen = "/usr/sbin/sshd", shutil.which("ssh-keygen")
+    if not (os.path.exists(sshd) and keygen and shutil.which("ssh")) or os.geteuid() != 0:
+        pytest.skip("needs OpenSSH (sshd, ssh, ssh-keygen) and root")
+    os.makedirs("/run/sshd", exist_ok=True)
+    for key in ("host_key", "user_key"):
+        subprocess.run([keygen, "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / key)],
+                       check=True)
+    shutil.copy(tmp_path / "user_key.pub", tmp_path / "authorized_keys")
+    with socket.socket() as probe:  # a free port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (tmp_path / "sshd_config").write_text(
+        f"ListenAddress 127.0.0.1\nPort {port}\nHostKey {tmp_path / 'host_key'}\n"
+        f"AuthorizedKeysFile {tmp_path / 'authorized_keys'}\nPermitRootLogin prohibit-password\n"
+        "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
+        "StrictModes no\n")
+    server = subprocess.Popen([sshd, "-D", "-e", "-f", str(tmp_path / "sshd_config")],
+                              stderr=subprocess.DEVNULL)
+    ssh = (f"ssh -o BatchMode=yes -o ServerAliveInterval=15 -o StrictHostKeyChecking=no "
+           f"-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -p {port} "
+           f"-i {tmp_path / 'user_key'}")
+    deadline = time.monotonic() + 30
+    while subprocess.run([*shlex.split(ssh), "127.0.0.1", "true"],
+                         capture_output=True).returncode != 0:
+        if time.monotonic() > deadline or server.poll() is not None:
+            server.kill()
+            pytest.skip("sshd did not start")
+        time.sleep(0.2)
+    return server, ssh
+
+
+def test_over_real_openssh(tmp_path):
+    """The real SSH client and server on the loopback: the link cut (the client killed) while a
+    writer appends, then the source replaced."""
+    server, ssh = _real_sshd(tmp_path)
+    source, local = tmp_path / "lab2.h5", tmp_path / "local.h5"
+    write(source, farm_events(42, runs=20))
+    writer = subprocess.Popen([sys.executable, HELPER, "write", str(source), "--count",
+                               "6000", "--batch", "100", "--rate", "1000", "--interval",
+                               "0.05"], stdout=subprocess.DEVNULL)
+    remote = shlex.quote(os.path.join(os.path.dirname(sys.executable), "trmon-tui"))
+    real = ("--ssh", ssh, "--remote-command", remote)
+    try:
+        mirror = Mirror(source, local, *real, tmp_path=tmp_path, host="127.0.0.1")
+        mirror.wait_for(lambda: "following" in mirror.stderr)
+        mirror.wait_for_events(1000)
+        client = [pid for pid in _children(mirror.proc.pid)
+                  if open(f"/proc/{pid}/comm").read().strip() == "ssh"]
+        os.kill(client[0], signal.SIGKILL)
+        assert writer.wait(timeout=120) == 0
+        mirror.wait_for_events(count(source))
+        assert mirror.end() == 0, mirror.stderr
+        assert "reconnecting in 1 s" in mirror.stderr
+        assert_same_events(local, source)
+        assert not mirror.log.exists(), "the fake SSH client was used"
+        write(tmp_path / "new.h5", farm_events(7, runs=5))
+        os.replace(tmp_path / "new.h5", source)
+        refused = Mirror(source, local, *real, tmp_path=tmp_path, host="127.0.0.1")
+        assert refused.finish() == 3 and "was replaced" in refused.stderr
+        assert len(refused.lines) == 1, refused.stderr
+    finally:
+        writer.kill()
+        writer.wait()
+        server.terminate()
+        server.wait()
