@@ -180,6 +180,16 @@ class SeedReader:
         sizes = {name: int(t.nrows) for name, t in seed_tables(h5)}
         return any(sizes.get(name, 0) < n for name, n in self.delivered.items())
 
+    def skip(self, h5: tables.File, rows: int) -> None:
+        """Start at file row ``rows`` (rows count group by group, in the order read() delivers
+        a file it reads in one go) without reading the rows before it (`tail --skip`)."""
+        for group, table in seed_tables(h5):
+            take = min(int(table.nrows), rows - self.events)
+            if take <= 0:
+                break
+            self.delivered[group] = take
+            self.events += take
+
     def read(self, h5: tables.File, max_rows: int) -> tuple[Batch, bool]:
         """New rows of every group (at most ``max_rows`` events); returns (batch, more)."""
         new_strings: list[str] = []
