@@ -127,6 +127,8 @@ class Mirror:
         self._progress_at = time.monotonic()
         self._progress_events = 0
         self._last_received: float | None = None
+        self._source_events: int | None = None  # as the remote tail last said
+        self._received = 0  # events received up to now (the copy's count once committed)
 
     # ------------------------------------------------------------------ control
 
@@ -261,12 +263,15 @@ class Mirror:
             item = json.loads(raw)
         except ValueError:
             item = None
-        if isinstance(item, dict) and "testrun_id" not in item:
+        if isinstance(item, dict) and "testrun_id" not in item:  # a notice, not an event
             if "replaced" in item:
                 session.replaced = str(item["replaced"])
                 return False
             if "identity" in item and session.identity is None:
                 return self._announced(session, str(item["identity"]))
+            if isinstance(item.get("events_total"), int):
+                self._source_events = item["events_total"]
+            return True  # notices a later remote tail may add are skipped
         if session.identity is None:
             session.protocol = ("it sent an event before the source's identity (is the "
                                 "remote trmon-tui older than this one?)")
@@ -279,6 +284,7 @@ class Mirror:
             session.rejected = reason
             return False
         session.received += 1
+        self._received = session.resumed_at + session.received
         received = item.get("received")
         if isinstance(received, (int, float)):
             self._last_received = float(received)
@@ -292,6 +298,7 @@ class Mirror:
             session.replaced = (f"{self.path} is another file (identity {identity}, "
                                 f"not {self.identity})")
             return False
+        self._received = session.resumed_at
         self.backoff.reset()  # the link works and the source was read
         self._progress_at = time.monotonic()
         self._progress_events = self.writer.committed
@@ -370,9 +377,11 @@ class Mirror:
         elapsed = now - self._progress_at
         rate = (held - self._progress_events) / elapsed if elapsed > 0 else 0.0
         behind = ""
+        if self._source_events is not None:
+            behind = f", {max(0, self._source_events - self._received)} behind the source"
         if self._last_received is not None:
             ago = _duration(time.time() - self._last_received)
-            behind = f"; the last event was received {ago} ago (the source's clock)"
+            behind += f"; the last event was received {ago} ago (the source's clock)"
         self.say(f"{self.local} holds {held} events ({rate:.0f}/s over {elapsed:.0f} s){behind}")
         self._progress_at, self._progress_events = now, held
 

@@ -119,7 +119,8 @@ def test_tail_identity_options(tmp_path):
     announced = tail(path, "--print-identity")
     first, *rest = announced.stdout.splitlines()
     identity = json.loads(first)["identity"]
-    assert identity.startswith("trmon:") and rest == plain and announced.returncode == 0
+    assert identity.startswith("trmon:") and announced.returncode == 0
+    assert rest[:-1] == plain and json.loads(rest[-1]) == {"events_total": len(plain)}
     assert tail(path, "--identity", identity, "--skip", 5).stdout.splitlines() == plain[5:]
     # Another file with the same events: status 3, one line, not one event printed.
     refused = tail(other, "--identity", identity)
@@ -254,7 +255,8 @@ def test_mirror_resumes_exactly_after_every_cut(tmp_path):
     assert_same_events(local, source)
     assert count(local) == history + 20000
     assert "Traceback" not in first.stderr + second.stderr
-    assert "stopped;" in second.lines[-1] and "holds" in second.stderr  # progress said
+    assert "stopped;" in second.lines[-1]
+    assert "0 behind the source" in second.stderr  # progress said, caught up at the end
     second.wait_for_end(second.transport())
 
 

@@ -23,9 +23,11 @@ of a product file, `seed:DEVICE:INODE` of a seed-layout one):
   fewer events than `--skip` (rows the copy holds that the file lost) stop the tail with status 3
   and one line, instead of going on;
 - `--print-identity`: the machine protocol of the mirror.  The first line printed is
-  `{"identity": ID}` (once the file has been read), the events follow as usual, and a stop of the
-  kind above prints `{"replaced": REASON}` as the last line (instead of on stderr), status 3.
-  A Reset stops it too, even without `--identity`.
+  `{"identity": ID}` (once the file has been read), the events follow as usual, with a line
+  `{"events_total": N}` after them whenever the file's event count changes (how far behind the
+  mirror is), and a stop of the kind above prints `{"replaced": REASON}` as the last line
+  (instead of on stderr), status 3.  A Reset stops it too, even without `--identity`.  A line
+  that is a JSON object without "testrun_id" is such a notice, never an event.
 
 Without them the output is exactly as above.
 """
@@ -82,6 +84,7 @@ class Guard:
         self.expected = expected
         self.announce = announce
         self.announced = False
+        self.total = -1  # the event count last printed
 
     @property
     def active(self) -> bool:
@@ -105,6 +108,13 @@ class Guard:
             out.write(json.dumps({"identity": identity}) + "\n")
             self.announced = True
         return None
+
+    def count(self, status, out) -> None:
+        """With --print-identity: ``{"events_total": N}`` whenever the file's event count
+        changes, after the events read with it (so the mirror knows how far behind it is)."""
+        if self.announced and status.state == "live" and status.rows_total != self.total:
+            self.total = status.rows_total
+            out.write(json.dumps({"events_total": self.total}) + "\n")
 
     def refuse(self, reason: str, out) -> int:
         """Stop with status 3, saying why once: on stdout for the mirror, else on stderr."""
@@ -140,6 +150,7 @@ def _tail(path: str, *, follow: bool, poll: float, skip: int = 0,
                 catalog.apply(item)
                 out.write("".join(json.dumps(event, ensure_ascii=False) + "\n"
                                   for event in catalog.event_dicts(_after(item, skip))))
+        guard.count(result.status, out)
         out.flush()
         status = result.status
         if result.more:
