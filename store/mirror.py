@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from store.follow import RETRY_FIRST, RETRY_MAX
 from store.lines import write_event
 from store.writer import EventWriter, StoreError
 
@@ -53,9 +54,10 @@ class MirrorError(Exception):
 
 
 class Backoff:
-    """Delays before reconnecting: 1 s, 2 s, 4 s ... up to 60 s; reset() after a success."""
+    """Delays before reconnecting: 1 s, 2 s, 4 s ... up to 60 s; reset() after a success (the
+    follow loop's policy, store.follow: the mirror follows a remote process, not a file)."""
 
-    def __init__(self, first: float = 1.0, limit: float = 60.0) -> None:
+    def __init__(self, first: float = RETRY_FIRST, limit: float = RETRY_MAX) -> None:
         self.first, self.limit = first, limit
         self.delay = first
 

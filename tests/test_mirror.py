@@ -18,8 +18,8 @@ import threading
 import time
 
 import pytest
+from conftest import farm_events, write
 from test_multi import seed_file
-from test_report import farm_events, write
 
 import store.writer
 from store.writer import EventWriter

@@ -14,14 +14,14 @@ import signal
 import sys
 
 from store.mirror import DEFAULT_REMOTE, DEFAULT_SSH, Mirror, MirrorError
-from trmon_tui.commands.report_table import safe
+from trmon_tui.plain import clean
 
 PREFIX = "trmon-tui mirror: "
 
 
 def say(message: str) -> None:
     """One line on stderr; what came from the other server is shown literally."""
-    print(PREFIX + safe(message), file=sys.stderr, flush=True)
+    print(PREFIX + clean(message), file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
