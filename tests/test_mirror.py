@@ -6,6 +6,7 @@ place; and the pieces it stands on: `tail --skip`, `--identity`, `--print-identi
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shlex
@@ -22,7 +23,10 @@ from conftest import farm_events, write
 from test_multi import seed_file
 
 import store.writer
+from store.batch import Reset
+from store.tail import TailReader
 from store.writer import EventWriter
+from trmon_tui.commands.tail_identity import Guard, Refused
 
 HELPER = os.path.join(os.path.dirname(__file__), "writer_proc.py")
 FAKE_SSH = os.path.join(os.path.dirname(__file__), "fake_ssh.py")
@@ -132,6 +136,29 @@ def test_tail_identity_options(tmp_path):
     # Fewer events than the copy holds: the file lost rows the copy has.
     short = tail(path, "--identity", identity, "--skip", len(plain) + 1)
     assert short.returncode == 3 and "fewer than" in short.stderr and short.stdout == ""
+
+
+def test_guard_refuses_batches_read_before_a_replacement(tmp_path):
+    """A follower takes batches a reader thread read ahead: once that reader has met a Reset,
+    its identity is the new file's, not the batch's, so a guarded tail must stop there."""
+    path = tmp_path / "farm.h5"
+    write(path, farm_events(41, runs=5))
+    reader = TailReader(str(path))
+    first = reader.poll()
+    guard = Guard(announce=True)
+    out = io.StringIO()
+    guard.batch(reader, out)  # the batch of the file the reader is on: announced
+    assert json.loads(out.getvalue())["identity"] == reader.identity
+    write(tmp_path / "new.h5", farm_events(7, runs=5))
+    os.replace(tmp_path / "new.h5", path)
+    second = reader.poll()
+    assert first.items and any(isinstance(i, Reset) for i in second.items)
+    assert reader.resets == 1
+    with pytest.raises(Refused, match="replaced while being read"):
+        guard.batch(reader, out)  # say, a batch of the old file taken only now
+    with pytest.raises(Refused, match="replaced"):
+        guard.reset(next(i for i in second.items if isinstance(i, Reset)))
+    Guard().batch(reader, out)  # without --identity/--print-identity: no guard
 
 
 class Mirror:
