@@ -22,6 +22,7 @@ object ``{"source": "HOST:PATH", "identity": ID}``, written (fsynced) before its
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import json
 import os
 import selectors
@@ -126,6 +127,7 @@ class Mirror:
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
         self._child: subprocess.Popen | None = None
+        self._lock = None  # the open LOCAL.mirror-lock
         self._progress_at = time.monotonic()
         self._progress_events = 0
         self._last_received: float | None = None
@@ -164,6 +166,7 @@ class Mirror:
     # ------------------------------------------------------------------ the copy
 
     def _open(self) -> None:
+        self._lock_copy()
         try:
             self.writer = EventWriter(self.local)
             recorded = self.writer.annotation(SOURCE_ATTR)
@@ -183,6 +186,21 @@ class Mirror:
                 raise MirrorError(f"{why}: it cannot be continued exactly; --restart keeps it "
                                   "aside and starts a fresh mirror", USAGE)
             self._start_afresh(why)
+
+    def _lock_copy(self) -> None:
+        """One mirror per copy: two would both append what arrives, each event twice.  An
+        flock on LOCAL.mirror-lock (left in place: removing a lock file races), released
+        when the process ends however it ends."""
+        path = f"{self.local}.mirror-lock"
+        try:
+            self._lock = open(path, "a")  # noqa: SIM115 - held for the mirror's lifetime
+        except OSError as exc:
+            raise MirrorError(f"cannot create {path} ({exc.strerror})", USAGE) from None
+        try:
+            fcntl.flock(self._lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise MirrorError(f"another mirror is writing {self.local} (it holds {path}); "
+                              "one mirror per file", USAGE) from None
 
     def _start_afresh(self, why: str) -> None:
         """Keep the copy as LOCAL.N (the first free N from 1) and start an empty one."""
@@ -213,6 +231,8 @@ class Mirror:
                 self.say(f"could not commit the last events to {self.local}: {exc}")
         os.close(self._wake_r)
         os.close(self._wake_w)
+        if self._lock is not None:
+            self._lock.close()
 
     # ------------------------------------------------------------------ one connection
 

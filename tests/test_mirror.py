@@ -338,6 +338,19 @@ def test_a_seed_layout_source(tmp_path):
     assert again.finish() == 3 and "was replaced" in again.stderr
 
 
+def test_one_mirror_per_copy(tmp_path):
+    """A second mirror of the same copy (say, started by hand beside the service) would append
+    every event twice: it is refused while the first runs."""
+    source, local = tmp_path / "lab2.h5", tmp_path / "local.h5"
+    write(source, farm_events(42, runs=5))
+    first = Mirror(source, local, tmp_path=tmp_path)
+    first.wait_for(lambda: "following" in first.stderr)
+    second = Mirror(source, local, tmp_path=tmp_path)
+    assert second.finish() == 2 and "another mirror is writing" in second.stderr
+    assert first.end() == 0
+    assert_same_events(local, source)
+
+
 def test_back_off_and_a_clean_stop_while_waiting(tmp_path):
     """A remote command that keeps failing: 1 s, 2 s, 4 s ... between tries; SIGINT ends it
     at once with status 0."""
@@ -358,7 +371,8 @@ def test_refusals_at_the_start(tmp_path):
     write(made_by_ingest, farm_events(3, runs=2))
     cases = [(["lab2-no-path", str(tmp_path / "a.h5")], "is not HOST:PATH"),
              (["lab2:/x.h5", str(made_by_ingest)], "no recorded source"),
-             (["lab2:/x.h5", str(tmp_path / "a.h5"), "--ssh", ""], "--ssh is empty")]
+             (["lab2:/x.h5", str(tmp_path / "a.h5"), "--ssh", ""], "--ssh is empty"),
+             (["lab2:/x.h5", str(tmp_path / "no-such-dir" / "a.h5")], "cannot create")]
     for args, message in cases:
         done = subprocess.run([*TRMON, "mirror", *args], capture_output=True, text=True,
                               timeout=60)
