@@ -160,6 +160,12 @@ class Mirror:
         except MirrorError as exc:
             self.say(str(exc))
             return exc.code
+        except StoreError as exc:  # a commit failed: what was committed stays exact
+            self.say(f"cannot write {self.local}: {exc}")
+            return USAGE
+        except OSError as exc:  # keeping the old copy aside failed
+            self.say(f"cannot keep {self.local} aside ({exc.strerror}); nothing was lost")
+            return USAGE
         finally:
             self._close()
 
