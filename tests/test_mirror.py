@@ -448,3 +448,17 @@ def test_over_real_openssh(tmp_path):
         writer.wait()
         server.terminate()
         server.wait()
+
+
+def test_restart_keeps_a_copy_of_no_recorded_source(tmp_path):
+    """A file `ingest` made (the old shell loop's mirror) has no recorded source: --restart
+    keeps it as LOCAL.1 and starts afresh."""
+    local = tmp_path / "local.h5"
+    write(local, farm_events(3, runs=2))
+    before = events_of(local)
+    mirror = Mirror(tmp_path / "lab2.h5", local, "--restart", tmp_path=tmp_path,
+                    remote="exit 1; :")
+    mirror.wait_for(lambda: "reconnecting" in mirror.stderr)
+    assert mirror.end() == 0
+    assert "no recorded source" in mirror.lines[0] and f"{local}.1" in mirror.lines[0]
+    assert events_of(f"{local}.1") == before and count(local) == 0
