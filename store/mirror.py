@@ -323,8 +323,8 @@ class Mirror:
         if self.identity is None:
             self._record(identity)  # before any event of it is written
         elif identity != self.identity:
-            session.replaced = (f"{self.path} is another file (identity {identity}, "
-                                f"not {self.identity})")
+            session.replaced = (f"{self.path} is another file than expected (identity "
+                                f"{identity}, not {self.identity})")
             return False
         self._received = session.resumed_at
         self.backoff.reset()  # the link works and the source was read

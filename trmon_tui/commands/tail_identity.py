@@ -77,8 +77,8 @@ class Guard:
         if identity is None:
             return
         if self.expected is not None and identity != self.expected:
-            raise Refused(f"{reader.path} is another file (identity {identity}, not "
-                          f"{self.expected}): it was replaced")
+            raise Refused(f"{reader.path} is another file than expected (identity {identity}, "
+                          f"not {self.expected})")
         if self.announce and not self.announced:
             out.write(json.dumps({"identity": identity}) + "\n")
             self.announced = True
