@@ -4,9 +4,11 @@ The protocol (README, "Files on other servers"): the mirror runs
 ``SSH HOST REMOTE tail --follow --print-identity --skip N [--identity ID] -- PATH``, where N is
 the number of events its copy holds (committed: a commit a killed mirror left in the journal is
 finished first) and ID the identity of the source recorded in the copy.  The remote tail prints
-``{"identity": ID}`` first, then the events at the source's rows N, N+1, ... as JSON lines, and,
-if the source is not (or no longer) the file ID, ``{"replaced": REASON}`` and stops with status 3
-before printing a row of the other file.  Each event goes through the writer's validation and
+``{"identity": ID}`` first, then the events at the source's rows N, N+1, ... as JSON lines
+(with ``{"events_total": N}`` notices: how far behind the copy is), and, if the source is not
+(or no longer) the file ID, ``{"replaced": REASON}`` and stops with status 3 before printing a
+row of the other file (trmon_tui/commands/tail_identity.py).  store/remote_tail.py starts, ends
+and retries the remote tail.  Each event goes through the writer's validation and
 commit path (as `ingest`'s lines do); the writer commits every quarter second.
 
 Exactly once: a link that drops (the remote tail, the SSH client or the mirror killed) loses at
@@ -21,29 +23,33 @@ object ``{"source": "HOST:PATH", "identity": ID}``, written (fsynced) before its
 
 from __future__ import annotations
 
-import ctypes
 import fcntl
 import json
 import os
 import selectors
 import shlex
-import signal
 import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from store.follow import RETRY_FIRST, RETRY_MAX
 from store.lines import write_event
+from store.remote_tail import (
+    DEFAULT_REMOTE,
+    DEFAULT_SSH,
+    Backoff,
+    end,
+    how_it_ended,
+    remote_argv,
+    split_source,
+    start,
+)
 from store.writer import EventWriter, StoreError
 
-DEFAULT_SSH = "ssh -o BatchMode=yes -o ServerAliveInterval=15"
-DEFAULT_REMOTE = "trmon-tui"
 SOURCE_ATTR = "trmon_mirror_source"
 REPLACED = 3          # exit status of a refused source (the remote tail's too)
 USAGE = 2             # exit status of a usage error or a local file that cannot be written
 REJECTED = 1          # exit status when the source holds an event the copy cannot keep
-STOP_PATIENCE = 5.0   # seconds the SSH client gets to end after SIGTERM before SIGKILL
 
 
 class MirrorError(Exception):
@@ -52,47 +58,6 @@ class MirrorError(Exception):
     def __init__(self, message: str, code: int) -> None:
         super().__init__(message)
         self.code = code
-
-
-class Backoff:
-    """Delays before reconnecting: 1 s, 2 s, 4 s ... up to 60 s; reset() after a success (the
-    follow loop's policy, store.follow: the mirror follows a remote process, not a file)."""
-
-    def __init__(self, first: float = RETRY_FIRST, limit: float = RETRY_MAX) -> None:
-        self.first, self.limit = first, limit
-        self.delay = first
-
-    def next(self) -> float:
-        delay, self.delay = self.delay, min(self.limit, self.delay * 2)
-        return delay
-
-    def reset(self) -> None:
-        self.delay = self.first
-
-
-def split_source(text: str) -> tuple[str, str]:
-    """HOST:PATH (HOST may be user@host or a bracketed [IPv6] address) as (host, path)."""
-    if text.startswith("["):
-        host, sep, rest = text[1:].partition("]")
-        path = rest[1:] if rest.startswith(":") else ""
-    else:
-        host, sep, path = text.partition(":")
-    if not host or not sep or not path:
-        raise MirrorError(f"{text!r} is not HOST:PATH (such as lab2:/data/farm/events.h5)",
-                          USAGE)
-    return host, path
-
-
-def remote_argv(ssh: str, host: str, path: str, *, skip: int, identity: str | None,
-                remote: str = DEFAULT_REMOTE) -> list[str]:
-    """The command that runs the source's tail on HOST.  SSH joins the words after HOST into
-    one shell command line there: every argument is quoted, except ``remote`` (a command line
-    of its own, such as ``/opt/trmon-tui/.venv/bin/trmon-tui``)."""
-    words = ["tail", "--follow", "--print-identity", "--skip", str(skip)]
-    if identity is not None:
-        words += ["--identity", identity]
-    words += ["--", path]
-    return [*shlex.split(ssh), host, " ".join([remote, *map(shlex.quote, words)])]
 
 
 @dataclass
@@ -113,13 +78,18 @@ class Mirror:
 
     def __init__(self, source: str, local: str, *, ssh: str = DEFAULT_SSH,
                  remote: str = DEFAULT_REMOTE, restart: bool = False, progress: float = 30.0,
-                 say: Callable[[str], None] = print) -> None:
+                 say: Callable[[str], None] = print,
+                 duration: Callable[[float], str] = lambda s: f"{s:.0f} s") -> None:
         self.source, self.local = source, os.fspath(local)
-        self.host, self.path = split_source(source)
+        try:
+            self.host, self.path = split_source(source)
+        except ValueError as exc:
+            raise MirrorError(str(exc), USAGE) from None
         if not shlex.split(ssh):
             raise MirrorError("--ssh is empty: give the SSH client's command", USAGE)
         self.ssh, self.remote, self.restart = ssh, remote, restart
         self.progress, self.say = progress, say
+        self.duration = duration  # how an age is shown (the command's: 42s, 3m05s, 2h07m)
         self.backoff = Backoff()
         self.writer: EventWriter | None = None
         self.identity: str | None = None
@@ -248,17 +218,14 @@ class Mirror:
         argv = remote_argv(self.ssh, self.host, self.path, skip=session.resumed_at,
                            identity=self.identity, remote=self.remote)
         try:
-            # Its own session: a Ctrl-C in the terminal is the mirror's to handle; and it gets
-            # SIGTERM if the mirror dies, so no SSH client outlives it.
-            self._child = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
-                                           stdout=subprocess.PIPE, start_new_session=True,
-                                           preexec_fn=_end_with_parent)
+            self._child = start(argv)
         except OSError as exc:
             raise MirrorError(f"cannot run {argv[0]} ({exc.strerror})", USAGE) from None
         try:
             self._receive(session)
         finally:
-            session.returncode = self._end_child()
+            child, self._child = self._child, None
+            session.returncode = end(child)
         return session
 
     def _receive(self, session: Session) -> None:
@@ -333,17 +300,6 @@ class Mirror:
         self.say(f"following {self.source} ({identity}) from event {session.resumed_at}")
         return True
 
-    def _end_child(self) -> int | None:
-        child, self._child = self._child, None
-        if child.poll() is None:
-            child.terminate()
-            try:
-                child.wait(STOP_PATIENCE)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        child.stdout.close()
-        return child.wait()
-
     # ------------------------------------------------------------------ what next
 
     def _judge(self, session: Session) -> int | None:
@@ -373,7 +329,7 @@ class Mirror:
             raise MirrorError(f"the remote tail of {self.source} refused its arguments (status "
                               "2: is the remote trmon-tui older than this one?)", USAGE)
         delay = self.backoff.next()
-        self.say(f"the link to {self.host} ended ({_ended(session.returncode)}) after "
+        self.say(f"the link to {self.host} ended ({how_it_ended(session.returncode)}) after "
                  f"{session.received} events; reconnecting in {delay:.0f} s")
         self._sleep(delay)
         return None
@@ -408,45 +364,7 @@ class Mirror:
         if self._source_events is not None:
             behind = f", {max(0, self._source_events - self._received)} behind the source"
         if self._last_received is not None:
-            ago = _duration(time.time() - self._last_received)
+            ago = self.duration(time.time() - self._last_received)
             behind += f"; the last event was received {ago} ago (the source's clock)"
         self.say(f"{self.local} holds {held} events ({rate:.0f}/s over {elapsed:.0f} s){behind}")
         self._progress_at, self._progress_events = now, held
-
-
-def _duration(seconds: float) -> str:
-    """Seconds in the largest sensible unit: 0.4 s, 42 s, 3 min, 5 h, 12 d."""
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if abs(seconds) >= 2 * size:
-            return f"{seconds / size:.0f} {unit}"
-    return f"{seconds:.1f} s" if abs(seconds) < 10 else f"{seconds:.0f} s"
-
-
-def _ended(returncode: int | None) -> str:
-    if returncode is None:
-        return "status unknown"
-    if returncode < 0:
-        return f"killed by {signal.Signals(-returncode).name}"
-    if returncode == 255:
-        return "SSH status 255: connection failed or cut"
-    if returncode == 127:
-        return "status 127: the remote command was not found"
-    return f"status {returncode}"
-
-
-def _find_prctl():
-    try:
-        return ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):  # not Linux
-        return None
-
-
-_PRCTL = _find_prctl()  # looked up here: between fork and exec only a plain call is safe
-PR_SET_PDEATHSIG = 1
-
-
-def _end_with_parent() -> None:
-    """In the SSH client before exec: SIGTERM when the mirror dies (Linux; elsewhere the
-    client ends at its next write into the closed pipe)."""
-    if _PRCTL is not None:
-        _PRCTL(PR_SET_PDEATHSIG, signal.SIGTERM)

@@ -13,8 +13,9 @@ import argparse
 import signal
 import sys
 
-from store.mirror import DEFAULT_REMOTE, DEFAULT_SSH, Mirror, MirrorError
-from trmon_tui.plain import clean
+from store.mirror import Mirror, MirrorError
+from store.remote_tail import DEFAULT_REMOTE, DEFAULT_SSH
+from trmon_tui.plain import clean, duration
 
 PREFIX = "trmon-tui mirror: "
 
@@ -28,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         mirror = Mirror(args.source, args.local, ssh=DEFAULT_SSH if args.ssh is None else args.ssh,
                         remote=args.remote_command or DEFAULT_REMOTE, restart=args.restart,
-                        progress=args.progress, say=say)
+                        progress=args.progress, say=say, duration=duration)
     except MirrorError as exc:
         say(str(exc))
         return exc.code
