@@ -462,3 +462,13 @@ def test_restart_keeps_a_copy_of_no_recorded_source(tmp_path):
     assert mirror.end() == 0
     assert "no recorded source" in mirror.lines[0] and f"{local}.1" in mirror.lines[0]
     assert events_of(f"{local}.1") == before and count(local) == 0
+
+
+def test_a_path_the_remote_shell_would_split(tmp_path):
+    """SSH joins the remote words into one shell command line: every argument is quoted."""
+    source, local = tmp_path / "lab 2 $HOME 'x';.h5", tmp_path / "local.h5"
+    write(source, farm_events(9, runs=4))
+    mirror = Mirror(source, local, tmp_path=tmp_path)
+    mirror.wait_for_events(count(source))
+    assert mirror.end() == 0, mirror.stderr
+    assert_same_events(local, source)
