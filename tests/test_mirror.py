@@ -26,6 +26,7 @@ import store.writer
 from store.batch import Reset
 from store.tail import TailReader
 from store.writer import EventWriter
+from trmon_tui.commands.tail import SKIP_CONTEXT
 from trmon_tui.commands.tail_identity import Guard, Refused
 
 HELPER = os.path.join(os.path.dirname(__file__), "writer_proc.py")
@@ -471,4 +472,25 @@ def test_a_path_the_remote_shell_would_split(tmp_path):
     mirror = Mirror(source, local, tmp_path=tmp_path)
     mirror.wait_for_events(count(source))
     assert mirror.end() == 0, mirror.stderr
+    assert_same_events(local, source)
+
+
+def test_a_resume_far_into_the_source_seeks(tmp_path):
+    """Past tail's SKIP_CONTEXT the remote reader starts near the copy's count instead of at
+    row 0: the resumed copy is still exact."""
+    source, local = tmp_path / "lab2.h5", tmp_path / "local.h5"
+    made = subprocess.run([*TRMON, "generate", str(source), "--runs", "15000", "--seed", "4"],
+                          capture_output=True, text=True, timeout=300)
+    assert made.returncode == 0, made.stderr
+    total = count(source)
+    assert total > SKIP_CONTEXT + 30_000
+    first = Mirror(source, local, tmp_path=tmp_path)
+    first.wait_for_events(SKIP_CONTEXT + 20_000)
+    first.proc.kill()
+    first.finish()
+    second = Mirror(source, local, tmp_path=tmp_path)
+    second.wait_for_events(total)
+    assert second.end() == 0, second.stderr
+    skip = int(second.log.read_text().splitlines()[-1].split("--skip ")[1].split()[0])
+    assert skip > SKIP_CONTEXT + 20_000 - 1
     assert_same_events(local, source)
