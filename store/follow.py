@@ -97,7 +97,7 @@ class FollowLoop:
     def __init__(self, sources: Sequence[Source], consumer: Consumer, *,
                  poll: float | None = 1.0, min_interval: float = 1.0, watch: bool = True,
                  hold: float = catchup.HOLD, max_rows: int = 200_000,
-                 reader_options: dict | None = None) -> None:
+                 start_row: int = 0) -> None:
         self.sources = tuple(sources)
         self.consumer = consumer
         self.poll = poll
@@ -106,8 +106,8 @@ class FollowLoop:
         self.watch = watch
         self.hold = hold
         self.max_rows = max_rows
-        self.reader_options = dict(reader_options or {})
-        """More TailReader options (`tail --skip`: start_row)."""
+        self.start_row = start_row
+        """Each file is read from this event row on (TailReader.start_row: `tail --skip`)."""
         self.tail: MultiTail | None = None
         self.cost = 0.0
         """Seconds the last recompute took."""
@@ -194,7 +194,7 @@ class FollowLoop:
         if self.tail is not None:
             self.tail.close()
         self.tail = MultiTail(self.sources, hold=self.hold, max_rows=self.max_rows,
-                              **self.reader_options)
+                              **({"start_row": self.start_row} if self.start_row else {}))
         self._shown = [(s.state, s.message) for s in self.tail.statuses]
         self.consumer.start(self.tail)
 

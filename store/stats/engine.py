@@ -299,7 +299,12 @@ class EngineState:
             if b > a:
                 self._log(self.samples, (slot, phase), "duration").append(
                     expect, run=res.run[a:b], duration=res.duration[a:b])
-        self._add_sums(p, res.run, res.duration)
+        if res.end_rank is None:
+            self._add_sums(p, res.run, res.duration)
+        else:  # several pairs of a run, not grouped by run but each run's in file order:
+            # add.at adds one element after the other, so each run's sum takes its addends in
+            # file order, the very float additions of _add_sums.
+            np.add.at(self.runs.sums[p], res.run, np.where(res.duration >= 0, res.duration, 0.0))
         return True
 
     def _first_last_dense(self, run, lo, hi, known, code, t, run_s, bounds, nslots,

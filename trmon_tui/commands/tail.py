@@ -69,14 +69,14 @@ def _tail(path: str, *, follow: bool, poll: float, skip: int = 0,
           guard: Guard | None = None) -> int:
     guard = guard or Guard()
     # The reader starts near row N (TailReader.start_row) instead of reading and dropping N rows.
-    start = {"start_row": max(0, skip - SKIP_CONTEXT)}
+    start_row = max(0, skip - SKIP_CONTEXT)
     if follow:
         printer = Printer(path, skip, sys.stdout, guard)
         # Reads at most once a poll; the timer poll is the --poll interval.
         FollowLoop([Source(default_label(path), path)], printer, poll=poll,
-                   min_interval=poll, reader_options=start).run()
+                   min_interval=poll, start_row=start_row).run()
         return 0
-    reader, catalog = TailReader(path, **start), Catalog()
+    reader, catalog = TailReader(path, start_row=start_row), Catalog()
     last_message = ""
     out = sys.stdout
     while True:
@@ -167,9 +167,9 @@ class Printer(Consumer):
         status = self.tail.statuses[0]
         self.guard.settled(self.tail.reader(0), status, self.out)
         self.out.flush()
-        if self.live:
-            self.guard.short(self.path, max(self.catalog.events, status.rows_read), self.skip)
         held = max(self.catalog.events, status.rows_read)  # rows_read: where it started
+        if self.live:
+            self.guard.short(self.path, held, self.skip)
         if self.live and held < self.skip and not self.short:
             self.short = True
             print(PREFIX + f"{self.path} holds {held} events, fewer than the "
