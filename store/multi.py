@@ -75,6 +75,10 @@ class MultiTail:
         for reader in self._readers:
             reader.max_rows = rows
 
+    def reader(self, index: int) -> TailReader:
+        """The reader of file ``index`` (replaced by a new one when the files are read again)."""
+        return self._readers[index]
+
     def behind(self, index: int) -> bool:
         """True when file ``index`` had rows left at its last poll (or must be read again)."""
         return self._more[index]

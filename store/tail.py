@@ -64,6 +64,9 @@ class TailReader:
         self._invalid_since: float | None = None
         self._invalid_row = -1
         self._last_status = Status("waiting")
+        self.resets = 0
+        """Resets this reader has yielded: while it is 0, ``identity`` is that of every batch
+        it delivered (a consumer taking batches read ahead can tell)."""
         self._trouble: tuple[str, float] | None = None  # (reason, since when)
         self._buffer = np.empty(0, schema.EVENT_DTYPE)
         self._forget()
@@ -73,6 +76,17 @@ class TailReader:
         self._counts = {name: 0 for name in schema.TABLES}
         self._seed: SeedReader | None = None
         self._seek_pending = self.start_row > 0  # after every reset: seek before reading
+
+    @property
+    def identity(self) -> str | None:
+        """The identity of the file being read, None before one was read (or after a Reset):
+        ``trmon:FILE_ID`` for a product file (its ``trmon_file_id``, kept by every copy of the
+        file), ``seed:DEVICE:INODE`` for a seed-layout file (it carries no id of its own: a file
+        renamed over it or recreated is another inode; one rewritten in place is noticed only
+        when it holds fewer rows).  What `tail --identity` and the mirror compare."""
+        if self._identity is None:
+            return None
+        return ":".join(map(str, self._identity))
 
     # ------------------------------------------------------------------ polling
 
@@ -369,6 +383,7 @@ class TailReader:
     # ------------------------------------------------------------------ bookkeeping
 
     def _reset(self, result: PollResult, reason: str) -> None:
+        self.resets += 1
         vet.distrust(self.path)  # other content under the path: vet it before the next open
         result.items.append(Reset(f"{reason}; starting over from its first row"))
         self._forget()
