@@ -138,3 +138,8 @@ class Status:
     """Events in the file at the last successful open (for progress while catching up)."""
     file_format: str = ""
     """"trmon" or "seed" once known."""
+    checksums: bool = False
+    """True when the file's tables carry checksums (files the product created since they do;
+    older files and the seed layout do not)."""
+    last_event: float | None = None
+    """The latest `received` of the events delivered since the last reset (None: none yet)."""

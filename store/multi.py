@@ -122,6 +122,11 @@ class MultiTail:
         for reader in self._readers:
             reader.max_rows = rows
 
+    @property
+    def skipped(self) -> int:
+        """Events left out in damaged chunks (readers told ``skip_damaged``)."""
+        return sum(reader.skipped for reader in self._readers)
+
     def behind(self, index: int) -> bool:
         """True when file ``index`` had rows left at its last poll (or must be read again)."""
         return self._more[index]
@@ -306,9 +311,11 @@ def _every_file_but(tail: MultiTail, failed: dict[str, str]) -> list[int]:
 
 def file_summaries(tail: MultiTail, engine: StatsEngine,
                    failed: dict[str, str] | None = None) -> dict[str, dict]:
-    """DESIGN.md's "files": {LABEL: {"path", "events", "testruns", "error"}} of the files
-    ``engine`` took in through ``tail``.  ``error`` is null for a file read fine; else the
-    reason given up on it (``failed``) or its state's message."""
+    """DESIGN.md's "files": {LABEL: {"path", "events", "testruns", "error", "checksums",
+    "last_event"}} of the files ``engine`` took in through ``tail``.  ``error`` is null for a
+    file read fine; else the reason given up on it (``failed``) or its state's message;
+    ``checksums`` whether its tables carry them; ``last_event`` its latest `received` read
+    (null: none)."""
     failed = failed or {}
     testruns = tail.testruns_per_file(engine)
     out = {}
@@ -317,7 +324,8 @@ def file_summaries(tail: MultiTail, engine: StatsEngine,
         if error is None and status.state != "live":
             error = status.message or f"{source.path} is {status.state}"
         out[source.label] = {"path": source.path, "events": status.rows_read, "testruns": n,
-                             "error": error}
+                             "error": error, "checksums": status.checksums,
+                             "last_event": status.last_event}
     return out
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import tables
 
-from store import h5io, journal, schema, vet
+from store import checksummed, h5io, journal, schema, vet
 from store.batch import Batch, Reset, Status
 from store.seedfile import SeedReader, is_seed_layout
 
@@ -50,9 +50,13 @@ class TailReader:
 
     def __init__(self, path: str, *, max_rows: int = 500_000,
                  locked_patience: float = LOCKED_PATIENCE,
-                 invalid_patience: float = INVALID_PATIENCE) -> None:
+                 invalid_patience: float = INVALID_PATIENCE, skip_damaged: bool = False) -> None:
         self.path = os.fspath(path)
         self.max_rows = max_rows
+        self.skip_damaged = skip_damaged
+        """Read around /events chunks that fail their checksum (``report --skip-damaged``)
+        instead of stopping before them; ``skipped`` counts the events left out."""
+        self.skipped = 0
         self.locked_patience = locked_patience
         self.invalid_patience = invalid_patience
         self._locked_since: float | None = None
@@ -66,6 +70,8 @@ class TailReader:
         self._identity: tuple | None = None  # (format, file id or inode) of the file being read
         self._counts = {name: 0 for name in schema.TABLES}
         self._seed: SeedReader | None = None
+        self._checksums = False
+        self._last_event: float | None = None  # the largest `received` delivered
 
     # ------------------------------------------------------------------ polling
 
@@ -129,6 +135,15 @@ class TailReader:
     def _read_guarded(self, h5: tables.File, stat: os.stat_result, result: PollResult) -> None:
         try:
             self._read_open(h5, stat, result)
+        except checksummed.DamagedRows as exc:
+            # Nothing was delivered.  With HDF5's lock no commit is ever read half-written,
+            # but a writer killed inside one may have torn a chunk that also holds committed
+            # rows: the next writer rewrites it from its journal.  Else damage; a one-shot
+            # reader tries once more after RETRY_PATIENCE before it says so (`report`).
+            cut = journal.pending_counts(self.path) is not None
+            self._finish(result, "error", f"{self.path} is damaged: {exc}"
+                         + (" (a commit was cut short: the next writer repairs it)" if cut
+                            else "") + "; waiting for it to be repaired or replaced")
         except Exception as exc:  # noqa: BLE001 - whatever a bad file raises, poll() reports
             # Nothing was delivered.  A reader may meet a file mid-rewrite (transient), or
             # damage that the vetting did not reach: vet the file again before the next open.
@@ -199,6 +214,7 @@ class TailReader:
         # Loading a Table node costs ~1 ms: an idle poll loads only /events (to notice a
         # truncation); the others only when the last commit's counts say they grew.
         cap = _available(self.path, h5, identity[1])
+        self._checksums = checksummed.has_checksums(h5)
         cap["events"] = min(cap["events"], int(root.events.nrows))
         if any(cap[k] < self._counts[k] for k in cap):
             self._reset(result, f"{self.path} was truncated (fewer rows than already read)")
@@ -219,7 +235,8 @@ class TailReader:
                 # those of the events read fit in as many rows, plus one to see where the next
                 # one points.  Reading max_rows of them would re-read most rows at every poll.
                 code = schema.CODE["request" if name == "requests" else "error"]
-                stop = min(stop, start + int(np.count_nonzero(columns["code"] == code)) + 1)
+                if not self.skipped:  # events skipped: their rows are still to come
+                    stop = min(stop, start + int(np.count_nonzero(columns["code"] == code)) + 1)
             else:
                 if name == "runs" and result.more:
                     # Catching up: only the runs these events refer to (so a history's runs
@@ -231,11 +248,12 @@ class TailReader:
                 # Read into a buffer kept across polls and handed over as one contiguous array
                 # per field (validated, and used by the statistics, as such): fresh records
                 # every poll would cost a second copy and page faults for nothing.
+                start, stop = self._readable(table, start, stop, cap[name], result)
                 records = self._records(stop - start)
-                table.read(start, stop, out=records)
+                checksummed.read_checked(table, start, stop, out=records)
                 columns = {field: records[field].copy() for field in schema.EVENT_DTYPE.names}
             elif stop > start:
-                got[name] = table.read(start, stop)
+                got[name] = checksummed.read_checked(table, start, stop)
         valid = self._valid_prefix(got, columns)
         cut = valid["events"] < len(columns["run"]) and not result.more
         for name in READ_ORDER:
@@ -253,10 +271,33 @@ class TailReader:
         for name in READ_ORDER:
             self._counts[name] += len(got[name])
         self._counts["events"] += n_events
+        if n_events:  # freshness: one pass over a column just read (~1 ms per 500k rows)
+            latest = float(batch.columns["received"].max())
+            self._last_event = max(latest, self._last_event or latest)
         if n_events or len(batch.runs) or batch.new_strings or batch.new_names:
             result.items.append(batch)
         self._finish(result, "error" if problem else "live", problem, total=cap["events"],
                      fmt="trmon")
+
+    def _readable(self, table: tables.Table, start: int, stop: int, cap: int,
+                  result: PollResult) -> tuple[int, int]:
+        """The /events rows to read this poll: [start, stop), or with ``skip_damaged`` the
+        rows before its first damaged chunk; a damaged chunk at ``start`` is skipped (and
+        counted in ``skipped``) and the next poll reads on after it."""
+        if not self.skip_damaged:
+            return start, stop
+        try:
+            checksummed.read_checked(table, start, stop, out=self._records(stop - start))
+            return start, stop
+        except checksummed.DamagedRows as exc:
+            lo, hi = exc.ranges[0]
+        result.more = True
+        if lo > start:
+            return start, lo
+        hi = min(hi, cap)
+        self.skipped += hi - start
+        self._counts["events"] = hi
+        return hi, hi
 
     def _records(self, n: int) -> np.ndarray:
         """A buffer for ``n`` event records, reused from poll to poll."""
@@ -315,6 +356,9 @@ class TailReader:
             self._seed = SeedReader()
         batch, more = self._seed.read(h5, self.max_rows)
         result.more = more
+        if len(batch):
+            latest = float(batch.column("received").max())
+            self._last_event = max(latest, self._last_event or latest)
         if len(batch) or len(batch.runs) or batch.new_strings or batch.new_names:
             result.items.append(batch)
         self._finish(result, "live", "", total=self._seed.total(h5), fmt="seed")
@@ -338,7 +382,8 @@ class TailReader:
         result.status = Status(state, message, read,
                                last.rows_total if total is None else total,
                                (last.file_format if fmt is None else fmt)
-                               if self._identity is not None or fmt else "")
+                               if self._identity is not None or fmt else "",
+                               checksums=self._checksums, last_event=self._last_event)
         if state != "live" and self._identity is None:
             result.status = Status(state, message, 0, 0, "")
         self._last_status = result.status

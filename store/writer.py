@@ -25,7 +25,7 @@ import time
 import numpy as np
 import tables
 
-from store import h5io, journal, schema, validate, vet
+from store import checksummed, h5io, journal, schema, validate, vet
 from store.validate import InvalidEvent  # noqa: F401  (re-exported for callers)
 from store.writer_state import FileState
 
@@ -210,8 +210,16 @@ class EventWriter:
                 self._recover(jlock, leftover)
             h5 = self._open()
             try:
-                with self._lock:  # validation reads the state: reload it atomically
-                    self._state.sync(h5)
+                try:
+                    with self._lock:  # validation reads the state: reload it atomically
+                        self._state.sync(h5)
+                    if chunks:  # what the append rewrites must pass its checksum first
+                        checksummed.verify_tails(h5, schema.TABLES)
+                except (checksummed.DamagedRows, tables.HDF5ExtError) as exc:
+                    if not checksummed.is_checksum_error(exc):
+                        raise
+                    raise StoreError(f"{self.path} is damaged: {vet.one_line(exc)}; refusing "
+                                     "to touch it") from None
                 if not chunks:
                     return
                 cols = _concat(chunks)
@@ -269,7 +277,8 @@ class EventWriter:
         """Create an empty product file atomically: a kill can never leave half a layout."""
         tmp = f"{self.path}.{os.getpid()}.{threading.get_ident()}.tmp"
         try:
-            with tables.open_file(tmp, "w") as h5:
+            # Checksummed metadata where the library allows (store.checksummed).
+            with tables.open_file(tmp, "a" if checksummed.create_empty(tmp) else "w") as h5:
                 schema.create_layout(h5)
             h5io.fsync_path(tmp)
             if os.path.exists(self.path):

@@ -70,7 +70,9 @@ def test_the_monitors_reader_survives_every_damaged_copy(copies):
             assert answer["path"] in answer["message"] and "\n" not in answer["message"]
         if "is damaged" in answer["message"]:
             assert "waiting for it to be repaired or replaced" in answer["message"]
-            assert "Damaged" in answer["lookup"] and "refusing to touch it" in answer["writer"]
+            if "fail their checksum" not in answer["message"]:  # (rows: the others are read)
+                assert "Damaged" in answer["lookup"] and "refusing to touch it" in \
+                    answer["writer"]
 
 
 @pytest.fixture(scope="module")

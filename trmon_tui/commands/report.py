@@ -23,7 +23,7 @@ import sys
 import time
 from contextlib import closing
 
-from store import catchup
+from store import catchup, checksummed
 from store.batch import Status
 from store.multi import (
     MultiTail,
@@ -220,4 +220,7 @@ def _patience(status: Status) -> float:
     mid-rewrite; anything else (missing, damaged, foreign) is the answer."""
     if status.state == "locked" or not status.message:
         return LOCK_PATIENCE
-    return RETRY_PATIENCE if status.message.endswith("retrying") else 0.0
+    # Rows failing their checksum are tried once more too: a reader can meet a chunk that a
+    # writer killed inside a commit tore, until the next writer repairs it.
+    retried = status.message.endswith("retrying") or checksummed.FAILS in status.message
+    return RETRY_PATIENCE if retried else 0.0
