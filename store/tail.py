@@ -55,8 +55,8 @@ class TailReader:
         self.max_rows = max_rows
         self.skip_damaged = skip_damaged
         """Read around /events chunks that fail their checksum (``report --skip-damaged``)
-        instead of stopping before them; ``skipped`` counts the events left out."""
-        self.skipped = 0
+        instead of stopping before them; ``skipped`` counts the events left out (since the
+        last reset)."""
         self.locked_patience = locked_patience
         self.invalid_patience = invalid_patience
         self._locked_since: float | None = None
@@ -72,6 +72,7 @@ class TailReader:
         self._seed: SeedReader | None = None
         self._checksums = False
         self._last_event: float | None = None  # the largest `received` delivered
+        self.skipped = 0
 
     # ------------------------------------------------------------------ polling
 
@@ -238,9 +239,10 @@ class TailReader:
                 if not self.skipped:  # events skipped: their rows are still to come
                     stop = min(stop, start + int(np.count_nonzero(columns["code"] == code)) + 1)
             else:
-                if name == "runs" and result.more:
+                if name == "runs" and result.more and not self.skipped:
                     # Catching up: only the runs these events refer to (so a history's runs
-                    # arrive spread over its batches, not a third of them with the first).
+                    # arrive spread over its batches, not a third of them with the first).  Not
+                    # after skipped events: later rows may refer to runs first named in them.
                     wanted = int(columns["run"].max()) + 1 if len(columns["run"]) else start
                     stop = min(stop, max(start, wanted))
                 result.more |= stop < cap[name]
@@ -329,7 +331,8 @@ class TailReader:
         for name, table in (("requests", req), ("errors", err)):
             if valid[name] < len(table):
                 n_events = min(n_events, int(table["event_row"][valid[name]]))
-        valid["events"] = n_events - self._counts["events"]
+        # (max: after skipped events a request or error row may point into them)
+        valid["events"] = max(0, n_events - self._counts["events"])
         return valid
 
     def _note_invalid(self, row: int | None) -> str:
@@ -378,7 +381,8 @@ class TailReader:
     def _finish(self, result: PollResult, state: str, message: str, *, total: int | None = None,
                 fmt: str | None = None) -> PollResult:
         last = self._last_status
-        read = self._seed.events if self._seed is not None else self._counts["events"]
+        read = self._seed.events if self._seed is not None else \
+            self._counts["events"] - self.skipped
         result.status = Status(state, message, read,
                                last.rows_total if total is None else total,
                                (last.file_format if fmt is None else fmt)

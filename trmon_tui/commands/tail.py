@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 
+from store import checksummed
 from store.batch import Batch, Reset
 from store.catalog import Catalog
 from store.tail import RETRY_PATIENCE, TailReader
@@ -130,8 +131,9 @@ def _done(status, trouble_since: float | None) -> int | None:
     if status.state == "locked" or not status.message:
         return None  # a writer holds the file: it lets go
     troubled = time.monotonic() - (trouble_since or time.monotonic())
-    if status.message.endswith("retrying") and troubled <= RETRY_PATIENCE:
-        return None  # a failed read, perhaps of a file mid-rewrite: once more
+    retried = status.message.endswith("retrying") or checksummed.FAILS in status.message
+    if retried and troubled <= RETRY_PATIENCE:
+        return None  # a failed read, perhaps of a chunk torn by a killed writer: once more
     return 1 if status.state == "error" or "does not exist" in status.message else 0
 
 
