@@ -233,6 +233,7 @@ class EventWriter:
                 _append(h5, entry)
             finally:
                 h5.close()
+                vet.wrote(self.path)  # its own writing: no need to vet it again
             h5io.fsync_path(self.path)
             jlock.clear()
         with self._lock:
@@ -310,6 +311,7 @@ class EventWriter:
                               f"expects; the journal is discarded", file=sys.stderr)
             finally:
                 h5.close()
+                vet.wrote(self.path)
             h5io.fsync_path(self.path)
         else:
             self.recoveries.append("discarded a journal torn while being written")
