@@ -250,9 +250,7 @@ class TailReader:
                 # Read into a buffer kept across polls and handed over as one contiguous array
                 # per field (validated, and used by the statistics, as such): fresh records
                 # every poll would cost a second copy and page faults for nothing.
-                start, stop = self._readable(table, start, stop, cap[name], result)
-                records = self._records(stop - start)
-                checksummed.read_checked(table, start, stop, out=records)
+                records = self._read_events(table, start, stop, cap[name], result)
                 columns = {field: records[field].copy() for field in schema.EVENT_DTYPE.names}
             elif stop > start:
                 got[name] = checksummed.read_checked(table, start, stop)
@@ -281,25 +279,28 @@ class TailReader:
         self._finish(result, "error" if problem else "live", problem, total=cap["events"],
                      fmt="trmon")
 
-    def _readable(self, table: tables.Table, start: int, stop: int, cap: int,
-                  result: PollResult) -> tuple[int, int]:
-        """The /events rows to read this poll: [start, stop), or with ``skip_damaged`` the
-        rows before its first damaged chunk; a damaged chunk at ``start`` is skipped (and
-        counted in ``skipped``) and the next poll reads on after it."""
-        if not self.skip_damaged:
-            return start, stop
+    def _read_events(self, table: tables.Table, start: int, stop: int, cap: int,
+                     result: PollResult) -> np.ndarray:
+        """/events rows [start, stop) as records, or those before its first chunk that fails
+        its checksum (the next poll stops there: DamagedRows); with ``skip_damaged``, a damaged
+        chunk at ``start`` is skipped (counted in ``skipped``) and the next poll reads on."""
+        records = self._records(stop - start)
         try:
-            checksummed.read_checked(table, start, stop, out=self._records(stop - start))
-            return start, stop
+            checksummed.read_checked(table, start, stop, out=records)
+            return records
         except checksummed.DamagedRows as exc:
             lo, hi = exc.ranges[0]
+            if lo <= start and not self.skip_damaged:
+                raise
         result.more = True
-        if lo > start:
-            return start, lo
+        if lo > start:  # the rows before the damage are good: deliver them first
+            records = self._records(lo - start)
+            checksummed.read_checked(table, start, lo, out=records)
+            return records
         hi = min(hi, cap)
         self.skipped += hi - start
         self._counts["events"] = hi
-        return hi, hi
+        return self._records(0)
 
     def _records(self, n: int) -> np.ndarray:
         """A buffer for ``n`` event records, reused from poll to poll."""
