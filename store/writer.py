@@ -213,17 +213,18 @@ class EventWriter:
                 try:
                     with self._lock:  # validation reads the state: reload it atomically
                         self._state.sync(h5)
-                    if chunks:  # what the append rewrites must pass its checksum first
-                        checksummed.verify_tails(h5, schema.TABLES)
+                    if not chunks:
+                        return
+                    cols = _concat(chunks)
+                    rows, new_strings, new_names = self._build_rows(cols)
+                    # The last chunk of a table the append rewrites must pass its check first.
+                    checksummed.verify_tails(h5, [name for name in schema.TABLES
+                                                  if len(rows[name])])
                 except (checksummed.DamagedRows, tables.HDF5ExtError) as exc:
                     if not checksummed.is_checksum_error(exc):
                         raise
                     raise StoreError(f"{self.path} is damaged: {vet.one_line(exc)}; refusing "
                                      "to touch it") from None
-                if not chunks:
-                    return
-                cols = _concat(chunks)
-                rows, new_strings, new_names = self._build_rows(cols)
                 entry = journal.Entry(file_id=self._state.file_id,
                                       pre=dict(self._state.counts), rows=rows)
                 # From here the batch belongs to the journal: a failure below is repaired by
