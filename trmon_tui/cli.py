@@ -142,6 +142,10 @@ def command_parser(command: str) -> argparse.ArgumentParser:
         parser.add_argument("--trend", choices=("hour", "day"), default=None,
                             help="add a row per UTC hour or day of the testruns' requests "
                                  "(not to --prometheus: the metrics have no trend)")
+        parser.add_argument("--skip-damaged", action="store_true",
+                            help="read around chunks of events that fail their checksum "
+                                 "(saying on stderr how many events were left out) instead "
+                                 "of failing")
     elif command == "exporter":
         parser.description = ("Follow the files live and serve their Prometheus metrics at "
                               "http://BIND:PORT/metrics until SIGINT or SIGTERM.")
