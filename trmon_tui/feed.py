@@ -302,11 +302,14 @@ class TailLoop:
 
     def _set_states(self) -> None:
         """Take each file's state from its reader; say which ones changed."""
+        tail = self.tail
+        last = tail.kept_last_event if tail.at is not None else \
+            [status.last_event for status in tail.statuses]  # looking back: none after then
         files = tuple(FileView(status.state, status.message, int(status.rows_read),
                                 int(status.rows_total), status.file_format, source.label,
-                                source.path)
-                      for source, status in zip(self.tail.sources, self.tail.statuses,
-                                                strict=True))
+                                source.path, checksums=status.checksums, last_event=latest)
+                      for source, status, latest in zip(tail.sources, tail.statuses, last,
+                                                        strict=True))
         changed = [new for old, new in zip(self._files, files, strict=True)
                    if (old.state, old.message) != (new.state, new.message)]
         self._files, self._file = files, combined(files)
