@@ -66,9 +66,11 @@ async def test_at_shows_what_report_at_counts(tmp_path):
         line = status(app)
         assert line.startswith(f" AT {moment(AT)} ") and moment(AT) == "2025-12-31 21:30 UTC"
         assert "LIVE" not in line and "ago" not in line  # nothing live while looking back
-        # The files screen's latest event is the latest received by AT, not the file's.
-        assert app.snapshot.files[0].last_event == max(
-            e["received"] for e in two_day_events() if e["received"] <= AT)
+        # The files screen's events and latest event are those received by AT, not the file's.
+        kept = [e["received"] for e in two_day_events() if e["received"] <= AT]
+        file = app.snapshot.files[0]
+        assert (file.rows_read, file.rows_total, file.last_event) == \
+            (len(kept), len(kept), max(kept))
         await pilot.press("5")  # the events pane: the newest events received by AT
         await wait_for(pilot, lambda: app.snapshot.view.tab == "events" and
                        bool(app.snapshot.events))

@@ -302,19 +302,25 @@ class TailLoop:
 
     def _set_states(self) -> None:
         """Take each file's state from its reader; say which ones changed."""
-        tail = self.tail
-        last = tail.kept_last_event if tail.at is not None else \
-            [status.last_event for status in tail.statuses]  # looking back: none after then
-        files = tuple(FileView(status.state, status.message, int(status.rows_read),
-                                int(status.rows_total), status.file_format, source.label,
-                                source.path, checksums=status.checksums, last_event=latest)
-                      for source, status, latest in zip(tail.sources, tail.statuses, last,
-                                                        strict=True))
+        files = tuple(self._file_view(index) for index in range(len(self.tail.sources)))
         changed = [new for old, new in zip(self._files, files, strict=True)
                    if (old.state, old.message) != (new.state, new.message)]
         self._files, self._file = files, combined(files)
         for file in changed:
             self.post(FileStatusChanged(file, files))
+
+    def _file_view(self, index: int) -> FileView:
+        """File ``index``'s state.  Looking back, once it is read up to then, its events and
+        latest event are those received by then (the reader's count every row it read)."""
+        tail = self.tail
+        source, status = tail.sources[index], tail.statuses[index]
+        read, total, last = int(status.rows_read), int(status.rows_total), status.last_event
+        if tail.at is not None:
+            last = tail.kept_last_event[index]
+            if read >= total:  # while reading, the reader's rows make the progress bar
+                read = total = tail.kept_events[index]
+        return FileView(status.state, status.message, read, total, status.file_format,
+                        source.label, source.path, checksums=status.checksums, last_event=last)
 
     # ---- snapshots -----------------------------------------------------------------------
     def _shown(self) -> tuple:
