@@ -224,3 +224,29 @@ def test_a_testruns_detail_at_t_has_the_events_received_by_then(tmp_path):
         expected = [(e["event"], e["received"]) for e in events
                     if e["testrun_id"] == testrun_id and e["received"] <= AT]
         assert [(e["event"], e["received"]) for e in loaded.events] == expected
+
+
+async def test_several_files_looking_back_are_read_not_live(tmp_path):
+    """With several files the status bar names each file's state: READ (up to then), not LIVE;
+    the files screen too; live again, LIVE."""
+    from conftest import write_farm
+
+    from store.sources import parse_sources
+    from trmon_tui.screens import FilesScreen
+
+    write_two_days(tmp_path / "a.h5")
+    write_farm(tmp_path / "b.h5", n_runs=10)
+    sources = parse_sources([f"a={tmp_path / 'a.h5'}", f"lab2={tmp_path / 'b.h5'}"])
+    app = make_app(sources, poll=None, watch=False, now=NOW, at=AT)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, shows(app, AT))
+        assert "a READ · lab2 READ" in status(app) and "LIVE" not in status(app)
+        await pilot.press("f")
+        await wait_for(pilot, lambda: isinstance(app.screen, FilesScreen))
+        table = app.screen.query_one(LiveTable)
+        await wait_for(pilot, lambda: table.row_count == 2)
+        assert [table.row_text(i)[1] for i in range(2)] == ["READ", "READ"]
+        await pilot.press("escape")
+        await pilot.press("L")
+        await wait_for(pilot, shows(app, None))
+        assert "a LIVE · lab2 LIVE" in status(app)

@@ -374,7 +374,8 @@ class MonitorApp(App[None]):
             known = {f.label: f.testruns for f in files}
             files = tuple(replace(f, testruns=known.get(f.label, f.testruns))
                           for f in bars.first().files)
-        self.push_screen(FilesScreen(files, now=self.shown_now))  # looking back: ages to then
+        self.push_screen(FilesScreen(files, now=self.shown_now,  # looking back: ages to then
+                                     looking_back=lambda: self.at is not None))
 
     def action_cycle_window(self) -> None:
         """all -> 24h -> 7d (-> the --since window) -> all."""

@@ -27,7 +27,7 @@ from trmon_tui.widgets.textline import TextLine
 FILES_KEY = Text(" (f)", style="dim")  # the key of the files screen
 STATE_STYLE = {"live": "bold green", "paused": "bold yellow", "waiting": "bold yellow",
                "locked": "bold yellow", "error": "bold red", "loading": "bold cyan",
-               "at": "bold magenta"}
+               "at": "bold magenta", "read": "bold magenta"}
 UNCHANGED: object = object()  # update_from's at= when it did not change
 
 
@@ -114,10 +114,10 @@ class StatusBar(Horizontal):
         line.append(" ")
         rest = self._rest(now, with_events=False)
         if len(self.files) > 1:
-            files = each_file(self.files)
+            files = each_file(self.files, self.at is not None)
             files.append(FILES_KEY)
             if line.cell_len + files.cell_len + rest.cell_len > width:
-                files = files_by_state(self.files)
+                files = files_by_state(self.files, self.at is not None)
                 files.append(FILES_KEY)
         else:
             files = Text(fmt.clean(os.path.basename(self.path), 28))
@@ -150,23 +150,28 @@ class StatusBar(Horizontal):
         return rest
 
 
-def each_file(files: tuple[FileView, ...]) -> Text:
-    """ "a LIVE · lab2 LIVE · c WAITING" """
-    return Text(" · ").join(Text.assemble(fmt.clean(f.label, 16) + " ", _state(f.state))
-                            for f in files)
+def each_file(files: tuple[FileView, ...], looking_back: bool = False) -> Text:
+    """ "a LIVE · lab2 LIVE · c WAITING" (looking back: "a READ ...")"""
+    return Text(" · ").join(Text.assemble(fmt.clean(f.label, 16) + " ",
+                                          shown_state(f.state, looking_back)) for f in files)
 
 
-def files_by_state(files: tuple[FileView, ...]) -> Text:
+def files_by_state(files: tuple[FileView, ...], looking_back: bool = False) -> Text:
     """ "3 files: 2 LIVE, 1 WAITING", the best state first."""
     by_state = Counter(f.state for f in files)
     ranked = sorted(by_state, key=lambda s: STATES.index(s) if s in STATES else len(STATES))
     text = Text(f"{len(files)} files: ")
-    text.append_text(Text(", ").join(Text.assemble(f"{by_state[s]} ", _state(s))
+    text.append_text(Text(", ").join(Text.assemble(f"{by_state[s]} ",
+                                                   shown_state(s, looking_back))
                                      for s in ranked))
     return text
 
 
-def _state(state: str) -> tuple[str, str]:
+def shown_state(state: str, looking_back: bool = False) -> tuple[str, str]:
+    """(word, style) of a file's state; looking back, a file read up to then is READ, not
+    LIVE (nothing is live then)."""
+    if looking_back and state == "live":
+        state = "read"
     return fmt.clean(state.upper(), 10), STATE_STYLE.get(state, "bold")
 
 
