@@ -35,7 +35,8 @@ HELP = """\
 PAUSED, WAITING (file missing or not yet written), LOCKED (a writer holds the file), ERROR
 (unreadable: retried on each poll). File trouble never stops the monitor.
 `AT 2026-12-07 03:00 UTC` where it says LIVE: looking back (`--at T`, `<` `>`): only the
-events received by then count and ages are measured to then; nothing new is read until `L`.
+events received by then count and ages are measured to then; nothing new is read until `L`
+(each file says READ, not LIVE).
 
 **Overview**: per device group; `done` = finished, `oldest` = the longest wait of a queued
 testrun, `overdue` = testruns in a phase for longer than its p95 in their group.
