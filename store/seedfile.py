@@ -11,6 +11,8 @@ name), each group's rows in file order.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import tables
 
@@ -19,6 +21,8 @@ from store.batch import Batch
 
 SEED_COLUMNS = {"testrun_id", "ev_name", "emit", "received"}
 MINUTE = 60.0
+SPLIT_ROWS = 100_000  # from this many rows of a group, its conversion uses a second thread
+_pool: ThreadPoolExecutor | None = None
 
 
 def seed_tables(h5: tables.File) -> list[tuple[str, tables.Table]]:
@@ -253,21 +257,23 @@ class SeedReader:
         gid = self.strings[group]
         # Runs by testrun id within the group, without a Python loop per testrun: new ids get
         # the next dense runs in their sorted byte order.
-        uniq, inverse = unique_bytes(_as_bytes(rows["testrun_id"]))
+        uniq, inverse, name_hash = _split_ids(rows)
         index = self.runs.setdefault(group, _Index())
         run_of, new = index.get(uniq, self.n_runs)
         if new.any():
             runs.append((uniq[new], gid))
             self.n_runs += int(new.sum())
         out["run"] = run_of.astype(np.int32)[inverse]
-        out["code"] = self._codes(_as_bytes(rows["ev_name"]), new_names)
+        out["code"] = self._codes(name_hash[0], new_names, name_hash[1])
         out["emit"] = np.asarray(rows["emit"], dtype=np.float64) * MINUTE
         out["received"] = np.asarray(rows["received"], dtype=np.float64) * MINUTE
 
-    def _codes(self, names: np.ndarray, new_names: list[str]) -> np.ndarray:
+    def _codes(self, names: np.ndarray, new_names: list[str],
+               h: np.ndarray | None = None) -> np.ndarray:
         """Event code of each name: a hash lookup among the names known (a few), verified
-        byte for byte; only the rows not found go through unique_bytes."""
-        h = _hash(names)
+        byte for byte; only the rows not found go through unique_bytes.  ``h``: _hash(names)
+        when already computed."""
+        h = _hash(names) if h is None else h
         codes = np.full(len(names), -1, np.int16)
         if self._name_hash is not None and len(names):
             keys, known, known_codes = self._name_hash
@@ -301,3 +307,37 @@ class SeedReader:
         order = np.argsort(keys, kind="stable")
         self._name_hash = (keys[order], known[order], known_codes[order])
         return codes
+
+
+def _split_ids(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """(distinct testrun ids, inverse, (event names as bytes, their hashes)) of a group's
+    rows: the part of the conversion that needs no reader state.
+
+    The seed layout's reading is bound by this thread (the statistics wait for it), so a
+    large span goes to two threads: a helper takes the second half of the ids and the names,
+    this thread the first half of the ids; the halves' distinct ids are then merged (a few
+    thousand values).  The result is unique_bytes' of the whole column, whatever the split:
+    the distinct values in byte order and each row's position among them.
+    """
+    n = len(rows)
+    if n < SPLIT_ROWS:
+        names = _as_bytes(rows["ev_name"])
+        return (*unique_bytes(_as_bytes(rows["testrun_id"])), (names, _hash(names)))
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trmon-seed")
+    half = n // 2
+
+    def second() -> tuple:
+        names = _as_bytes(rows["ev_name"])
+        return unique_bytes(_as_bytes(rows["testrun_id"][half:])), (names, _hash(names))
+
+    job = _pool.submit(second)
+    first_uniq, first_inverse = unique_bytes(_as_bytes(rows["testrun_id"][:half]))
+    (second_uniq, second_inverse), name_hash = job.result()
+    width = max(first_uniq.dtype.itemsize, second_uniq.dtype.itemsize)
+    uniq, at = unique_bytes(np.concatenate([first_uniq.astype(f"S{width}"),
+                                            second_uniq.astype(f"S{width}")]))
+    inverse = np.concatenate([at[: len(first_uniq)][first_inverse],
+                              at[len(first_uniq) :][second_inverse]])
+    return uniq, inverse, name_hash
