@@ -315,9 +315,10 @@ def _split_ids(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarr
 
     The seed layout's reading is bound by this thread (the statistics wait for it), so a
     large span goes to two threads: a helper takes the second half of the ids and the names,
-    this thread the first half of the ids; the halves' distinct ids are then merged (a few
-    thousand values).  The result is unique_bytes' of the whole column, whatever the split:
-    the distinct values in byte order and each row's position among them.
+    this thread the first half of the ids; then the halves' distinct ids are merged (tens of
+    thousands of sorted values: one binary search, no sort).  The result is unique_bytes' of
+    the whole column, whatever the split: the distinct values in byte order and each row's
+    position among them.
     """
     n = len(rows)
     if n < SPLIT_ROWS:
@@ -335,9 +336,21 @@ def _split_ids(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarr
     job = _pool.submit(second)
     first_uniq, first_inverse = unique_bytes(_as_bytes(rows["testrun_id"][:half]))
     (second_uniq, second_inverse), name_hash = job.result()
-    width = max(first_uniq.dtype.itemsize, second_uniq.dtype.itemsize)
-    uniq, at = unique_bytes(np.concatenate([first_uniq.astype(f"S{width}"),
-                                            second_uniq.astype(f"S{width}")]))
-    inverse = np.concatenate([at[: len(first_uniq)][first_inverse],
-                              at[len(first_uniq) :][second_inverse]])
+    uniq, first_at, second_at = _merged(first_uniq, second_uniq)
+    inverse = np.concatenate([first_at[first_inverse], second_at[second_inverse]])
     return uniq, inverse, name_hash
+
+
+def _merged(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The sorted union of two sorted arrays of distinct byte strings, with the position in it
+    of each value of ``a`` and of ``b``."""
+    width = max(a.dtype.itemsize, b.dtype.itemsize, 1)
+    a, b = a.astype(f"S{width}"), b.astype(f"S{width}")
+    pos, found = _lookup(a, b)
+    new = np.flatnonzero(~found)
+    before = pos[new]  # each new value goes before a[before] (ascending: b is sorted)
+    a_at = np.arange(len(a)) + np.searchsorted(before, np.arange(len(a)), side="right")
+    b_at = np.empty(len(b), np.intp)
+    b_at[found] = a_at[pos[found]]
+    b_at[new] = before + np.arange(len(new))  # a's values before it, and the new ones
+    return np.insert(a, before, b[new]), a_at, b_at
