@@ -218,15 +218,20 @@ class SeedReader:
             if stop > start:
                 spans.append((group, table, start, stop))
                 budget -= stop - start
-        # Every group's rows converted straight into their slice of the batch (no concatenate).
-        events = np.empty(sum(stop - start for _, _, start, stop in spans), schema.EVENT_DTYPE)
+        # Every group's rows converted straight into their slice of the batch (no concatenate),
+        # one contiguous array per field: what the statistics work on (records would cost a
+        # strided write here and a copy of each field in the consumer, on this thread).
+        n_events = sum(stop - start for _, _, start, stop in spans)
+        events = {field: np.empty(n_events, schema.EVENT_DTYPE[field])
+                  for field in schema.EVENT_DTYPE.names}
         at = 0
         for group, table, start, stop in spans:
             rows = table.read(start, stop)
             self.delivered[group] = stop
-            self._convert(group, rows, runs, new_strings, new_names, events[at : at + len(rows)])
+            self._convert(group, rows, runs, new_strings, new_names,
+                          {field: column[at : at + len(rows)] for field, column in events.items()})
             at += len(rows)
-        self.events += len(events)
+        self.events += n_events
         req = np.flatnonzero(events["code"] == schema.CODE["request"])
         requests = np.zeros(len(req), dtype=schema.REQUEST_DTYPE)
         requests["run"] = events["run"][req]
@@ -244,13 +249,15 @@ class SeedReader:
         runs_total = self.n_runs
         if more and self.events:
             runs_total = max(runs_total, int(self.n_runs * rows_total / self.events))
-        batch = Batch(first_event_row=first_event, events=events, first_run=first_run,
+        batch = Batch(first_event_row=first_event, event_columns=events, first_run=first_run,
                       runs=run_rows, requests=requests, new_strings=tuple(new_strings),
                       new_names=tuple(new_names), runs_total=runs_total,
                       events_total=rows_total)
         return batch, more
 
-    def _convert(self, group, rows, runs, new_strings, new_names, out: np.ndarray) -> None:
+    def _convert(self, group, rows, runs, new_strings, new_names,
+                 out: dict[str, np.ndarray]) -> None:
+        """Convert one group's rows into ``out`` (a slice of each event field's array)."""
         if group not in self.strings:
             self.strings[group] = len(self.strings)
             new_strings.append(group)
@@ -263,10 +270,10 @@ class SeedReader:
         if new.any():
             runs.append((uniq[new], gid))
             self.n_runs += int(new.sum())
-        out["run"] = run_of.astype(np.int32)[inverse]
-        out["code"] = self._codes(name_hash[0], new_names, name_hash[1])
-        out["emit"] = np.asarray(rows["emit"], dtype=np.float64) * MINUTE
-        out["received"] = np.asarray(rows["received"], dtype=np.float64) * MINUTE
+        out["run"][:] = run_of.astype(np.int32)[inverse]
+        out["code"][:] = self._codes(name_hash[0], new_names, name_hash[1])
+        np.multiply(np.asarray(rows["emit"], dtype=np.float64), MINUTE, out=out["emit"])
+        np.multiply(np.asarray(rows["received"], dtype=np.float64), MINUTE, out=out["received"])
 
     def _codes(self, names: np.ndarray, new_names: list[str],
                h: np.ndarray | None = None) -> np.ndarray:
