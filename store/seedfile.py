@@ -264,36 +264,24 @@ class SeedReader:
         gid = self.strings[group]
         # Runs by testrun id within the group, without a Python loop per testrun: new ids get
         # the next dense runs in their sorted byte order.
-        uniq, inverse, name_hash = _split_ids(rows)
+        uniq, inverse, (names, codes) = _split_ids(rows, self._name_hash)
         index = self.runs.setdefault(group, _Index())
         run_of, new = index.get(uniq, self.n_runs)
         if new.any():
             runs.append((uniq[new], gid))
             self.n_runs += int(new.sum())
         out["run"][:] = run_of.astype(np.int32)[inverse]
-        out["code"][:] = self._codes(name_hash[0], new_names, name_hash[1])
+        out["code"][:] = self._codes(names, new_names, codes)
         np.multiply(np.asarray(rows["emit"], dtype=np.float64), MINUTE, out=out["emit"])
         np.multiply(np.asarray(rows["received"], dtype=np.float64), MINUTE, out=out["received"])
 
     def _codes(self, names: np.ndarray, new_names: list[str],
-               h: np.ndarray | None = None) -> np.ndarray:
+               codes: np.ndarray | None = None) -> np.ndarray:
         """Event code of each name: a hash lookup among the names known (a few), verified
-        byte for byte; only the rows not found go through unique_bytes.  ``h``: _hash(names)
-        when already computed."""
-        h = _hash(names) if h is None else h
-        codes = np.full(len(names), -1, np.int16)
-        if self._name_hash is not None and len(names):
-            keys, known, known_codes = self._name_hash
-            pos = np.minimum(np.searchsorted(keys, h), len(keys) - 1)
-            # Byte-for-byte check, word by word (a gather from a table of a few rows).
-            words, known_words = _words(names), _words(known)
-            hit = keys[pos] == h
-            if words.shape[1] == known_words.shape[1]:
-                for j in range(words.shape[1]):
-                    hit &= known_words[pos, j] == words[:, j]
-            else:
-                hit &= known[pos] == names
-            codes[hit] = known_codes[pos[hit]]
+        byte for byte; only the rows not found go through unique_bytes.  ``codes``:
+        _known_codes(names, self._name_hash) when already computed."""
+        if codes is None:
+            codes = _known_codes(names, self._name_hash)
         rest = np.flatnonzero(codes < 0)
         if len(rest) == 0:
             return codes
@@ -316,9 +304,30 @@ class SeedReader:
         return codes
 
 
-def _split_ids(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
-    """(distinct testrun ids, inverse, (event names as bytes, their hashes)) of a group's
-    rows: the part of the conversion that needs no reader state.
+def _known_codes(names: np.ndarray, name_hash: tuple | None) -> np.ndarray:
+    """SeedReader._codes' lookup of ``names`` (an S column) among the spellings met so far
+    (``name_hash``: their sorted hashes, the spellings, their codes): -1 where not found."""
+    codes = np.full(len(names), -1, np.int16)
+    if name_hash is not None and len(names):
+        h = _hash(names)
+        keys, known, known_codes = name_hash
+        pos = np.minimum(np.searchsorted(keys, h), len(keys) - 1)
+        # Byte-for-byte check, word by word (a gather from a table of a few rows).
+        words, known_words = _words(names), _words(known)
+        hit = keys[pos] == h
+        if words.shape[1] == known_words.shape[1]:
+            for j in range(words.shape[1]):
+                hit &= known_words[:, j][pos] == words[:, j]
+        else:
+            hit &= known[pos] == names
+        codes[hit] = known_codes[pos[hit]]
+    return codes
+
+
+def _split_ids(rows: np.ndarray, name_hash: tuple | None
+               ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """(distinct testrun ids, inverse, (event names as bytes, _known_codes of them)) of a
+    group's rows: the part of the conversion that only reads the reader's state.
 
     The seed layout's reading is bound by this thread (the statistics wait for it), so a
     large span goes to two threads: a helper takes the second half of the ids and the names,
@@ -330,7 +339,8 @@ def _split_ids(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarr
     n = len(rows)
     if n < SPLIT_ROWS:
         names = _as_bytes(rows["ev_name"])
-        return (*unique_bytes(_as_bytes(rows["testrun_id"])), (names, _hash(names)))
+        return (*unique_bytes(_as_bytes(rows["testrun_id"])),
+                (names, _known_codes(names, name_hash)))
     global _pool
     if _pool is None:
         _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trmon-seed")
@@ -338,7 +348,8 @@ def _split_ids(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarr
 
     def second() -> tuple:
         names = _as_bytes(rows["ev_name"])
-        return unique_bytes(_as_bytes(rows["testrun_id"][half:])), (names, _hash(names))
+        return (unique_bytes(_as_bytes(rows["testrun_id"][half:])),
+                (names, _known_codes(names, name_hash)))
 
     job = _pool.submit(second)
     first_uniq, first_inverse = unique_bytes(_as_bytes(rows["testrun_id"][:half]))
