@@ -20,7 +20,7 @@ import math
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import tables
@@ -28,10 +28,10 @@ import tables
 from store import h5io, journal, schema, vet
 from store.batch import Batch, Reset, Status
 from store.seedfile import SeedReader, is_seed_layout
+from store.trouble import Trouble
 
 LOCKED_PATIENCE = 3.0    # seconds of lock before saying so
 INVALID_PATIENCE = 5.0   # seconds an invalid row may stay before saying so
-RETRY_PATIENCE = 1.0     # seconds a one-shot reader (report, tail) retries a failed read
 HANDOFF = 0.01           # seconds polls(hold) leaves the file closed before reopening it
 READ_ORDER = ("strings", "names", "runs", "requests", "errors", "events")
 
@@ -64,6 +64,10 @@ class TailReader:
         self._invalid_since: float | None = None
         self._invalid_row = -1
         self._last_status = Status("waiting")
+        self.resets = 0
+        """Resets this reader has yielded: while it is 0, ``identity`` is that of every batch
+        it delivered (a consumer taking batches read ahead can tell)."""
+        self._trouble: tuple[str, float] | None = None  # (reason, since when)
         self._buffer = np.empty(0, schema.EVENT_DTYPE)
         self._forget()
 
@@ -72,6 +76,17 @@ class TailReader:
         self._counts = {name: 0 for name in schema.TABLES}
         self._seed: SeedReader | None = None
         self._seek_pending = self.start_row > 0  # after every reset: seek before reading
+
+    @property
+    def identity(self) -> str | None:
+        """The identity of the file being read, None before one was read (or after a Reset):
+        ``trmon:FILE_ID`` for a product file (its ``trmon_file_id``, kept by every copy of the
+        file), ``seed:DEVICE:INODE`` for a seed-layout file (it carries no id of its own: a file
+        renamed over it or recreated is another inode; one rewritten in place is noticed only
+        when it holds fewer rows).  What `tail --identity` and the mirror compare."""
+        if self._identity is None:
+            return None
+        return ":".join(map(str, self._identity))
 
     # ------------------------------------------------------------------ polling
 
@@ -114,20 +129,23 @@ class TailReader:
     def _open_checked(self, result: PollResult) -> tuple[tables.File, os.stat_result] | None:
         """The open file and its stat, or None with ``result`` saying why not."""
         if not h5io.locking_enabled():
-            self._finish(result, "error", "HDF5_USE_FILE_LOCKING disables HDF5's file "
-                         "lock, which keeps readers off half-written commits: unset it")
+            problem = ("HDF5_USE_FILE_LOCKING disables HDF5's file lock, which keeps readers "
+                       "off half-written commits: unset it")
+            self._finish(result, "error", problem, problem=problem, reason=Trouble.UNSAFE)
             return None
         try:
             stat = os.stat(self.path)
         except OSError:
             self._reset_if_reading(result, f"{self.path} was deleted")
             self._finish(result, "waiting", f"{self.path} does not exist yet; waiting "
-                         "for it to appear")
+                         "for it to appear", problem=f"{self.path} does not exist",
+                         reason=Trouble.MISSING)
             return None
         if stat.st_size == 0:
             self._reset_if_reading(result, f"{self.path} was emptied")
             self._finish(result, "waiting", f"{self.path} is empty; waiting for a "
-                         "writer to create its tables")
+                         "writer to create its tables", problem=f"{self.path} is empty",
+                         reason=Trouble.EMPTY)
             return None
         h5 = self._open(result, stat)
         return None if h5 is None else (h5, stat)
@@ -139,8 +157,9 @@ class TailReader:
             # Nothing was delivered.  A reader may meet a file mid-rewrite (transient), or
             # damage that the vetting did not reach: vet the file again before the next open.
             vet.distrust(self.path)
-            self._finish(result, "error", f"could not read {self.path} ({vet.one_line(exc)}); "
-                         "retrying")
+            problem = f"could not read {self.path} ({vet.one_line(exc)})"
+            self._finish(result, "error", f"{problem}; retrying", problem=problem,
+                         reason=Trouble.RETRYING)
 
     def _open(self, result: PollResult, stat: os.stat_result) -> tables.File | None:
         for delay in (0.0, *h5io.RETRY_SLEEPS):
@@ -151,17 +170,21 @@ class TailReader:
                 h5 = h5io.try_open(self.path, "r", chunk_cache_size=0)
             except vet.Damaged as exc:
                 self._finish(result, "error", f"{exc}; waiting for it to be repaired or "
-                             "replaced")
+                             "replaced", problem=str(exc), reason=Trouble.DAMAGED)
                 return None
             except Exception as exc:  # noqa: BLE001 - whatever a bad file raises, say so
                 if vet.has_hdf5_signature(self.path):
                     vet.distrust(self.path)
-                    self._finish(result, "error", f"{self.path} cannot be opened "
-                                 f"({vet.one_line(exc)}); retrying")
+                    problem = f"{self.path} cannot be opened ({vet.one_line(exc)})"
+                    self._finish(result, "error", f"{problem}; retrying", problem=problem,
+                                 reason=Trouble.RETRYING)
                 else:
                     self._reset_if_reading(result, f"{self.path} was replaced by a non-HDF5 file")
+                    what = "a directory, not an event file" if os.path.isdir(self.path) \
+                        else "not an HDF5 file"
                     self._finish(result, "error", f"{self.path} is not an HDF5 file; waiting "
-                                 "for it to be replaced by an event file")
+                                 "for it to be replaced by an event file",
+                                 problem=f"{self.path} is {what}", reason=Trouble.FOREIGN)
                 return None
             if h5 is not None:
                 self._locked_since = None
@@ -169,11 +192,17 @@ class TailReader:
         now = time.monotonic()
         self._locked_since = self._locked_since or now
         held = now - self._locked_since
+        problem = (f"{self.path} has been locked by another process for {held:.0f} s (a "
+                   "writer keeping it open?)")
+        self._trouble = (Trouble.LOCKED, self._locked_since)  # in trouble since the lock
         if held >= self.locked_patience:
-            self._finish(result, "locked", f"{self.path} has been locked by another process "
-                         f"for {held:.0f} s (a writer keeping it open?); still trying")
-        else:
-            result.status = self._last_status
+            self._finish(result, "locked", f"{problem}; still trying", problem=problem,
+                         reason=Trouble.LOCKED)
+        elif self._last_status.state == "live":
+            result.status = self._last_status  # briefly held: nothing to say yet
+        else:  # shown as before; decided on as a lock held since _locked_since
+            result.status = replace(self._last_status, reason=Trouble.LOCKED, problem=problem,
+                                    since=self._locked_since)
         return None
 
     def _read_open(self, h5: tables.File, stat: os.stat_result, result: PollResult) -> None:
@@ -184,12 +213,15 @@ class TailReader:
         elif not h5.root._v_nchildren:
             self._reset_if_reading(result, f"{self.path} was replaced by an empty HDF5 file")
             self._finish(result, "waiting", f"{self.path} has no tables yet; waiting for a "
-                         "writer to create them")
+                         "writer to create them", problem=f"{self.path} has no tables",
+                         reason=Trouble.EMPTY)
             return
         else:
             self._reset_if_reading(result, f"{self.path} was replaced by another HDF5 file")
-            self._finish(result, "error", f"{self.path} holds other HDF5 data (neither "
-                         "trmon-tui events nor the seed layout); waiting for it to change")
+            problem = (f"{self.path} holds other HDF5 data (neither trmon-tui events nor the "
+                       "seed layout)")
+            self._finish(result, "error", f"{problem}; waiting for it to change",
+                         problem=problem, reason=Trouble.FOREIGN)
             return
         if self._identity is not None and identity != self._identity:
             self._reset(result, f"{self.path} was replaced by another file")
@@ -263,8 +295,10 @@ class TailReader:
         self._counts["events"] += n_events
         if n_events or len(batch.runs) or batch.new_strings or batch.new_names:
             result.items.append(batch)
-        self._finish(result, "error" if problem else "live", problem, total=cap["events"],
-                     fmt="trmon")
+        self._finish(result, "error" if problem else "live",
+                     f"{problem}; waiting for it to be repaired" if problem else "",
+                     problem=problem, reason=Trouble.STUCK if problem else "",
+                     total=cap["events"], fmt="trmon")
 
     def _seek_product(self, h5: tables.File, cap: dict) -> None:
         """Start at event row ``start_row`` (or the committed end, when the file holds fewer
@@ -327,7 +361,7 @@ class TailReader:
         if held < self.invalid_patience:
             return ""
         return (f"row {row} of {self.path} has stayed invalid for {held:.0f} s (a writer may "
-                f"have been cut short); waiting for it to be repaired")
+                f"have been cut short)")
 
     # ------------------------------------------------------------------ seed layout
 
@@ -349,6 +383,7 @@ class TailReader:
     # ------------------------------------------------------------------ bookkeeping
 
     def _reset(self, result: PollResult, reason: str) -> None:
+        self.resets += 1
         vet.distrust(self.path)  # other content under the path: vet it before the next open
         result.items.append(Reset(f"{reason}; starting over from its first row"))
         self._forget()
@@ -358,16 +393,27 @@ class TailReader:
         if self._identity is not None:
             self._reset(result, reason)
 
-    def _finish(self, result: PollResult, state: str, message: str, *, total: int | None = None,
+    def _finish(self, result: PollResult, state: str, message: str, *, problem: str = "",
+                reason: str = "", total: int | None = None,
                 fmt: str | None = None) -> PollResult:
+        """Set the poll's status.  Not live: ``reason`` (a Trouble) and ``problem`` (the
+        message's first part, without what happens next) say why; since when is kept here."""
         last = self._last_status
+        since = None
+        if reason:
+            if self._trouble is None or self._trouble[0] != reason:
+                self._trouble = (reason, time.monotonic())
+            since = self._trouble[1]
+        else:
+            self._trouble = None
         read = self._seed.events if self._seed is not None else self._counts["events"]
         result.status = Status(state, message, read,
                                last.rows_total if total is None else total,
                                (last.file_format if fmt is None else fmt)
-                               if self._identity is not None or fmt else "")
+                               if self._identity is not None or fmt else "",
+                               reason, problem, since)
         if state != "live" and self._identity is None:
-            result.status = Status(state, message, 0, 0, "")
+            result.status = Status(state, message, 0, 0, "", reason, problem, since)
         self._last_status = result.status
         return result
 

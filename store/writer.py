@@ -106,6 +106,27 @@ class EventWriter:
         self._thread.join()
         self._commit()
 
+    def annotation(self, name: str) -> str | None:
+        """The root attribute ``name`` of the file as text, None when it has none."""
+        with self._commit_lock:
+            h5 = self._open()
+            try:
+                value = getattr(h5.root._v_attrs, name, None)
+            finally:
+                h5.close()
+        return None if value is None else str(value)
+
+    def annotate(self, name: str, value: str) -> None:
+        """Set the root attribute ``name`` (say, where a mirror's events come from) durably:
+        it is in the file, fsynced, before any event written after this call is."""
+        with self._commit_lock, journal.JournalLock(self.path):
+            h5 = self._open()
+            try:
+                setattr(h5.root._v_attrs, name, value)
+            finally:
+                h5.close()
+            h5io.fsync_path(self.path)
+
     @property
     def committed(self) -> int:
         """Events in the file as of the last commit (a commit cut short is finished when the

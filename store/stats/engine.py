@@ -37,11 +37,11 @@ from store.columns import BytesColumn, RunColumns, SampleLog, trimmed
 from store.stats import matching
 from store.stats.helper import Helper
 from store.stats.host_index import HostIndex
+from store.stats.names import ITERATED
 
 C = schema.CODE
 N_KNOWN = schema.N_KNOWN
 OTHER = N_KNOWN  # counts column of every unknown event name
-PHASES = ("flash", "boot", "test")
 NAN = float("nan")
 
 RUN_SPEC = {
@@ -98,7 +98,7 @@ class EngineState:
         self._slot_of: dict[int, int] = {-1: 0}
         self.samples: dict[tuple[int, str], SampleLog] = {}
         self.delays: dict[tuple[int, int], SampleLog] = {}
-        self.pools = {p: matching.Pool.empty() for p in PHASES}
+        self.pools = {p: matching.Pool.empty() for p in ITERATED}
         self.slot_counts = np.zeros((0, 0), np.int64)
         """Events per (event code, device group slot): group totals without a pass over runs."""
         self.n_events = 0
@@ -269,7 +269,7 @@ class EngineState:
         def block(first_code: int, last_code: int) -> slice:
             return _block(bounds, nslots, top, first_code, last_code)
 
-        for p, phase in enumerate(PHASES):
+        for p, phase in enumerate(ITERATED):
             start = C[f"{phase}_start"]
             sb, eb = block(start, start), block(start + 1, start + 1)
             starts = (run_s[sb], t_s[sb], order[sb] + first_row, order[sb])

@@ -19,12 +19,7 @@ GROUP_COLUMNS = ("group", "queued", "ongoing", "done", "errors", "err %", "media
 
 
 def _median(summary: dict) -> float | None:
-    value = summary.get("median_testrun")
-    if isinstance(value, dict):
-        value = value.get("p50")
-    if value is None:
-        value = ((summary.get("durations") or {}).get("testrun") or {}).get("p50")
-    return value
+    return ((summary.get("durations") or {}).get("testrun") or {}).get("p50")
 
 
 def _oldest(summary: dict) -> float | None:
