@@ -11,7 +11,15 @@ import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from trmon_tui.model import EVENTS_SHOWN, HOST_TESTRUNS, LIST_LIMIT, EventRow, ViewState
+from trmon_tui.model import (
+    EVENTS_SHOWN,
+    HOST_TESTRUNS,
+    LIST_LIMIT,
+    TYPE_TESTRUNS,
+    Alerts,
+    EventRow,
+    ViewState,
+)
 
 
 def pane_data(engine: Any, view: ViewState, now: float) -> tuple[dict[str, Any], list[str]]:
@@ -28,7 +36,7 @@ def pane_data(engine: Any, view: ViewState, now: float) -> tuple[dict[str, Any],
 
     values: dict[str, Any] = {"counts": ask(engine.counts) or {},
                               "groups": tuple(ask(engine.groups) or ())}
-    if view.tab in ("overview", "statistics"):
+    if view.tab in ("overview", "statistics", "failures"):
         # No pane shows delivery delays (`report` does): skipping them saves a third; the
         # hosts pane asks hosts() itself (a third of the rest at a million testruns).
         values["summary"] = ask(lambda: engine.summary(**q, delivery_delay=False, hosts=False))
@@ -43,7 +51,35 @@ def pane_data(engine: Any, view: ViewState, now: float) -> tuple[dict[str, Any],
     if view.tab == "statistics":
         values["samples"] = ask(lambda: engine.samples(view.phase, **q))
     values.update(insight_data(engine, view, now, values.get("summary"), q, ask))
+    values.update(failure_data(engine, view, values.get("summary"), q, ask))
+    values["alerts"] = ask(lambda: alerts(engine, now))
     return values, errors
+
+
+def failure_data(engine: Any, view: ViewState, summary: dict | None, q: dict,
+                 ask: Callable[[Callable[[], Any]], Any]) -> dict[str, Any]:
+    """The failures pane's data, and its detail screens' rows while one is open."""
+    out: dict[str, Any] = {}
+    if view.tab != "failures":
+        return out
+    from store.stats import failure_listing
+
+    out["failures"] = ((summary or {}).get("all") or {}).get("failures")
+    if view.error_type is not None:
+        out["type_testruns"] = _tuple(ask(lambda: failure_listing.type_testruns(
+            engine, view.error_type, limit=TYPE_TESTRUNS, **q)))
+    if view.configuration is not None:
+        out["configuration_hosts"] = _tuple(ask(lambda: failure_listing.configuration_hosts(
+            engine, view.configuration, **q)))
+    return out
+
+
+def alerts(engine: Any, now: float) -> Alerts:
+    """The bad hosts and starved groups of the whole file (store.stats.alerts)."""
+    from store.stats.alerts import alert_state
+
+    bad, starved = alert_state(engine, now)
+    return Alerts(frozenset(bad), frozenset(starved))
 
 
 def insight_data(engine: Any, view: ViewState, now: float, summary: dict | None, q: dict,
