@@ -101,7 +101,8 @@ class MonitorApp(App[None]):
                  group: str | None = None, poll: float | None = 1.0, watch: bool = True,
                  now: Callable[[], float] = time.time, max_rows: int = 200_000,
                  min_interval: float = 1.0, wall: Callable[[], float] | None = None,
-                 started: Started | None = None, bell: bool = False) -> None:
+                 started: Started | None = None, bell: bool = False,
+                 rules: Sequence[Any] = ()) -> None:
         super().__init__()
         self.bell_on_alert = bell
         self.alerts: Alerts | None = None
@@ -134,7 +135,7 @@ class MonitorApp(App[None]):
         self._tail_cancelled = threading.Event()
         self.loop = TailLoop(self.files, self.mailbox.post, clock=clock, now=now,
                              max_rows=max_rows, min_interval=min_interval, view=self.view,
-                             wall=self.wall)
+                             wall=self.wall, rules=rules)
         self._start_tail()
 
     # ---- layout --------------------------------------------------------------------------
@@ -171,7 +172,7 @@ class MonitorApp(App[None]):
     def _restart(self) -> None:
         self.loop = TailLoop(self.files, self.mailbox.post, clock=self.loop.clock, now=self.now,
                              max_rows=self.loop.max_rows, min_interval=self.loop.min_interval,
-                             view=self.view, wall=self.wall)
+                             view=self.view, wall=self.wall, rules=self.loop.rules)
         self._start_tail()
 
     # ---- worker messages -----------------------------------------------------------------

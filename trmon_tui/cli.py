@@ -84,6 +84,9 @@ def monitor_parser() -> argparse.ArgumentParser:
                         help="which timestamp durations use (default received)")
     parser.add_argument("--since", default=None, help=_since_help())
     parser.add_argument("--group", default=None, help="start narrowed to this device group")
+    parser.add_argument("--bell", action="store_true",
+                        help="ring the terminal bell with each alert (a host turned bad, a "
+                             "device group starved)")
     parser.add_argument("--poll", type=float, default=1.0, metavar="SECONDS",
                         help="timer poll interval beside file-change notifications (default 1)")
     parser.add_argument("--now", type=_epoch, default=None, metavar="EPOCH",

@@ -111,8 +111,10 @@ class TailLoop:
                  clock: str = "received", now: Callable[[], float] = time.time,
                  max_rows: int = 200_000, min_interval: float = 1.0,
                  view: ViewState | None = None,
-                 wall: Callable[[], float] | None = None) -> None:
-        """``files``: a path, or store.multi.Sources."""
+                 wall: Callable[[], float] | None = None, rules: Sequence[Any] = ()) -> None:
+        """``files``: a path, or store.multi.Sources; ``rules``: the config file's failure
+        rules (store.stats.Rule), which the statistics classify errors by."""
+        self.rules = tuple(rules)
         self.files = files
         self.post = post
         self.clock = clock
@@ -242,7 +244,7 @@ class TailLoop:
         if getattr(self, "tail", None) is not None:
             self.tail.close()
         self.tail = tail
-        self.engine = StatsEngine(clock=self.clock)
+        self.engine = StatsEngine(clock=self.clock, rules=self.rules)
         self.catalog = Catalog()
         self._files = tuple(FileView(label=s.label, path=s.path) for s in tail.sources)
 

@@ -36,10 +36,12 @@ def pane_data(engine: Any, view: ViewState, now: float) -> tuple[dict[str, Any],
 
     values: dict[str, Any] = {"counts": ask(engine.counts) or {},
                               "groups": tuple(ask(engine.groups) or ())}
-    if view.tab in ("overview", "statistics", "failures"):
+    if view.tab in ("overview", "statistics"):
         # No pane shows delivery delays (`report` does): skipping them saves a third; the
-        # hosts pane asks hosts() itself (a third of the rest at a million testruns).
-        values["summary"] = ask(lambda: engine.summary(**q, delivery_delay=False, hosts=False))
+        # hosts and failures panes ask hosts() and failures() themselves (the hosts are a
+        # third of the rest at a million testruns).
+        values["summary"] = ask(lambda: engine.summary(**q, delivery_delay=False, hosts=False,
+                                                       failures=False))
     if view.tab == "testruns":
         for status in ("ongoing", "queued"):
             rows = ask(lambda status=status: engine.testruns(status, limit=LIST_LIMIT,
@@ -51,26 +53,24 @@ def pane_data(engine: Any, view: ViewState, now: float) -> tuple[dict[str, Any],
     if view.tab == "statistics":
         values["samples"] = ask(lambda: engine.samples(view.phase, **q))
     values.update(insight_data(engine, view, now, values.get("summary"), q, ask))
-    values.update(failure_data(engine, view, values.get("summary"), q, ask))
+    values.update(failure_data(engine, view, q, ask))
     values["alerts"] = ask(lambda: alerts(engine, now))
     return values, errors
 
 
-def failure_data(engine: Any, view: ViewState, summary: dict | None, q: dict,
+def failure_data(engine: Any, view: ViewState, q: dict,
                  ask: Callable[[Callable[[], Any]], Any]) -> dict[str, Any]:
     """The failures pane's data, and its detail screens' rows while one is open."""
     out: dict[str, Any] = {}
     if view.tab != "failures":
         return out
-    from store.stats import failure_listing
-
-    out["failures"] = ((summary or {}).get("all") or {}).get("failures")
+    out["failures"] = ask(lambda: engine.failures(**q))
     if view.error_type is not None:
-        out["type_testruns"] = _tuple(ask(lambda: failure_listing.type_testruns(
-            engine, view.error_type, limit=TYPE_TESTRUNS, **q)))
+        out["type_testruns"] = _tuple(ask(lambda: engine.error_testruns(
+            limit=TYPE_TESTRUNS, type=view.error_type, **q)))
     if view.configuration is not None:
-        out["configuration_hosts"] = _tuple(ask(lambda: failure_listing.configuration_hosts(
-            engine, view.configuration, **q)))
+        out["configuration_hosts"] = _tuple(ask(lambda: engine.configuration_hosts(
+            view.configuration, **q)))
     return out
 
 

@@ -12,10 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from store.stats import phases
+from store.stats.capacity import STARVED_WAIT
 from store.stats.frame import Frame
 from store.stats.hosts import BAD_STREAK, HostTable
-
-STARVED_WAIT = 600.0  # DESIGN: starved when queued > 0, ongoing = 0 and the oldest wait > 600 s
 
 
 def alert_state(engine, now: float) -> tuple[list[str], list[str]]:
@@ -31,7 +30,8 @@ def alert_state(engine, now: float) -> tuple[list[str], list[str]]:
 
 def starved_groups(f: Frame) -> list[str]:
     """The frame's device groups with work queued, nothing ongoing and a queued testrun that
-    has waited more than STARVED_WAIT seconds, sorted."""
+    has waited more than STARVED_WAIT seconds, sorted: capacity.starved of every group's
+    SUMMARY, without the rest of a summary (tests/test_alerts.py compares the two)."""
     ngroups = len(f.group_names)
     if ngroups == 0:
         return []

@@ -14,7 +14,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     started = None
     options = {"clock": args.clock, "since": args.since, "group": args.group,
-               "poll": args.poll if args.poll and args.poll > 0 else 1.0}
+               "poll": args.poll if args.poll and args.poll > 0 else 1.0,
+               "bell": args.bell}
     if args.now is not None:  # ages measured to a fixed time (make_app)
         options["now"] = args.now
     if not args.demo:

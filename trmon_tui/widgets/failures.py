@@ -121,5 +121,5 @@ def _hint(types: list, configurations: list) -> Text:
         return Text("no testrun has ended in this window yet", style="dim")
     if not types:
         return Text("no errors in this window · Enter: a configuration's hosts", style="dim")
-    return Text(f"{SUSPECT} = hosts suspect for that configuration (p < 0.01) · Tab: next table"
-                " · Enter: a type's testruns, a configuration's hosts", style="dim")
+    return Text(f"{SUSPECT} suspect host (errors/ended on it, p < 0.01) · Enter: its testruns"
+                " / hosts", style="dim")
