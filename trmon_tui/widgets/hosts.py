@@ -114,5 +114,5 @@ def _summary_line(hosts: tuple[dict, ...]) -> Text:
         mark, style = HEALTH[name]
         line.append(f" {mark} {counts[name]:,} {name}", style=style if counts[name] else "")
     busy = sum(1 for h in hosts if h.get("busy"))
-    line.append(f" · {busy:,} busy now · worst first · Enter: the host's testruns")
+    line.append(f" · {busy:,} busy · worst first · Enter: its testruns")
     return line
