@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         print(PREFIX + safe(exc), file=sys.stderr)
         return 2
     try:
-        engine, tail, failed = read_sources(sources, args.clock)
+        engine, tail, failed = read_sources(sources, args.clock, getattr(args, "rules", ()))
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # noqa: BLE001 - rows a damaged file got past every check
@@ -168,12 +168,12 @@ def read_file(path: str, clock: str = "received") -> tuple[StatsEngine, str]:
     return engine, tail.statuses[0].file_format
 
 
-def read_sources(sources: list[Source],
-                 clock: str = "received") -> tuple[StatsEngine, MultiTail, dict[str, str]]:
+def read_sources(sources: list[Source], clock: str = "received",
+                 rules=()) -> tuple[StatsEngine, MultiTail, dict[str, str]]:
     """Fold every committed row of the files into one StatsEngine (store.multi: several
-    files in one id space); (engine, the tail that read them, {label: reason} of the files
-    that could not be read)."""
-    engine = StatsEngine(clock=clock)
+    files in one id space; ``rules``: the config file's failure rules); (engine, the tail
+    that read them, {label: reason} of the files that could not be read)."""
+    engine = StatsEngine(clock=clock, rules=rules)
     tail = MultiTail(sources, hold=catchup.HOLD, max_rows=catchup.FIRST_ROWS)
     size = 0
     for source in sources:
