@@ -66,9 +66,8 @@ def run(args: argparse.Namespace) -> int:
 
 def demo_rules() -> list:
     """The failure rules of demo/config.toml, which classify the demo farm's error texts."""
-    from store.config import load
-
     from demo import CONFIG
+    from store.config import load
 
     return load(str(CONFIG)).rules
 
