@@ -183,7 +183,7 @@ async def test_alerts_once_per_change_on_a_growing_file(tmp_path):
                                      "FlashError: z"))
         await wait_for(pilot, lambda: "h" in app.alerts.bad_hosts)
         assert _alerts(app, "host bad") == [
-            "host h turned bad: its last 3 or more testruns failed in a row"]
+            "host h turned bad: 3 or more failures in a row"]
         n += write_events(path, _run("h-4", NOW - 2 * HOUR, "rack", "h", _boot_failure(4),
                                      "FlashError: z"))
         await wait_for(pilot, loaded(app, n))

@@ -319,7 +319,7 @@ class MonitorApp(App[None]):
         before, self.alerts = self.alerts, now
         if before is None:
             return
-        news = [(f"host {host} turned bad: its last 3 or more testruns failed in a row",
+        news = [(f"host {host} turned bad: 3 or more failures in a row",
                  "host bad") for host in sorted(now.bad_hosts - before.bad_hosts)]
         news += [(f"group {group} is starved: testruns wait, none runs", "group starved")
                  for group in sorted(now.starved_groups - before.starved_groups)]
