@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from stats_reference import fisher_p, reference_insight, reference_why, same, to_batches
 
-from store.stats import Rule, StatsEngine
-from store.stats.fisher import p_value, suspect_p, tail_fraction
+from store.stats import Rule, StatsEngine, fisher
+from store.stats.fisher import exact_p, p_value, suspect_p, tail_fraction
 
 T0 = 1_790_000_000.0
 HOUR, DAY = 3600.0, 86400.0
@@ -76,6 +76,26 @@ def test_fisher_p_equals_the_definition_exactly(a, n, K, N):
     assert Fraction(num, den) == want
     assert p_value(a, n, K, N) == float(want)
     assert (suspect_p(a, n, K, N) is not None) == (a >= 3 and want < Fraction(1, 100))
+
+
+@pytest.mark.parametrize("a", [2500, 2600, 2700, 2800, 3000])  # the mean is 2,667
+def test_large_pairs_use_an_estimate_that_keeps_the_verdict(a):
+    n, K, N = 20_000, 32_000, 240_000
+    exact = exact_p(a, n, K, N)
+    assert not fisher._small(n, N)  # beyond EXACT_BITS: p is the estimate
+    assert p_value(a, n, K, N) == pytest.approx(exact, rel=1e-8)
+    suspect = suspect_p(a, n, K, N)
+    assert (suspect is not None) == (exact < 0.01)
+    if suspect is not None:
+        assert suspect == pytest.approx(exact, rel=1e-8)
+
+
+def test_near_the_threshold_a_large_pair_is_summed_exactly():
+    n, K, N = 20_000, 32_000, 240_000
+    near = [a for a in range(2700, 2900) if 0.0025 <= fisher._estimate(a, n, K, N) < 0.04]
+    for a in (near[0], near[-1]):
+        exact = exact_p(a, n, K, N)
+        assert suspect_p(a, n, K, N) == (exact if exact < 0.01 else None)
 
 
 def test_the_threshold_is_decided_exactly():

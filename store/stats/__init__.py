@@ -62,10 +62,26 @@ grow to, default ``time.time()``):
     before any other work: an hourly trend over more than about 14 months, or one stray
     request decades away, asks for a coarser bucket or a window instead.
 
+  Keys of "Why it waits, and why it fails" (capacity.py, failures.py, fisher.py, why.py):
+  every SUMMARY has ``hosts_total``, ``hosts_busy``, ``starved`` and, unless
+  ``failures=False``, ``failures``; "all" also ``starved_groups`` (not with ``group=``, where
+  "all" is that group's SUMMARY); each "hosts" entry gains ``busy``, ``busy_1h``,
+  ``busy_24h``.  Choices where DESIGN.md is silent: ``busy`` means an ongoing testrun of the
+  SUMMARY (status as of the file) has the host, also when ``now`` is before its queue_end; an
+  interval whose end comes before its start (clock skew) occupies nothing; ``starved`` uses
+  the ``oldest_queued_wait`` extension (first queue_start, else request) and is false when it
+  is null; categories are listed in rule order (a repeated category once), then "infra" and
+  "test" (a rule may reuse those names); the error text is that of the first error event
+  (file order; none: ""); a configuration is that of the first request, "" or none shown as
+  "(none)"; ``types[].last`` is the latest first-error time in the engine's clock; the Fisher
+  p is exact (fisher.py), screened by a floating-point estimate that only skips pairs whose p
+  is clearly above 0.01.  Rules come from ``StatsEngine(rules=...)`` / ``set_rules``.
+
 - ``groups()``, ``testruns(status, ..., order)``, ``segments(..., offset, limit)``,
   ``samples(phase, ...)``, ``counts()``, and for the monitor's insight panes ``hosts(...)``,
-  ``host_testruns(host, ..., limit)``, ``overdue(...)``, ``trend(bucket, ...)``: see the
-  methods.
+  ``host_testruns(host, ..., limit)``, ``overdue(...)``, ``trend(bucket, ...)``, and for the
+  Failures pane ``failures(...)``, ``error_testruns(..., type=, category=, configuration=,
+  host=)``, ``configuration_hosts(configuration, ...)``: see the methods.
 
 Costs: ``apply`` is O(batch + open starts) (the still-open flash/boot/test starts of all runs,
 normally a handful per running testrun); a batch of 100,000 events or more has part of its work

@@ -173,56 +173,93 @@ def _pairs_of(f, runs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _types(f, e: ErrorRuns, labels: Labels, scopes) -> None:
+    """Per scope: error testruns, distinct hosts and latest error time per type.  One key
+    (group, type) for the runs and (group, type, host) for their pairs serves every group;
+    "all" adds the groups up (a type's hosts: distinct over the groups' (type, host) keys)."""
+    ng = len(f.group_names)
     nt, nh = max(len(labels.types), 1), max(len(f.st.hosts.names), 1)
+    key = e.group * nt + e.type
+    keys, n, _ = _tally(key, ng * nt)
+    last = np.full(ng * nt, -np.inf)
+    np.fmax.at(last, key, e.time)
     pos, _, host = _pairs_of(f, e.runs)
+    pair_keys = _distinct(key[pos] * nh + host, ng * nt * nh)
+    per_key = np.bincount(pair_keys // nh, minlength=ng * nt)
+    per_type_all = np.bincount(np.unique(pair_keys % (nt * nh)) // nh, minlength=nt)
+    count_all = np.bincount(keys % nt, weights=n, minlength=nt)
+    last_all = np.full(nt, -np.inf)
+    np.fmax.at(last_all, keys % nt, last[keys])
     for g, out in scopes:
-        mine = np.arange(len(e.runs)) if g is None else np.flatnonzero(e.group == g)
-        types, n, _ = _tally(e.type[mine], nt)
-        last = np.full(nt, -np.inf)
-        np.fmax.at(last, e.type[mine], e.time[mine])
-        pair = pos if g is None else pos[e.group[pos] == g]
-        pair_host = host if g is None else host[e.group[pos] == g]
-        hkeys = np.unique(e.type[pair] * nh + pair_host)
-        per_type = np.bincount(hkeys // nh, minlength=nt)
-        rows = [{"type": labels.types[t], "testruns": int(c), "hosts": int(per_type[t]),
-                 "last": float(last[t])} for t, c in zip(types.tolist(), n.tolist(),
-                                                         strict=True)]
-        rows.sort(key=lambda row: (-row["testruns"], row["type"]))
-        out["types"] = rows
+        if g is None:
+            rows = [(t, int(count_all[t]), int(per_type_all[t]), last_all[t])
+                    for t in np.flatnonzero(count_all).tolist()]
+        else:
+            mine = keys[(keys // nt) == g]
+            rows = [(k % nt, int(c), int(per_key[k]), last[k]) for k, c in
+                    zip(mine.tolist(), n[(keys // nt) == g].tolist(), strict=True)]
+        out["types"] = sorted(({"type": labels.types[t], "testruns": c, "hosts": h,
+                                "last": float(t_last)} for t, c, h, t_last in rows),
+                              key=lambda row: (-row["testruns"], row["type"]))
+
+
+def _distinct(keys: np.ndarray, width: int) -> np.ndarray:
+    """The distinct values of ``keys`` (all in [0, width)), ascending."""
+    if width <= 4 * len(keys) + 65536:
+        return np.flatnonzero(np.bincount(keys, minlength=width))
+    return np.unique(keys)
 
 
 def _configurations(f, e: ErrorRuns, labels: Labels, scopes) -> None:
+    """Per scope: ended testruns and errors per configuration and its suspect hosts.  One key
+    (group, configuration) for the runs and (group, configuration, host) for their pairs
+    serves every group; "all" adds the groups' keys up."""
     st = f.st
+    ng = len(f.group_names)
     ended = np.flatnonzero(f.mask & (f.status >= 2))
     cfg = labels.configuration(st.strings, st.runs.configuration[ended]).astype(np.int64)
     is_error = (f.status[ended] == 3).astype(np.float64)
-    group = f.gidx[ended].astype(np.int64)
-    pos, _, host = _pairs_of(f, ended)
     ncfg, nh = max(len(labels.configurations), 1), max(len(st.hosts.names), 1)
+    run_key = f.gidx[ended].astype(np.int64) * ncfg + cfg
+    cfg_keys, cfg_n, (cfg_k,) = _tally(run_key, ng * ncfg, is_error)
+    pos, _, host = _pairs_of(f, ended)
+    pair_keys, pair_n, (pair_a,) = _tally(run_key[pos] * nh + host, ng * ncfg * nh,
+                                          is_error[pos])
     for g, out in scopes:
-        runs_in = np.ones(len(ended), bool) if g is None else group == g
-        cfgs, n_cfg, (k_cfg,) = _tally(cfg[runs_in], ncfg, is_error[runs_in])
-        pairs_in = runs_in[pos]
-        p_cfg, p_host = cfg[pos[pairs_in]], host[pairs_in]
-        keys, n_key, (a_key,) = _tally(p_cfg * nh + p_host, ncfg * nh, is_error[pos[pairs_in]])
-        totals = dict(zip(cfgs.tolist(), zip(n_cfg.tolist(), k_cfg.tolist(), strict=True),
-                          strict=True))
+        if g is None:  # every group's keys, added up per configuration (and host)
+            totals = _sum_by(cfg_keys % ncfg, cfg_n, cfg_k)
+            pairs = _sum_by(pair_keys % (ncfg * nh), pair_n, pair_a)
+        else:
+            at = (cfg_keys // ncfg) == g
+            totals = dict(zip((cfg_keys[at] % ncfg).tolist(), zip(
+                cfg_n[at].tolist(), cfg_k[at].tolist(), strict=True), strict=True))
+            at = (pair_keys // (ncfg * nh)) == g
+            pairs = dict(zip((pair_keys[at] % (ncfg * nh)).tolist(), zip(
+                pair_n[at].tolist(), pair_a[at].tolist(), strict=True), strict=True))
         suspects: dict[int, list[dict]] = {}
-        for key, n, a in zip(keys.tolist(), n_key.tolist(), a_key.tolist(), strict=True):
+        for key, (n, a) in pairs.items():
             c, h = divmod(key, nh)
             N, K = totals[c]
-            p = suspect_p(int(a), n, int(K), N)
+            p = suspect_p(int(a), int(n), int(K), int(N))
             if p is not None:
-                suspects.setdefault(c, []).append({"host": st.hosts.names[h], "ended": n,
+                suspects.setdefault(c, []).append({"host": st.hosts.names[h], "ended": int(n),
                                                    "errors": int(a), "p": p})
         rows = []
         for c, (N, K) in totals.items():
             hosts = sorted(suspects.get(c, []), key=lambda s: (s["p"], s["host"]))
-            rows.append({"configuration": labels.configurations[c], "ended": N,
+            rows.append({"configuration": labels.configurations[c], "ended": int(N),
                          "errors": int(K), "error_pct": 100.0 * K / N,
                          "suspect_hosts": hosts})
         rows.sort(key=lambda row: (-row["error_pct"], row["configuration"]))
         out["configurations"] = rows
+
+
+def _sum_by(keys: np.ndarray, n: np.ndarray, k: np.ndarray) -> dict[int, tuple[int, int]]:
+    """{key: (sum of n, sum of k)} over repeated keys."""
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    sums_n = np.bincount(inverse, weights=n, minlength=len(uniq)).astype(np.int64)
+    sums_k = np.bincount(inverse, weights=k, minlength=len(uniq)).astype(np.int64)
+    return dict(zip(uniq.tolist(), zip(sums_n.tolist(), sums_k.tolist(), strict=True),
+                    strict=True))
 
 
 def configuration_hosts(f, labels: Labels, configuration: str) -> list[dict]:
