@@ -56,8 +56,10 @@ class DevicePool:
         self._recovered = [True] * devices  # per device: its last task did not fail as flaky
         self._faults = faults
         self._down_on = down
-        # The group's current or next outage [lo, hi), known up to `_down_check`.
-        self._down = (np.inf, np.inf)
+        # The group's outages [lo, hi) (by lo) of the days looked up, which end before
+        # `_down_check`; a task pulled later than the one before it may start earlier on
+        # another device, so those that ended before every device is free are dropped.
+        self._outages: list[tuple[float, float]] = []
         self._down_check = -np.inf
 
     def serve(self, tasks: Tasks) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -78,6 +80,7 @@ class DevicePool:
         flaky, recovered, faults = self._flaky, self._recovered, self._faults
         luck, fault_luck = tasks.luck.tolist(), tasks.fault_luck.tolist()
         config = tasks.config.tolist()
+        self._outages = [o for o in self._outages if o[1] > free[0][0]]
         for i, (r, s) in enumerate(zip(tasks.ready.tolist(), tasks.service.tolist(),
                                        strict=True)):
             t, d = free[0]
@@ -106,14 +109,14 @@ class DevicePool:
         return starts, devices, outcome, cut_at
 
     def _outage(self, t: float) -> tuple[float, float]:
-        """The group's outage [lo, hi) running at t or next after it ((inf, inf): none known)."""
-        if t >= self._down[1] or (self._down[0] == np.inf and t >= self._down_check):
-            first = int(t // DAY)
-            ahead = sorted((lo, hi) for day in range(first, first + LOOK_AHEAD_DAYS)
-                           for lo, hi in self._down_on(day) if hi > t)
-            self._down = ahead[0] if ahead else (np.inf, np.inf)
-            self._down_check = (first + LOOK_AHEAD_DAYS) * DAY
-        return self._down
+        """The group's outage [lo, hi) running at t or next after it ((inf, inf): none)."""
+        while t + DAY >= self._down_check:  # a testrun lasts less than a day
+            first = int(max(t, self._down_check) // DAY)
+            days = range(first, first + LOOK_AHEAD_DAYS)
+            self._outages = sorted(set(self._outages).union(
+                *(self._down_on(day) for day in days)))
+            self._down_check = days[-1] * DAY
+        return next((o for o in self._outages if o[1] > t), (np.inf, np.inf))
 
     def _failing_at(self, device: int, t: float) -> bool:
         """Whether the device's host is failing at t (t at or after its last task's start)."""

@@ -249,7 +249,7 @@ HOST_DOWN_MESSAGES = (
 STARVING_GROUP_AT_END = "n950"
 """The group whose hosts are down when a generated history ends (and when the live demo opens):
 a group without flaky hosts, config faults or the failing host, so the outage stands alone."""
-STARVING_AT_END = (1.5, 2.0)
+STARVING_AT_END = (3.0, 2.0)
 """Its outage started this many hours before the end and lasts this many more: the history ends
 with the group starved (queued testruns, none running, the oldest waiting for over an hour), and
 the live demo at speed 60 shows it for two minutes, then the group recovering."""
