@@ -199,4 +199,4 @@ async def test_alerts_once_per_change_on_a_growing_file(tmp_path):
         await wait_for(pilot, lambda: "1 starved" in text_of(app, "#status-text"))
         await wait_for(pilot, lambda: "✗ starved: solo" in text_of(app, "#overview-events"))
         overview = {r[0]: r for r in rows(app, "#groups")}
-        assert overview["solo"][8] == "✗ 0/1" and overview["rack"][8] == "0/2"
+        assert overview["solo"][8] == "✗0/1" and overview["rack"][8] == "0/2"

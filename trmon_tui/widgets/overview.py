@@ -55,12 +55,12 @@ def group_cells(name: str, s: dict, style: str = "", loading: bool = False) -> l
 
 
 def hosts_cell(s: dict, loading: bool = False) -> Text:
-    """'busy/total' hosts of a SUMMARY, '✗ 0/4' in red when the group is starved (work waits
+    """'busy/total' hosts of a SUMMARY, '✗0/4' in red when the group is starved (work waits
     and none of it runs; not judged while history loads, as the oldest wait)."""
     total, busy = s.get("hosts_total"), s.get("hosts_busy")
     figures = "–" if total is None else f"{busy or 0:,}/{total:,}"
     if s.get("starved") and not loading:
-        return fmt.right(f"{STARVED} {figures}", "bold red")
+        return fmt.right(f"{STARVED}{figures}", "bold red")
     return fmt.right(figures)
 
 
