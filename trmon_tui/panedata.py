@@ -1,7 +1,9 @@
 """What a snapshot holds besides the file's state: the statistics the visible pane shows.
 
 Only the visible pane's data is computed (a summary of a million testruns costs a quarter of a
-second); a failed query leaves its value None and says why, and never blanks the others.
+second); a failed query leaves its value None and says why, and never blanks the others.  The
+one exception is what the alerts watch (bad hosts, starved groups, over the whole file), in
+every snapshot: 11 ms at 200,000 testruns, a quarter of the overview's summary.
 """
 
 from __future__ import annotations
