@@ -122,7 +122,7 @@ async def test_enter_on_a_type_lists_its_latest_testruns(failing):
         assert [r[0] for r in shown] == [t["testrun_id"] for t in expected] == \
             ["brk-4", "brk-3", "brk-1", "brk-0"]  # the latest first
         assert shown[0][1:3] == ["breaker", "img-a"] and shown[0][4] == "infra"
-        assert "4 testruns on 1 hosts" in text_of(app, "#failure-figures")
+        assert "4 testruns on 1 host" in text_of(app, "#failure-figures")
         assert "BootError: no console (try 4)" in text_of(app, "#failure-note")
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.view.error_type is None)

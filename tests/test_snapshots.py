@@ -14,7 +14,7 @@ from textual.widgets import Static
 
 from trmon_tui.app import make_app
 from trmon_tui.screens import HostScreen, TestrunScreen
-from trmon_tui.screens.failure import ConfigurationScreen
+from trmon_tui.screens.failure import ConfigurationScreen, ErrorTypeScreen
 from trmon_tui.widgets.livetable import LiveTable
 from trmon_tui.widgets.plotview import PlotView
 
@@ -147,6 +147,23 @@ def test_configuration_screen(snap_compare, tmp_path):
         table.move_cursor(table.row_count - 1)  # img-a (the lowest error %), its suspect host
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfigurationScreen) and
+                       app.screen.query_one("#failure-rows", LiveTable).row_count > 0)
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=before)
+
+
+def test_error_type_screen(snap_compare, tmp_path):
+    app, n = _app(tmp_path, failures=True)
+
+    async def before(pilot):
+        await wait_for(pilot, loaded(app, n))
+        await pilot.press("8")
+        await wait_for(pilot, _ready(app, "failures"))
+        await wait_for(pilot, lambda: app.focused is app.query_one("#failure-types"))
+        await pilot.press("enter")  # BootError, the most testruns
+        await wait_for(pilot, lambda: isinstance(app.screen, ErrorTypeScreen) and
                        app.screen.query_one("#failure-rows", LiveTable).row_count > 0)
         await pilot.wait_for_scheduled_animations()
         await pilot.pause(0.2)

@@ -54,6 +54,12 @@ def host_cells(row: dict) -> list[Text]:
             fmt.percent(row.get("error_pct")), fmt.right(p_text(row.get("p")))]
 
 
+def _count(n: int | None, noun: str) -> str:
+    """'1 host', '3 hosts'."""
+    n = n or 0
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 class _FailureScreen(Screen[None]):
     """Title, a line of figures, a table that follows the snapshots, a line under it."""
 
@@ -107,7 +113,8 @@ class ErrorTypeScreen(_FailureScreen):
         row = next((t for t in (snapshot.failures or {}).get("types") or ()
                     if t.get("type") == self.chosen), None)
         figures = Text("no testrun failed with it in this window", style="dim") if row is None \
-            else Text(f"{row.get('testruns', 0):,} testruns on {row.get('hosts', 0):,} hosts · "
+            else Text(f"{_count(row.get('testruns'), 'testrun')} on "
+                      f"{_count(row.get('hosts'), 'host')} · "
                       f"last {ago(row.get('last'), snapshot.taken_at)}")
         self._rows = {f"r:{tr.get('run')}": tr for tr in snapshot.type_testruns}
         rows = [(key, type_testrun_cells(tr, snapshot.taken_at)) for key, tr in self._rows.items()]
