@@ -7,6 +7,7 @@ or requestor can never move the cursor or change colours.
 from __future__ import annotations
 
 import math
+import textwrap
 from datetime import UTC, datetime
 
 DURATION_ROWS = ("testrun", "init", "queue", "flash", "boot", "test", "publish")
@@ -15,6 +16,7 @@ MAX_IDS = 8
 MAX_REQUESTORS = 5
 MAX_HOSTS = 10  # host rows per section: every bad and suspect one, then good ones up to this
 HEALTH_RANK = {"bad": 0, "suspect": 1, "good": 2}
+WIDTH = 80  # the failures section's lines fit an 80-column terminal (long names aside)
 MAX_TYPES = 5  # error types per section, most testruns first
 MAX_CONFIGURATIONS = 5  # configurations per section: highest error % first, then any suspect
 
@@ -109,8 +111,9 @@ def _failures(f: dict | None, now: float | None) -> list[str]:
     if not f or not f["types"]:
         return []
     total = sum(f["categories"].values())
-    out = ["failures: " + ", ".join(f"{safe(c)} {n:,} ({_pct(100.0 * n / total)})"
-                                    for c, n in f["categories"].items())]
+    out = textwrap.wrap("failures: " + ", ".join(
+        f"{safe(c)} {n:,} ({_pct(100.0 * n / total)})" for c, n in f["categories"].items()),
+        WIDTH, subsequent_indent="  ", break_on_hyphens=False)
     out.append(f"{'error type':<30}{'testruns':>9}{'hosts':>7}{'last':>11}")
     for t in f["types"][:MAX_TYPES]:
         last = "-" if now is None else human(now - t["last"]) + " ago"
@@ -120,13 +123,14 @@ def _failures(f: dict | None, now: float | None) -> list[str]:
         out.append(f"+{len(f['types']) - MAX_TYPES:,} more error types")
     configs = f["configurations"]
     shown = [c for i, c in enumerate(configs) if i < MAX_CONFIGURATIONS or c["suspect_hosts"]]
-    out.append(f"{'configuration':<24}{'ended':>8}{'errors':>8}{'error %':>9}"
+    out.append(f"{'configuration':<22}{'ended':>7}{'errors':>7}{'error %':>8}"
                "  suspect hosts (errors/ended, p)")
     for c in shown:
-        suspects = ", ".join(f"{safe(h['host']) or '(none)'} ({h['errors']:,}/{h['ended']:,}, "
-                             f"p {h['p']:.1e})" for h in c["suspect_hosts"]) or "-"
-        out.append(f"{_cell(safe(c['configuration']), 24)}{c['ended']:>8,}{c['errors']:>8,}"
-                   f"{_pct(c['error_pct']):>9}  {suspects}")
+        suspects = [f"{safe(h['host']) or '(none)'} ({h['errors']:,}/{h['ended']:,}, "
+                    f"p {h['p']:.1e})" for h in c["suspect_hosts"]] or ["-"]
+        out.append(f"{_cell(safe(c['configuration']), 22)}{c['ended']:>7,}{c['errors']:>7,}"
+                   f"{_pct(c['error_pct']):>8}  {suspects[0]}")
+        out += [" " * 46 + more for more in suspects[1:]]  # one suspect a line
     if len(configs) > len(shown):
         out.append(f"+{len(configs) - len(shown):,} more configurations")
     return out
