@@ -19,6 +19,7 @@ from trmon_tui.widgets.livetable import LiveTable
 
 RULES = [Rule("^ImageError", "image")]
 HOSTILE = "[red]Boom[/] \x1b[2J"
+H = "h[b]x\x1b[2J"  # a worker host named with markup and an escape sequence
 
 
 def _configured(events: list[dict], configuration: str) -> list[dict]:
@@ -157,7 +158,8 @@ def _alerts(app, title: str) -> list[str]:
 
 
 async def test_alerts_once_per_change_on_a_growing_file(tmp_path):
-    """At start: "old-bad" is bad already (no alert: the state found is the start); "h" has
+    """At start: "old-bad" is bad already (no alert: the state found is the start); H (a
+    name with markup and an escape: shown literally) has
     failed twice; group "solo" runs one testrun while another waits.  Appended: h's third
     failure (h turns bad: one alert), then a fourth (still bad: none), the running testrun's
     end (solo starves: one alert)."""
@@ -166,7 +168,7 @@ async def test_alerts_once_per_change_on_a_growing_file(tmp_path):
     events = []
     for k in range(3):
         events += _run(f"old-{k}", t + k * HOUR, "rack", "old-bad", _boot_failure(k), "X: y")
-        events += _run(f"h-{k}", t + k * HOUR, "rack", "h", _finished(k) if k == 0 else
+        events += _run(f"h-{k}", t + k * HOUR, "rack", H, _finished(k) if k == 0 else
                        _boot_failure(k), "FlashError: z")
     events += _run("solo-run", NOW - 2 * HOUR, "solo", "solo-1",
                    [("queue_start", 60), ("queue_end", 60)])
@@ -179,12 +181,12 @@ async def test_alerts_once_per_change_on_a_growing_file(tmp_path):
         await wait_for(pilot, lambda: loaded(app, n)() and app.alerts is not None)
         assert app.alerts.bad_hosts == {"old-bad"} and not app.alerts.starved_groups
         assert _alerts(app, "host bad") == [] and bells == []
-        n += write_events(path, _run("h-3", NOW - 3 * HOUR, "rack", "h", _boot_failure(3),
+        n += write_events(path, _run("h-3", NOW - 3 * HOUR, "rack", H, _boot_failure(3),
                                      "FlashError: z"))
-        await wait_for(pilot, lambda: "h" in app.alerts.bad_hosts)
+        await wait_for(pilot, lambda: H in app.alerts.bad_hosts)
         assert _alerts(app, "host bad") == [
-            "host h turned bad: 3 or more failures in a row"]
-        n += write_events(path, _run("h-4", NOW - 2 * HOUR, "rack", "h", _boot_failure(4),
+            "host h[b]x\\x1b[2J turned bad: 3 or more failures in a row"]
+        n += write_events(path, _run("h-4", NOW - 2 * HOUR, "rack", H, _boot_failure(4),
                                      "FlashError: z"))
         await wait_for(pilot, loaded(app, n))
         await pilot.press("6", "1")  # new snapshots of other panes: no alert again
