@@ -27,7 +27,7 @@ from trmon_tui.widgets.textline import TextLine
 # distinct hosts they ran on; "ended" = finished + errors; "suspect hosts" = host (its errors).
 TYPE_COLUMNS = (Column("error type", max_width=40), "runs", "hosts", "last seen")
 CONFIG_COLUMNS = (Column("configuration", max_width=28), "ended", "errors", "err %",
-                  Column("suspect hosts", max_width=60))
+                  Column("suspect hosts", max_width=80))
 SUSPECT = "!"  # marks a configuration with a suspect host (survives NO_COLOR)
 
 
