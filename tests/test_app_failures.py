@@ -14,6 +14,7 @@ from store.stats import Rule
 from store.writer import EventWriter
 from trmon_tui.app import make_app
 from trmon_tui.commands.report import read_file
+from trmon_tui.screens import HostScreen
 from trmon_tui.screens.failure import ConfigurationScreen, ErrorTypeScreen
 from trmon_tui.widgets.livetable import LiveTable
 
@@ -147,6 +148,14 @@ async def test_enter_on_a_configuration_lists_its_hosts(failing):
         assert shown[0][5] == f"{expected[0]['p']:.1e}" == "4.7e-04"
         assert [r[0] for r in shown[1:]] == ["", "", ""]  # the others are not suspect
         assert "5 errors of 35 ended testruns" in text_of(app, "#failure-figures")
+        await pilot.press("enter")  # on breaker: its latest testruns, whatever the image
+        await wait_for(pilot, lambda: isinstance(app.screen, HostScreen) and
+                       app.screen.query_one("#host-testruns", LiveTable).row_count == 5)
+        assert [r[0] for r in rows(app, "#host-testruns")] == \
+            [t["testrun_id"] for t in engine.host_testruns("breaker", now=NOW)]
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfigurationScreen) and
+                       app.view.host is None)
 
 
 def _queued(tid, t, group, host):

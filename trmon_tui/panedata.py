@@ -91,7 +91,7 @@ def insight_data(engine: Any, view: ViewState, now: float, summary: dict | None,
     from store.stats import TrendTooLong
 
     out: dict[str, Any] = {}
-    if view.tab == "hosts":
+    if view.tab == "hosts" or view.host is not None:  # a host's screen opens from others too
         out["hosts"] = _tuple(ask(lambda: engine.hosts(**q)))
         if view.host is not None:
             out["host_testruns"] = _tuple(ask(lambda: engine.host_testruns(

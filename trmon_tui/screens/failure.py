@@ -16,7 +16,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from trmon_tui.messages import TestrunChosen
+from trmon_tui.messages import HostChosen, TestrunChosen
 from trmon_tui.model import TYPE_TESTRUNS, Snapshot
 from trmon_tui.widgets import format as fmt
 from trmon_tui.widgets.failures import SUSPECT
@@ -141,10 +141,15 @@ class ErrorTypeScreen(_FailureScreen):
 
 
 class ConfigurationScreen(_FailureScreen):
-    """Every host with an ended testrun on one configuration, the most suspect first."""
+    """Every host with an ended testrun on one configuration, the most suspect first; Enter
+    opens a host's latest testruns (screens/host.py)."""
 
     COLUMNS = HOST_COLUMNS
-    HINT = "its hosts, the most suspect first"
+    HINT = "its hosts, the most suspect first · Enter: a host"
+
+    def __init__(self, configuration: str) -> None:
+        super().__init__(configuration)
+        self._hosts: dict[str, str] = {}
 
     def title_text(self) -> Text:
         return Text(f"configuration {fmt.clean(self.chosen)}", style="bold")
@@ -161,8 +166,16 @@ class ConfigurationScreen(_FailureScreen):
             pct = row.get("error_pct")
             figures = Text(f"{row.get('errors', 0):,} errors of {row.get('ended', 0):,} ended "
                            f"testruns ({'–' if pct is None else f'{pct:.1f} %'})")
+        self._hosts = {f"h:{h.get('host')}": str(h.get("host"))
+                       for h in snapshot.configuration_hosts}
         rows = [(f"h:{h.get('host')}", host_cells(h)) for h in snapshot.configuration_hosts]
         note = Text(f"{SUSPECT} suspect: at least 3 errors on it and p < 0.01 (one-sided Fisher "
                     "test of its errors against the other hosts' on this configuration)",
                     style="dim")
         self._fill(figures, rows, note)
+
+    @on(LiveTable.RowSelected, "#failure-rows")
+    def _chosen(self, event: LiveTable.RowSelected) -> None:
+        host = self._hosts.get(event.key or "")
+        if host is not None:
+            self.post_message(HostChosen(host))

@@ -71,7 +71,8 @@ failed before its tests started, else `test`); the error types (the error text b
 `:`): testruns, hosts, last seen; the configurations by error %, with the hosts suspect for
 each: `! host (errors/ended)`, at least 3 errors on it and p < 0.01 in a one-sided Fisher test
 against the other hosts on that configuration (the host, not the image, is broken). `Enter`
-on a type lists its latest testruns; on a configuration, its hosts with their p.
+on a type lists its latest testruns; on a configuration, its hosts with their p (`Enter`
+on a host: its latest testruns).
 
 **Trends**: testruns per UTC hour or day of their request, over the window of `t` (by hour for
 24h, by day for longer; `h` switches): finished and errors stacked, error %, p50 / p95 of the
