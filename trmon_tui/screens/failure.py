@@ -145,7 +145,7 @@ class ConfigurationScreen(_FailureScreen):
     opens a host's latest testruns (screens/host.py)."""
 
     COLUMNS = HOST_COLUMNS
-    HINT = "its hosts, the most suspect first · Enter: a host"
+    HINT = "hosts, most suspect first · Enter: a host"
 
     def __init__(self, configuration: str) -> None:
         super().__init__(configuration)
