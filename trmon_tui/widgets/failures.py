@@ -88,10 +88,9 @@ class FailuresPane(Pane):
         if failures is None:
             return
         now = snapshot.taken_at
-        types = [(f"t:{row.get('type')}", type_cells(row, now))
-                 for row in failures.get("types") or []]
-        self._types = {key: str(row.get("type"))
-                       for (key, _), row in zip(types, failures.get("types") or [], strict=True)}
+        type_rows = failures.get("types") or []
+        self._types = {f"t:{row.get('type')}": str(row.get("type")) for row in type_rows}
+        types = [(f"t:{row.get('type')}", type_cells(row, now)) for row in type_rows]
         configurations = failures.get("configurations") or []
         self._configurations = {f"c:{row.get('configuration')}": str(row.get("configuration"))
                                 for row in configurations}
