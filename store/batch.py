@@ -129,7 +129,7 @@ class Status:
     state: str
     """One of: "live" (read fine), "waiting" (file missing or not yet a product file),
     "locked" (a writer has held the lock longer than the patience), "error" (unreadable or
-    foreign: keeps retrying)."""
+    foreign: keeps retrying).  For display: decisions take ``reason``."""
     message: str = ""
     """Human sentence: what is wrong and what happens next; empty when live."""
     rows_read: int = 0
@@ -138,3 +138,11 @@ class Status:
     """Events in the file at the last successful open (for progress while catching up)."""
     file_format: str = ""
     """"trmon" or "seed" once known."""
+    reason: str = ""
+    """Why the file is not read, one of store.trouble.Trouble ("" when live): what commands
+    decide on (store.trouble.decide), never the message."""
+    problem: str = ""
+    """What is wrong in one line, without what happens next (what a one-shot command says
+    when it gives up); "" when live."""
+    since: float | None = None
+    """time.monotonic() since when the file has been in this trouble (None when live)."""

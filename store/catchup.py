@@ -1,9 +1,9 @@
 """Reading a file's history fast: a reader thread reads the next batch while the caller folds
 in the previous one.
 
-`trmon-tui report` reads large files this way (store.multi.read_through in a ReadAhead), and
+`trmon-tui report` reads large files this way (store.reading.read_through in a ReadAhead), and
 the monitor's tail worker reads this way until it has caught up with its files
-(store.multi.catch_up; then it polls on its own).  HDF5 reads and numpy release the GIL, so on
+(store.reading.catch_up; then it polls on its own).  HDF5 reads and numpy release the GIL, so on
 two cores the reader thread (open, read, validate, ``prepare``) and the caller (e.g.
 StatsEngine.apply, with its helper lanes) overlap; a queue of one result bounds the batches in
 memory.  The reader keeps the file open while more rows follow, for up to HOLD seconds at a

@@ -1,4 +1,4 @@
-"""Several event files as one: `[LABEL=]FILE ...` for report, exporter and the monitor.
+"""Several event files as one (report, exporter, the monitor; the files: store.sources).
 
 A farm with several lab servers keeps one event file per server.  MultiTail tails each file with
 its own TailReader (its own lifecycle: missing, damaged, locked, replaced; one bad file never
@@ -9,68 +9,21 @@ unchanged, at no cost over a bare TailReader.
 
 A Reset of one file resets everything: the combined state cannot forget one file's rows, so the
 consumer gets the Reset and every file is read again from its first row (exact; rare, since a
-file is replaced or truncated rarely).
-
-Labels: ``parse_sources`` reads `[LABEL=]FILE` arguments.  An argument is split at its first "="
-only when it is not an existing path and the part before the "=" is a plain label (letters,
-digits, "_", "-", "."), so "/data/a=b.h5" stays a path; "LABEL=a=b.h5" names such a file.  A
-label defaults to the file's name without its extension; two files with the same label are an
-error that asks for labels.
+file is replaced or truncated rarely).  Reading every file to its end: store.reading.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from store import catchup
-from store.batch import Batch, Reset, Status
+from store.batch import Reset, Status
 from store.combine import Combiner
-from store.stats import StatsEngine
-from store.stats.frame import has_events
+from store.sources import Source
 from store.tail import PollResult, TailReader
-
-PLAIN_LABEL = re.compile(r"[\w.-]+")
-
-
-@dataclass(frozen=True)
-class Source:
-    """One file of a multi-file view and the label it is shown under."""
-
-    label: str
-    path: str
-
-
-def parse_sources(args: Sequence[str]) -> list[Source]:
-    """``[LABEL=]FILE`` arguments as Sources; ValueError with a one-line reason."""
-    sources = []
-    for arg in args:
-        label, sep, path = arg.partition("=")
-        if not sep or os.path.exists(arg) or not PLAIN_LABEL.fullmatch(label) or not path:
-            label, path = default_label(arg), arg
-        sources.append(Source(label, path))
-    seen: dict[str, Source] = {}
-    for source in sources:
-        other = seen.setdefault(source.label, source)
-        if other is source:
-            continue
-        if os.path.realpath(other.path) == os.path.realpath(source.path):
-            raise ValueError(f"{source.path} is given twice")
-        raise ValueError(f"two files have the label {source.label!r} ({other.path}, "
-                         f"{source.path}): name them LABEL=FILE")
-    return sources
-
-
-def default_label(path: str) -> str:
-    """The file's name without its extension ("lab2" for /data/lab2.h5)."""
-    name = os.path.basename(os.path.normpath(path))
-    return os.path.splitext(name)[0] or name
-
 
 SETTLED = 2.0
 """Seconds after its last write (mtime) from which a file's unchanged stat means no new rows:
@@ -172,13 +125,6 @@ class MultiTail:
             return np.zeros(len(runs), np.int16)
         return self._combiner.run_file.file[runs]
 
-    def testruns_per_file(self, engine: StatsEngine) -> list[int]:
-        """Testruns of each file that ``engine`` took in through this tail (the engine knows
-        which combined runs have events)."""
-        engine.state.drain()
-        files = self.file_of(np.flatnonzero(has_events(engine.state)))
-        return np.bincount(files, minlength=len(self.sources)).tolist()
-
     def _translate(self, index: int, items: list) -> list:
         out = []
         for item in items:
@@ -213,112 +159,6 @@ class MultiTail:
         self._polls[index] = None
         self._more[index] = True
         self._quiet[index] = None  # read it again from its first row
-
-
-Verdict = Callable[[Source, Status, float], str | None]
-"""Judges a file's status after a poll that left nothing to read: "" when the file is read,
-None to try again later, else the reason to give up on it (the float: seconds since the file
-last made progress)."""
-
-
-def read_through(tail: MultiTail, verdict: Verdict, failed: dict[str, str], *,
-                 prepare: Callable[[Batch], None] | None = None,
-                 pause: float = 0.05) -> Iterator[list]:
-    """Read every file to its end (as committed now), file after file, yielding each poll's
-    items (combined; each Batch through ``prepare`` first, in the reading thread).  The files
-    the verdict gave up on are put in ``failed`` ({label: reason}; their rows read before stay:
-    a file cut short is reported with what it had).  After the first poll the reader's batches
-    grow from store.catchup's FIRST_ROWS to READ_ROWS, as for one file."""
-    stalled: dict[int, float] = {}  # since when each file has made no progress
-    todo = list(range(len(tail.sources)))
-    while todo:
-        again = []
-        for index in todo:
-            while True:
-                result = tail.poll(index)
-                tail.max_rows = catchup.READ_ROWS
-                if result.status.state == "live" or \
-                        any(isinstance(item, Batch) for item in result.items):
-                    stalled.pop(index, None)
-                else:
-                    stalled.setdefault(index, time.monotonic())
-                if result.items:
-                    if prepare is not None:
-                        for item in result.items:
-                            if isinstance(item, Batch):
-                                prepare(item)
-                    yield result.items
-                    if any(isinstance(item, Reset) for item in result.items):
-                        again = _every_file_but(tail, failed)  # all read again from row 0
-                if result.more:
-                    continue
-                source = tail.sources[index]
-                reason = verdict(source, result.status,
-                                 time.monotonic() - stalled.get(index, time.monotonic()))
-                if reason is None:
-                    again.append(index)
-                elif reason:
-                    failed[source.label] = reason
-                break
-        todo = sorted(set(again) - {i for i, s in enumerate(tail.sources) if s.label in failed})
-        if todo and not any(tail.behind(i) for i in todo):
-            time.sleep(pause)  # only files that are busy or retrying are left
-
-
-class catch_up:  # noqa: N801 - used like a function: `with catch_up(tail) as polls:`
-    """A follower's catch-up (the monitor's): every file of ``tail`` read to its end (as
-    committed now), as `report` reads them (read_through), by a thread that starts at once
-    and stays a poll (of up to READ_ROWS events, ~20 MB) ahead of the caller,
-    calling ``prepare`` on each Batch there.  Iterating gives each poll's items.  A file in
-    trouble (missing, damaged, locked) is left after one poll: the follower polls it on its
-    own later.  Until it is closed, only its thread may touch PyTables and ``tail``; closing
-    it early drops what was read ahead (do it only to start over, or to stop)."""
-
-    def __init__(self, tail: MultiTail, prepare: Callable[[Batch], None] | None = None) -> None:
-        self.tail = tail
-        self._rows = tail.max_rows
-        tail.max_rows = catchup.FIRST_ROWS
-        self._polls = catchup.ReadAhead(
-            lambda: read_through(tail, _read_for_now, {}, prepare=prepare))
-
-    def __iter__(self) -> Iterator[list]:
-        return iter(self._polls)
-
-    def close(self) -> None:
-        """Stop reading (the thread ends) and give the tail its poll size back."""
-        self._polls.close()
-        self.tail.max_rows = self._rows
-
-    def __enter__(self) -> catch_up:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-def _read_for_now(_source: Source, _status: Status, _waited: float) -> str:
-    return ""  # whatever its state: a follower goes on polling it
-
-
-def _every_file_but(tail: MultiTail, failed: dict[str, str]) -> list[int]:
-    return [i for i, s in enumerate(tail.sources) if s.label not in failed]
-
-
-def file_summaries(tail: MultiTail, engine: StatsEngine,
-                   failed: dict[str, str] | None = None) -> dict[str, dict]:
-    """DESIGN.md's "files": {LABEL: {"path", "events", "testruns", "error"}} of the files
-    ``engine`` took in through ``tail``.  ``error`` is null for a file read fine; else the
-    reason given up on it (``failed``) or its state's message."""
-    failed = failed or {}
-    testruns = tail.testruns_per_file(engine)
-    out = {}
-    for source, status, n in zip(tail.sources, tail.statuses, testruns, strict=True):
-        error = failed.get(source.label)
-        if error is None and status.state != "live":
-            error = status.message or f"{source.path} is {status.state}"
-        out[source.label] = {"path": source.path, "events": status.rows_read, "testruns": n,
-                             "error": error}
-    return out
 
 
 def _stat(path: str) -> tuple | None:

@@ -20,7 +20,7 @@ import math
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import tables
@@ -28,10 +28,10 @@ import tables
 from store import h5io, journal, schema, vet
 from store.batch import Batch, Reset, Status
 from store.seedfile import SeedReader, is_seed_layout
+from store.trouble import Trouble
 
 LOCKED_PATIENCE = 3.0    # seconds of lock before saying so
 INVALID_PATIENCE = 5.0   # seconds an invalid row may stay before saying so
-RETRY_PATIENCE = 1.0     # seconds a one-shot reader (report, tail) retries a failed read
 HANDOFF = 0.01           # seconds polls(hold) leaves the file closed before reopening it
 READ_ORDER = ("strings", "names", "runs", "requests", "errors", "events")
 
@@ -50,15 +50,21 @@ class TailReader:
 
     def __init__(self, path: str, *, max_rows: int = 500_000,
                  locked_patience: float = LOCKED_PATIENCE,
-                 invalid_patience: float = INVALID_PATIENCE) -> None:
+                 invalid_patience: float = INVALID_PATIENCE, start_row: int = 0) -> None:
         self.path = os.fspath(path)
         self.max_rows = max_rows
+        self.start_row = max(0, int(start_row))
+        """Event row to start reading at (`tail --skip`, a mirror resuming): the rows before it
+        are never read, again after a Reset.  Strings, names and runs are still read from
+        their first row (later events refer to them); requests and errors from the first one
+        belonging to an event at or after it."""
         self.locked_patience = locked_patience
         self.invalid_patience = invalid_patience
         self._locked_since: float | None = None
         self._invalid_since: float | None = None
         self._invalid_row = -1
         self._last_status = Status("waiting")
+        self._trouble: tuple[str, float] | None = None  # (reason, since when)
         self._buffer = np.empty(0, schema.EVENT_DTYPE)
         self._forget()
 
@@ -66,6 +72,7 @@ class TailReader:
         self._identity: tuple | None = None  # (format, file id or inode) of the file being read
         self._counts = {name: 0 for name in schema.TABLES}
         self._seed: SeedReader | None = None
+        self._seek_pending = self.start_row > 0  # after every reset: seek before reading
 
     # ------------------------------------------------------------------ polling
 
@@ -108,20 +115,23 @@ class TailReader:
     def _open_checked(self, result: PollResult) -> tuple[tables.File, os.stat_result] | None:
         """The open file and its stat, or None with ``result`` saying why not."""
         if not h5io.locking_enabled():
-            self._finish(result, "error", "HDF5_USE_FILE_LOCKING disables HDF5's file "
-                         "lock, which keeps readers off half-written commits: unset it")
+            problem = ("HDF5_USE_FILE_LOCKING disables HDF5's file lock, which keeps readers "
+                       "off half-written commits: unset it")
+            self._finish(result, "error", problem, problem=problem, reason=Trouble.UNSAFE)
             return None
         try:
             stat = os.stat(self.path)
         except OSError:
             self._reset_if_reading(result, f"{self.path} was deleted")
             self._finish(result, "waiting", f"{self.path} does not exist yet; waiting "
-                         "for it to appear")
+                         "for it to appear", problem=f"{self.path} does not exist",
+                         reason=Trouble.MISSING)
             return None
         if stat.st_size == 0:
             self._reset_if_reading(result, f"{self.path} was emptied")
             self._finish(result, "waiting", f"{self.path} is empty; waiting for a "
-                         "writer to create its tables")
+                         "writer to create its tables", problem=f"{self.path} is empty",
+                         reason=Trouble.EMPTY)
             return None
         h5 = self._open(result, stat)
         return None if h5 is None else (h5, stat)
@@ -133,8 +143,9 @@ class TailReader:
             # Nothing was delivered.  A reader may meet a file mid-rewrite (transient), or
             # damage that the vetting did not reach: vet the file again before the next open.
             vet.distrust(self.path)
-            self._finish(result, "error", f"could not read {self.path} ({vet.one_line(exc)}); "
-                         "retrying")
+            problem = f"could not read {self.path} ({vet.one_line(exc)})"
+            self._finish(result, "error", f"{problem}; retrying", problem=problem,
+                         reason=Trouble.RETRYING)
 
     def _open(self, result: PollResult, stat: os.stat_result) -> tables.File | None:
         for delay in (0.0, *h5io.RETRY_SLEEPS):
@@ -145,17 +156,21 @@ class TailReader:
                 h5 = h5io.try_open(self.path, "r", chunk_cache_size=0)
             except vet.Damaged as exc:
                 self._finish(result, "error", f"{exc}; waiting for it to be repaired or "
-                             "replaced")
+                             "replaced", problem=str(exc), reason=Trouble.DAMAGED)
                 return None
             except Exception as exc:  # noqa: BLE001 - whatever a bad file raises, say so
                 if vet.has_hdf5_signature(self.path):
                     vet.distrust(self.path)
-                    self._finish(result, "error", f"{self.path} cannot be opened "
-                                 f"({vet.one_line(exc)}); retrying")
+                    problem = f"{self.path} cannot be opened ({vet.one_line(exc)})"
+                    self._finish(result, "error", f"{problem}; retrying", problem=problem,
+                                 reason=Trouble.RETRYING)
                 else:
                     self._reset_if_reading(result, f"{self.path} was replaced by a non-HDF5 file")
+                    what = "a directory, not an event file" if os.path.isdir(self.path) \
+                        else "not an HDF5 file"
                     self._finish(result, "error", f"{self.path} is not an HDF5 file; waiting "
-                                 "for it to be replaced by an event file")
+                                 "for it to be replaced by an event file",
+                                 problem=f"{self.path} is {what}", reason=Trouble.FOREIGN)
                 return None
             if h5 is not None:
                 self._locked_since = None
@@ -163,11 +178,17 @@ class TailReader:
         now = time.monotonic()
         self._locked_since = self._locked_since or now
         held = now - self._locked_since
+        problem = (f"{self.path} has been locked by another process for {held:.0f} s (a "
+                   "writer keeping it open?)")
+        self._trouble = (Trouble.LOCKED, self._locked_since)  # in trouble since the lock
         if held >= self.locked_patience:
-            self._finish(result, "locked", f"{self.path} has been locked by another process "
-                         f"for {held:.0f} s (a writer keeping it open?); still trying")
-        else:
-            result.status = self._last_status
+            self._finish(result, "locked", f"{problem}; still trying", problem=problem,
+                         reason=Trouble.LOCKED)
+        elif self._last_status.state == "live":
+            result.status = self._last_status  # briefly held: nothing to say yet
+        else:  # shown as before; decided on as a lock held since _locked_since
+            result.status = replace(self._last_status, reason=Trouble.LOCKED, problem=problem,
+                                    since=self._locked_since)
         return None
 
     def _read_open(self, h5: tables.File, stat: os.stat_result, result: PollResult) -> None:
@@ -178,12 +199,15 @@ class TailReader:
         elif not h5.root._v_nchildren:
             self._reset_if_reading(result, f"{self.path} was replaced by an empty HDF5 file")
             self._finish(result, "waiting", f"{self.path} has no tables yet; waiting for a "
-                         "writer to create them")
+                         "writer to create them", problem=f"{self.path} has no tables",
+                         reason=Trouble.EMPTY)
             return
         else:
             self._reset_if_reading(result, f"{self.path} was replaced by another HDF5 file")
-            self._finish(result, "error", f"{self.path} holds other HDF5 data (neither "
-                         "trmon-tui events nor the seed layout); waiting for it to change")
+            problem = (f"{self.path} holds other HDF5 data (neither trmon-tui events nor the "
+                       "seed layout)")
+            self._finish(result, "error", f"{problem}; waiting for it to change",
+                         problem=problem, reason=Trouble.FOREIGN)
             return
         if self._identity is not None and identity != self._identity:
             self._reset(result, f"{self.path} was replaced by another file")
@@ -202,6 +226,8 @@ class TailReader:
         cap["events"] = min(cap["events"], int(root.events.nrows))
         if any(cap[k] < self._counts[k] for k in cap):
             self._reset(result, f"{self.path} was truncated (fewer rows than already read)")
+        if self._seek_pending:
+            self._seek_product(h5, cap)
         self._identity = identity
         got: dict[str, np.ndarray] = {}
         no_events = np.zeros(0, dtype=schema.EVENT_DTYPE)
@@ -255,8 +281,26 @@ class TailReader:
         self._counts["events"] += n_events
         if n_events or len(batch.runs) or batch.new_strings or batch.new_names:
             result.items.append(batch)
-        self._finish(result, "error" if problem else "live", problem, total=cap["events"],
-                     fmt="trmon")
+        self._finish(result, "error" if problem else "live",
+                     f"{problem}; waiting for it to be repaired" if problem else "",
+                     problem=problem, reason=Trouble.STUCK if problem else "",
+                     total=cap["events"], fmt="trmon")
+
+    def _seek_product(self, h5: tables.File, cap: dict) -> None:
+        """Start at event row ``start_row`` (or the committed end, when the file holds fewer
+        events: the rows up to start_row that arrive later are read): the requests and errors
+        tables at their first row whose event is at or after it (found by bisection, a few
+        one-row reads: both are in event order)."""
+        self._seek_pending = False
+        row = min(self.start_row, cap["events"])
+        if row <= 0:
+            return
+        self._counts["events"] = row
+        for name in ("requests", "errors"):
+            if cap[name] > 0:
+                table = schema.table(h5, name)
+                self._counts[name] = _first_at_or_after(table, min(cap[name], table.nrows),
+                                                        row)
 
     def _records(self, n: int) -> np.ndarray:
         """A buffer for ``n`` event records, reused from poll to poll."""
@@ -303,7 +347,7 @@ class TailReader:
         if held < self.invalid_patience:
             return ""
         return (f"row {row} of {self.path} has stayed invalid for {held:.0f} s (a writer may "
-                f"have been cut short); waiting for it to be repaired")
+                f"have been cut short)")
 
     # ------------------------------------------------------------------ seed layout
 
@@ -313,6 +357,9 @@ class TailReader:
         self._identity = identity
         if self._seed is None:
             self._seed = SeedReader()
+        if self._seek_pending:
+            self._seek_pending = False
+            self._seed.skip(h5, self.start_row)
         batch, more = self._seed.read(h5, self.max_rows)
         result.more = more
         if len(batch) or len(batch.runs) or batch.new_strings or batch.new_names:
@@ -331,16 +378,27 @@ class TailReader:
         if self._identity is not None:
             self._reset(result, reason)
 
-    def _finish(self, result: PollResult, state: str, message: str, *, total: int | None = None,
+    def _finish(self, result: PollResult, state: str, message: str, *, problem: str = "",
+                reason: str = "", total: int | None = None,
                 fmt: str | None = None) -> PollResult:
+        """Set the poll's status.  Not live: ``reason`` (a Trouble) and ``problem`` (the
+        message's first part, without what happens next) say why; since when is kept here."""
         last = self._last_status
+        since = None
+        if reason:
+            if self._trouble is None or self._trouble[0] != reason:
+                self._trouble = (reason, time.monotonic())
+            since = self._trouble[1]
+        else:
+            self._trouble = None
         read = self._seed.events if self._seed is not None else self._counts["events"]
         result.status = Status(state, message, read,
                                last.rows_total if total is None else total,
                                (last.file_format if fmt is None else fmt)
-                               if self._identity is not None or fmt else "")
+                               if self._identity is not None or fmt else "",
+                               reason, problem, since)
         if state != "live" and self._identity is None:
-            result.status = Status(state, message, 0, 0, "")
+            result.status = Status(state, message, 0, 0, "", reason, problem, since)
         self._last_status = result.status
         return result
 
@@ -378,6 +436,19 @@ def _bounded_prefix(rows: np.ndarray, bounds: dict[str, tuple[int | None, int]])
         if low is not None:
             ok &= values >= low
     return _prefix(ok)
+
+
+def _first_at_or_after(table: tables.Table, nrows: int, event_row: int) -> int:
+    """The first of the table's ``nrows`` rows whose ``event_row`` is >= ``event_row`` (rows
+    are appended in event order), by bisection: O(log nrows) reads of one row each."""
+    lo, hi = 0, int(nrows)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if int(table.read(mid, mid + 1, field="event_row")[0]) < event_row:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
 
 
 def _prefix(ok: np.ndarray) -> int:

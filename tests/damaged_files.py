@@ -85,11 +85,10 @@ def read(paths: list[str]) -> None:
     for path in paths:
         posted = []
         loop = TailLoop(path, post=posted.append, max_rows=1000)
-        running = threading.Event()
-        loop._new()
-        loop._catch_up(running)  # what the worker does on start
+        loop.follow.open()
+        loop.follow.catch_up()  # what the loop does on start
         for _ in range(2):  # and at each wake-up (a failure is vetted again)
-            loop._read(running)
+            loop.follow.read()
         failed = [m.error for m in posted if type(m).__name__ == "TailFailed"]
         try:
             looked_up = f"{len(testrun_events(path, 'tr-1', patience=1.0))} events"

@@ -5,7 +5,7 @@ starved_groups, at every moment of a growing history."""
 from __future__ import annotations
 
 import pytest
-from test_app_data import NOW
+from conftest import NOW
 from test_app_failures import failure_events, write_events
 
 from demo.generator import write_static

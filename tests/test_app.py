@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from test_app_data import NOW, loaded, wait_for, write_farm
+from conftest import NOW, loaded, wait_for, write_farm
 from textual.widgets import Static, TabbedContent
 
 from trmon_tui.app import make_app

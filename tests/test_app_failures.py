@@ -7,7 +7,7 @@ the test appends to while the monitor follows it."""
 from __future__ import annotations
 
 import pytest
-from test_app_data import NOW, loaded, wait_for
+from conftest import NOW, loaded, wait_for
 from test_app_insight import HOUR, _finished, _run, rows, text_of
 
 from store.stats import Rule

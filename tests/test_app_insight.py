@@ -9,7 +9,7 @@ import math
 import re
 
 import pytest
-from test_app_data import NOW, loaded, wait_for, write_farm
+from conftest import NOW, loaded, wait_for, write_farm
 from textual.widgets import Static
 
 from store.stats import StatsEngine

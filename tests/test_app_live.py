@@ -4,26 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
 
-from test_app_data import NOW, loaded, wait_for, write_farm
+from conftest import NOW, WRITER, loaded, wait_for, write_farm
 from textual.widgets import Static
 
 from trmon_tui.app import make_app
 from trmon_tui.widgets.livetable import LiveTable
 from trmon_tui.widgets.plotview import PlotView
-
-WRITER = textwrap.dedent("""
-    import sys, time
-    from store.writer import EventWriter
-    path, n = sys.argv[1], int(sys.argv[2])
-    with EventWriter(path, interval=0.1) as w:
-        for i in range(n):
-            t = time.time()
-            w.write({"testrun_id": f"live-{i}", "event": "request", "emit": t, "received": t,
-                     "device_group": "livegroup", "requestor": "[b]live[/b]"})
-            time.sleep(0.02)
-""")
 
 
 def status(app) -> str:
@@ -113,7 +100,7 @@ async def test_no_color_chart_uses_fill_characters(tmp_path, monkeypatch):
 async def test_toasts_show_a_path_literally(tmp_path):
     """A file's path and label reach the toasts (file waiting, ...) as text: an escape
     sequence in them is shown escaped, never sent to the terminal, and markup stays text."""
-    from store.multi import Source
+    from store.sources import Source
 
     path = tmp_path / "esc\x1b[2Jape [red]x[/].h5"
     app = make_app([Source("lab\x1b[31m1", str(path)), Source("b", str(tmp_path / "b.h5"))],

@@ -8,12 +8,11 @@ import os
 import subprocess
 import sys
 
-from test_app_data import NOW, loaded, wait_for, write_farm
-from test_app_live import WRITER
+from conftest import NOW, WRITER, loaded, wait_for, write_farm
 from textual.widgets import Static
 
 from store import catchup
-from store.multi import parse_sources
+from store.sources import parse_sources
 from trmon_tui.app import make_app
 from trmon_tui.screens import FilesScreen, GroupScreen, TestrunScreen
 from trmon_tui.widgets.livetable import LiveTable

@@ -3,10 +3,11 @@ something shown changed, and a restart after the loop itself failed."""
 
 from __future__ import annotations
 
-from test_app_data import NOW, loaded, wait_for, write_farm
+from conftest import NOW, loaded, wait_for, write_farm
 from textual.widgets import Static
 
 from store import catchup
+from store.follow import FollowLoop
 from trmon_tui import feed
 from trmon_tui.app import make_app
 from trmon_tui.messages import ReadProgress
@@ -76,15 +77,15 @@ async def test_the_loop_restarts_after_failing(tmp_path, monkeypatch):
     path = tmp_path / "farm.h5"
     n = write_farm(path)
     failures = []
-    catch_up = feed.TailLoop._catch_up
+    catch_up = FollowLoop.catch_up
 
-    def fail_once(self, cancelled):
+    def fail_once(self):
         if not failures:
             failures.append(1)
             raise RuntimeError("a bug")
-        catch_up(self, cancelled)
+        catch_up(self)
 
-    monkeypatch.setattr(feed.TailLoop, "_catch_up", fail_once)
+    monkeypatch.setattr(FollowLoop, "catch_up", fail_once)
     app = make_app(str(path), now=lambda: NOW, poll=None, watch=False)
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_for(pilot, lambda: "reader stopped (RuntimeError: a bug)" in app.problem)

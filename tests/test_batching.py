@@ -13,7 +13,6 @@ import contextlib
 import json
 import subprocess
 import sys
-import threading
 from collections import Counter, defaultdict
 
 import numpy as np
@@ -212,8 +211,8 @@ def test_monitor_tail_loop_reads_everything(tmp_path_factory, case, product):
         # What the worker thread does on start: poll, then catch up with the history in
         # store.catchup's batches (here as small as the drawn max_rows, to hit boundaries).
         with _catchup_rows(max_rows):
-            loop._new()
-            loop._catch_up(threading.Event())
+            loop.follow.open()
+            loop.follow.catch_up()
         rows = list(reversed(loop.snapshot().events))
         got = defaultdict(list)
         for row in rows:

@@ -22,8 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 import tables
+from conftest import Follower
 from damaged_files import damaged_copies
-from test_tail_follow import Follower
 from writer_proc import columns, read_events
 
 from store.writer import EventWriter

@@ -16,8 +16,7 @@ import time
 import urllib.request
 
 import pytest
-from test_metrics import parse
-from test_report import farm_events, report, write
+from conftest import farm_events, parse, report, write
 
 HELPER = os.path.join(os.path.dirname(__file__), "writer_proc.py")
 PHASES = ("testrun", "init", "queue", "flash", "boot", "test", "publish")

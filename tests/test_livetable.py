@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from conftest import wait_for
 from rich.text import Text
-from test_app_data import wait_for
 from textual import on
 from textual.app import App, ComposeResult
 

@@ -4,28 +4,11 @@ parser: names, labels, zeros, buckets, and the host and overdue series."""
 from __future__ import annotations
 
 import numpy as np
-from prometheus_client.parser import text_string_to_metric_families
-from test_report import farm_events, write
+from conftest import engine_of, farm_events, parse, write
 
-from store.stats import StatsEngine
 from trmon_tui.commands import metrics
-from trmon_tui.commands.report import read_file
 
 NOW = 1_790_100_000.0
-
-
-def parse(text: str) -> dict[str, dict[tuple, float]]:
-    """{sample name: {sorted label items: value}} of an exposition."""
-    out: dict[str, dict[tuple, float]] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            out.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = sample.value
-    return out
-
-
-def engine_of(path) -> StatsEngine:
-    """The statistics of the whole file, read as `report` reads it."""
-    return read_file(str(path))[0]
 
 
 def test_buckets_count_the_summary_samples(tmp_path):

@@ -11,7 +11,7 @@ import sys
 import time
 
 import pytest
-from test_report import farm_events, write
+from conftest import farm_events, write
 
 import store.writer
 from store.writer import EventWriter

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_app_data import NOW, write_farm
+from conftest import NOW, write_farm
 
 sys.path.insert(0, str(Path(__file__).parent / "benchmarks"))
 from pty_terminal import Terminal  # noqa: E402 - a helper of the benchmarks, shared

@@ -9,11 +9,12 @@ import sys
 import numpy as np
 import pytest
 import tables
-from test_report import farm_events, write
+from conftest import farm_events, write
 
 from store.batch import Batch, Reset
 from store.catalog import Catalog
-from store.multi import MultiTail, Source, file_summaries, parse_sources
+from store.multi import MultiTail
+from store.sources import Source, file_summaries, parse_sources
 from store.stats import StatsEngine
 from store.tail import TailReader
 

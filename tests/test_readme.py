@@ -9,8 +9,7 @@ import shutil
 import subprocess
 
 import pytest
-from test_metrics import engine_of, parse
-from test_report import farm_events, write
+from conftest import engine_of, farm_events, parse, write
 
 from trmon_tui.commands import metrics
 

@@ -3,69 +3,19 @@
 from __future__ import annotations
 
 import json
-import random
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import tables
+from conftest import farm_events, report, write
 from stats_reference import reference_insight, reference_summary, same
 
 from store import catchup
-from store.writer import EventWriter
 from trmon_tui.commands import report as report_module
 
 REFERENCE_KEYS = ("testruns", "queued", "ongoing", "finished", "errors", "error_pct",
                   "queued_ids", "ongoing_ids", "requestors", "event_counts", "durations",
                   "iterations", "anomalies")
-
-
-def report(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "trmon_tui", "report", *map(str, args)],
-                          capture_output=True, text=True, timeout=120)
-
-
-def farm_events(seed: int, runs: int = 40) -> list[dict]:
-    """Interleaved testruns with retries, errors in any phase, gaps and unknown events."""
-    rng = random.Random(seed)
-    scripts = []
-    for _ in range(runs):
-        names = ["request", "queue_start", "queue_end"]
-        for phase in ("flash", "boot", "test"):
-            names += [f"{phase}_start", f"{phase}_end"] * rng.choice([1, 1, 2, 3])
-        names.append("publish")
-        if rng.random() < 0.2:
-            names = names[: rng.randrange(1, len(names))] + ["error"]
-        if rng.random() < 0.15:
-            names = names[: rng.randrange(1, len(names))]  # still running
-        if rng.random() < 0.1:
-            names.insert(rng.randrange(1, len(names) + 1), "power_cycle")
-        scripts.append(names)
-    events, cursors, t = [], [0] * runs, 1_790_000_000.0
-    while True:
-        live = [i for i in range(runs) if cursors[i] < len(scripts[i])]
-        if not live:
-            return events
-        i = rng.choice(live[:6])  # a handful of testruns in flight at once
-        name = scripts[i][cursors[i]]
-        cursors[i] += 1
-        t += rng.choice([0.5, 3.0, 20.0, 90.0])
-        e = {"testrun_id": f"tr-{i:03d}", "event": name, "emit": t - rng.random(),
-             "received": t}
-        if name == "request":
-            hosts = [[f"worker{i % 4}", 1]] + ([[f"worker{(i + 1) % 4}", 2]] if i % 5 == 0 else [])
-            e.update(device_group=f"lab-{i % 3}", requestor=f"dev{i % 4}@example.com",
-                     queue="nightly", configuration="full", hosts=hosts)
-        if name == "error":
-            e["error"] = "RuntimeError: board did not answer"
-        events.append(e)
-
-
-def write(path, events) -> None:
-    with EventWriter(str(path)) as writer:
-        for e in events:
-            writer.write(e)
 
 
 def test_json_equals_reference_on_a_product_file(tmp_path):

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 import os
 
-from test_metrics import parse
-from test_report import farm_events, report, write
+from conftest import farm_events, parse, report, write
 
 
 def test_two_files_report_each_group_as_its_file_alone(tmp_path):

@@ -7,7 +7,7 @@ tests/__snapshots__/ before committing them.
 from __future__ import annotations
 
 import pytest
-from test_app_data import NOW, loaded, wait_for, write_farm
+from conftest import NOW, loaded, wait_for, write_farm
 from test_app_failures import RULES, failure_events, write_events
 from test_app_insight import write_insight
 from textual.widgets import Static

@@ -8,10 +8,10 @@ tests/__snapshots__/ before committing them.
 from __future__ import annotations
 
 import pytest
-from test_app_data import NOW, loaded, wait_for, write_farm
+from conftest import NOW, loaded, wait_for, write_farm
 from textual.widgets import Static
 
-from store.multi import parse_sources
+from store.sources import parse_sources
 from trmon_tui.app import make_app
 from trmon_tui.screens import FilesScreen
 

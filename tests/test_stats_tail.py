@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from test_report import farm_events
+from conftest import farm_events
 
 from store.stats import StatsEngine
 from store.tail import TailReader

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
-import queue
-import signal
 import subprocess
 import sys
-import threading
 import time
 
+from conftest import Follower
 from writer_proc import columns
 
 from store.writer import EventWriter
@@ -22,64 +19,6 @@ def _expected(gen: int, count: int) -> list[tuple]:
     cols = columns(gen, 0, count)
     return list(zip(cols["testrun_id"].tolist(), cols["event"].tolist(),
                     cols["emit"].tolist(), strict=True))
-
-
-class Follower:
-    """A `trmon-tui tail --follow` subprocess whose output lines are collected by threads."""
-
-    def __init__(self, path: str) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "trmon_tui", "tail", path, "--follow", "--poll", "0.1"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            # Ctrl-C must reach it even when the test runs in a background job (which ignores it).
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.messages: queue.Queue[str] = queue.Queue()
-        self._pumps = [threading.Thread(target=self._pump, args=(stream, sink), daemon=True)
-                       for stream, sink in ((self.proc.stdout, self.lines),
-                                            (self.proc.stderr, self.messages))]
-        for pump in self._pumps:
-            pump.start()
-
-    @staticmethod
-    def _pump(stream, sink: queue.Queue) -> None:
-        for line in stream:
-            sink.put(line)
-
-    def take(self, n: int, timeout: float = 60.0) -> list[dict]:
-        """The next n events printed (fails if they do not come in time)."""
-        out, deadline = [], time.monotonic() + timeout
-        while len(out) < n:
-            out.append(json.loads(self.lines.get(timeout=max(0.01, deadline - time.monotonic()))))
-        return out
-
-    def message(self, timeout: float = 60.0) -> str:
-        """The next line printed on stderr (fails if none comes in time)."""
-        return self.messages.get(timeout=timeout)
-
-    def said(self, text: str, timeout: float = 60.0) -> str:
-        """The first line printed on stderr from now on that contains ``text`` (fails, with
-        the lines seen, if none comes in time: other lines may come first on a busy machine)."""
-        seen, deadline = [], time.monotonic() + timeout
-        while True:
-            try:
-                line = self.messages.get(timeout=max(0.01, deadline - time.monotonic()))
-            except queue.Empty:
-                raise AssertionError(f"no line with {text!r} on stderr; saw {seen}") from None
-            if text in line:
-                return line
-            seen.append(line)
-
-    def stop(self) -> tuple[int, str]:
-        """Ctrl-C it; returns (exit status, the rest of its stderr)."""
-        self.proc.send_signal(signal.SIGINT)
-        self.proc.wait(timeout=20)
-        for pump in self._pumps:
-            pump.join(timeout=20)
-        rest = []
-        while not self.messages.empty():
-            rest.append(self.messages.get())
-        return self.proc.returncode, "".join(rest)
 
 
 def _keys(events: list[dict]) -> list[tuple]:

@@ -108,7 +108,7 @@ class MonitorApp(App[None]):
         self.alerts: Alerts | None = None
         """The bad hosts and starved groups already alerted on (None: not yet known; the
         state found when the history is read is not alerted on)."""
-        self.files = path  # a path, or store.multi.Sources (several files: `[LABEL=]FILE ...`)
+        self.files = path  # a path, or store.sources.Sources (several files: `[LABEL=]FILE ...`)
         self.path = path if isinstance(path, str) else path[0].path
         self.now = now
         # The status bar's "updated N s ago" is the operator's time even when the data runs on
@@ -165,9 +165,12 @@ class MonitorApp(App[None]):
 
     @on(TailStopped)
     def _tail_stopped(self, message: TailStopped) -> None:
-        """The one place a failure of the loop itself ends up: shown, then it restarts."""
-        self._problem(f"reader stopped ({message.error}); restarting in 3s")
-        self.set_timer(3.0, self._restart)
+        """The one place a failure of the loop itself ends up: shown; it restarts itself
+        (store.follow), or the app starts a new one if its thread ended."""
+        self._problem(f"reader stopped ({message.error}); restarting in "
+                      f"{message.retry_in:.0f}s")
+        if message.ended:
+            self.set_timer(message.retry_in, self._restart)
 
     def _restart(self) -> None:
         self.loop = TailLoop(self.files, self.mailbox.post, clock=self.loop.clock, now=self.now,
@@ -452,7 +455,7 @@ class MonitorApp(App[None]):
 def make_app(path: str | Sequence[Any], *, clock: str = "received", since: str | None = None,
              group: str | None = None, poll: float | None = 1.0, watch: bool = True,
              now: Callable[[], float] | float = time.time, **kwargs) -> MonitorApp:
-    """The monitor for ``path`` (or several files: store.multi.Sources); the CLI and the tests
+    """The monitor for ``path`` (or several files: store.sources.Sources); the CLI and the tests
     both build it here.
 
     ``since`` is the --since text (parsed by store.window); ``now`` is injectable so snapshot

@@ -237,9 +237,9 @@ def _config_where(args: argparse.Namespace) -> str:
 
 def _printable(text: object) -> str:
     """Text with every non-printable character escaped (a path or regex from a file)."""
-    from trmon_tui.commands.report_table import safe
+    from trmon_tui.plain import clean
 
-    return safe(text)
+    return clean(text)
 
 
 def _exit_now(code: int) -> None:

@@ -1,27 +1,21 @@
-"""The tail loop: the one thread that owns every PyTables call of the monitor.
+"""The monitor's feed: a thin Textual adapter over store.follow, the one follow loop.
 
-PyTables is not thread-safe, so a single long-lived thread reads the files (store.multi: each
-file on its own reader, with its own state; several files in one id space), keeps the
-statistics (store.stats) and the string tables (store.catalog), answers detail look-ups
-(store.lookup, in the chosen testrun's own file), and posts immutable snapshots to the UI.  It
-wakes on a file-change notification (store.wake, on the files' directories: a watch on a file
-itself dies when the file is replaced), on the timer poll (network file systems, missed
-notifications), or when the UI asks for something.  Each round polls every file once: a file
-missing, damaged, locked or replaced changes only its own state (a replaced one makes every file
-be read again: the combined statistics cannot forget one file's rows).
+PyTables is not thread-safe, so one long-lived thread, the follow loop's (started by
+start_loop), makes every PyTables call: it reads the files (store.multi: each file on its own
+reader; several files in one id space), and TailLoop, its Consumer, keeps the statistics
+(store.stats), the string tables (store.catalog) and the latest events, answers detail
+look-ups (store.lookup, in the chosen testrun's own file) and posts immutable snapshots
+(trmon_tui.model) and messages (trmon_tui.messages) to the UI.  The UI asks through
+thread-safe calls (set_view, reload, lookup) that wake the loop.
 
 What it costs, since operators leave it open for hours over SSH (see bench_monitor.py):
-- a snapshot is computed only when something it shows changed: the statistics (engine.version),
-  the file's state, the view, or the minute (ages); and only the data of the visible pane;
-- the files are read at most once per ``min_interval`` (1 s) however often they change (a
-  poll opens a file and loads its tables), the snapshot right after the read that brought new
-  data: panes repaint once a second whatever the event rate, a commit shows within about a
-  second;
-- a timer poll of a file whose stat has not changed since a poll that found nothing (long
-  enough after its last write) does not open it (MultiTail.poll(skip_quiet=True));
-- the history (the first read, and after a reset when much is waiting) is caught up with
-  store.multi.catch_up, as `report` reads it: a reader thread reads ahead while this one
-  applies; meanwhile ReadProgress messages (the status bar's progress) go out, a snapshot only
+- the loop (store.follow) reads at most once per ``min_interval`` (1 s) however often the
+  files change, skips a quiet file's open, and catches up a long history with a reader thread
+  reading ahead, as `report` reads it;
+- a snapshot is computed only when something it shows changed: the statistics
+  (engine.version), a file's state, the view, or the minute (ages); only the visible pane's
+  data; live at most every max(min_interval / 2, 3 x its cost) (store.follow's one rule);
+- while catching up, ReadProgress messages (the status bar's progress) go out, a snapshot only
   every LOADING_INTERVAL of a long history, and one at the end;
 - the monitor's command starts the loop before the app is imported (commands/monitor.py): the
   history is read while the UI starts up, its messages wait in a Mailbox until the app runs.
@@ -99,21 +93,30 @@ def start_loop(loop: TailLoop, cancelled: threading.Event, post: Callable[[Messa
         try:
             loop.run(cancelled, poll=poll, watch=watch)
         except Exception as exc:  # noqa: BLE001 - shown, then restarted (app._tail_stopped)
-            post(TailStopped(f"{type(exc).__name__}: {exc}"))
+            post(TailStopped(f"{type(exc).__name__}: {exc}", 3.0, ended=True))
 
     threading.Thread(target=run, name="trmon-tail", daemon=True).start()
 
 
 class TailLoop:
-    """Reads the files, keeps statistics, posts snapshots; run() blocks until cancelled."""
+    """The monitor's store.follow Consumer: keeps statistics, the string tables and the latest
+    events, posts snapshots and messages; run() blocks until cancelled.  Thread-safe requests
+    from the UI: set_view, reload, lookup."""
+
+    cost_ratio = 3.0  # live, a snapshot costs at most about a third of a core
+    fatal = ()
 
     def __init__(self, files: str | Sequence[Any], post: Callable[[Message], Any], *,
                  clock: str = "received", now: Callable[[], float] = time.time,
                  max_rows: int = 200_000, min_interval: float = 1.0,
                  view: ViewState | None = None,
                  wall: Callable[[], float] | None = None, rules: Sequence[Any] = ()) -> None:
-        """``files``: a path, or store.multi.Sources; ``rules``: the config file's failure
+        """``files``: a path, or store.sources.Sources; ``rules``: the config file's failure
         rules (store.stats.Rule), which the statistics classify errors by."""
+        from store.follow import FollowLoop
+        from store.sources import Source, default_label
+        from store.stats import StatsEngine
+
         self.rules = tuple(rules)
         self.files = files
         self.post = post
@@ -123,21 +126,22 @@ class TailLoop:
         self.max_rows = max_rows
         self.min_interval = min_interval
         self.view = view or ViewState()
-        self._wake = threading.Event()
+        self.prepare = StatsEngine.prepare  # in the catch-up's reader thread
+        sources = [Source(default_label(files), files)] if isinstance(files, str) else files
+        self.follow = FollowLoop(sources, self, min_interval=min_interval, max_rows=max_rows)
+        """The loop that reads (store.follow); this object is its consumer."""
+        self.tail = None
         self._requests: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         self._events: collections.deque[dict] = collections.deque(maxlen=EVENT_BUFFER)
         self._file = FileView()  # every file's state combined
         self._files: tuple[FileView, ...] = ()
         self._published: tuple | None = None  # what the last snapshot showed: see _shown()
-        self._last_publish = 0.0
-        self._publish_cost = 0.0
-        self._urgent = False
         self._reload_asked = threading.Event()
         self._last_data_at: float | None = None
         self._runs_read = 0
         self._generation = 0  # counts resets: a snapshot after one even if the rest looks alike
-        self._changed = False  # the watch saw the file change since the last read
-        self._read_at = 0.0
+        self._loading_since: float | None = None  # when the catch-up under way began
+        self._progress_at = 0.0
         self._seq = 0
 
     # ---- called from the UI thread -------------------------------------------------------
@@ -145,108 +149,91 @@ class TailLoop:
         """Show this view from the next snapshot on (thread-safe)."""
         self.view = view
         self._requests.put(("view", None))
-        self._wake.set()
+        self.follow.wake()
 
     def reload(self) -> None:
         """Forget everything and read the file again from the start (thread-safe)."""
-        self._requests.put(("reload", None))
-        self._reload_asked.set()  # also ends a catch-up of the old file early
-        self._wake.set()
+        self._reload_asked.set()
+        self.follow.start_over()  # also ends a catch-up of the old file early
 
     def lookup(self, testrun_id: str, run: int | None = None) -> None:
         """Read one testrun's events (``run``: its run index, which tells its file); answered
         with a TestrunLoaded message (thread-safe)."""
         self._requests.put(("lookup", (testrun_id, run)))
-        self._wake.set()
+        self.follow.wake()
 
     # ---- the thread ----------------------------------------------------------------------
     def run(self, cancelled: threading.Event, *, poll: float | None = 1.0,
             watch: bool = True) -> None:
         """Loop until ``cancelled`` is set.  poll=None and watch=False read once, then only
         answer requests (deterministic rendering for snapshot tests)."""
-        try:
-            self._run(cancelled, poll, watch)
-        finally:
-            if getattr(self, "tail", None) is not None:
-                self.tail.close()  # no file left open, also after a failure
-
-    def _run(self, cancelled: threading.Event, poll: float | None, watch: bool) -> None:
-        # Cancelling the worker must also end a wait on the wake event.
-        threading.Thread(target=lambda: (cancelled.wait(), self._wake.set()), daemon=True,
+        self.follow.poll, self.follow.watch = poll, watch
+        threading.Thread(target=lambda: (cancelled.wait(), self.follow.stop()), daemon=True,
                          name="trmon-cancel").start()
-        self._new()
-        if watch:
-            from store.wake import watch_files
+        self.follow.run()
 
-            watch_files([s.path for s in self.tail.sources], self._file_changed, cancelled)
-        self._catch_up(cancelled)  # the history first, as `report` reads it
-        while not cancelled.is_set():
-            self._publish_if_due()
-            self._wake.wait(self._timeout(poll))
-            self._wake.clear()
-            if cancelled.is_set():
-                break
-            self._handle_requests()
-            if self._read_due(poll):
-                self._read(cancelled)
+    # ---- store.follow's Consumer ---------------------------------------------------------
+    def start(self, tail: Any) -> None:
+        """A fresh tail (the start, a reload, a restart after a failure): fresh state."""
+        from store.catalog import Catalog
+        from store.stats import StatsEngine
 
-    def _read_due(self, poll: float | None) -> bool:
-        """The timer poll is due, or the file changed: read, at most once per min_interval
-        (a poll opens the file and loads its tables, ~5 ms; a snapshot comes no sooner)."""
-        since = time.monotonic() - self._read_at
-        return (poll is not None and since >= poll) or \
-            (self._changed and since >= self.min_interval)
+        self.tail = tail
+        self.engine = StatsEngine(clock=self.clock, rules=self.rules)
+        self.catalog = Catalog()
+        self._files = tuple(FileView(label=s.label, path=s.path) for s in tail.sources)
+        self._file = combined(self._files)
+        self._events.clear()
+        self._last_data_at = None
+        self._runs_read = 0
+        self._generation += 1
+        if self._reload_asked.is_set():
+            self._reload_asked.clear()
+            self.post(FileReset("reloaded from scratch"))
 
-    def _timeout(self, poll: float | None) -> float | None:
-        """Seconds until the next thing to do: a snapshot, the timer poll, a pending read."""
+    def take(self, item: Any) -> None:
+        self._apply(item)
+
+    def status_changed(self, index: int, status: Any) -> None:
+        self._set_states()
+
+    def progress(self) -> None:
+        """A part of a catch-up: the status bar's progress; the panes a snapshot only every
+        LOADING_INTERVAL of a long history (and one at the end)."""
         now = time.monotonic()
-        waits = []
-        if self._due():
-            waits.append(self._interval(loading=False) - (now - self._last_publish))
-        if poll is not None:
-            waits.append(poll - (now - self._read_at))
-        if self._changed:
-            waits.append(self.min_interval - (now - self._read_at))
-        return max(0.0, min(waits)) if waits else None
+        if self._loading_since is None:
+            self._loading_since = now
+            self.follow.hold_recompute()  # no snapshot of a half-read file yet
+        self._set_states()
+        if now - self._progress_at >= PROGRESS_INTERVAL:
+            self._progress_at = now
+            self.post(ReadProgress(self._file, self._runs_read, self._files))
+        if _time_left(self._file, now - self._loading_since) > LOADING_INTERVAL:
+            self.follow.recompute_if_due(loading=True)
 
-    def _file_changed(self) -> None:
-        """Called by the watch thread."""
-        self._changed = True
-        self._wake.set()
+    def read_done(self) -> None:
+        self._set_states()
+        self._loading_since = None
 
-    def _handle_requests(self) -> None:
+    def woken(self) -> None:
         while True:
             try:
                 kind, arg = self._requests.get_nowait()
             except queue.Empty:
                 return
-            if kind == "reload":
-                self._reload_asked.clear()
-                self._new()
-                self._reset_state()
-                self._changed, self._read_at = True, 0.0  # read the file again at once
-                self.post(FileReset("reloaded from scratch"))
-            elif kind == "lookup":
+            if kind == "lookup":
                 self.post(load_testrun(self.tail, self.catalog, *arg))
-            self._urgent = True  # the operator is waiting on what this changes: no throttle
+            self.follow.hurry()  # the operator is waiting on what this changes: no throttle
 
-    # ---- reading -------------------------------------------------------------------------
-    def _new(self) -> None:
-        """Start with fresh statistics on a new tail of the files (the old one closed)."""
-        from store.catalog import Catalog
-        from store.catchup import HOLD
-        from store.multi import MultiTail, Source, default_label
-        from store.stats import StatsEngine
+    def due(self) -> bool:
+        """Something shown changed since the last snapshot."""
+        return self._shown() != self._published
 
-        sources = [Source(default_label(self.files), self.files)] \
-            if isinstance(self.files, str) else self.files
-        tail = MultiTail(sources, hold=HOLD, max_rows=self.max_rows)
-        if getattr(self, "tail", None) is not None:
-            self.tail.close()
-        self.tail = tail
-        self.engine = StatsEngine(clock=self.clock, rules=self.rules)
-        self.catalog = Catalog()
-        self._files = tuple(FileView(label=s.label, path=s.path) for s in tail.sources)
+    def recompute(self) -> None:
+        self.publish()
+
+    def failed(self, error: BaseException, retry_in: float) -> None:
+        self.post(TailStopped(f"{type(error).__name__}: {error}", retry_in))
 
     def _reset_state(self) -> None:
         self.engine.reset()
@@ -255,46 +242,6 @@ class TailLoop:
         self._last_data_at = None
         self._runs_read = 0
         self._generation += 1
-
-    def _read(self, cancelled: threading.Event) -> None:
-        """Poll each file once (a file in trouble only says so in its state); with more to
-        read, catch up with the files (a reader thread reads ahead)."""
-        self._changed, self._read_at = False, time.monotonic()
-        for index in range(len(self.tail.sources)):
-            self._take(self.tail.poll(index, skip_quiet=True).items)
-        self._set_states()
-        if self.tail.more:  # a file grew a lot, or every file is to be read again (a reset)
-            self._catch_up(cancelled)
-
-    def _catch_up(self, cancelled: threading.Event) -> None:
-        """Read until nothing more is waiting (a reader thread reads ahead); the panes get one
-        snapshot at the end (and one every LOADING_INTERVAL seconds of a long history), the
-        status bar the progress.  A failure of the reading itself (a bug, not a bad file) ends
-        the loop: the app restarts it."""
-        from store.multi import catch_up
-        from store.stats import StatsEngine
-
-        started = self._last_publish = time.monotonic()  # no snapshot of a half-read file yet
-        progress_at = 0.0
-        with catch_up(self.tail, StatsEngine.prepare) as results:
-            for items in results:
-                self._take(items)
-                self._set_states()  # the reader thread's (it may be a poll or two ahead)
-                if cancelled.is_set() or self._reload_asked.is_set():
-                    return  # quitting, or starting over: what was read ahead is not needed
-                now = time.monotonic()
-                if now - progress_at >= PROGRESS_INTERVAL:
-                    progress_at = now
-                    self.post(ReadProgress(self._file, self._runs_read, self._files))
-                if _time_left(self._file, now - started) > LOADING_INTERVAL:
-                    self._publish_if_due(loading=True)
-        self._set_states()
-        self._read_at = time.monotonic()
-        self._urgent = True  # caught up: show everything at once
-
-    def _take(self, items: list) -> None:
-        for item in items:
-            self._apply(item)
 
     def _apply(self, item: Any) -> None:
         from store.batch import Reset
@@ -353,41 +300,11 @@ class TailLoop:
         return (self._generation, self.engine.version, self._files, self.view,
                 int(self.now() // 60))
 
-    def _due(self) -> bool:
-        """Something shown changed since the last snapshot (``_urgent`` only lifts the
-        throttle: a view asked for during a catch-up is in the snapshot that ends it)."""
-        return self._shown() != self._published
-
-    def _publish_if_due(self, loading: bool = False) -> None:
-        if self._due() and time.monotonic() - self._last_publish >= self._interval(loading):
-            self.publish()
-
-    def _interval(self, loading: bool) -> float:
-        """Least time between two snapshots.
-
-        A snapshot of a big state costs far more than a small batch (0.5 s at 1M testruns):
-        while history loads keep snapshots to at most one every LOADING_INTERVAL and a tenth of
-        the time, so the load is not starved; live, to about a third, so a huge file refreshes
-        every second or two instead of keeping a core busy.
-        """
-        if loading:
-            return max(LOADING_INTERVAL, 10 * self._publish_cost)
-        if self._urgent:
-            return 0.0
-        # Reads come at most once per min_interval, and a snapshot right after the read that
-        # brought new data: a throttle of a whole min_interval here would run on its own
-        # clock and hold the data back for up to that long.
-        return max(self.min_interval / 2, 3 * self._publish_cost)
-
     def publish(self) -> None:
         """Compute the snapshot of the current view and post it."""
-        started = time.monotonic()
-        self._urgent = False
         self._published = self._shown()
         self._seq += 1
         self.post(SnapshotReady(self.snapshot()))
-        self._last_publish = time.monotonic()
-        self._publish_cost = self._last_publish - started
 
     def snapshot(self) -> Snapshot:
         """The data of the visible pane, plus what the status bar needs."""
@@ -403,7 +320,7 @@ class TailLoop:
         if len(self._files) == 1:
             testruns = [counts.get("testruns", 0)]
         else:
-            testruns = self.tail.testruns_per_file(self.engine)
+            testruns = self.engine.testruns_per_file(self.tail.file_of, len(self._files))
         return tuple(replace(file, testruns=n)
                      for file, n in zip(self._files, testruns, strict=True))
 

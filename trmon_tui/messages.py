@@ -104,11 +104,14 @@ class TailFailed(Message):
 
 
 class TailStopped(Message):
-    """The tail loop itself failed (a bug, not a bad file): the app restarts it."""
+    """The tail loop itself failed (a bug, not a bad file): it starts again in ``retry_in``
+    seconds (store.follow's back-off); ``ended``: its thread ended, the app starts another."""
 
-    def __init__(self, error: str) -> None:
+    def __init__(self, error: str, retry_in: float = 1.0, ended: bool = False) -> None:
         super().__init__()
         self.error = error
+        self.retry_in = retry_in
+        self.ended = ended
 
 
 class TestrunLoaded(Message):

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 TABS = ("overview", "testruns", "chart", "statistics", "events", "hosts", "trends", "failures")
-PHASES = ("testrun", "init", "queue", "flash", "boot", "test", "publish")
 WINDOWS: dict[str, float | None] = {"all": None, "24h": 86400.0, "7d": 7 * 86400.0}
 EVENTS_SHOWN = 300
 """The events pane shows this many of the latest events (of the chosen device group)."""

@@ -113,13 +113,14 @@ from store.stats.describe import describe
 from store.stats.engine import EngineState
 from store.stats.engine import prepare as engine_prepare
 from store.stats.failures import Labels, Rule
-from store.stats.frame import DURATIONS, STATUSES, Frame, group_index, has_events
+from store.stats.frame import STATUSES, Frame, group_index, has_events
+from store.stats.names import DURATIONS, ITERATED, PER_RUN
 from store.stats.phases import SEGMENTS
 from store.stats.summary import summary as _summary
 from store.stats.trend import BUCKETS, TrendTooLong, trends
 
-__all__ = ["StatsEngine", "describe", "DURATIONS", "STATUSES", "SEGMENTS", "BUCKETS",
-           "TrendTooLong", "Rule"]
+__all__ = ["StatsEngine", "describe", "DURATIONS", "ITERATED", "PER_RUN", "STATUSES",
+           "SEGMENTS", "BUCKETS", "TrendTooLong", "Rule"]
 
 
 class StatsEngine:
@@ -305,6 +306,14 @@ class StatsEngine:
         ``durations`` are <= each of ``bounds`` (seconds, ascending): cumulative histogram
         buckets, as Prometheus wants them."""
         return duration_buckets(self._frame(since, group, now), np.asarray(bounds, float))
+
+    def testruns_per_file(self, file_of, n_files: int) -> list[int]:
+        """Testruns (with at least one event) of each of ``n_files`` files; ``file_of(runs)``
+        gives the file index of each run (store.multi.MultiTail.file_of)."""
+        st = self.state
+        st.drain()
+        files = np.asarray(file_of(np.flatnonzero(has_events(st))), np.intp)
+        return np.bincount(files, minlength=n_files).tolist()
 
     def counts(self) -> dict:
         """Cheap totals for a status bar: events and testruns (with at least one event)."""

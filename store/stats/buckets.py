@@ -9,26 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from store.stats.engine import PHASES
-from store.stats.frame import DURATIONS, Frame, grouped_order
+from store.stats.frame import Frame
+from store.stats.names import DURATIONS
 
 
 def duration_buckets(f: Frame, bounds: np.ndarray) -> dict[str, dict[str, list[int]]]:
     """{GROUP: {DURATION: [samples <= bound, for each of ``bounds`` (ascending)]}}."""
-    order, at = grouped_order(f.gidx, len(f.group_names))
-    per_run = {name: f.per_run_duration(name)[order] for name in DURATIONS if name not in PHASES}
-    out = {}
-    for g, group in enumerate(f.group_names):
-        slots = f.slots(g)
-        counts = {}
-        for name in DURATIONS:
-            if name in PHASES:
-                values = f.logged(f.st.samples, slots, name, "duration")
-            else:
-                values = per_run[name][at[g]:at[g + 1]]
-            counts[name] = cumulative_counts(values, bounds)
-        out[group] = counts
-    return out
+    return {group: {name: cumulative_counts(f.samples(name, g), bounds) for name in DURATIONS}
+            for g, group in enumerate(f.group_names)}
 
 
 def cumulative_counts(values: np.ndarray, bounds: np.ndarray) -> list[int]:

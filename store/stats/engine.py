@@ -38,11 +38,11 @@ from store.columns import BytesColumn, RunColumns, SampleLog, trimmed
 from store.stats import matching
 from store.stats.helper import Helper
 from store.stats.host_index import HostIndex
+from store.stats.names import ITERATED
 
 C = schema.CODE
 N_KNOWN = schema.N_KNOWN
 OTHER = N_KNOWN  # counts column of every unknown event name
-PHASES = ("flash", "boot", "test")
 NAN = float("nan")
 
 RUN_SPEC = {
@@ -100,7 +100,7 @@ class EngineState:
         self._slot_of: dict[int, int] = {-1: 0}
         self.samples: dict[tuple[int, str], SampleLog] = {}
         self.delays: dict[tuple[int, int], SampleLog] = {}
-        self.pools = {p: matching.Pool.empty() for p in PHASES}
+        self.pools = {p: matching.Pool.empty() for p in ITERATED}
         self.slot_counts = np.zeros((0, 0), np.int64)
         """Events per (event code, device group slot): group totals without a pass over runs."""
         self.n_events = 0
@@ -182,7 +182,12 @@ class EngineState:
         _set_first(self.runs.hosts, run, rows["hosts"], unset=lambda a: a < 0)
         if first.any():  # the runs' first requests: their hosts, in file order
             new, hosts = run[first], rows["hosts"][first]
-            at = np.sort(np.unique(new, return_index=True)[1])
+            # Each run once, at its first request (file order).  Runs first requested in
+            # ascending order (a writer's file: runs are numbered as they appear) need no sort.
+            if len(new) < 2 or bool((new[1:] > new[:-1]).all()):
+                at = slice(None)
+            else:
+                at = np.sort(np.unique(new, return_index=True)[1])
             self.hosts.add(new[at], hosts[at], self.strings, expect)
 
     def _apply_errors(self, rows: np.ndarray) -> None:
@@ -267,7 +272,7 @@ class EngineState:
         def block(first_code: int, last_code: int) -> slice:
             return _block(bounds, nslots, top, first_code, last_code)
 
-        for p, phase in enumerate(PHASES):
+        for p, phase in enumerate(ITERATED):
             start = C[f"{phase}_start"]
             sb, eb = block(start, start), block(start + 1, start + 1)
             starts = (run_s[sb], t_s[sb], order[sb] + first_row, order[sb])
@@ -297,7 +302,12 @@ class EngineState:
             if b > a:
                 self._log(self.samples, (slot, phase), "duration").append(
                     expect, run=res.run[a:b], duration=res.duration[a:b])
-        self._add_sums(p, res.run, res.duration)
+        if res.end_rank is None:
+            self._add_sums(p, res.run, res.duration)
+        else:  # several pairs of a run, not grouped by run but each run's in file order:
+            # add.at adds one element after the other, so each run's sum takes its addends in
+            # file order, the very float additions of _add_sums.
+            np.add.at(self.runs.sums[p], res.run, np.where(res.duration >= 0, res.duration, 0.0))
         return True
 
     def _first_last_dense(self, run, lo, hi, known, code, t, run_s, bounds, nslots,

@@ -8,10 +8,10 @@ from __future__ import annotations
 import numpy as np
 
 from store.columns import SampleLog
-from store.stats.engine import PHASES, C, EngineState, stable_order
+from store.stats.engine import C, EngineState, stable_order
+from store.stats.names import DURATIONS, ITERATED, PER_RUN
 
 STATUSES = ("queued", "ongoing", "finished", "error")
-DURATIONS = ("testrun", "init", "queue", "flash", "boot", "test", "publish")
 
 
 class Frame:
@@ -47,6 +47,46 @@ class Frame:
         status[counts[C["publish"], :n] > 0] = 2
         status[counts[C["error"], :n] > 0] = 3
         self.status = status
+        self._grouped: tuple[np.ndarray, np.ndarray] | None = None
+        self._per_run: dict[str, np.ndarray] = {}
+
+    def grouped(self) -> tuple[np.ndarray, np.ndarray]:
+        """(the window's runs grouped by group index, bounds): group g's runs are
+        ``order[bounds[g]:bounds[g + 1]]``, ascending (computed once per frame)."""
+        if self._grouped is None:
+            self._grouped = grouped_order(self.gidx, len(self.group_names))
+        return self._grouped
+
+    def samples(self, name: str, g: int | None = None) -> np.ndarray:
+        """The samples of one of DURATIONS in group index ``g`` (None: the whole window), in
+        no particular order: undefined durations left out, negative ones (clock skew) kept,
+        for the caller to count or drop.  The one way to a duration's samples: the summary,
+        the histogram buckets, overdue's p95 and the listing all take theirs here."""
+        if name in ITERATED:
+            slots = (self.slots(g) if g is not None
+                     else np.flatnonzero(self.slot_group >= 0).tolist())
+            return self.logged(self.st.samples, slots, name, "duration")
+        if name not in PER_RUN:
+            raise ValueError(f"phase must be one of {', '.join(DURATIONS)}, not {name!r}")
+        if g is None:
+            values = self.per_run_duration(name)[self.mask]
+        else:
+            values = self._per_run_grouped(name)
+            order, bounds = self.grouped()
+            values = values[bounds[g]:bounds[g + 1]]
+        return values[~np.isnan(values)]
+
+    def _per_run_grouped(self, name: str) -> np.ndarray:
+        """A per-run duration of every window run in grouped() order (once per frame: each
+        group's is then a slice)."""
+        values = self._per_run.get(name)
+        if values is None:
+            if "_scratch" not in self._per_run:
+                self._per_run["_scratch"] = np.empty(self.n)
+            order, _ = self.grouped()
+            values = self.per_run_duration(name, out=self._per_run["_scratch"])[order]
+            self._per_run[name] = values
+        return values
 
     def slots(self, g: int) -> list[int]:
         """Device group slots making up group index ``g``."""
@@ -114,5 +154,4 @@ def grouped_order(keys: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return order[bounds[1]:], bounds[1:] - bounds[1]
 
 
-__all__ = ["Frame", "grouped_order", "group_index", "has_events", "STATUSES",
-           "DURATIONS", "PHASES"]
+__all__ = ["Frame", "grouped_order", "group_index", "has_events", "STATUSES", "DURATIONS"]

@@ -8,8 +8,8 @@ import numpy as np
 
 from store.stats import overdue as od
 from store.stats import phases
-from store.stats.engine import PHASES, EngineState
-from store.stats.frame import DURATIONS, STATUSES, Frame
+from store.stats.engine import EngineState
+from store.stats.frame import STATUSES, Frame
 
 ORDERS = ("newest", "overdue")
 
@@ -103,14 +103,7 @@ def segments(f: Frame, offset: int = 0, limit: int = 20) -> dict:
 
 def samples(f: Frame, phase: str) -> np.ndarray:
     """Sorted non-negative durations (s) of one phase over the window."""
-    if phase not in DURATIONS:
-        raise ValueError(f"phase must be one of {', '.join(DURATIONS)}, not {phase!r}")
-    if phase in PHASES:
-        slots = np.flatnonzero(f.slot_group >= 0).tolist()
-        values = f.logged(f.st.samples, slots, phase, "duration")
-    else:
-        values = f.per_run_duration(phase)[f.mask]
-        values = values[~np.isnan(values)]
+    values = f.samples(phase)
     return np.sort(values[values >= 0])
 
 

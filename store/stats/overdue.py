@@ -79,30 +79,20 @@ class P95Table:
         """The p95 (NaN under MIN_SAMPLES) of each (group index, JUDGED index) pair."""
         kept = self._window((f.st.version, f.since))
         pairs = np.unique(groups.astype(np.int64) * len(JUDGED) + phases)
-        per_run: dict[str, np.ndarray] = {}
-        masks: dict[int, np.ndarray] = {}
         table = np.full((len(f.group_names), len(JUDGED)), np.nan)
         for g, phase in (divmod(pair, len(JUDGED)) for pair in pairs.tolist()):
             name = f.group_names[g]
             if (name, phase) not in kept:
-                kept[(name, phase)] = _p95_of(f, g, JUDGED[phase], per_run, masks)
+                kept[(name, phase)] = _p95_of(f, g, JUDGED[phase])
             table[g, phase] = kept[(name, phase)]
         return table[groups, phases]
 
 
-def _p95_of(f, g: int, phase: str, per_run: dict, masks: dict) -> float:
+def _p95_of(f, g: int, phase: str) -> float:
     """The p95 of one phase's non-negative samples in group index ``g`` of the frame (NaN
-    under MIN_SAMPLES); ``per_run`` / ``masks`` keep per-run durations and group masks
-    between calls."""
-    if phase in ("queue", "publish"):
-        if phase not in per_run:
-            per_run[phase] = f.per_run_duration(phase)
-        if g not in masks:
-            masks[g] = f.gidx == g  # -1 outside the window
-        values = per_run[phase][masks[g]]
-    else:
-        values = f.logged(f.st.samples, f.slots(g), phase, "duration")
-    values = values[values >= 0]  # NaN (undefined) and clock skew left out
+    under MIN_SAMPLES)."""
+    values = f.samples(phase, g)
+    values = values[values >= 0]  # clock skew left out
     return p95(values) if len(values) >= MIN_SAMPLES else math.nan
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from store.stats.engine import PHASES, C, EngineState
+from store.stats.engine import C, EngineState
 
 SEGMENTS = ("init", "queue", "flash", "boot", "test", "publish")
 _AFTER = {
@@ -112,5 +112,5 @@ def segments(st: EngineState, runs: np.ndarray, status: np.ndarray,
     return np.maximum(m, 0.0), running
 
 
-__all__ = ["SEGMENTS", "PHASES", "current", "latest_open", "phase_counts", "segments",
+__all__ = ["SEGMENTS", "current", "latest_open", "phase_counts", "segments",
            "waiting_since"]

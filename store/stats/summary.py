@@ -14,15 +14,16 @@ import numpy as np
 
 from store.stats import phases as phase_mod
 from store.stats.describe import describe, describe_histogram, empty, order_statistics
-from store.stats.engine import N_KNOWN, PHASES, C, EngineState
+from store.stats.engine import N_KNOWN, C, EngineState
 from store.stats.failures import Labels
-from store.stats.frame import DURATIONS, Frame, grouped_order
+from store.stats.frame import Frame
 from store.stats.hosts import group_hosts
+from store.stats.names import DURATIONS, ITERATED
 from store.stats.overdue import JUDGED, overdue_list, p95_row
 from store.stats.trend import trends
 from store.stats.why import add_why
 
-_START = {p: C[f"{p}_start"] for p in PHASES}
+_START = {p: C[f"{p}_start"] for p in ITERATED}
 THREAD_RUNS = 300_000  # from this many runs the sample statistics are computed in two threads
 
 
@@ -41,14 +42,9 @@ def summary(st: EngineState, since: float | None, group: str | None, now: float,
     f = Frame(st, since, group, now)
     with_all = group is None
     trend_rows = trends(f, trend, True, with_all) if trend is not None else None
-    order, bounds = grouped_order(f.gidx, len(f.group_names))
+    order, bounds = f.grouped()
     runs_of = [order[bounds[g] : bounds[g + 1]] for g in range(len(f.group_names))]
-    # Per-run durations gathered once in group order: each group's are then a slice.
-    scratch = np.empty(f.n)
-    per_run = {name: f.per_run_duration(name, out=scratch)[order]
-               for name in DURATIONS if name not in PHASES}
-    values = [_sorted_values(f, f.slots(g), slice(bounds[g], bounds[g + 1]), per_run,
-                             delivery_delay) for g in range(len(f.group_names))]
+    values = [_samples_of_group(f, g, delivery_delay) for g in range(len(f.group_names))]
     # The statistics of the samples (durations, delivery delays) are most of the work: one
     # job per sample kind does every group and "all" (the union of the groups: the window's
     # runs are exactly the grouped ones).  On a large state two threads run the jobs while
@@ -206,18 +202,10 @@ class Merged:
         return sum(len(part[key]) for part in self._parts if key in part)
 
 
-def _sorted_values(f: Frame, slots: list[int], runs: slice, per_run: dict,
-                   delivery_delay: bool) -> dict:
-    """Samples of one group: ("d", DURATION) incl. negatives, ("delay", CODE).  ``runs``:
-    the group's part of ``per_run`` (per-run durations in group order)."""
-    out = {}
-    for name in DURATIONS:
-        if name in PHASES:
-            values = f.logged(f.st.samples, slots, name, "duration")
-        else:
-            values = per_run[name][runs]
-            values = values[~np.isnan(values)]
-        out[("d", name)] = values
+def _samples_of_group(f: Frame, g: int, delivery_delay: bool) -> dict:
+    """Samples of group index ``g``: ("d", DURATION) incl. negatives, ("delay", CODE)."""
+    out = {("d", name): f.samples(name, g) for name in DURATIONS}
+    slots = f.slots(g)
     # Unknown names always: their delay logs are also where their events are counted.
     codes = sorted({code for slot, code in f.st.delays
                     if slot in slots and (delivery_delay or code >= N_KNOWN)})
@@ -252,7 +240,7 @@ def _summarize(f: Frame, runs: np.ndarray, values, delivery_delay: bool,
         "event_counts": _event_counts(st, counts, {
             code: _length(values, ("delay", code)) for code in delay_codes if code >= N_KNOWN}),
         "durations": None,
-        "iterations": {p: describe_histogram(starts[p]) for p in PHASES},
+        "iterations": {p: describe_histogram(starts[p]) for p in ITERATED},
         "oldest_queued_wait": _oldest_wait(f, queued),
         "phases": phase_mod.phase_counts(st, np.concatenate([queued, ongoing])),
         "anomalies": {
@@ -278,7 +266,7 @@ def _count_columns(f: Frame, runs_of: list[np.ndarray]) -> list[tuple[np.ndarray
     else:  # every run of a group counts: the engine's totals per device group slot
         totals = _slot_totals(st, f.slot_group, ngroups, width)
     hists = []
-    for p in PHASES:
+    for p in ITERATED:
         starts = counts[_START[p], :n]
         hists.append([np.bincount(starts[runs]) for runs in runs_of])
     for per_group in hists:
@@ -287,7 +275,7 @@ def _count_columns(f: Frame, runs_of: list[np.ndarray]) -> list[tuple[np.ndarray
     lone = np.flatnonzero(np.isnan(st.runs.request[:n]) & f.mask)
     unrequested = np.bincount(f.gidx[lone], weights=counts[:, lone].sum(axis=0),
                               minlength=ngroups).astype(np.int64)
-    return [(totals[g], {p: hists[k][g] for k, p in enumerate(PHASES)}, int(unrequested[g]))
+    return [(totals[g], {p: hists[k][g] for k, p in enumerate(ITERATED)}, int(unrequested[g]))
             for g in range(ngroups)]
 
 
@@ -308,10 +296,10 @@ def _slot_totals(st: EngineState, slot_group: np.ndarray, ngroups: int,
 def _merge_counts(parts: list, width: int) -> tuple[np.ndarray, dict, int]:
     """The sum of several _count_columns results (disjoint sets of runs)."""
     counts = np.zeros(width, np.int64)
-    hists = {p: np.zeros(1, np.int64) for p in PHASES}
+    hists = {p: np.zeros(1, np.int64) for p in ITERATED}
     for part_counts, part_hists, _ in parts:
         counts += part_counts
-        for p in PHASES:
+        for p in ITERATED:
             h = part_hists[p]
             if len(h) > len(hists[p]):
                 h, hists[p] = hists[p], h.copy()
@@ -339,13 +327,13 @@ def _event_counts(st: EngineState, counts: np.ndarray, unknown: dict[int, int]) 
 
 def _requestors(st: EngineState, runs: np.ndarray, is_error: np.ndarray) -> list[dict]:
     """Requestors ranked by testruns requested (descending, then name), with their errors."""
-    rid = st.runs.requestor[runs].astype(np.int64)
+    rid = st.runs.requestor[runs]
     has = rid >= 0
     if not has.any():
         return []
-    rid, err = rid[has], is_error[has]
-    requests = np.bincount(rid)
-    errs = np.bincount(rid, weights=err.astype(np.float64), minlength=len(requests))
+    # Integer counts straight from two bincounts (no int64 copy, no float weights).
+    requests = np.bincount(rid[has])
+    errs = np.bincount(rid[has & is_error], minlength=len(requests))
     merged: dict[str, list[int]] = {}
     for i in np.flatnonzero(requests).tolist():
         name = st.strings[i] if i < len(st.strings) else ""

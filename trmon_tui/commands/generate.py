@@ -27,7 +27,11 @@ def run(args: argparse.Namespace) -> int:
     if problem:
         print(f"{PROG}: {problem}", file=sys.stderr)
         return 2
-    _quiet_hdf5()
+    # A reader (tail, the monitor) holding the file makes the writer's open fail and retry;
+    # HDF5 would print its error stack on stderr for every retry.  Failures still raise.
+    from store.h5io import quiet_hdf5
+
+    quiet_hdf5()
     try:
         if args.live:
             return _live(args)
@@ -40,14 +44,6 @@ def run(args: argparse.Namespace) -> int:
     except Exception as exc:  # StoreError and friends: say what and stop, no traceback
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 1
-
-
-def _quiet_hdf5() -> None:
-    # A reader (tail, the monitor) holding the file makes the writer's open fail and retry;
-    # HDF5 would print its error stack on stderr for every retry.  Failures still raise.
-    import tables
-
-    tables.silence_hdf5_messages()
 
 
 def _check_args(args: argparse.Namespace) -> str | None:

@@ -23,8 +23,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector, CollectorRegistry
 from prometheus_client.utils import floatToGoString
 
-from store.stats import DURATIONS as PHASES
-from store.stats import StatsEngine
+from store.stats import DURATIONS, StatsEngine
 from store.stats.hosts import HEALTH_ORDER
 from store.stats.overdue import JUDGED as OVERDUE_PHASES
 
@@ -50,7 +49,7 @@ def exposition(computed: list[Metric]) -> str:
 def families(summary: dict, buckets: dict, files: dict) -> list[Metric]:
     """The metric families of a summary (StatsEngine.summary), its duration buckets
     (StatsEngine.duration_buckets over BUCKETS) and the files' states ({LABEL: {"events",
-    "error", ...}}, store.multi.file_summaries)."""
+    "error", ...}}, store.sources.file_summaries)."""
     groups = summary["groups"]
     out = [*_testrun_families(groups, buckets), *_event_family(groups)]
     if all("overdue" in s for s in groups.values()):
@@ -78,7 +77,7 @@ def _testrun_families(groups: dict, buckets: dict) -> list[Metric]:
         ended.add_metric([group, "finished"], s["finished"])
         ended.add_metric([group, "error"], s["errors"])
         oldest.add_metric([group], s["oldest_queued_wait"] or 0.0)
-        for name in PHASES:
+        for name in DURATIONS:
             stats = s["durations"][name]
             n = stats["n"]
             cumulative = list(zip(_LE, buckets[group][name], strict=True))

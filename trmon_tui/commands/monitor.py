@@ -22,16 +22,16 @@ def run(args: argparse.Namespace) -> int:
     if args.now is not None:  # ages measured to a fixed time (make_app)
         options["now"] = args.now
     if not args.demo:
-        from store.multi import parse_sources
+        from store.sources import parse_sources
         from store.window import parse_since
-        from trmon_tui.commands.report_table import safe
+        from trmon_tui.plain import clean
 
         try:
             sources = parse_sources(args.files)
             if args.since:  # checked before anything starts reading (make_app uses it)
                 parse_since(args.since, time.time())
         except ValueError as exc:  # two files with one label, a file given twice, a bad since
-            print(f"trmon-tui: {safe(exc)}", file=sys.stderr)
+            print(f"trmon-tui: {clean(exc)}", file=sys.stderr)
             return 2
         started = _start_loop(sources, args.clock, args.now, options["poll"], options["rules"])
     from trmon_tui.app import make_app

@@ -24,25 +24,18 @@ import time
 from contextlib import closing
 
 from store import catchup
-from store.batch import Status
-from store.multi import (
-    MultiTail,
-    Source,
-    default_label,
-    file_summaries,
-    parse_sources,
-    read_through,
-)
+from store.multi import MultiTail
+from store.reading import read_through
+from store.sources import Source, default_label, file_summaries, parse_sources
 from store.stats import StatsEngine, TrendTooLong
-from store.tail import RETRY_PATIENCE
 from store.vet import one_line
 from store.window import parse_since
-from trmon_tui.commands.report_table import render, safe
+from trmon_tui.commands.report_table import render
+from trmon_tui.plain import clean
 
 PREFIX = "trmon-tui report: "
 MAX_LISTED = 6  # queued / ongoing testruns named per section of the table
 THREAD_BYTES = 128 << 20  # from this file size a reader thread overlaps reading and applying
-LOCK_PATIENCE = 30.0  # seconds to wait for a writer holding the file before giving up
 
 
 class ReportError(Exception):
@@ -57,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         since = None if args.since is None else parse_since(args.since, now)
         sources = parse_sources(args.files)
     except ValueError as exc:
-        print(PREFIX + safe(exc), file=sys.stderr)
+        print(PREFIX + clean(exc), file=sys.stderr)
         return 2
     try:
         engine, tail, failed = read_sources(sources, args.clock, getattr(args, "rules", ()))
@@ -65,17 +58,17 @@ def run(args: argparse.Namespace) -> int:
         return 130
     except Exception as exc:  # noqa: BLE001 - rows a damaged file got past every check
         names = ", ".join(s.path for s in sources)
-        print(PREFIX + safe(f"could not read {names} ({type(exc).__name__}: {one_line(exc)})"),
+        print(PREFIX + clean(f"could not read {names} ({type(exc).__name__}: {one_line(exc)})"),
               file=sys.stderr)
         return 1
     for reason in failed.values():
-        print(PREFIX + safe(reason), file=sys.stderr)
+        print(PREFIX + clean(reason), file=sys.stderr)
     if failed and len(sources) == 1 and not args.prometheus:
         return 1  # nothing else to report (the metrics still say the file is down)
     if args.group is not None and args.group not in engine.groups():
-        known = ", ".join(safe(g) for g in engine.groups()) or "none"
-        print(PREFIX + f"no device group {safe(args.group)!r} in "
-              f"{', '.join(safe(s.path) for s in sources)} (groups: {known})", file=sys.stderr)
+        known = ", ".join(clean(g) for g in engine.groups()) or "none"
+        print(PREFIX + f"no device group {clean(args.group)!r} in "
+              f"{', '.join(clean(s.path) for s in sources)} (groups: {known})", file=sys.stderr)
         return 1
     try:
         # The metrics have no delivery delays and no trend (as the exporter's summary).
@@ -108,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         _write(text, args.output)
     except OSError as exc:
-        print(PREFIX + f"cannot write {safe(args.output)} ({exc.strerror or exc})",
+        print(PREFIX + f"cannot write {clean(args.output)} ({exc.strerror or exc})",
               file=sys.stderr)
         return 2
     return 1 if failed else 0
@@ -184,7 +177,7 @@ def read_sources(sources: list[Source], clock: str = "received",
     failed: dict[str, str] = {}
 
     def polls():
-        return read_through(tail, _verdict, failed, prepare=StatsEngine.prepare)
+        return read_through(tail, failed, prepare=StatsEngine.prepare)
 
     # HDF5 reads release the GIL: on a large file a reader thread reads and prepares the next
     # batch while this thread folds the previous one in; a small file is a few polls, for which
@@ -199,25 +192,3 @@ def read_sources(sources: list[Source], clock: str = "received",
             if ahead is not None:
                 ahead.close()
     return engine, tail, failed
-
-
-def _verdict(source: Source, status: Status, waited: float) -> str | None:
-    """"" when the file is read, None to try again, else why it cannot be read."""
-    if status.state == "live":
-        return ""
-    if not os.path.exists(source.path):
-        return f"{source.path} does not exist"
-    if os.path.isdir(source.path):
-        return f"{source.path} is a directory, not an event file"
-    if waited <= _patience(status):
-        return None
-    return status.message.split("; ")[0] or f"{source.path} could not be read"
-
-
-def _patience(status: Status) -> float:
-    """Seconds to keep polling a file that makes no progress while the reader reports
-    ``status``: a writer holding the lock lets go, a failed read may have met a file
-    mid-rewrite; anything else (missing, damaged, foreign) is the answer."""
-    if status.state == "locked" or not status.message:
-        return LOCK_PATIENCE
-    return RETRY_PATIENCE if status.message.endswith("retrying") else 0.0

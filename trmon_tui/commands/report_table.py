@@ -6,11 +6,12 @@ or requestor can never move the cursor or change colours.
 
 from __future__ import annotations
 
-import math
 import textwrap
 from datetime import UTC, datetime
 
-DURATION_ROWS = ("testrun", "init", "queue", "flash", "boot", "test", "publish")
+from store.stats.names import DURATIONS
+from trmon_tui.plain import clean, duration
+
 STAT_COLS = ("n", "min", "p50", "mean", "p95", "max", "std")
 MAX_IDS = 8
 MAX_REQUESTORS = 5
@@ -19,29 +20,6 @@ HEALTH_RANK = {"bad": 0, "suspect": 1, "good": 2}
 WIDTH = 80  # the failures section's lines fit an 80-column terminal (long names aside)
 MAX_TYPES = 5  # error types per section, most testruns first
 MAX_CONFIGURATIONS = 5  # configurations per section: highest error % first, then any suspect
-
-
-def safe(text: object) -> str:
-    """Text with every non-printable character shown as an escape (\\n, \\x1b, \\u200b)."""
-    s = str(text)
-    if s.isprintable():
-        return s
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
-                   for c in s)
-
-
-def human(seconds: float | None) -> str:
-    """A duration in the largest sensible units: 42.0s, 3m05s, 2h07m, 4d03h."""
-    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
-        return "-"
-    sign, s = ("-" if seconds < 0 else ""), abs(seconds)
-    if s < 60:
-        return f"{sign}{s:.1f}s"
-    if s < 3600:
-        return f"{sign}{int(s // 60)}m{int(s % 60):02d}s"
-    if s < 86400:
-        return f"{sign}{int(s // 3600)}h{int(s % 3600 // 60):02d}m"
-    return f"{sign}{int(s // 86400)}d{int(s % 86400 // 3600):02d}h"
 
 
 def render(summary: dict, counts: dict, *, path: str, clock: str, since: str | None,
@@ -55,18 +33,18 @@ def render(summary: dict, counts: dict, *, path: str, clock: str, since: str | N
     summary's "trend" rows (hour or day), shown when given.
     ``files`` (several files: report's "files") puts a line per file under the header.
     """
-    window = f"since {safe(since)}" if since else "all history"
-    what = f"{safe(path)} ({file_format} layout)" if files is None else f"{len(files)} files"
+    window = f"since {clean(since)}" if since else "all history"
+    what = f"{clean(path)} ({file_format} layout)" if files is None else f"{len(files)} files"
     lines = [f"{what}: {counts['testruns']:,} testruns, {counts['events']:,} events; "
              f"{window}; durations by the {clock} clock"]
     for label, f in (files or {}).items():
         read = f"{f['testruns']:,} testruns, {f['events']:,} events" if f["error"] is None \
-            else f"NOT READ: {safe(f['error'])}"
-        lines.append(f"  {safe(label)}: {safe(f['path'])}: {read}")
+            else f"NOT READ: {clean(f['error'])}"
+        lines.append(f"  {clean(label)}: {clean(f['path'])}: {read}")
     lines.append("")
     groups = summary["groups"]
     for name, one in groups.items():
-        lines += _section(f"device group {safe(name) or '(none)'}", one, waiting, name)
+        lines += _section(f"device group {clean(name) or '(none)'}", one, waiting, name)
         lines += _insight(one, now, trend)
     if len(groups) != 1:
         lines += _section("all device groups", summary["all"], waiting, None)
@@ -97,7 +75,7 @@ def _hosts(hosts: dict, now: float | None) -> list[str]:
         ago = None if h["last_ok"] is None or now is None else now - h["last_ok"]
         ratio = f"{h['errors']:,}/{h['testruns']:,}"
         last_ok = "-" if ago is None else human(ago) + " ago"
-        out.append(f"{_health(h['health']):<10}{_cell(safe(name) or '(none)', 20)}"
+        out.append(f"{_health(h['health']):<10}{_cell(clean(name) or '(none)', 20)}"
                    f"{h['streak']:>7,}{ratio:>14}{_pct(h['error_pct']):>9}"
                    f"{h['infra_errors']:>7,}{last_ok:>11}")
     if len(ranked) > len(shown):
@@ -112,12 +90,12 @@ def _failures(f: dict | None, now: float | None) -> list[str]:
         return []
     total = sum(f["categories"].values())
     out = textwrap.wrap("failures: " + ", ".join(
-        f"{safe(c)} {n:,} ({_pct(100.0 * n / total)})" for c, n in f["categories"].items()),
+        f"{clean(c)} {n:,} ({_pct(100.0 * n / total)})" for c, n in f["categories"].items()),
         WIDTH, subsequent_indent="  ", break_on_hyphens=False)
     out.append(f"{'error type':<30}{'testruns':>9}{'hosts':>7}{'last':>11}")
     for t in f["types"][:MAX_TYPES]:
         last = "-" if now is None else human(now - t["last"]) + " ago"
-        out.append(f"{_cell(safe(t['type']), 30)}{t['testruns']:>9,}{t['hosts']:>7,}"
+        out.append(f"{_cell(clean(t['type']), 30)}{t['testruns']:>9,}{t['hosts']:>7,}"
                    f"{last:>11}")
     if len(f["types"]) > MAX_TYPES:
         out.append(f"+{len(f['types']) - MAX_TYPES:,} more error types")
@@ -126,9 +104,9 @@ def _failures(f: dict | None, now: float | None) -> list[str]:
     out.append(f"{'configuration':<22}{'ended':>7}{'errors':>7}{'error %':>8}"
                "  suspect hosts (errors/ended, p)")
     for c in shown:
-        suspects = [f"{safe(h['host']) or '(none)'} ({h['errors']:,}/{h['ended']:,}, "
+        suspects = [f"{clean(h['host']) or '(none)'} ({h['errors']:,}/{h['ended']:,}, "
                     f"p {h['p']:.1e})" for h in c["suspect_hosts"]] or ["-"]
-        out.append(f"{_cell(safe(c['configuration']), 22)}{c['ended']:>7,}{c['errors']:>7,}"
+        out.append(f"{_cell(clean(c['configuration']), 22)}{c['ended']:>7,}{c['errors']:>7,}"
                    f"{_pct(c['error_pct']):>8}  {suspects[0]}")
         out += [" " * 46 + more for more in suspects[1:]]  # one suspect a line
     if len(configs) > len(shown):
@@ -149,7 +127,7 @@ def _cell(text: str, width: int) -> str:
 def _overdue(rows: list[dict]) -> list[str]:
     if not rows:
         return []
-    shown = ", ".join(f"{safe(r['testrun_id'])} ({r['phase']} {human(r['elapsed'])}, "
+    shown = ", ".join(f"{clean(r['testrun_id'])} ({r['phase']} {human(r['elapsed'])}, "
                       f"p95 {human(r['p95'])})" for r in rows[:MAX_IDS])
     more = f", +{len(rows) - MAX_IDS:,} more" if len(rows) > MAX_IDS else ""
     return [f"overdue {len(rows):,} (most first): {shown}{more}"]
@@ -180,7 +158,7 @@ def _section(title: str, s: dict, waiting, group: str | None) -> list[str]:
         out.append(f"hosts busy {s['hosts_busy']:,}/{s['hosts_total']:,}" + (
             "   STARVED: work waits and nothing runs" if s.get("starved") else ""))
     if s.get("starved_groups"):
-        out.append("STARVED groups: " + ", ".join(safe(g) or "(none)"
+        out.append("STARVED groups: " + ", ".join(clean(g) or "(none)"
                                                   for g in s["starved_groups"]))
     if s["queued"]:
         out.append(f"oldest queued wait {human(s['oldest_queued_wait'])}")
@@ -196,25 +174,25 @@ def _section(title: str, s: dict, waiting, group: str | None) -> list[str]:
         top = s["requestors"][:MAX_REQUESTORS]
         more = len(s["requestors"]) - len(top)
         out.append("requestors: " + ", ".join(
-            f"{safe(r['requestor']) or '(none)'} {r['requests']:,} "
+            f"{clean(r['requestor']) or '(none)'} {r['requests']:,} "
             f"({_plural(r['errors'], 'error')})"
             for r in top) + (f", +{more:,} more" if more > 0 else ""))
     out.append("")
     out.append(f"{'duration':<10}" + "".join(f"{c:>9}" for c in STAT_COLS))
-    for name in DURATION_ROWS:
+    for name in DURATIONS:
         out.append(_stat_row(name, s["durations"][name], human))
     out.append(f"{'iterations':<10}" + "".join(f"{c:>9}" for c in STAT_COLS))
     for name, st in s["iterations"].items():
         out.append(_stat_row(name, st, _num))
     out.append("")
-    out.append("events: " + ", ".join(f"{safe(k)} {v:,}" for k, v in s["event_counts"].items()
+    out.append("events: " + ", ".join(f"{clean(k)} {v:,}" for k, v in s["event_counts"].items()
                                       if v))
     anomalies = {k: v for k, v in s["anomalies"].items() if v}
     out.append("anomalies: " + (", ".join(f"{k.replace('_', ' ')} {v:,}"
                                           for k, v in anomalies.items()) or "none"))
     if s["delivery_delay"]:
         out.append("delivery delay p50/p95/max: " + ", ".join(
-            f"{safe(k)} {human(v['p50'])}/{human(v['p95'])}/{human(v['max'])}"
+            f"{clean(k)} {human(v['p50'])}/{human(v['p95'])}/{human(v['max'])}"
             for k, v in s["delivery_delay"].items()))
     out.append("")
     return out
@@ -239,7 +217,7 @@ def _plural(n: int, word: str) -> str:
 
 def _runs(label: str, runs: list[dict], total: int) -> list[str]:
     """Newest queued/ongoing testruns with their phase and how long they have been in it."""
-    shown = ", ".join(f"{safe(r['testrun_id'])} ({r['phase']} {human(r['phase_age'])})"
+    shown = ", ".join(f"{clean(r['testrun_id'])} ({r['phase']} {human(r['phase_age'])})"
                       for r in runs)
     more = f", +{total - len(runs):,} more" if total > len(runs) else ""
     return [f"{label} (newest first): {shown}{more}"]
@@ -248,6 +226,15 @@ def _runs(label: str, runs: list[dict], total: int) -> list[str]:
 def _ids(label: str, ids: list[str]) -> list[str]:
     if not ids:
         return []
-    shown = ", ".join(safe(i) for i in ids[:MAX_IDS])
+    shown = ", ".join(clean(i) for i in ids[:MAX_IDS])
     more = f", +{len(ids) - MAX_IDS:,} more" if len(ids) > MAX_IDS else ""
     return [f"{label}: {shown}{more}"]
+
+
+def human(seconds: float | None) -> str:
+    """A duration as the report's columns show it (tenths under a minute, "-" unknown)."""
+    return duration(seconds, tenths=True, unknown="-")
+
+
+safe = clean
+"""The old name of trmon_tui.plain.clean, kept while branches in flight still import it."""

@@ -2,12 +2,13 @@
 in file order.
 
 Each event is one JSON object with the keys `ingest` reads.  With --follow it keeps printing as
-commits land, woken by file-change notifications on FILE's directory (watchfiles; a file watch
-would die when the file is renamed or recreated) and by a timer poll (watchfiles' polling fallback
-misses a second write within the same second).  File lifecycle notices go to stderr.
+commits land (store.follow: woken by file-change notifications on FILE's directory and by a
+timer poll; a long history caught up by a reader thread).  File lifecycle notices go to stderr.
+Without --follow a file in trouble is waited for or given up on as store.trouble.decide says.
 Ctrl-C ends it quietly with status 0; so does a closed pipe (`| head`).
 
-`--skip N` leaves out the events at file rows below N, so that a mirror made with
+`--skip N` leaves out the events at file rows below N (the reader starts SKIP_CONTEXT rows
+before row N instead of reading them all), so that a mirror made with
 `tail --follow | ingest MIRROR` resumes after a cut: N = `ingest MIRROR --count`, the events the
 mirror holds (ingest commits every line it read to the end of its input).  Rows are counted
 in the file as it is: after a Reset (the file was replaced) the new file's rows below N are left
@@ -22,13 +23,15 @@ import os
 import select
 import sys
 import threading
-import time
 
 from store.batch import Batch, Reset
 from store.catalog import Catalog
-from store.tail import RETRY_PATIENCE, TailReader
+from store.follow import Consumer, FollowLoop
+from store.sources import Source, default_label
+from store.tail import TailReader
+from store.trouble import decide
 from store.vet import one_line
-from trmon_tui.commands.report_table import safe
+from trmon_tui.plain import clean
 
 PREFIX = "trmon-tui tail: "
 
@@ -45,18 +48,30 @@ def run(args: argparse.Namespace) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as exc:  # noqa: BLE001 - rows a damaged file got past every check
-        print(PREFIX + safe(f"could not read {args.file} ({type(exc).__name__}: "
+        print(PREFIX + clean(f"could not read {args.file} ({type(exc).__name__}: "
                             f"{one_line(exc)})"), file=sys.stderr)
         return 1
 
 
+# Rows before --skip N that are read anyway (and dropped): the catalog sees the recent history
+# of the testruns running at row N, so their next event does not repeat their device group.
+# A testrun whose earlier events all lie further back gets its device_group on its first event
+# printed (the group it has: `ingest` accepts it), never a new testrun without its group.
+SKIP_CONTEXT = 100_000
+
+
 def _tail(path: str, *, follow: bool, poll: float, skip: int = 0) -> int:
-    reader, catalog = TailReader(path), Catalog()
-    wake = _watch(path) if follow else None
+    # The reader starts near row N (TailReader.start_row) instead of reading and dropping N rows.
+    start_row = max(0, skip - SKIP_CONTEXT)
+    if follow:
+        printer = Printer(path, skip, sys.stdout)
+        # Reads at most once a poll; the timer poll is the --poll interval.
+        FollowLoop([Source(default_label(path), path)], printer, poll=poll,
+                   min_interval=poll, start_row=start_row).run()
+        return 0
+    reader, catalog = TailReader(path, start_row=start_row), Catalog()
     last_message = ""
-    short = False  # said that the file holds fewer events than --skip
     out = sys.stdout
-    trouble_since = None
     while True:
         result = reader.poll()
         for item in result.items:
@@ -71,36 +86,77 @@ def _tail(path: str, *, follow: bool, poll: float, skip: int = 0) -> int:
         status = result.status
         if result.more:
             continue
-        if status.state == "live" and catalog.events < skip and not short:
-            short = True
+        if status.state == "live" and catalog.events < skip:
             print(PREFIX + f"{path} holds {catalog.events} events, fewer than the {skip} to "
-                  "skip" + ("; waiting for more" if follow else ""), file=sys.stderr,
-                  flush=True)
-        if status.state == "live" or any(isinstance(item, Batch) for item in result.items):
-            trouble_since = None
-        elif trouble_since is None:
-            trouble_since = time.monotonic()
-        code = None if follow else _done(status, trouble_since)
-        message = status.message
-        if code is not None and message:
-            message = message.split("; ")[0]  # one-shot: no "waiting for ..." promise
-        elif not follow and status.state != "locked":
-            message = ""  # one-shot and still retrying: only its last word is printed
+                  "skip", file=sys.stderr, flush=True)
+        decision = decide(status, follow=False, path=path)
+        code = None if decision.wait else 1 if decision.failed else 0
+        if code is not None:
+            message = decision.give_up  # no "waiting for ..." promise
+        elif status.state == "locked":
+            message = status.message  # waiting on a writer: say so
+        else:
+            message = ""  # still retrying: only its last word is printed
         if message and message != last_message:
             print(PREFIX + message, file=sys.stderr, flush=True)
-        elif follow and last_message and not message and status.state == "live":
-            # The problem printed last is over: say so, or the operator is left wondering.
-            print(PREFIX + f"{path} is readable now; following it", file=sys.stderr, flush=True)
         last_message = status.message
         if code is not None:
             return code
-        if wake is not None:
-            wake.wait(poll)
-            wake.clear()
-            if _reader_gone(out):
-                return 0  # as a closed pipe at the next write would, without waiting for one
-        else:
-            threading.Event().wait(min(poll, 0.05))
+        threading.Event().wait(min(poll, 0.05))
+
+
+class Printer(Consumer):
+    """`tail --follow`: prints each event once (store.follow reads); lifecycle notices on
+    stderr.  A restart after a failure resumes after the last event printed."""
+
+    fatal = (BrokenPipeError,)
+
+    def __init__(self, path: str, skip: int, out) -> None:
+        self.path, self.skip, self.out = path, skip, out
+        self.printed = 0  # file row after the last event printed
+        self.short = False  # said that the file holds fewer events than --skip
+        self.last_message = ""
+        self.live = False  # the file's state, last it changed
+
+    def start(self, tail) -> None:
+        self.catalog = Catalog()
+
+    def take(self, item) -> None:
+        if isinstance(item, Reset):
+            self.catalog.reset()
+            self.printed = 0
+            print(PREFIX + item.reason, file=sys.stderr, flush=True)
+            return
+        self.catalog.apply(item)
+        batch = _after(item, max(self.skip, self.printed))
+        self.out.write("".join(json.dumps(event, ensure_ascii=False) + "\n"
+                               for event in self.catalog.event_dicts(batch)))
+        self.out.flush()
+        self.printed = max(self.printed, item.first_event_row + len(item))
+
+    def status_changed(self, index: int, status) -> None:
+        message = status.message
+        if message and message != self.last_message:
+            print(PREFIX + message, file=sys.stderr, flush=True)
+        elif self.last_message and not message and status.state == "live":
+            # The problem printed last is over: say so, or the operator is left wondering.
+            print(PREFIX + f"{self.path} is readable now; following it", file=sys.stderr,
+                  flush=True)
+        self.last_message = message
+        self.live = status.state == "live"
+
+    def read_done(self) -> None:
+        if self.live and self.catalog.events < self.skip and not self.short:
+            self.short = True
+            print(PREFIX + f"{self.path} holds {self.catalog.events} events, fewer than the "
+                  f"{self.skip} to skip; waiting for more", file=sys.stderr, flush=True)
+        if _reader_gone(self.out):
+            raise BrokenPipeError  # as a closed pipe at the next write would, without waiting
+
+    def failed(self, error: BaseException, retry_in: float) -> None:
+        print(PREFIX + clean(f"could not read {self.path} ({type(error).__name__}: "
+                             f"{one_line(error)}); reading it again in {retry_in:.0f} s"),
+              file=sys.stderr, flush=True)
 
 
 def _after(batch: Batch, skip: int) -> Batch:
@@ -120,37 +176,3 @@ def _reader_gone(out) -> bool:
         return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
     except (OSError, ValueError, AttributeError):  # no fileno, or no poll() (not on Linux)
         return False
-
-
-def _done(status, trouble_since: float | None) -> int | None:
-    """Exit code of a one-shot tail once it has read the file, None to keep trying.
-    ``trouble_since``: when the reader last stopped making progress."""
-    if status.state == "live":
-        return 0
-    if status.state == "locked" or not status.message:
-        return None  # a writer holds the file: it lets go
-    troubled = time.monotonic() - (trouble_since or time.monotonic())
-    if status.message.endswith("retrying") and troubled <= RETRY_PATIENCE:
-        return None  # a failed read, perhaps of a file mid-rewrite: once more
-    return 1 if status.state == "error" or "does not exist" in status.message else 0
-
-
-def _watch(path: str) -> threading.Event:
-    """An Event set whenever FILE or its journal changes (watching the directory)."""
-    wake = threading.Event()
-    directory = os.path.dirname(os.path.abspath(path))
-    names = {os.path.basename(path), os.path.basename(path) + ".journal"}
-
-    def watcher() -> None:
-        try:
-            import watchfiles
-
-            for _changes in watchfiles.watch(
-                    directory, watch_filter=lambda _c, p: os.path.basename(p) in names,
-                    debounce=100, step=10, recursive=False, raise_interrupt=False):
-                wake.set()
-        except Exception:  # noqa: BLE001 - the timer poll still works without notifications
-            return
-
-    threading.Thread(target=watcher, name="trmon-tail-watch", daemon=True).start()
-    return wake

@@ -17,6 +17,7 @@ import numpy as np
 from rich.text import Text
 
 from trmon_tui.widgets.format import clean
+from trmon_tui.widgets.ticks import decimals, round_steps_from
 
 SEGMENTS = ("init", "queue", "flash", "boot", "test", "publish")
 # Fixed colours from the 16-colour palette, so 256-colour terminals and SSH agree.
@@ -93,8 +94,7 @@ def round_ticks(top_seconds: float, cells: int) -> tuple[str, list[float]]:
     top_seconds = max(top_seconds, 1.0)  # bars of zero length still get an axis
     unit = "s" if top_seconds < 120 else "min" if top_seconds <= 3 * 3600 else "h"
     top = top_seconds / dict(UNITS)[unit]
-    power = 10.0 ** math.floor(math.log10(top / MAX_TICKS))
-    for step in (m * power * 10 ** k for k in range(4) for m in (1, 2, 5)):
+    for step in round_steps_from(top / MAX_TICKS):
         n = math.ceil(top / step - 1e-9)
         label = len(_format(n * step, step))
         if n + 1 <= MAX_TICKS and (n + 1) * (label + 1) <= cells:
@@ -104,8 +104,7 @@ def round_ticks(top_seconds: float, cells: int) -> tuple[str, list[float]]:
 
 def _format(value: float, step: float) -> str:
     """A tick label with as many decimals as the step needs (0.5 -> 1, 20 -> 0)."""
-    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
-    return f"{value:.{decimals}f}"
+    return f"{value:.{decimals(step)}f}"
 
 
 def _bar(values: np.ndarray, running: str | None, cells: int, top: float, mono: bool) -> Text:

@@ -1,52 +1,23 @@
 """Turning file data into safe, compact cells.
 
-Strings from the file are data: they become rich ``Text`` objects (never markup), and terminal
-control characters are shown escaped (``\\x1b``) so a requestor name cannot move the cursor.
+Strings from the file are data: they become rich ``Text`` objects (never markup), shown as
+trmon_tui.plain.clean has them (non-printable characters escaped).
 """
 
 from __future__ import annotations
 
-import math
-import re
 import time
 from typing import Any
 
 from rich.text import Text
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+from trmon_tui.plain import clean, duration
 
-
-def clean(value: Any, limit: int | None = None) -> str:
-    """The value as one printable line: control characters escaped, optionally shortened."""
-    s = "" if value is None else str(value)
-    s = _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), s)
-    if limit is not None and len(s) > limit:
-        s = s[: max(1, limit - 1)] + "…"
-    return s
-
+__all__ = ["clean", "duration", "text", "number"]  # clean and duration: trmon_tui.plain
 
 def text(value: Any, style: str = "", limit: int | None = None) -> Text:
     """A literal Text cell for a string from the file."""
     return Text(clean(value, limit), style=style, no_wrap=True, overflow="ellipsis")
-
-
-def duration(seconds: Any) -> str:
-    """Compact duration: 42s, 3m05s, 2h07m, 3d04h; '–' when unknown."""
-    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
-        return "–"
-    s = float(seconds)
-    sign = "-" if s < 0 else ""
-    s = abs(s)
-    if s < 60:
-        return f"{sign}{s:.1f}s" if s < 10 else f"{sign}{s:.0f}s"
-    m, sec = divmod(int(round(s)), 60)
-    if m < 60:
-        return f"{sign}{m}m{sec:02d}s"
-    h, m = divmod(m, 60)
-    if h < 24:
-        return f"{sign}{h}h{m:02d}m"
-    d, h = divmod(h, 24)
-    return f"{sign}{d}d{h:02d}h"
 
 
 def number(value: Any, digits: int = 0) -> Text:

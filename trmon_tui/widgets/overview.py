@@ -22,12 +22,7 @@ STARVED = "✗"  # a single-cell mark, as the hosts pane's bad host: survives NO
 
 
 def _median(summary: dict) -> float | None:
-    value = summary.get("median_testrun")
-    if isinstance(value, dict):
-        value = value.get("p50")
-    if value is None:
-        value = ((summary.get("durations") or {}).get("testrun") or {}).get("p50")
-    return value
+    return ((summary.get("durations") or {}).get("testrun") or {}).get("p50")
 
 
 def _oldest(summary: dict) -> float | None:

@@ -13,6 +13,7 @@ import numpy as np
 from rich.text import Text
 
 from trmon_tui.widgets.barchart import empty_chart
+from trmon_tui.widgets.ticks import decimals, round_steps_from
 
 
 def histogram(samples: Any, width: int, height: int, *, label: str = "",
@@ -55,9 +56,8 @@ def round_steps(low: float, high: float, *, max_ticks: int, whole: bool = False)
     every such step gives too many or one, the first and last multiple of the last step that
     gave two or more."""
     span = max(high - low, 1e-9)
-    power = 10.0 ** math.floor(math.log10(span / max(max_ticks, 2)))
     ends = [low, high]
-    for step in (m * power * 10 ** k for k in range(4) for m in (1, 2, 5)):
+    for step in round_steps_from(span / max(max_ticks, 2)):
         if whole and step < 1:
             continue
         first, last = math.ceil(low / step - 1e-9), math.floor(high / step + 1e-9)
@@ -72,8 +72,7 @@ def round_steps(low: float, high: float, *, max_ticks: int, whole: bool = False)
 def _label(value: float, ticks: list[float]) -> str:
     """A tick label with as many decimals as the ticks' step needs."""
     step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
-    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
-    return f"{value:,.{decimals}f}"
+    return f"{value:,.{decimals(step)}f}"
 
 
 def _bins(data: np.ndarray, low: float, high: float,

@@ -7,7 +7,8 @@ from textual import on
 from textual.app import ComposeResult
 from textual.message import Message
 
-from trmon_tui.model import PHASES, Snapshot
+from store.stats.names import DURATIONS, ITERATED
+from trmon_tui.model import Snapshot
 from trmon_tui.widgets import format as fmt
 from trmon_tui.widgets import plots
 from trmon_tui.widgets.livetable import LiveTable
@@ -15,7 +16,6 @@ from trmon_tui.widgets.pane import Pane
 from trmon_tui.widgets.plotview import PlotView
 
 COLUMNS = ("phase", "n", "min", "max", "mean", "std", "p50", "p95")
-ITERATIONS = ("flash", "boot", "test")
 
 
 def stats_cells(name: str, stats: dict, as_count: bool = False) -> list:
@@ -53,7 +53,7 @@ class StatisticsPane(Pane):
     @on(LiveTable.RowHighlighted, "#stats")
     def _highlighted(self, event: LiveTable.RowHighlighted) -> None:
         key = event.key or ""
-        if key in PHASES:
+        if key in DURATIONS:
             self.post_message(self.PhaseChosen(key))
 
     def render_snapshot(self, snapshot: Snapshot) -> None:
@@ -61,9 +61,9 @@ class StatisticsPane(Pane):
             everything = snapshot.summary.get("all") or {}
             durations = everything.get("durations") or {}
             iterations = everything.get("iterations") or {}
-            rows = [(p, stats_cells(p, durations.get(p) or {})) for p in PHASES]
+            rows = [(p, stats_cells(p, durations.get(p) or {})) for p in DURATIONS]
             rows += [(f"it:{p}", stats_cells(f"{p} iter.", iterations.get(p) or {}, True))
-                     for p in ITERATIONS]
+                     for p in ITERATED]
             self.query_one("#stats", LiveTable).set_rows(rows)
         self._histogram(snapshot)
 
