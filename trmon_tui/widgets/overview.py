@@ -51,10 +51,13 @@ def group_cells(name: str, s: dict, style: str = "", loading: bool = False) -> l
 
 def hosts_cell(s: dict, loading: bool = False) -> Text:
     """'busy/total' hosts of a SUMMARY, '✗0/4' in red when the group is starved (work waits
-    and none of it runs; not judged while history loads, as the oldest wait)."""
+    and none of it runs; not judged while history loads, as the oldest wait).  The row of all
+    groups (the SUMMARY with "starved_groups") is not marked: it is starved when any group is,
+    the line under the table names those, and its wider cell would push the table past 80
+    columns."""
     total, busy = s.get("hosts_total"), s.get("hosts_busy")
     figures = "–" if total is None else f"{busy or 0:,}/{total:,}"
-    if s.get("starved") and not loading:
+    if s.get("starved") and not loading and "starved_groups" not in s:
         return fmt.right(f"{STARVED}{figures}", "bold red")
     return fmt.right(figures)
 
