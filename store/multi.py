@@ -75,6 +75,15 @@ class MultiTail:
         for reader in self._readers:
             reader.max_rows = rows
 
+    def reader(self, index: int) -> TailReader:
+        """The reader of file ``index`` (replaced by a new one when the files are read again)."""
+        return self._readers[index]
+
+    @property
+    def skipped(self) -> int:
+        """Events left out in damaged chunks (readers told ``skip_damaged``)."""
+        return sum(reader.skipped for reader in self._readers)
+
     def behind(self, index: int) -> bool:
         """True when file ``index`` had rows left at its last poll (or must be read again)."""
         return self._more[index]

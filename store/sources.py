@@ -54,10 +54,12 @@ def default_label(path: str) -> str:
 
 def file_summaries(tail, engine,
                    failed: dict[str, str] | None = None) -> dict[str, dict]:
-    """DESIGN.md's "files": {LABEL: {"path", "events", "testruns", "error"}} of the files
-    ``engine`` (a StatsEngine) took in through ``tail`` (a store.multi.MultiTail).  ``error``
-    is null for a file read fine; else the reason given up on it (``failed``) or its state's
-    message.  The testruns per file come from the engine (StatsEngine.testruns_per_file)."""
+    """DESIGN.md's "files": {LABEL: {"path", "events", "testruns", "error", "checksums",
+    "last_event"}} of the files ``engine`` (a StatsEngine) took in through ``tail`` (a
+    store.multi.MultiTail).  ``error`` is null for a file read fine; else the reason given up
+    on it (``failed``) or its state's message; ``checksums`` whether its tables carry them;
+    ``last_event`` its latest `received` read (null: none).  The testruns per file come from
+    the engine (StatsEngine.testruns_per_file)."""
     failed = failed or {}
     testruns = engine.testruns_per_file(tail.file_of, len(tail.sources))
     out = {}
@@ -66,5 +68,6 @@ def file_summaries(tail, engine,
         if error is None and status.state != "live":
             error = status.message or f"{source.path} is {status.state}"
         out[source.label] = {"path": source.path, "events": status.rows_read, "testruns": n,
-                             "error": error}
+                             "error": error, "checksums": status.checksums,
+                             "last_event": status.last_event}
     return out

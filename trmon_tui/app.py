@@ -396,7 +396,7 @@ class MonitorApp(App[None]):
             known = {f.label: f.testruns for f in files}
             files = tuple(replace(f, testruns=known.get(f.label, f.testruns))
                           for f in bars.first().files)
-        self.push_screen(FilesScreen(files))
+        self.push_screen(FilesScreen(files, now=self.now))
 
     def action_cycle_window(self) -> None:
         """all -> 24h -> 7d (-> the --since window) -> all."""

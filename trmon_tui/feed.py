@@ -283,7 +283,8 @@ class TailLoop:
         """Take each file's state from its reader; say which ones changed."""
         files = tuple(FileView(status.state, status.message, int(status.rows_read),
                                 int(status.rows_total), status.file_format, source.label,
-                                source.path)
+                                source.path, checksums=status.checksums,
+                                last_event=status.last_event)
                       for source, status in zip(self.tail.sources, self.tail.statuses,
                                                 strict=True))
         changed = [new for old, new in zip(self._files, files, strict=True)
