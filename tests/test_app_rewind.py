@@ -13,6 +13,7 @@ from textual.widgets import Static
 from store.catalog import Catalog
 from store.multi import MultiTail
 from store.sources import Source
+from store.writer import EventWriter
 from trmon_tui.app import make_app
 from trmon_tui.detail import load_testrun
 from trmon_tui.plain import moment
@@ -250,3 +251,43 @@ async def test_several_files_looking_back_are_read_not_live(tmp_path):
         await pilot.press("L")
         await wait_for(pilot, shows(app, None))
         assert "a LIVE · lab2 LIVE" in status(app)
+
+
+def _failing_run(tid: str, t: float, host: str) -> list[dict]:
+    """A testrun requested at ``t`` on ``host`` that fails while booting ~20 min later."""
+    steps = [("request", 0), ("queue_start", 60), ("queue_end", 120), ("flash_start", 5),
+             ("flash_end", 600), ("boot_start", 5), ("error", 400)]
+    events = []
+    for name, gap in steps:
+        t += gap
+        event = {"testrun_id": tid, "event": name, "emit": t, "received": t}
+        if name == "request":
+            event.update(device_group="rack", requestor="ops@lab.example", hosts=[[host, 1]])
+        if name == "error":
+            event["error"] = "BootError: no console"
+        events.append(event)
+    return events
+
+
+async def test_no_alert_while_looking_back_nor_on_coming_back(tmp_path):
+    """Host "flaky" is bad now (3 failures in a row: the state found, no alert).  Five hours
+    back it was not; live again, it is bad as before: that is not news either."""
+    path = tmp_path / "alerts.h5"
+    events = [e for k in range(3) for e in _failing_run(f"f-{k}", NOW - (6 - k) * HOUR, "flaky")]
+    with EventWriter(str(path)) as writer:
+        for event in sorted(events, key=lambda e: e["received"]):
+            writer.write(event)
+    app = make_app(str(path), poll=None, watch=False, now=NOW)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: shows(app, None)() and app.alerts is not None)
+        assert app.alerts.bad_hosts == {"flaky"}
+        for _ in range(5):
+            await pilot.press("less_than_sign")
+        await wait_for(pilot, shows(app, NOW - 5 * HOUR))
+        assert "flaky" not in app.snapshot.alerts.bad_hosts  # one failure by then
+        assert app.alerts is None  # nothing is news at a past moment
+        await pilot.press("L")
+        await wait_for(pilot, lambda: shows(app, None)() and app.alerts is not None)
+        assert app.alerts.bad_hosts == {"flaky"}
+        await pilot.pause(0.2)
+        assert [n for n in app._notifications if n.title == "host bad"] == []
