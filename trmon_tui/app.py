@@ -2,6 +2,11 @@
 
 The app is thin: the worker (trmon_tui.feed) reads and computes, the panes (trmon_tui.widgets)
 draw snapshots; here we only route messages, keep the ViewState and handle keys.
+
+Looking back (DESIGN "Looking back"): ``<`` / ``>`` step the view's ``at`` one hour back /
+forward, ``L`` (or a step forward that reaches now) returns to live; only ``at`` changes, so the
+pane, group, window and selection stay.  Stepping past now goes live rather than stopping at
+now: a view "at now" would be a frozen copy of live, easily taken for it.
 """
 
 from __future__ import annotations
@@ -59,7 +64,11 @@ PANES: dict[str, type[Pane]] = {"overview": OverviewPane, "testruns": TestrunsPa
 
 # Actions that change what the panes show; hidden while another screen is on top of them.
 PANE_ACTIONS = frozenset({"choose_group", "cycle_window", "filter", "page", "show_tab",
-                          "show_files", "toggle_bucket"})
+                          "show_files", "toggle_bucket", "step", "live", "compare"})
+STEP = 3600.0
+"""Seconds a step back or forward (< >) moves the time looked at."""
+COMPARE_PERIODS = (None, "24h", "7d")
+"""What c cycles through on the trends pane: the trend rows, then each comparison."""
 
 
 class MonitorApp(App[None]):
@@ -78,6 +87,12 @@ class MonitorApp(App[None]):
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("r", "reload", "Reload", id="reload"),
         Binding("h", "toggle_bucket", "Hour/day", id="bucket"),
+        Binding("c", "compare", "Compare", id="compare"),
+        # Not in the footer (full at 80 columns): the help and the palette list them, and the
+        # status bar says "< > L" while looking back.
+        Binding("less_than_sign", "step(-1)", "Back 1h", show=False, id="step_back"),
+        Binding("greater_than_sign", "step(1)", "Forward 1h", show=False, id="step_forward"),
+        Binding("L", "live", "Live", show=False, id="live"),
         Binding("question_mark,f1", "help", "Help", id="help"),
         Binding("left_square_bracket,pageup", "page(-1)", "Newer", show=False, id="page_newer"),
         Binding("right_square_bracket,pagedown", "page(1)", "Older", show=False, id="page_older"),
@@ -93,7 +108,7 @@ class MonitorApp(App[None]):
                  group: str | None = None, poll: float | None = 1.0, watch: bool = True,
                  now: Callable[[], float] = time.time, max_rows: int = 200_000,
                  min_interval: float = 1.0, wall: Callable[[], float] | None = None,
-                 started: Started | None = None) -> None:
+                 started: Started | None = None, at: float | None = None) -> None:
         super().__init__()
         self.files = path  # a path, or store.sources.Sources (several files: `[LABEL=]FILE ...`)
         self.path = path if isinstance(path, str) else path[0].path
@@ -109,7 +124,7 @@ class MonitorApp(App[None]):
             window = since_label or "since"
             self.windows[window] = None
         self.fixed_since = since
-        self.view = ViewState(group=group, window=window, since=since)
+        self.view = ViewState(group=group, window=window, since=since, at=at)
         if rolling is not None:  # --since 24h / 7d: the rolling window `t` cycles through
             self.view = replace(self.view, window=rolling, window_seconds=WINDOWS[rolling])
         self.snapshot: Snapshot | None = None
@@ -132,7 +147,7 @@ class MonitorApp(App[None]):
                 with TabPane(TAB_TITLES[tab], id=tab):
                     pane = PANES[tab](id=f"pane-{tab}")
                     yield pane if tab == "overview" else Lazy(pane)
-        yield StatusBar(self.path, id="statusbar")
+        yield StatusBar(self.path, at=self.view.at, id="statusbar")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -300,7 +315,9 @@ class MonitorApp(App[None]):
         if action == "page":
             return self.view.tab == "chart" or None  # greyed out elsewhere
         if action == "toggle_bucket":
-            return self.view.tab == "trends"  # hidden elsewhere
+            return self.view.tab == "trends" and self.view.compare is None  # hidden elsewhere
+        if action == "compare":
+            return self.view.tab == "trends"
         return True
 
     def action_show_tab(self, tab: str) -> None:
@@ -364,6 +381,32 @@ class MonitorApp(App[None]):
         bucket = "day" if shown == "hour" else "hour"
         self.set_view(trend_bucket=bucket)
         self.notify(f"trends by {bucket}", timeout=2, markup=False)
+
+    def action_step(self, hours: int) -> None:
+        """Look at the files ``hours`` hours earlier (or later) than shown (< >); a step
+        forward that reaches now returns to live (see the module)."""
+        now = self.now()
+        at = (now if self.view.at is None else self.view.at) + hours * STEP
+        if at >= now:
+            self.action_live()
+            return
+        self.set_view(at=at)
+
+    def action_live(self) -> None:
+        """Back to live (L): the files are read again up to their end and followed."""
+        if self.view.at is None:
+            self.notify("live already", timeout=2, markup=False)
+            return
+        self.set_view(at=None)
+        self.notify("live again", timeout=2, markup=False)
+
+    def action_compare(self) -> None:
+        """Trends pane: the trend rows -> the last 24h against the 24h before -> the last 7d
+        against the 7d before -> the trend rows (c)."""
+        periods = list(COMPARE_PERIODS)
+        compare = periods[(periods.index(self.view.compare) + 1) % len(periods)]
+        self.set_view(compare=compare)
+        self.refresh_bindings()  # h (by hour / day) is for the trend rows only
 
     def action_filter(self) -> None:
         """Go to the testruns pane and open its filter box."""

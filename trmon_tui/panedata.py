@@ -11,7 +11,14 @@ import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from trmon_tui.model import EVENTS_SHOWN, HOST_TESTRUNS, LIST_LIMIT, EventRow, ViewState
+from trmon_tui.model import (
+    EVENTS_SHOWN,
+    HOST_TESTRUNS,
+    LIST_LIMIT,
+    WINDOWS,
+    EventRow,
+    ViewState,
+)
 
 
 def pane_data(engine: Any, view: ViewState, now: float) -> tuple[dict[str, Any], list[str]]:
@@ -58,7 +65,10 @@ def insight_data(engine: Any, view: ViewState, now: float, summary: dict | None,
         if view.host is not None:
             out["host_testruns"] = _tuple(ask(lambda: engine.host_testruns(
                 view.host, limit=HOST_TESTRUNS, **q)))
-    if view.tab == "trends":
+    if view.tab == "trends" and view.compare is not None:  # c: the comparison instead
+        out["comparison"] = ask(lambda: engine.compare(WINDOWS[view.compare],
+                                                       group=view.group, now=now))
+    elif view.tab == "trends":
         out["trend_bucket"] = bucket = view.bucket_at(now)
 
         def trend() -> list[dict] | None:

@@ -7,9 +7,7 @@ moved most first (the parts add up to the change of the mean).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from trmon_tui.plain import clean, duration
+from trmon_tui.plain import clean, duration, utc_minute
 
 
 def _time(seconds: float) -> str:
@@ -35,7 +33,7 @@ def render_compare(comparison: dict, period: str, *, clock: str) -> str:
     previous = comparison["all"]["previous"]
     lines = [f"testruns requested in the last {clean(period)}: {_span(current)}",
              f"against the {clean(period)} before: {_span(previous)}",
-             f"(status as of {_date(current['end'])}; durations by the {clock} clock)", ""]
+             f"(status as of {utc_minute(current['end'])}; durations by the {clock} clock)", ""]
     groups = comparison["groups"]
     for name, one in groups.items():
         lines += _section(f"device group {clean(name) or '(none)'}", one)
@@ -49,9 +47,9 @@ def _section(title: str, one: dict) -> list[str]:
     out = [f"== {title} " + "=" * max(3, 66 - len(title)),
            f"{'':<14}{'previous':>11}{'current':>11}{'change':>11}"]
     for label, path, kind in FIGURES:
-        a, b = _get(prev, path), _get(cur, path)
-        out.append(f"{label:<14}{_cell(a, kind):>11}{_cell(b, kind):>11}"
-                   f"{_change(a, b, kind):>11}")
+        a, b = figure(prev, path), figure(cur, path)
+        out.append(f"{label:<14}{cell(a, kind):>11}{cell(b, kind):>11}"
+                   f"{change(a, b, kind):>11}")
     before, now = prev["phase_means"], cur["phase_means"]
     if before["init"] is None or now["init"] is None:
         out += ["mean testrun time by phase: no finished testrun in "
@@ -59,23 +57,29 @@ def _section(title: str, one: dict) -> list[str]:
                    "the previous period" if before["init"] is None else "the current period"),
                 ""]
         return out
-    moved = sorted(now, key=lambda part: (-abs(now[part] - before[part]), part))
+    moved = moved_first(before, now)
     out.append("change of the mean testrun time by phase (largest first):")
     for part in moved:
-        out.append(f"  {part:<12}{_change(before[part], now[part], 'time'):>11}"
+        out.append(f"  {part:<12}{change(before[part], now[part], 'time'):>11}"
                    f"   {_time(before[part])} -> {_time(now[part])}")
     out.append("")
     return out
 
 
-def _get(period: dict, path: tuple[str, ...]):
+def moved_first(before: dict, now: dict) -> list[str]:
+    """The parts of ``phase_means`` (both periods have them), the largest change first."""
+    return sorted(now, key=lambda part: (-abs(now[part] - before[part]), part))
+
+
+def figure(period: dict, path: tuple[str, ...]):
     value = period
     for key in path:
         value = value[key]
     return value
 
 
-def _cell(value, kind: str) -> str:
+def cell(value, kind: str) -> str:
+    """A figure of one period as the table shows it ("-": no sample)."""
     if value is None:
         return "-"
     if kind == "count":
@@ -85,7 +89,7 @@ def _cell(value, kind: str) -> str:
     return _time(value)
 
 
-def _change(a, b, kind: str) -> str:
+def change(a, b, kind: str) -> str:
     """b − a, signed ("-" when either is missing)."""
     if a is None or b is None:
         return "-"
@@ -98,8 +102,4 @@ def _change(a, b, kind: str) -> str:
 
 
 def _span(period: dict) -> str:
-    return f"{_date(period['start'])} to {_date(period['end'])}"
-
-
-def _date(t: float) -> str:
-    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"{utc_minute(period['start'])} to {utc_minute(period['end'])}"

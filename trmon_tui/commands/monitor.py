@@ -33,12 +33,9 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:  # two files with one label, a file given twice, a bad since
             print(f"trmon-tui: {clean(exc)}", file=sys.stderr)
             return 2
-        if at is not None:
-            # The rewind (DESIGN "Looking back": AT in the status bar, < > L) is not built yet.
-            print("trmon-tui: the monitor cannot look back yet: `trmon-tui report FILE --at T` "
-                  "shows the farm at T", file=sys.stderr)
-            return 2
-        started = _start_loop(sources, args.clock, args.now, options["poll"])
+        if at is not None:  # the files as they stood at T (the keys < > L move, see app)
+            options["at"] = at
+        started = _start_loop(sources, args.clock, args.now, options["poll"], at)
     from trmon_tui.app import make_app
 
     try:
@@ -80,16 +77,18 @@ def resolve_at(args: argparse.Namespace) -> float | None:
     return parse_at(text, time.time())
 
 
-def _start_loop(sources, clock: str, now: float | None, poll: float):
+def _start_loop(sources, clock: str, now: float | None, poll: float, at: float | None = None):
     """Start the monitor's tail loop (trmon_tui.feed) before the app is imported: it reads
     and folds in the files' history, as `report` does, while the UI is imported and starts up
-    (a few tenths of a second: a few million events); its messages wait for the app."""
+    (a few tenths of a second: a few million events); its messages wait for the app.
+    ``at`` (--at): the files as they stood then."""
     import threading
 
     from trmon_tui.feed import Mailbox, Started, TailLoop, fixed_clock, start_loop
+    from trmon_tui.model import ViewState
 
     mailbox, cancelled = Mailbox(), threading.Event()
     clocks = {} if now is None else dict(zip(("now", "wall"), fixed_clock(now), strict=True))
-    loop = TailLoop(sources, mailbox.post, clock=clock, **clocks)
+    loop = TailLoop(sources, mailbox.post, clock=clock, view=ViewState(at=at), **clocks)
     start_loop(loop, cancelled, mailbox.post, poll=poll, watch=True)
     return Started(mailbox, loop, cancelled)
