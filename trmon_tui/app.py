@@ -87,9 +87,9 @@ class MonitorApp(App[None]):
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("r", "reload", "Reload", id="reload"),
         Binding("h", "toggle_bucket", "Hour/day", id="bucket"),
-        Binding("c", "compare", "Compare", id="compare"),
-        # Not in the footer (full at 80 columns): the help and the palette list them, and the
-        # status bar says "< > L" while looking back.
+        # Not in the footer (full at 80 columns): the help and the palette list them, the
+        # trends pane's first line says "c: compare", the status bar "< > L" while looking back.
+        Binding("c", "compare", "Compare", show=False, id="compare"),
         Binding("less_than_sign", "step(-1)", "Back 1h", show=False, id="step_back"),
         Binding("greater_than_sign", "step(1)", "Forward 1h", show=False, id="step_forward"),
         Binding("L", "live", "Live", show=False, id="live"),

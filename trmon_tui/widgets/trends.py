@@ -95,9 +95,9 @@ def _info(snapshot: Snapshot, n: int) -> Text:
     view, bucket = snapshot.view, snapshot.trend_bucket
     other = "day" if bucket == "hour" else "hour"
     why = "chosen" if view.trend_bucket else f"for window {view.window}"
-    line = Text(f"by {bucket} ({why}; h: by {other}) · ", no_wrap=False)
+    line = Text(f"by {bucket} ({why}; h: by {other}; c: compare) · ", no_wrap=False)
     if snapshot.trend_refused:
         line.append(fmt.clean(snapshot.trend_refused), style="yellow")
         return line
-    line.append(f"{n:,} {bucket}{'' if n == 1 else 's'}, the newest first in the table")
+    line.append(f"{n:,} {bucket}{'' if n == 1 else 's'}, newest first")
     return line
