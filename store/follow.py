@@ -101,7 +101,7 @@ class FollowLoop:
     def __init__(self, sources: Sequence[Source], consumer: Consumer, *,
                  poll: float | None = 1.0, min_interval: float = 1.0, watch: bool = True,
                  hold: float = catchup.HOLD, max_rows: int = 200_000,
-                 at: float | None = None) -> None:
+                 start_row: int = 0, at: float | None = None) -> None:
         self.sources = tuple(sources)
         self.consumer = consumer
         self.poll = poll
@@ -110,6 +110,8 @@ class FollowLoop:
         self.watch = watch
         self.hold = hold
         self.max_rows = max_rows
+        self.start_row = start_row
+        """Each file is read from this event row on (TailReader.start_row: `tail --skip`)."""
         self.at = at
         """Looking back: the files as they stood at this time, read once (None: live)."""
         self.tail: MultiTail | None = None
@@ -203,7 +205,8 @@ class FollowLoop:
         self._start_over.clear()
         if self.tail is not None:
             self.tail.close()
-        self.tail = MultiTail(self.sources, hold=self.hold, max_rows=self.max_rows, at=self.at)
+        self.tail = MultiTail(self.sources, hold=self.hold, max_rows=self.max_rows, at=self.at,
+                              **({"start_row": self.start_row} if self.start_row else {}))
         self._shown = [(s.state, s.message) for s in self.tail.statuses]
         self.consumer.start(self.tail)
 

@@ -60,8 +60,8 @@ def _as_bytes(values: np.ndarray) -> np.ndarray:
 
 def _high_bit(values: np.ndarray) -> bool:
     """True when any byte of a contiguous S array is >= 0x80 (not ASCII)."""
-    if values.dtype.itemsize % 8 == 0:
-        return bool((values.view(np.uint64) & np.uint64(0x8080808080808080)).any())
+    if values.dtype.itemsize % 8 == 0:  # one OR over the words, no temporary array
+        return bool(np.bitwise_or.reduce(values.view(np.uint64)) & np.uint64(0x8080808080808080))
     return bool((values.view(np.uint8) >= 0x80).any())
 
 
@@ -180,6 +180,16 @@ class SeedReader:
         sizes = {name: int(t.nrows) for name, t in seed_tables(h5)}
         return any(sizes.get(name, 0) < n for name, n in self.delivered.items())
 
+    def skip(self, h5: tables.File, rows: int) -> None:
+        """Start at file row ``rows`` (rows count group by group, in the order read() delivers
+        a file it reads in one go) without reading the rows before it (`tail --skip`)."""
+        for group, table in seed_tables(h5):
+            take = min(int(table.nrows), rows - self.events)
+            if take <= 0:
+                break
+            self.delivered[group] = take
+            self.events += take
+
     def read(self, h5: tables.File, max_rows: int) -> tuple[Batch, bool]:
         """New rows of every group (at most ``max_rows`` events); returns (batch, more)."""
         new_strings: list[str] = []
@@ -191,13 +201,14 @@ class SeedReader:
             for name in schema.EVENT_NAMES:
                 self.names[name] = len(self.names)
                 new_names.append(name)
-        runs, budget, more, spans = [], max_rows, False, []
+        runs, budget, more, spans, rows_total = [], max_rows, False, [], 0
         first_run, first_event = self.n_runs, self.events
         # Every group is looked at, also once the budget is spent: ``more`` must say whether
         # any group (an earlier one that grew, or one not reached yet) still has rows.
         for group, table in seed_tables(h5):
             start = self.delivered.get(group, 0)
             nrows = int(table.nrows)
+            rows_total += nrows
             stop = min(nrows, start + budget)
             more |= stop < nrows
             if stop > start:
@@ -222,9 +233,17 @@ class SeedReader:
             run_rows["testrun_id"] = np.concatenate([ids for ids, _ in runs])
             run_rows["group"] = np.concatenate([np.full(len(ids), g, np.int32)
                                                 for ids, g in runs])
+        # The file's runs are unknown until read: estimated from the runs per row so far, so
+        # that a consumer catching up sizes its per-run arrays once rather than copying them at
+        # every doubling (a size hint, nothing counts on it; no margin: capacities round up to
+        # a power of two anyway, and a larger one costs memory, measured).
+        runs_total = self.n_runs
+        if more and self.events:
+            runs_total = max(runs_total, int(self.n_runs * rows_total / self.events))
         batch = Batch(first_event_row=first_event, events=events, first_run=first_run,
                       runs=run_rows, requests=requests, new_strings=tuple(new_strings),
-                      new_names=tuple(new_names))
+                      new_names=tuple(new_names), runs_total=runs_total,
+                      events_total=rows_total)
         return batch, more
 
     def _convert(self, group, rows, runs, new_strings, new_names, out: np.ndarray) -> None:

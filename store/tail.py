@@ -50,9 +50,14 @@ class TailReader:
 
     def __init__(self, path: str, *, max_rows: int = 500_000,
                  locked_patience: float = LOCKED_PATIENCE,
-                 invalid_patience: float = INVALID_PATIENCE) -> None:
+                 invalid_patience: float = INVALID_PATIENCE, start_row: int = 0) -> None:
         self.path = os.fspath(path)
         self.max_rows = max_rows
+        self.start_row = max(0, int(start_row))
+        """Event row to start reading at (`tail --skip`, a mirror resuming): the rows before it
+        are never read, again after a Reset.  Strings, names and runs are still read from
+        their first row (later events refer to them); requests and errors from the first one
+        belonging to an event at or after it."""
         self.locked_patience = locked_patience
         self.invalid_patience = invalid_patience
         self._locked_since: float | None = None
@@ -67,6 +72,7 @@ class TailReader:
         self._identity: tuple | None = None  # (format, file id or inode) of the file being read
         self._counts = {name: 0 for name in schema.TABLES}
         self._seed: SeedReader | None = None
+        self._seek_pending = self.start_row > 0  # after every reset: seek before reading
 
     # ------------------------------------------------------------------ polling
 
@@ -220,6 +226,8 @@ class TailReader:
         cap["events"] = min(cap["events"], int(root.events.nrows))
         if any(cap[k] < self._counts[k] for k in cap):
             self._reset(result, f"{self.path} was truncated (fewer rows than already read)")
+        if self._seek_pending:
+            self._seek_product(h5, cap)
         self._identity = identity
         got: dict[str, np.ndarray] = {}
         no_events = np.zeros(0, dtype=schema.EVENT_DTYPE)
@@ -278,6 +286,22 @@ class TailReader:
                      problem=problem, reason=Trouble.STUCK if problem else "",
                      total=cap["events"], fmt="trmon")
 
+    def _seek_product(self, h5: tables.File, cap: dict) -> None:
+        """Start at event row ``start_row`` (or the committed end, when the file holds fewer
+        events: the rows up to start_row that arrive later are read): the requests and errors
+        tables at their first row whose event is at or after it (found by bisection, a few
+        one-row reads: both are in event order)."""
+        self._seek_pending = False
+        row = min(self.start_row, cap["events"])
+        if row <= 0:
+            return
+        self._counts["events"] = row
+        for name in ("requests", "errors"):
+            if cap[name] > 0:
+                table = schema.table(h5, name)
+                self._counts[name] = _first_at_or_after(table, min(cap[name], table.nrows),
+                                                        row)
+
     def _records(self, n: int) -> np.ndarray:
         """A buffer for ``n`` event records, reused from poll to poll."""
         if len(self._buffer) < n:
@@ -333,6 +357,9 @@ class TailReader:
         self._identity = identity
         if self._seed is None:
             self._seed = SeedReader()
+        if self._seek_pending:
+            self._seek_pending = False
+            self._seed.skip(h5, self.start_row)
         batch, more = self._seed.read(h5, self.max_rows)
         result.more = more
         if len(batch) or len(batch.runs) or batch.new_strings or batch.new_names:
@@ -409,6 +436,19 @@ def _bounded_prefix(rows: np.ndarray, bounds: dict[str, tuple[int | None, int]])
         if low is not None:
             ok &= values >= low
     return _prefix(ok)
+
+
+def _first_at_or_after(table: tables.Table, nrows: int, event_row: int) -> int:
+    """The first of the table's ``nrows`` rows whose ``event_row`` is >= ``event_row`` (rows
+    are appended in event order), by bisection: O(log nrows) reads of one row each."""
+    lo, hi = 0, int(nrows)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if int(table.read(mid, mid + 1, field="event_row")[0]) < event_row:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
 
 
 def _prefix(ok: np.ndarray) -> int:

@@ -179,7 +179,12 @@ class EngineState:
         _set_first(self.runs.hosts, run, rows["hosts"], unset=lambda a: a < 0)
         if first.any():  # the runs' first requests: their hosts, in file order
             new, hosts = run[first], rows["hosts"][first]
-            at = np.sort(np.unique(new, return_index=True)[1])
+            # Each run once, at its first request (file order).  Runs first requested in
+            # ascending order (a writer's file: runs are numbered as they appear) need no sort.
+            if len(new) < 2 or bool((new[1:] > new[:-1]).all()):
+                at = slice(None)
+            else:
+                at = np.sort(np.unique(new, return_index=True)[1])
             self.hosts.add(new[at], hosts[at], self.strings, expect)
 
     def _apply_errors(self, rows: np.ndarray) -> None:
@@ -294,7 +299,12 @@ class EngineState:
             if b > a:
                 self._log(self.samples, (slot, phase), "duration").append(
                     expect, run=res.run[a:b], duration=res.duration[a:b])
-        self._add_sums(p, res.run, res.duration)
+        if res.end_rank is None:
+            self._add_sums(p, res.run, res.duration)
+        else:  # several pairs of a run, not grouped by run but each run's in file order:
+            # add.at adds one element after the other, so each run's sum takes its addends in
+            # file order, the very float additions of _add_sums.
+            np.add.at(self.runs.sums[p], res.run, np.where(res.duration >= 0, res.duration, 0.0))
         return True
 
     def _first_last_dense(self, run, lo, hi, known, code, t, run_s, bounds, nslots,

@@ -49,22 +49,54 @@ class HostIndex:
             expect: float = 1.0) -> None:
         """Append the pairs of ``runs`` (each run once, file order) whose first request
         carried the hosts string ``sids``."""
-        uniq, first, inverse = np.unique(np.asarray(sids, np.int64), return_index=True,
-                                         return_inverse=True)
-        parsed = [None] * len(uniq)
-        for i in np.argsort(first).tolist():  # new hosts get ids in file order
-            parsed[i] = self._hosts_of(int(uniq[i]), strings)
+        sids = np.asarray(sids, np.int64)
+        uniq, inverse = self._known_uniques(sids)
+        if uniq is not None:  # every string parsed before: no sort, no new host ids
+            parsed = [self._of_sid[sid] for sid in uniq.tolist()]
+        else:
+            uniq, first, inverse = np.unique(sids, return_index=True, return_inverse=True)
+            parsed = [None] * len(uniq)
+            for i in np.argsort(first).tolist():  # new hosts get ids in file order
+                parsed[i] = self._hosts_of(int(uniq[i]), strings)
         lengths = np.array([len(p) for p in parsed], np.int64)
-        per_run = lengths[inverse]
-        total = int(per_run.sum())
-        if total == 0:
+        width = int(lengths.max()) if len(lengths) else 0
+        if width == 0:
             return
-        flat = np.concatenate(parsed)
-        starts = np.cumsum(lengths) - lengths
-        # The k-th host of a run is flat[start of its string + k].
-        within = np.arange(total) - np.repeat(np.cumsum(per_run) - per_run, per_run)
-        host = flat[np.repeat(starts[inverse], per_run) + within]
-        self.pairs.append(expect, run=np.repeat(np.asarray(runs), per_run), host=host)
+        # Each string's hosts as a row of a (strings, width) table padded with -1: a run's
+        # row, read row after row without the padding, gives the (run, host) pairs in order.
+        table = np.full((len(parsed), width), -1, np.int64)
+        for i, ids in enumerate(parsed):
+            table[i, : len(ids)] = ids
+        if width == 1:
+            host = table[inverse, 0]
+            keep = host >= 0
+            runs = np.asarray(runs)
+            if keep.all():
+                self.pairs.append(expect, run=runs, host=host)
+            else:
+                self.pairs.append(expect, run=runs[keep], host=host[keep])
+            return
+        hosts = table[inverse]
+        keep = hosts >= 0
+        self.pairs.append(expect, run=np.repeat(np.asarray(runs), lengths[inverse]),
+                          host=hosts[keep])
+
+    def _known_uniques(self, sids: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """(distinct sids, index of each) without a sort when the sids are few and dense (a
+        farm's hosts strings: a lookup table over their span) and all parsed before; else
+        (None, None).  Catching up, np.unique's sort of every batch's sids cost more than the
+        rest of the request rows' work."""
+        if len(sids) == 0:
+            return None, None
+        lo, hi = int(sids.min()), int(sids.max()) + 1
+        if hi - lo > 4 * len(sids) + 1024:
+            return None, None
+        uniq = np.flatnonzero(np.bincount(sids - lo, minlength=hi - lo)) + lo
+        if any(sid not in self._of_sid for sid in uniq.tolist()):
+            return None, None
+        lut = np.zeros(hi - lo, np.intp)
+        lut[uniq - lo] = np.arange(len(uniq))
+        return uniq, lut[sids - lo]
 
     def _hosts_of(self, sid: int, strings: list[str]) -> np.ndarray:
         ids = self._of_sid.get(sid)

@@ -55,6 +55,9 @@ class Matched:
     """Position of each pair's end in the batch (``pos`` of match; unique, file order)."""
     pool: Pool
     """The open starts after this batch (all runs)."""
+    end_rank: np.ndarray | None = None
+    """match_simple with several pairs per run: each pair's rank among its run's pairs (file
+    order), since ``run`` then is not grouped by run."""
 
 
 def match(run: np.ndarray, is_start: np.ndarray, t: np.ndarray, row: np.ndarray,
@@ -137,7 +140,7 @@ def match_simple(starts: tuple, ends: tuple, pool: Pool) -> Matched | None:
     rel_e, rel_s = re - lo, rs - lo
     n_end = np.bincount(rel_e, minlength=span)
     if int(n_end.max()) > 1:
-        return None
+        return _alternating_pairs(starts, ends, pool, lo, span)
     n_start = np.bincount(rel_s, minlength=span)
     start_t = np.empty(span)
     start_pos = np.full(span, np.iinfo(np.int64).max, np.int64)  # after every end: no start
@@ -158,13 +161,87 @@ def match_simple(starts: tuple, ends: tuple, pool: Pool) -> Matched | None:
             keep[carried] = False
             kept = Pool(pool.run[keep], pool.t[keep], pool.row[keep])
     if int(n_start.max()) > 1:
-        return None
+        return _alternating_pairs(starts, ends, pool, lo, span)
     if bool((start_pos[rel_e] > pe).any()):
         return None  # an end without start, or before it: the general path counts orphans
     open_ = n_end[rel_s] == 0
     new_pool = Pool(np.concatenate([kept.run, rs[open_]]), np.concatenate([kept.t, ts[open_]]),
                     np.concatenate([kept.row, ws[open_]]))
     return Matched(re, te - start_t[rel_e], re[:0], pe, new_pool)
+
+
+MAX_PAIRS = 8  # match_simple's alternating case: at most this many starts per run and batch
+
+
+def _alternating_pairs(starts: tuple, ends: tuple, pool: Pool, lo: int,
+                       span: int) -> Matched | None:
+    """match_simple when runs retry (several starts and ends each, at most MAX_PAIRS), or
+    None: applies when every run's events go start, end, start, end[, start] (an open start
+    carried in ``pool`` first).  Then the k-th end of a run closes its k-th start, exactly as
+    the general path's LIFO stack does, without its sort of every event.  Ends come out in
+    the order given, with their rank among their run's ends (``Matched.end_rank``)."""
+    rs, ts, ws, ps = starts
+    re, te, pe = ends[0], ends[1], ends[3]
+    rel_s, rel_e = rs - lo, re - lo
+    carried_runs = np.zeros(span, np.int64)
+    kept, rel_c = pool, np.zeros(0, np.int64)
+    if len(pool):
+        inside = np.flatnonzero((pool.run >= lo) & (pool.run < lo + span))
+        here = np.zeros(span, bool)
+        here[rel_s] = True
+        here[rel_e] = True
+        carried = inside[here[pool.run[inside] - lo]]
+        if len(carried):
+            rel_c = pool.run[carried] - lo
+            np.add.at(carried_runs, rel_c, 1)
+            if int(carried_runs.max()) > 1:
+                return None  # two open starts of one run: not alternating
+            keep = np.ones(len(pool), bool)
+            keep[carried] = False
+            kept = Pool(pool.run[keep], pool.t[keep], pool.row[keep])
+    n_start = np.bincount(rel_s, minlength=span) + carried_runs
+    n_end = np.bincount(rel_e, minlength=span)
+    if int(n_start.max()) > MAX_PAIRS or bool(((n_end > n_start) |
+                                               (n_start > n_end + 1)).any()):
+        return None
+    width = int(n_start.max())
+    rank_s = _ranks(rel_s, width) + carried_runs[rel_s]
+    rank_e = _ranks(rel_e, width)
+    start_pos = np.empty((span, width + 1), np.int64)
+    start_t = np.empty((span, width), np.float64)
+    start_pos[rel_s, rank_s] = ps
+    start_t[rel_s, rank_s] = ts
+    if len(rel_c):
+        start_pos[rel_c, 0] = -1  # carried: before every event of the batch
+        start_t[rel_c, 0] = pool.t[carried]
+    # Each end after its own start and before its run's next start (if any): alternating.
+    next_exists = rank_e + 1 < n_start[rel_e]
+    after_next = np.zeros(len(re), bool)
+    after_next[next_exists] = start_pos[rel_e[next_exists], rank_e[next_exists] + 1] < \
+        pe[next_exists]
+    if bool((start_pos[rel_e, rank_e] > pe).any()) or bool(after_next.any()):
+        return None
+    open_ = (n_start == n_end + 1)[rel_s] & (rank_s == n_start[rel_s] - 1)
+    new_pool = Pool(np.concatenate([kept.run, rs[open_]]), np.concatenate([kept.t, ts[open_]]),
+                    np.concatenate([kept.row, ws[open_]]))
+    return Matched(re, te - start_t[rel_e, rank_e], re[:0], pe, new_pool, end_rank=rank_e)
+
+
+def _ranks(rel: np.ndarray, width: int) -> np.ndarray:
+    """Each element's occurrence number among the equal values before it (0 for the first):
+    one pass per occurrence level, no sort (``width``: the most occurrences of a value)."""
+    rank = np.zeros(len(rel), np.int64)
+    left = np.arange(len(rel))
+    scratch = np.empty(int(rel.max()) + 1 if len(rel) else 0, np.int64)
+    for k in range(width):
+        if len(left) == 0:
+            break
+        values = rel[left]
+        scratch[values[::-1]] = left[::-1]  # repeated indices: the last write (first) wins
+        first = scratch[values] == left
+        rank[left[first]] = k
+        left = left[~first]
+    return rank
 
 
 def _sorted_index(key: np.ndarray, P: np.ndarray, bits: int, m: int) -> np.ndarray:

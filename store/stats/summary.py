@@ -321,13 +321,13 @@ def _event_counts(st: EngineState, counts: np.ndarray, unknown: dict[int, int]) 
 
 def _requestors(st: EngineState, runs: np.ndarray, is_error: np.ndarray) -> list[dict]:
     """Requestors ranked by testruns requested (descending, then name), with their errors."""
-    rid = st.runs.requestor[runs].astype(np.int64)
+    rid = st.runs.requestor[runs]
     has = rid >= 0
     if not has.any():
         return []
-    rid, err = rid[has], is_error[has]
-    requests = np.bincount(rid)
-    errs = np.bincount(rid, weights=err.astype(np.float64), minlength=len(requests))
+    # Integer counts straight from two bincounts (no int64 copy, no float weights).
+    requests = np.bincount(rid[has])
+    errs = np.bincount(rid[has & is_error], minlength=len(requests))
     merged: dict[str, list[int]] = {}
     for i in np.flatnonzero(requests).tolist():
         name = st.strings[i] if i < len(st.strings) else ""

@@ -7,7 +7,8 @@ timer poll; a long history caught up by a reader thread).  File lifecycle notice
 Without --follow a file in trouble is waited for or given up on as store.trouble.decide says.
 Ctrl-C ends it quietly with status 0; so does a closed pipe (`| head`).
 
-`--skip N` leaves out the events at file rows below N, so that a mirror made with
+`--skip N` leaves out the events at file rows below N (the reader starts SKIP_CONTEXT rows
+before row N instead of reading them all), so that a mirror made with
 `tail --follow | ingest MIRROR` resumes after a cut: N = `ingest MIRROR --count`, the events the
 mirror holds (ingest commits every line it read to the end of its input).  Rows are counted
 in the file as it is: after a Reset (the file was replaced) the new file's rows below N are left
@@ -52,14 +53,23 @@ def run(args: argparse.Namespace) -> int:
         return 1
 
 
+# Rows before --skip N that are read anyway (and dropped): the catalog sees the recent history
+# of the testruns running at row N, so their next event does not repeat their device group.
+# A testrun whose earlier events all lie further back gets its device_group on its first event
+# printed (the group it has: `ingest` accepts it), never a new testrun without its group.
+SKIP_CONTEXT = 100_000
+
+
 def _tail(path: str, *, follow: bool, poll: float, skip: int = 0) -> int:
+    # The reader starts near row N (TailReader.start_row) instead of reading and dropping N rows.
+    start_row = max(0, skip - SKIP_CONTEXT)
     if follow:
         printer = Printer(path, skip, sys.stdout)
         # Reads at most once a poll; the timer poll is the --poll interval.
         FollowLoop([Source(default_label(path), path)], printer, poll=poll,
-                   min_interval=poll).run()
+                   min_interval=poll, start_row=start_row).run()
         return 0
-    reader, catalog = TailReader(path), Catalog()
+    reader, catalog = TailReader(path, start_row=start_row), Catalog()
     last_message = ""
     out = sys.stdout
     while True:
