@@ -199,3 +199,42 @@ async def test_c_compares_as_report_does_live_and_at_T(tmp_path):
         await pilot.pause(0.1)
         assert app.query_one("#trend-table").display
         assert not app.query_one("#compare-table").display
+
+
+async def test_events_and_a_testruns_detail_stop_at_T(tmp_path):
+    """The events pane shows the latest events received by T, a testrun's detail its events
+    received by T (the file holds later ones)."""
+    from conftest import app_farm_events
+
+    from trmon_tui.screens import TestrunScreen
+
+    path = tmp_path / "farm.h5"
+    write_farm(path, n_runs=60)
+    at = NOW - 2 * HOUR
+    by_t = [e for e in app_farm_events(60) if e["received"] <= at]
+    app = make_app(str(path), now=NOW, poll=None, watch=False, at=at)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, _at(app, at))
+        await pilot.press("5")
+        await wait_for(pilot, lambda: _at(app, at, "events")() and app.snapshot.events)
+        shown = [row.event for row in app.snapshot.events]  # newest first
+        newest = by_t[::-1][:len(shown)]
+        assert [(e["testrun_id"], e["event"], e["received"]) for e in shown] == \
+            [(e["testrun_id"], e["event"], e["received"]) for e in newest]
+
+        await pilot.press("2")
+        await wait_for(pilot, lambda: _at(app, at, "testruns")() and app.snapshot.ongoing)
+        testrun = app.snapshot.ongoing[0]["testrun_id"]
+        later = [e for e in app_farm_events(60) if e["testrun_id"] == testrun
+                 and e["received"] > at]
+        assert later  # the file goes on past T for this testrun
+        app.query_one("#testruns-table", LiveTable).focus()
+        table = app.query_one("#testruns-table", LiveTable)
+        table.move_cursor(next(i for i in range(table.row_count)
+                               if testrun in table.row_text(i)))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, TestrunScreen)
+                       and app.screen.query_one("#timeline", LiveTable).row_count > 0)
+        timeline = app.screen.query_one("#timeline", LiveTable)
+        mine = [e for e in by_t if e["testrun_id"] == testrun]
+        assert timeline.row_count == len(mine)
