@@ -3,6 +3,7 @@ show, against `report --at T` of the same file and T, interleaved in the same ru
 is shared).
 
     .venv/bin/python tests/benchmarks/bench_rewind.py [FILE] [--steps 4] [--tab overview]
+        [--compare 24h|7d]   (the trends pane's comparison, c)
 
 FILE defaults to /work/bench/own-1M.h5 (else `trmon-tui generate FILE --runs 1000000 --seed
 1`).  The monitor's feed (trmon_tui.feed.TailLoop, its follow loop in its own thread as the app
@@ -52,10 +53,12 @@ def main() -> None:
     parser.add_argument("file", nargs="?", default="/work/bench/own-1M.h5")
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--tab", default="overview")
+    parser.add_argument("--compare", default=None, choices=("24h", "7d"))
     options = parser.parse_args()
     half, _ = moments(options.file)
     messages: queue.SimpleQueue = queue.SimpleQueue()
-    view = ViewState(tab=options.tab, at=half)
+    view = ViewState(tab="trends" if options.compare else options.tab, at=half,
+                     compare=options.compare)
     loop = TailLoop(options.file, messages.put, view=view)
     cancelled = threading.Event()
     start = time.perf_counter()
@@ -81,7 +84,7 @@ def main() -> None:
         cancelled.set()
     step, report = statistics.median(steps), statistics.median(reports)
     print(f"median step {step:.2f} s, median report --at {report:.2f} s: x{step / report:.2f} "
-          f"(tab {options.tab})")
+          f"(tab {view.tab}, compare {view.compare})")
 
 
 if __name__ == "__main__":
