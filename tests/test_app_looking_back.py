@@ -238,3 +238,29 @@ async def test_events_and_a_testruns_detail_stop_at_T(tmp_path):
         timeline = app.screen.query_one("#timeline", LiveTable)
         mine = [e for e in by_t if e["testrun_id"] == testrun]
         assert timeline.row_count == len(mine)
+
+
+async def test_several_files_at_T_are_read_not_live(tmp_path):
+    """Two files at T: report --at T's counts, and the status bar calls them READ, not LIVE."""
+    from store.sources import parse_sources
+    from trmon_tui.screens import FilesScreen
+
+    a, b = tmp_path / "a.h5", tmp_path / "b.h5"
+    write_farm(a)
+    write_farm(b, seed=8, end=NOW - 600)
+    at = NOW - 3 * HOUR
+    app = make_app(parse_sources([str(a), f"lab2={b}"]), now=NOW, poll=None, watch=False,
+                   at=at)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, _at(app, at, "overview"))
+        done = report(str(a), f"lab2={b}", "--at", repr(at), "--json")
+        expected = json.loads(done.stdout)
+        assert app.snapshot.counts["testruns"] == expected["all"]["testruns"]
+        assert sorted(app.snapshot.summary["groups"]) == sorted(expected["groups"])
+        status = _status_text(app)
+        assert "a READ · lab2 READ" in status and "LIVE" not in status
+        await pilot.press("f")  # the files screen says so too
+        await wait_for(pilot, lambda: isinstance(app.screen, FilesScreen))
+        states = [row[1] for row in (app.screen.query_one("#files-table", LiveTable).row_text(i)
+                                     for i in range(2))]
+        assert states == ["READ", "READ"]

@@ -363,7 +363,8 @@ class MonitorApp(App[None]):
             known = {f.label: f.testruns for f in files}
             files = tuple(replace(f, testruns=known.get(f.label, f.testruns))
                           for f in bars.first().files)
-        self.push_screen(FilesScreen(files))
+        self.push_screen(FilesScreen(files, back=self.snapshot is not None
+                                     and self.snapshot.at is not None))
 
     def action_cycle_window(self) -> None:
         """all -> 24h -> 7d (-> the --since window) -> all."""

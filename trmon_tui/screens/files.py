@@ -17,7 +17,7 @@ from textual.widgets import Label, Static
 from trmon_tui.model import FileView
 from trmon_tui.widgets import format as fmt
 from trmon_tui.widgets.livetable import LiveTable
-from trmon_tui.widgets.statusbar import STATE_STYLE
+from trmon_tui.widgets.statusbar import state_word
 
 PATH_SHOWN = 40  # a longer path loses its start, not the file's name (the messages show it all)
 COLUMNS = ("file", "state", "events", "testruns", "path")
@@ -28,9 +28,11 @@ class FilesScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,q,f", "dismiss", "Close", id="close_files")]
 
-    def __init__(self, files: tuple[FileView, ...]) -> None:
+    def __init__(self, files: tuple[FileView, ...], back: bool = False) -> None:
+        """``back``: looking back (the files were read up to T: READ, not LIVE)."""
         super().__init__()
         self.files = files
+        self.back = back
 
     def compose(self) -> ComposeResult:
         with Vertical(id="files-box"):
@@ -45,7 +47,7 @@ class FilesScreen(ModalScreen[None]):
     def show(self, files: tuple[FileView, ...]) -> None:
         """Show these states (a snapshot's, with testruns)."""
         self.files = files
-        self.query_one(LiveTable).set_rows([(f"f{i}", file_cells(f))
+        self.query_one(LiveTable).set_rows([(f"f{i}", file_cells(f, self.back))
                                             for i, f in enumerate(files)])
         messages = Text()
         for f in files:
@@ -57,13 +59,13 @@ class FilesScreen(ModalScreen[None]):
             messages if messages.plain else Text("every file is read", style="dim"))
 
 
-def file_cells(f: FileView) -> list[Text]:
-    """The table row of one file."""
+def file_cells(f: FileView, back: bool = False) -> list[Text]:
+    """The table row of one file (``back``: see FilesScreen)."""
     events = f"{f.rows_read:,}"
     if f.rows_total > f.rows_read:
         events += f" of {f.rows_total:,}"  # still reading its history
     return [fmt.text(f.label, "bold", limit=20),
-            fmt.text(f.state.upper(), STATE_STYLE.get(f.state, "bold")),
+            fmt.text(*state_word(f.state, back)),
             fmt.right(events), fmt.number(f.testruns), fmt.text(tail_of(f.path, PATH_SHOWN))]
 
 

@@ -117,10 +117,11 @@ class StatusBar(Horizontal):
         line.append(" ")
         rest = self._rest(now, with_events=False)
         if len(self.files) > 1:
-            files = each_file(self.files)
+            back = self.at is not None
+            files = each_file(self.files, back)
             files.append(FILES_KEY)
             if line.cell_len + files.cell_len + rest.cell_len > width:
-                files = files_by_state(self.files)
+                files = files_by_state(self.files, back)
                 files.append(FILES_KEY)
         else:
             files = Text(fmt.clean(os.path.basename(self.path), 28))
@@ -152,23 +153,27 @@ class StatusBar(Horizontal):
         return rest
 
 
-def each_file(files: tuple[FileView, ...]) -> Text:
-    """ "a LIVE · lab2 LIVE · c WAITING" """
-    return Text(" · ").join(Text.assemble(fmt.clean(f.label, 16) + " ", _state(f.state))
+def each_file(files: tuple[FileView, ...], back: bool = False) -> Text:
+    """ "a LIVE · lab2 LIVE · c WAITING" (looking ``back``, a file read up to T is READ, not
+    LIVE)."""
+    return Text(" · ").join(Text.assemble(fmt.clean(f.label, 16) + " ", state_word(f.state, back))
                             for f in files)
 
 
-def files_by_state(files: tuple[FileView, ...]) -> Text:
-    """ "3 files: 2 LIVE, 1 WAITING", the best state first."""
+def files_by_state(files: tuple[FileView, ...], back: bool = False) -> Text:
+    """ "3 files: 2 LIVE, 1 WAITING", the best state first (READ for LIVE looking ``back``)."""
     by_state = Counter(f.state for f in files)
     ranked = sorted(by_state, key=lambda s: STATES.index(s) if s in STATES else len(STATES))
     text = Text(f"{len(files)} files: ")
-    text.append_text(Text(", ").join(Text.assemble(f"{by_state[s]} ", _state(s))
+    text.append_text(Text(", ").join(Text.assemble(f"{by_state[s]} ", state_word(s, back))
                                      for s in ranked))
     return text
 
 
-def _state(state: str) -> tuple[str, str]:
+def state_word(state: str, back: bool = False) -> tuple[str, str]:
+    """(word, style) of a file's state; looking ``back``, a file read up to T is READ."""
+    if back and state == "live":
+        return "READ", STATE_STYLE["at"]
     return fmt.clean(state.upper(), 10), STATE_STYLE.get(state, "bold")
 
 
