@@ -177,3 +177,8 @@ class Status:
     when it gives up); "" when live."""
     since: float | None = None
     """time.monotonic() since when the file has been in this trouble (None when live)."""
+    checksums: bool = False
+    """True when the file's tables carry checksums (files the product created since they do;
+    older files and the seed layout do not)."""
+    last_event: float | None = None
+    """The latest `received` of the events delivered since the last reset (None: none yet)."""

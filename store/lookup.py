@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import tables
 
-from store import h5io, schema, vet
+from store import checksummed, h5io, schema, vet
 from store.batch import Batch
 from store.catalog import Catalog
 from store.seedfile import SeedReader, is_seed_layout
@@ -27,8 +28,13 @@ def testrun_events(path: str, testrun_id: str, *, patience: float = 10.0) -> lis
             catalog.apply(batch)
             return [e for e in catalog.event_dicts(batch) if e["testrun_id"] == testrun_id]
         return []
-    except Exception:
+    except tables.HDF5ExtError as exc:
+        if checksummed.is_checksum_error(exc):
+            raise vet.Damaged(path, "rows it holds fail their checksum") from None
         vet.distrust(path)  # damage the vetting did not reach: vet it before the next open
+        raise
+    except Exception:
+        vet.distrust(path)
         raise
     finally:
         h5.close()

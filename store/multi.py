@@ -56,6 +56,9 @@ class MultiTail:
         the files held no others (Batch.received_by); None: all of them."""
         self.kept_events = [0] * len(self.sources)
         """Events of each file handed over since the last Reset (with ``at``: those kept)."""
+        self.kept_last: list[float | None] = [None] * len(self.sources)
+        """With ``at``: the latest `received` of each file's kept events (its Status's
+        last_event as a file of only those would say)."""
         self._kept = 0  # events handed over, all files: the next kept event's row
         self._options = reader_options
         self._combiner = Combiner([s.label for s in self.sources], len(self.sources) > 1)
@@ -80,6 +83,15 @@ class MultiTail:
         self._options["max_rows"] = rows  # also for readers started again after a Reset
         for reader in self._readers:
             reader.max_rows = rows
+
+    def reader(self, index: int) -> TailReader:
+        """The reader of file ``index`` (replaced by a new one when the files are read again)."""
+        return self._readers[index]
+
+    @property
+    def skipped(self) -> int:
+        """Events left out in damaged chunks (readers told ``skip_damaged``)."""
+        return sum(reader.skipped for reader in self._readers)
 
     def behind(self, index: int) -> bool:
         """True when file ``index`` had rows left at its last poll (or must be read again)."""
@@ -139,8 +151,12 @@ class MultiTail:
         for item in items:
             if isinstance(item, Reset):
                 self._kept, self.kept_events = 0, [0] * len(self.sources)
+                self.kept_last = [None] * len(self.sources)
             elif self.at is not None:
                 item = item.received_by(self.at, self._kept)
+                if len(item):
+                    latest = float(item.column("received").max())
+                    self.kept_last[index] = max(latest, self.kept_last[index] or latest)
             if isinstance(item, Batch):
                 self._kept += len(item)
                 self.kept_events[index] += len(item)

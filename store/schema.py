@@ -95,6 +95,10 @@ TABLES: dict[str, np.dtype] = {
 EVENTS_CHUNK_ROWS = 16384
 OTHER_CHUNK_ROWS = 4096
 
+# Every chunk of every table carries a Fletcher-32 checksum that HDF5 checks on each read, so
+# damage in the data is an error naming its rows, never other numbers (store.checksummed).
+FILTERS = tables.Filters(fletcher32=True)
+
 
 def create_layout(h5: tables.File) -> str:
     """Create the empty tables and identity attributes in an open, empty file.
@@ -104,7 +108,7 @@ def create_layout(h5: tables.File) -> str:
     for name, dtype in TABLES.items():
         chunk = EVENTS_CHUNK_ROWS if name == "events" else OTHER_CHUNK_ROWS
         h5.create_table("/", name, description=dtype, expectedrows=chunk * 64,
-                        chunkshape=(chunk,))
+                        chunkshape=(chunk,), filters=FILTERS)
     h5.root.names.append(np.array([(n.encode(),) for n in EVENT_NAMES], dtype=NAME_DTYPE))
     h5.root.strings.append(np.zeros(1, dtype=STRING_DTYPE))  # EMPTY_STRING_ID
     file_id = uuid.uuid4().hex

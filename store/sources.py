@@ -54,10 +54,12 @@ def default_label(path: str) -> str:
 
 def file_summaries(tail, engine,
                    failed: dict[str, str] | None = None) -> dict[str, dict]:
-    """DESIGN.md's "files": {LABEL: {"path", "events", "testruns", "error"}} of the files
-    ``engine`` (a StatsEngine) took in through ``tail`` (a store.multi.MultiTail).  ``error``
-    is null for a file read fine; else the reason given up on it (``failed``) or its state's
-    message.  The testruns per file come from the engine (StatsEngine.testruns_per_file)."""
+    """DESIGN.md's "files": {LABEL: {"path", "events", "testruns", "error", "checksums",
+    "last_event"}} of the files ``engine`` (a StatsEngine) took in through ``tail`` (a
+    store.multi.MultiTail).  ``error`` is null for a file read fine; else the reason given up
+    on it (``failed``) or its state's message; ``checksums`` whether its tables carry them;
+    ``last_event`` its latest `received` read (null: none).  The testruns per file come from
+    the engine (StatsEngine.testruns_per_file)."""
     failed = failed or {}
     testruns = engine.testruns_per_file(tail.file_of, len(tail.sources))
     out = {}
@@ -68,6 +70,8 @@ def file_summaries(tail, engine,
             error = status.message or f"{source.path} is {status.state}"
         # With --at, the events handed over (those received by then), as a file of only those.
         events = tail.kept_events[index] if tail.at is not None else status.rows_read
+        last = tail.kept_last[index] if tail.at is not None else status.last_event
         out[source.label] = {"path": source.path, "events": events, "testruns": n,
-                             "error": error}
+                             "error": error, "checksums": status.checksums,
+                             "last_event": last}
     return out

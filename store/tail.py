@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import tables
 
-from store import h5io, journal, schema, vet
+from store import checksummed, h5io, journal, schema, vet
 from store.batch import Batch, Reset, Status
 from store.seedfile import SeedReader, is_seed_layout
 from store.trouble import Trouble
@@ -50,7 +50,8 @@ class TailReader:
 
     def __init__(self, path: str, *, max_rows: int = 500_000,
                  locked_patience: float = LOCKED_PATIENCE,
-                 invalid_patience: float = INVALID_PATIENCE, start_row: int = 0) -> None:
+                 invalid_patience: float = INVALID_PATIENCE, start_row: int = 0,
+                 skip_damaged: bool = False) -> None:
         self.path = os.fspath(path)
         self.max_rows = max_rows
         self.start_row = max(0, int(start_row))
@@ -58,12 +59,19 @@ class TailReader:
         are never read, again after a Reset.  Strings, names and runs are still read from
         their first row (later events refer to them); requests and errors from the first one
         belonging to an event at or after it."""
+        self.skip_damaged = skip_damaged
+        """Read around /events chunks that fail their checksum (``report --skip-damaged``)
+        instead of stopping before them; ``skipped`` counts the events left out (since the
+        last reset)."""
         self.locked_patience = locked_patience
         self.invalid_patience = invalid_patience
         self._locked_since: float | None = None
         self._invalid_since: float | None = None
         self._invalid_row = -1
         self._last_status = Status("waiting")
+        self.resets = 0
+        """Resets this reader has yielded: while it is 0, ``identity`` is that of every batch
+        it delivered (a consumer taking batches read ahead can tell)."""
         self._trouble: tuple[str, float] | None = None  # (reason, since when)
         self._buffer = np.empty(0, schema.EVENT_DTYPE)
         self._forget()
@@ -73,6 +81,20 @@ class TailReader:
         self._counts = {name: 0 for name in schema.TABLES}
         self._seed: SeedReader | None = None
         self._seek_pending = self.start_row > 0  # after every reset: seek before reading
+        self._checksums = False
+        self._last_event: float | None = None  # the largest `received` delivered
+        self.skipped = 0
+
+    @property
+    def identity(self) -> str | None:
+        """The identity of the file being read, None before one was read (or after a Reset):
+        ``trmon:FILE_ID`` for a product file (its ``trmon_file_id``, kept by every copy of the
+        file), ``seed:DEVICE:INODE`` for a seed-layout file (it carries no id of its own: a file
+        renamed over it or recreated is another inode; one rewritten in place is noticed only
+        when it holds fewer rows).  What `tail --identity` and the mirror compare."""
+        if self._identity is None:
+            return None
+        return ":".join(map(str, self._identity))
 
     # ------------------------------------------------------------------ polling
 
@@ -139,6 +161,16 @@ class TailReader:
     def _read_guarded(self, h5: tables.File, stat: os.stat_result, result: PollResult) -> None:
         try:
             self._read_open(h5, stat, result)
+        except checksummed.DamagedRows as exc:
+            # Nothing was delivered.  With HDF5's lock no commit is ever read half-written,
+            # but a writer killed inside one may have torn a chunk that also holds committed
+            # rows: the next writer rewrites it from its journal.  Else damage: a one-shot
+            # command tries once more before it says so (Trouble.CHECKSUM's patience).
+            cut = journal.pending_counts(self.path) is not None
+            problem = f"{self.path} is damaged: {exc}" + (
+                " (a commit was cut short: the next writer repairs it)" if cut else "")
+            self._finish(result, "error", f"{problem}; waiting for it to be repaired or "
+                         "replaced", problem=problem, reason=Trouble.CHECKSUM)
         except Exception as exc:  # noqa: BLE001 - whatever a bad file raises, poll() reports
             # Nothing was delivered.  A reader may meet a file mid-rewrite (transient), or
             # damage that the vetting did not reach: vet the file again before the next open.
@@ -223,6 +255,7 @@ class TailReader:
         # Loading a Table node costs ~1 ms: an idle poll loads only /events (to notice a
         # truncation); the others only when the last commit's counts say they grew.
         cap = _available(self.path, h5, identity[1])
+        self._checksums = checksummed.has_checksums(h5)
         cap["events"] = min(cap["events"], int(root.events.nrows))
         if any(cap[k] < self._counts[k] for k in cap):
             self._reset(result, f"{self.path} was truncated (fewer rows than already read)")
@@ -245,11 +278,13 @@ class TailReader:
                 # those of the events read fit in as many rows, plus one to see where the next
                 # one points.  Reading max_rows of them would re-read most rows at every poll.
                 code = schema.CODE["request" if name == "requests" else "error"]
-                stop = min(stop, start + int(np.count_nonzero(columns["code"] == code)) + 1)
+                if not self.skipped:  # events skipped: their rows are still to come
+                    stop = min(stop, start + int(np.count_nonzero(columns["code"] == code)) + 1)
             else:
-                if name == "runs" and result.more:
+                if name == "runs" and result.more and not self.skipped:
                     # Catching up: only the runs these events refer to (so a history's runs
-                    # arrive spread over its batches, not a third of them with the first).
+                    # arrive spread over its batches, not a third of them with the first).  Not
+                    # after skipped events: later rows may refer to runs first named in them.
                     wanted = int(columns["run"].max()) + 1 if len(columns["run"]) else start
                     stop = min(stop, max(start, wanted))
                 result.more |= stop < cap[name]
@@ -257,11 +292,10 @@ class TailReader:
                 # Read into a buffer kept across polls and handed over as one contiguous array
                 # per field (validated, and used by the statistics, as such): fresh records
                 # every poll would cost a second copy and page faults for nothing.
-                records = self._records(stop - start)
-                table.read(start, stop, out=records)
+                records = self._read_events(table, start, stop, cap[name], result)
                 columns = {field: records[field].copy() for field in schema.EVENT_DTYPE.names}
             elif stop > start:
-                got[name] = table.read(start, stop)
+                got[name] = checksummed.read_checked(table, start, stop)
         valid = self._valid_prefix(got, columns)
         cut = valid["events"] < len(columns["run"]) and not result.more
         for name in READ_ORDER:
@@ -279,6 +313,9 @@ class TailReader:
         for name in READ_ORDER:
             self._counts[name] += len(got[name])
         self._counts["events"] += n_events
+        if n_events:  # freshness: one pass over a column just read (~1 ms per 500k rows)
+            latest = float(batch.columns["received"].max())
+            self._last_event = max(latest, self._last_event or latest)
         if n_events or len(batch.runs) or batch.new_strings or batch.new_names:
             result.items.append(batch)
         self._finish(result, "error" if problem else "live",
@@ -301,6 +338,29 @@ class TailReader:
                 table = schema.table(h5, name)
                 self._counts[name] = _first_at_or_after(table, min(cap[name], table.nrows),
                                                         row)
+
+    def _read_events(self, table: tables.Table, start: int, stop: int, cap: int,
+                     result: PollResult) -> np.ndarray:
+        """/events rows [start, stop) as records, or those before its first chunk that fails
+        its checksum (the next poll stops there: DamagedRows); with ``skip_damaged``, a damaged
+        chunk at ``start`` is skipped (counted in ``skipped``) and the next poll reads on."""
+        records = self._records(stop - start)
+        try:
+            checksummed.read_checked(table, start, stop, out=records)
+            return records
+        except checksummed.DamagedRows as exc:
+            lo, hi = exc.ranges[0]
+            if lo <= start and not self.skip_damaged:
+                raise
+        result.more = True
+        if lo > start:  # the rows before the damage are good: deliver them first
+            records = self._records(lo - start)
+            checksummed.read_checked(table, start, lo, out=records)
+            return records
+        hi = min(hi, cap)
+        self.skipped += hi - start
+        self._counts["events"] = hi
+        return self._records(0)
 
     def _records(self, n: int) -> np.ndarray:
         """A buffer for ``n`` event records, reused from poll to poll."""
@@ -332,7 +392,8 @@ class TailReader:
         for name, table in (("requests", req), ("errors", err)):
             if valid[name] < len(table):
                 n_events = min(n_events, int(table["event_row"][valid[name]]))
-        valid["events"] = n_events - self._counts["events"]
+        # (max: after skipped events a request or error row may point into them)
+        valid["events"] = max(0, n_events - self._counts["events"])
         return valid
 
     def _note_invalid(self, row: int | None) -> str:
@@ -362,6 +423,9 @@ class TailReader:
             self._seed.skip(h5, self.start_row)
         batch, more = self._seed.read(h5, self.max_rows)
         result.more = more
+        if len(batch):
+            latest = float(batch.column("received").max())
+            self._last_event = max(latest, self._last_event or latest)
         if len(batch) or len(batch.runs) or batch.new_strings or batch.new_names:
             result.items.append(batch)
         self._finish(result, "live", "", total=self._seed.total(h5), fmt="seed")
@@ -369,6 +433,7 @@ class TailReader:
     # ------------------------------------------------------------------ bookkeeping
 
     def _reset(self, result: PollResult, reason: str) -> None:
+        self.resets += 1
         vet.distrust(self.path)  # other content under the path: vet it before the next open
         result.items.append(Reset(f"{reason}; starting over from its first row"))
         self._forget()
@@ -391,12 +456,14 @@ class TailReader:
             since = self._trouble[1]
         else:
             self._trouble = None
-        read = self._seed.events if self._seed is not None else self._counts["events"]
+        read = self._seed.events if self._seed is not None else \
+            self._counts["events"] - self.skipped
         result.status = Status(state, message, read,
                                last.rows_total if total is None else total,
                                (last.file_format if fmt is None else fmt)
                                if self._identity is not None or fmt else "",
-                               reason, problem, since)
+                               reason, problem, since, checksums=self._checksums,
+                               last_event=self._last_event)
         if state != "live" and self._identity is None:
             result.status = Status(state, message, 0, 0, "", reason, problem, since)
         self._last_status = result.status

@@ -5,8 +5,9 @@ when* (``since``, time.monotonic()); ``decide`` is the only place that turns tha
 again" or "give up", per command, and it never reads a message's text:
 
 - one-shot commands (`report`, `tail` without --follow) wait a while for what passes by itself
-  (a writer holding the lock: LOCK_PATIENCE; a failed read, perhaps of a file mid-rewrite:
-  RETRY_PATIENCE) and give up at once on the rest (missing, empty, damaged, foreign);
+  (a writer holding the lock: LOCK_PATIENCE; a failed read, perhaps of a file mid-rewrite, or
+  rows failing their checksum, perhaps torn by a killed writer: RETRY_PATIENCE) and give up at
+  once on the rest (missing, empty, damaged, foreign);
 - followers (the monitor, the exporter, `tail --follow`) never give up: they keep polling and
   show the status's message, which says what is wrong and what happens next.
 """
@@ -29,6 +30,8 @@ class Trouble(StrEnum):
     LOCKED = "locked"        # another process (a writer) holds HDF5's lock
     RETRYING = "retrying"    # an HDF5 file failed to open or read: may be mid-rewrite
     DAMAGED = "damaged"      # store.vet found damage
+    CHECKSUM = "checksum"    # rows fail their checksum: damage, or a chunk a writer killed
+    #                          inside a commit tore (the next writer repairs it): tried again
     STUCK = "stuck"          # a row has stayed invalid (a writer cut short?)
     FOREIGN = "foreign"      # not an event file: not HDF5, other HDF5 data, a directory
     UNSAFE = "unsafe"        # HDF5's file locking is disabled in this process
@@ -36,7 +39,8 @@ class Trouble(StrEnum):
 
 LOCK_PATIENCE = 30.0   # seconds a one-shot command waits for a writer holding the file
 RETRY_PATIENCE = 1.0   # seconds a one-shot command retries a failed read
-PATIENCE = {Trouble.LOCKED: LOCK_PATIENCE, Trouble.RETRYING: RETRY_PATIENCE}
+PATIENCE = {Trouble.LOCKED: LOCK_PATIENCE, Trouble.RETRYING: RETRY_PATIENCE,
+            Trouble.CHECKSUM: RETRY_PATIENCE}
 """One-shot patience by reason; any other reason is the answer at once."""
 
 

@@ -17,12 +17,14 @@ to crash `report`; whole chunks, none of 9,000).
 Identity: (st_dev, st_ino) of the path, remembered per path (the last MAX_RECORDS paths).  While
 a file is trusted this process holds a descriptor on it, so that its inode number cannot be reused
 by a new file (`rm events.h5; cp damaged.h5 events.h5` may otherwise get the same number).  A
-trusted file is vetted again when it shrank or its mtime went back (an event file only grows: it
-was rewritten), when the reader saw it replaced, and when a read of it failed unexpectedly
-(``distrust``: damage found by an error).  A refused file is refused at once, without a child,
-until its size or mtime changes (a repair).  Not contained: a file rewritten in place (same inode)
-to at least its former size and mtime between two polls, that then crashes HDF5 before any read
-of it fails; replace files with `mv` (a new inode is always vetted).  Files without an HDF5
+trusted file is vetted again whenever its bytes may have changed since it was vetted: its size,
+mtime or ctime moved (ctime cannot be set back: a file rewritten in place, `cp damaged.h5
+events.h5` over a watched file, is vetted again however quickly it was copied), unless this
+process wrote it itself (``wrote``: a writer's own commits); also when the reader saw it
+replaced, and when a read of it failed unexpectedly (``distrust``: damage found by an error).
+So a follower of a live file vets it once per poll that finds it changed (~20 ms in a child, at
+most once a poll).  A refused file is refused at once, without a child, until it changes (a
+repair).  Files without an HDF5
 signature are not vetted: HDF5 gives up at the signature search, before reading anything else.
 
 The child: os.fork() of the calling thread, which probes the file and leaves through os._exit
@@ -54,6 +56,7 @@ from dataclasses import dataclass
 import tables
 
 from store import schema
+from store.checksummed import is_checksum_error
 from store.seedfile import seed_tables
 
 FORK_TIMEOUT = 3.0     # seconds: a probe takes milliseconds; past this the child is stuck
@@ -85,9 +88,7 @@ class _Record:
     """What this process knows about the file at one path."""
 
     identity: tuple[int, int]  # (st_dev, st_ino)
-    shape: tuple[int, int]     # (size, mtime_ns) when vetted
-    largest: int               # the largest size seen since
-    latest: int                # the latest mtime_ns seen since
+    shape: tuple[int, int, int]  # (size, mtime_ns, ctime_ns) when vetted (or written here)
     refusal: str = ""          # why it was refused ("": trusted)
     fd: int = -1               # held open while trusted, so that the inode is not reused
 
@@ -109,11 +110,9 @@ def check(path: str) -> None:
         record = _records.get(key)
         if record is not None and record.identity == (st.st_dev, st.st_ino):
             _records.move_to_end(key)
-            if record.refusal and record.shape == (st.st_size, st.st_mtime_ns):
-                raise Damaged(path, record.refusal)
-            if not record.refusal and st.st_size >= record.largest and \
-                    st.st_mtime_ns >= record.latest:  # grown by appends, as event files do
-                record.largest, record.latest = st.st_size, st.st_mtime_ns
+            if record.shape == _shape(st):
+                if record.refusal:
+                    raise Damaged(path, record.refusal)
                 return
         _forget(key)
         if st.st_size == 0 or not has_hdf5_signature(path, st.st_size):
@@ -131,18 +130,42 @@ def _vet_and_remember(key: str, path: str) -> None:
         return  # gone meanwhile: the open says so
     st = os.fstat(fd)
     verdict = vet(path)
+    shape = _shape(st)
+    if shape != _shape(os.fstat(fd)):  # written meanwhile: vet it again at the next check
+        shape = (-1, -1, -1)
     if verdict != "ok":
         os.close(fd)
         fd = -1
     if verdict == "locked":
         raise Busy(f"{path} is locked by another process")
     refusal = "" if verdict == "ok" else verdict
-    _records[key] = _Record((st.st_dev, st.st_ino), (st.st_size, st.st_mtime_ns), st.st_size,
-                            st.st_mtime_ns, refusal, fd)
+    _records[key] = _Record((st.st_dev, st.st_ino), shape, refusal, fd)
     while len(_records) > MAX_RECORDS:
         _forget(next(iter(_records)))
     if refusal:
         raise Damaged(path, refusal)
+
+
+def _shape(st: os.stat_result) -> tuple[int, int, int]:
+    """What changes whenever the file's bytes do: its size, mtime and ctime (the last cannot
+    be set back by a program; a `cp` over the file in place changes it however quick)."""
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def wrote(path: str) -> None:
+    """This process has just written ``path`` (a writer's commit, closed and fsynced): a file
+    it trusted stays trusted as it is now, without a new vetting (its own appends)."""
+    key = os.path.abspath(path)
+    with _lock:
+        record = _records.get(key)
+        if record is None or record.refusal:
+            return
+        try:
+            st = os.fstat(record.fd)
+        except OSError:
+            return
+        if (st.st_dev, st.st_ino) == record.identity:
+            record.shape = _shape(st)
 
 
 def _forget(key: str) -> None:
@@ -213,8 +236,14 @@ def probe(path: str) -> None:
             # Whole chunks, as readers read them: the first (every reader starts there) and
             # the last (where the rows of a live file arrive).
             rows, chunk = int(table.nrows), int(table.chunkshape[0])
-            table.read(0, min(rows, chunk))
-            table.read(max(rows - chunk, 0), rows)
+            for start, stop in ((0, min(rows, chunk)), (max(rows - chunk, 0), rows)):
+                try:
+                    table.read(start, stop)
+                except tables.HDF5ExtError as exc:
+                    # A chunk failing its checksum never reaches the caller (no crash to
+                    # fear): the readers name its rows themselves.
+                    if not is_checksum_error(exc):
+                        raise
 
 
 def verdict_of(path: str) -> str:

@@ -25,7 +25,7 @@ import time
 import numpy as np
 import tables
 
-from store import h5io, journal, schema, validate, vet
+from store import checksummed, h5io, journal, schema, validate, vet
 from store.validate import InvalidEvent  # noqa: F401  (re-exported for callers)
 from store.writer_state import FileState
 
@@ -105,6 +105,27 @@ class EventWriter:
             self._wake.notify()
         self._thread.join()
         self._commit()
+
+    def annotation(self, name: str) -> str | None:
+        """The root attribute ``name`` of the file as text, None when it has none."""
+        with self._commit_lock:
+            h5 = self._open()
+            try:
+                value = getattr(h5.root._v_attrs, name, None)
+            finally:
+                h5.close()
+        return None if value is None else str(value)
+
+    def annotate(self, name: str, value: str) -> None:
+        """Set the root attribute ``name`` (say, where a mirror's events come from) durably:
+        it is in the file, fsynced, before any event written after this call is."""
+        with self._commit_lock, journal.JournalLock(self.path):
+            h5 = self._open()
+            try:
+                setattr(h5.root._v_attrs, name, value)
+            finally:
+                h5.close()
+            h5io.fsync_path(self.path)
 
     @property
     def committed(self) -> int:
@@ -210,12 +231,21 @@ class EventWriter:
                 self._recover(jlock, leftover)
             h5 = self._open()
             try:
-                with self._lock:  # validation reads the state: reload it atomically
-                    self._state.sync(h5)
-                if not chunks:
-                    return
-                cols = _concat(chunks)
-                rows, new_strings, new_names = self._build_rows(cols)
+                try:
+                    with self._lock:  # validation reads the state: reload it atomically
+                        self._state.sync(h5)
+                    if not chunks:
+                        return
+                    cols = _concat(chunks)
+                    rows, new_strings, new_names = self._build_rows(cols)
+                    # The last chunk of a table the append rewrites must pass its check first.
+                    checksummed.verify_tails(h5, [name for name in schema.TABLES
+                                                  if len(rows[name])])
+                except (checksummed.DamagedRows, tables.HDF5ExtError) as exc:
+                    if not checksummed.is_checksum_error(exc):
+                        raise
+                    raise StoreError(f"{self.path} is damaged: {vet.one_line(exc)}; refusing "
+                                     "to touch it") from None
                 entry = journal.Entry(file_id=self._state.file_id,
                                       pre=dict(self._state.counts), rows=rows)
                 # From here the batch belongs to the journal: a failure below is repaired by
@@ -225,6 +255,7 @@ class EventWriter:
                 _append(h5, entry)
             finally:
                 h5.close()
+                vet.wrote(self.path)  # its own writing: no need to vet it again
             h5io.fsync_path(self.path)
             jlock.clear()
         with self._lock:
@@ -269,7 +300,8 @@ class EventWriter:
         """Create an empty product file atomically: a kill can never leave half a layout."""
         tmp = f"{self.path}.{os.getpid()}.{threading.get_ident()}.tmp"
         try:
-            with tables.open_file(tmp, "w") as h5:
+            # Checksummed metadata where the library allows (store.checksummed).
+            with tables.open_file(tmp, "a" if checksummed.create_empty(tmp) else "w") as h5:
                 schema.create_layout(h5)
             h5io.fsync_path(tmp)
             if os.path.exists(self.path):
@@ -301,6 +333,7 @@ class EventWriter:
                               f"expects; the journal is discarded", file=sys.stderr)
             finally:
                 h5.close()
+                vet.wrote(self.path)
             h5io.fsync_path(self.path)
         else:
             self.recoveries.append("discarded a journal torn while being written")

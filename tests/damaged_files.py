@@ -44,8 +44,17 @@ def make_sources(directory: str) -> list[str]:
 
 
 def damage(data: bytes, rng: random.Random, kind: str = "bytes") -> bytes:
-    """A damaged copy of ``data``: "bytes" in the first 4 KB, "truncate", or "flip" bits."""
+    """A damaged copy of ``data``: "bytes" in the first 4 KB, "truncate", "flip" bits,
+    "anywhere" (1-20 random bytes anywhere: a bad disk) or "page" (a 4 KB page zeroed)."""
     out = bytearray(data)
+    if kind == "anywhere":
+        for _ in range(rng.randint(1, 20)):
+            out[rng.randrange(len(out))] = rng.randrange(256)
+        return bytes(out)
+    if kind == "page":
+        start = rng.randrange(max(1, len(out) // 4096)) * 4096
+        out[start:start + 4096] = bytes(len(out[start:start + 4096]))
+        return bytes(out)
     if kind == "truncate":
         return bytes(out[:rng.randrange(1, len(out))])
     if kind == "flip":
@@ -57,10 +66,13 @@ def damage(data: bytes, rng: random.Random, kind: str = "bytes") -> bytes:
     return bytes(out)
 
 
-def damaged_copies(directory: str, count: int, seed: int, kinds=("bytes",)) -> list[str]:
-    """``count`` damaged copies of make_sources' files (alternating), kinds in turn."""
+def damaged_copies(directory: str, count: int, seed: int, kinds=("bytes",),
+                   layouts: tuple[str, ...] = ("product", "seed")) -> list[str]:
+    """``count`` damaged copies of make_sources' files (alternating among ``layouts``), kinds
+    in turn."""
     rng = random.Random(seed)
-    sources = make_sources(directory)
+    sources = [p for p, layout in zip(make_sources(directory), ("product", "seed"), strict=True)
+               if layout in layouts]
     data = []
     for source in sources:
         with open(source, "rb") as handle:

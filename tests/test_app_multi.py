@@ -110,7 +110,8 @@ async def test_bad_files_never_stop_the_good_ones(tmp_path):
         files = rows(app, "#files-table")
         assert [(f[0], f[1]) for f in files] == [
             ("good", "LIVE"), ("later", "WAITING"), ("junk", "ERROR"), ("live", "LIVE")]
-        assert all(f[4].endswith(f"{os.sep}{f[0]}.h5") for f in files)  # the path's end
+        assert all(f[-1].endswith(f"{os.sep}{f[0]}.h5") for f in files)  # the path's end
+        assert [f[5] for f in files] == ["yes", "–", "–", "yes"]  # checksums (unread: unknown)
         assert files[0][3] == "40" and files[3][3] == "40"  # testruns: 10 + 30 live
         messages = str(app.screen.query_one("#files-messages", Static).render())
         assert f"later: {later} does not exist yet" in messages

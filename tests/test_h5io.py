@@ -10,7 +10,7 @@ import pytest
 import tables
 from writer_proc import columns, read_events
 
-from store import h5io
+from store import h5io, vet
 from store.tail import TailReader
 from store.writer import EventWriter
 
@@ -30,14 +30,16 @@ def _locked(path) -> bool:
 
 def _foreign(path, **root_attrs) -> str:
     """An HDF5 file another tool might have written: a group and odd root attributes, set
-    after this process vetted the file (store.vet would refuse it otherwise, before PyTables
-    opens it here: the half-built cases below are what is left when a file changes after)."""
+    by this process after it vetted the file (store.vet would refuse it otherwise, before
+    PyTables opens it here: the half-built cases below are what is left when damage gets
+    past the vetting)."""
     with tables.open_file(str(path), "w") as h5:
         h5.create_group("/", "data")
     h5io.open_file(str(path)).close()
     with tables.open_file(str(path), "a") as h5:
         for name, value in root_attrs.items():
             h5.root._v_attrs._g__setattr(name, value)
+    vet.wrote(str(path))  # this process changed it: trusted as a writer's own commit is
     return str(path)
 
 

@@ -60,3 +60,57 @@ def test_scrape_config_and_rules_pass_promtool(tmp_path):
         done = subprocess.run(["promtool", "check", *check], cwd=tmp_path, capture_output=True,
                               text=True, timeout=60)
         assert done.returncode == 0, done.stdout + done.stderr
+
+
+MIRROR_RULE_TEST = """
+rule_files: [trmon-rules.yml]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      # lab2's own exporter: an event a minute, 3 testruns ongoing throughout
+      - series: 'trmon_file_last_event_timestamp_seconds{job="trmon-lab2", file="events"}'
+        values: '0+60x40'
+      - series: 'trmon_testruns{job="trmon-lab2", device_group="lab-0", state="ongoing"}'
+        values: '3x40'
+      # the mirror, read by this server's exporter: follows for 10 minutes, then stops
+      - series: 'trmon_file_last_event_timestamp_seconds{job="trmon", file="lab2"}'
+        values: '0+60x10 600x30'
+    alert_rule_test:
+      - eval_time: 12m
+        alertname: TrmonMirrorBehind
+        exp_alerts: []
+      - eval_time: 35m
+        alertname: TrmonMirrorBehind
+        exp_alerts:
+          - exp_labels: {severity: warning}
+            exp_annotations:
+              summary: "The mirror lab2 is 25m 0s behind its source"
+              description: "lab2's own exporter has newer events and testruns ongoing; the
+                mirror has not followed for 10 minutes (is the mirror running, the link up?)."
+  - interval: 1m
+    input_series:
+      # the same mirror falling behind while nothing is ongoing at the source: no alert
+      - series: 'trmon_file_last_event_timestamp_seconds{job="trmon-lab2", file="events"}'
+        values: '0+60x40'
+      - series: 'trmon_testruns{job="trmon-lab2", device_group="lab-0", state="ongoing"}'
+        values: '0x40'
+      - series: 'trmon_file_last_event_timestamp_seconds{job="trmon", file="lab2"}'
+        values: '0+60x10 600x30'
+    alert_rule_test:
+      - eval_time: 35m
+        alertname: TrmonMirrorBehind
+        exp_alerts: []
+"""
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool is not installed "
+                    "(Debian: apt-get install prometheus)")
+def test_the_mirror_rule_fires_for_a_mirror_behind_its_busy_source(tmp_path):
+    _, rules = yaml_blocks()
+    assert "trmon_file_last_event_timestamp_seconds" in rules
+    (tmp_path / "trmon-rules.yml").write_text(rules)
+    (tmp_path / "mirror-test.yml").write_text(MIRROR_RULE_TEST)
+    done = subprocess.run(["promtool", "test", "rules", "mirror-test.yml"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -22,7 +22,9 @@ def test_two_files_report_each_group_as_its_file_alone(tmp_path):
         one = json.loads(report(path, "--json", "--now", now).stdout)
         assert one["files"] == {path.stem: {"path": str(path), "events": len(
             farm_events(21 if label == "north" else 22, 40 if label == "north" else 25)),
-            "testruns": one["all"]["testruns"], "error": None}}
+            "testruns": one["all"]["testruns"], "error": None, "checksums": True,
+            "last_event": max(e["received"] for e in farm_events(
+                21 if label == "north" else 22, 40 if label == "north" else 25))}}
         assert both["files"][label] == {**one["files"][path.stem]}
         for group, summary in one["groups"].items():
             assert both["groups"][f"{label}/{group}"] == summary

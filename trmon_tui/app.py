@@ -363,8 +363,10 @@ class MonitorApp(App[None]):
             known = {f.label: f.testruns for f in files}
             files = tuple(replace(f, testruns=known.get(f.label, f.testruns))
                           for f in bars.first().files)
-        self.push_screen(FilesScreen(files, back=self.snapshot is not None
-                                     and self.snapshot.at is not None))
+        at = None if self.snapshot is None else self.snapshot.at
+        # Looking back, the files were read up to T (READ), their latest events aged to T.
+        self.push_screen(FilesScreen(files, now=self.now if at is None else (lambda: at),
+                                     back=at is not None))
 
     def action_cycle_window(self) -> None:
         """all -> 24h -> 7d (-> the --since window) -> all."""

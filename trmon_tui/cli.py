@@ -14,7 +14,7 @@ import sys
 
 from trmon_tui import __version__
 
-COMMANDS = ("ingest", "tail", "report", "generate", "exporter")
+COMMANDS = ("ingest", "tail", "report", "generate", "exporter", "mirror")
 
 USAGE = """\
 trmon-tui [FILE]                 the live monitor (FILE defaults to $TRMON_FILE)
@@ -25,7 +25,8 @@ trmon-tui [FILE]                 the live monitor (FILE defaults to $TRMON_FILE)
        trmon-tui report FILE [--json]   the statistics, as a table or as JSON
        trmon-tui report [LABEL=]FILE ... [--json|--prometheus]   several files; the metrics once
        trmon-tui exporter [LABEL=]FILE ... [--port 9108] [--bind 127.0.0.1]   serve the metrics
-       trmon-tui generate OUT --runs N [--live] [--seed S]   dummy data, static or written live"""
+       trmon-tui generate OUT --runs N [--live] [--seed S]   dummy data, static or written live
+       trmon-tui mirror HOST:PATH LOCAL.h5 [--ssh CMD] [--restart]   mirror another server's file"""
 
 EPILOG = """\
 Run `trmon-tui COMMAND --help` for the options of one command.
@@ -120,6 +121,14 @@ def command_parser(command: str) -> argparse.ArgumentParser:
         parser.add_argument("--skip", type=int, default=0, metavar="N",
                             help="leave out the first N events (a mirror resuming: N = "
                             "`trmon-tui ingest MIRROR --count`)")
+        parser.add_argument("--identity", default=None, metavar="ID",
+                            help="stop with status 3 unless FILE is the file of this identity "
+                            "(and when it is replaced or truncated while followed): what "
+                            "`mirror` checks")
+        parser.add_argument("--print-identity", action="store_true",
+                            help="print {\"identity\": ID} as the first line, and stop with "
+                            "{\"replaced\": REASON} and status 3 if FILE is replaced (the "
+                            "protocol of `mirror`)")
     elif command == "report":
         parser.description = ("Print the statistics of the files as a table, as JSON with "
                               "--json, or as Prometheus metrics with --prometheus.")
@@ -147,6 +156,10 @@ def command_parser(command: str) -> argparse.ArgumentParser:
                                  "per device group and for all (a table, or JSON with --json; "
                                  "--group keeps one group; not with --since, --trend or "
                                  "--prometheus)")
+        parser.add_argument("--skip-damaged", action="store_true",
+                            help="read around chunks of events that fail their checksum "
+                                 "(saying on stderr how many events were left out) instead "
+                                 "of failing")
     elif command == "exporter":
         parser.description = ("Follow the files live and serve their Prometheus metrics at "
                               "http://BIND:PORT/metrics until SIGINT or SIGTERM.")
@@ -161,6 +174,26 @@ def command_parser(command: str) -> argparse.ArgumentParser:
         parser.add_argument("--poll", type=float, default=1.0, metavar="SECONDS",
                             help="timer poll interval beside file-change notifications "
                             "(default 1)")
+    elif command == "mirror":
+        parser.description = (
+            "Keep LOCAL.h5 a copy of the event file PATH on HOST, running its `tail --follow` "
+            "over SSH: resumes after a cut link exactly (no event lost or repeated), refuses a "
+            "replaced source (status 3). Exit status: 0 stopped by SIGINT/SIGTERM, 1 an event "
+            "the copy cannot keep, 2 usage or LOCAL unusable, 3 the source was replaced.")
+        parser.add_argument("source", metavar="HOST:PATH")
+        parser.add_argument("local", metavar="LOCAL.h5")
+        parser.add_argument("--ssh", default=None, metavar="CMD",
+                            help="the SSH client's command, HOST and the remote command "
+                            "appended (default: ssh -o BatchMode=yes -o ServerAliveInterval=15)")
+        parser.add_argument("--remote-command", default=None, metavar="CMD",
+                            help="trmon-tui on HOST, as its shell runs it (default: trmon-tui; "
+                            "e.g. /opt/trmon-tui/.venv/bin/trmon-tui)")
+        parser.add_argument("--restart", action="store_true",
+                            help="when the source was replaced, keep the old copy as "
+                            "LOCAL.h5.1 (.2, ...) and start a fresh one instead of stopping")
+        parser.add_argument("--progress", type=float, default=30.0, metavar="SECONDS",
+                            help="how often to say on stderr how far the copy is (default 30; "
+                            "0: never)")
     elif command == "generate":
         parser.description = "Write dummy farm events to OUT, all at once or live."
         parser.add_argument("out", metavar="OUT")
@@ -232,6 +265,8 @@ def _run_command(command: str, args: argparse.Namespace) -> int:
         from trmon_tui.commands import report as module
     elif command == "exporter":
         from trmon_tui.commands import exporter as module
+    elif command == "mirror":
+        from trmon_tui.commands import mirror as module
     else:
         from trmon_tui.commands import generate as module
     return module.run(args)

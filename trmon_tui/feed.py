@@ -305,9 +305,11 @@ class TailLoop:
         """Take each file's state from its reader; say which ones changed."""
         files = tuple(FileView(status.state, status.message, int(status.rows_read),
                                 int(status.rows_total), status.file_format, source.label,
-                                source.path)
-                      for source, status in zip(self.tail.sources, self.tail.statuses,
-                                                strict=True))
+                                source.path, checksums=status.checksums,
+                                last_event=status.last_event if self.tail.at is None
+                                else self.tail.kept_last[index])
+                      for index, (source, status) in enumerate(zip(
+                          self.tail.sources, self.tail.statuses, strict=True)))
         changed = [new for old, new in zip(self._files, files, strict=True)
                    if (old.state, old.message) != (new.state, new.message)]
         self._files, self._file = files, combined(files)

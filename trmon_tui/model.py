@@ -94,6 +94,10 @@ class FileView:
     path: str = ""
     testruns: int = 0
     """Testruns read from the file (filled in snapshots only)."""
+    checksums: bool = False
+    """Whether the file's tables carry checksums (older files and the seed layout do not)."""
+    last_event: float | None = None
+    """Receive time of the latest event read from the file (None: none yet)."""
 
     @property
     def loading(self) -> bool:

@@ -14,11 +14,10 @@ read (a last line cut in half is rejected as not JSON).  `--count` prints that n
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
-from store.validate import InvalidEvent
+from store.lines import write_line
 from store.writer import EventWriter, StoreError
 
 
@@ -35,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         with writer:
             for number, raw in enumerate(sys.stdin.buffer, start=1):
-                reason = _ingest_line(writer, raw)
+                reason = write_line(writer, raw)
                 if reason is None:
                     kept += 1 if raw.strip() else 0
                 else:
@@ -70,24 +69,3 @@ def _count(path: str) -> int:
         return 2
     print(events)
     return 0
-
-
-def _ingest_line(writer: EventWriter, raw: bytes) -> str | None:
-    """Write one line's event; the reason it was rejected, or None (blank lines are skipped)."""
-    if not raw.strip():
-        return None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return f"not UTF-8 text (byte {exc.start})"
-    try:
-        event = json.loads(text)
-    except ValueError as exc:
-        return f"not JSON ({exc})"
-    except RecursionError:
-        return "not JSON (nested too deeply)"
-    try:
-        writer.write(event)
-    except InvalidEvent as exc:
-        return str(exc)
-    return None

@@ -123,10 +123,14 @@ def _file_families(files: dict) -> list[Metric]:
                            labels=["file"])
     events = GaugeMetricFamily("trmon_file_events", "Events read from the event file.",
                                labels=["file"])
+    last = GaugeMetricFamily("trmon_file_last_event_timestamp_seconds",
+                             "Receive time (Unix seconds) of the latest event read from the "
+                             "event file; 0 when none.", labels=["file"])
     for label, f in files.items():
         up.add_metric([label], 0 if f["error"] else 1)
         events.add_metric([label], f["events"])
-    return [up, events]
+        last.add_metric([label], f.get("last_event") or 0)
+    return [up, events, last]
 
 
 class CachedCollector(Collector):

@@ -62,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
         print(PREFIX + clean(exc), file=sys.stderr)
         return 2
     try:
-        engine, tail, failed = read_sources(sources, args.clock, at=at)
+        engine, tail, failed = read_sources(sources, args.clock, at=at,
+                                            skip_damaged=getattr(args, "skip_damaged", False))
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # noqa: BLE001 - rows a damaged file got past every check
@@ -72,6 +73,9 @@ def run(args: argparse.Namespace) -> int:
         return 1
     for reason in failed.values():
         print(PREFIX + clean(reason), file=sys.stderr)
+    if tail.skipped:
+        print(PREFIX + f"left out {tail.skipped:,} events in chunks that fail their checksum "
+              "(--skip-damaged)", file=sys.stderr)
     if failed and len(sources) == 1 and not args.prometheus:
         return 1  # nothing else to report (the metrics still say the file is down)
     if args.group is not None and args.group not in engine.groups():
@@ -201,12 +205,16 @@ def read_file(path: str, clock: str = "received",
 
 
 def read_sources(sources: list[Source], clock: str = "received", *,
-                 at: float | None = None) -> tuple[StatsEngine, MultiTail, dict[str, str]]:
+                 at: float | None = None,
+                 skip_damaged: bool = False) -> tuple[StatsEngine, MultiTail, dict[str, str]]:
     """Fold every committed row of the files into one StatsEngine (store.multi: several
     files in one id space; with ``at``, only the events received by then); (engine, the tail
-    that read them, {label: reason} of the files that could not be read)."""
+    that read them, {label: reason} of the files that could not be read).  ``skip_damaged``:
+    read around chunks of events that fail their checksum (``tail.skipped`` counts the events
+    left out)."""
     engine = StatsEngine(clock=clock)
-    tail = MultiTail(sources, hold=catchup.HOLD, at=at, max_rows=catchup.FIRST_ROWS)
+    tail = MultiTail(sources, hold=catchup.HOLD, at=at, max_rows=catchup.FIRST_ROWS,
+                     skip_damaged=skip_damaged)
     size = 0
     for source in sources:
         try:

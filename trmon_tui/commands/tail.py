@@ -8,11 +8,12 @@ Without --follow a file in trouble is waited for or given up on as store.trouble
 Ctrl-C ends it quietly with status 0; so does a closed pipe (`| head`).
 
 `--skip N` leaves out the events at file rows below N (the reader starts SKIP_CONTEXT rows
-before row N instead of reading them all), so that a mirror made with
-`tail --follow | ingest MIRROR` resumes after a cut: N = `ingest MIRROR --count`, the events the
-mirror holds (ingest commits every line it read to the end of its input).  Rows are counted
-in the file as it is: after a Reset (the file was replaced) the new file's rows below N are left
-out too, so a replaced source wants a fresh mirror (the Reset is said on stderr).
+before row N instead of reading them all), so that a mirror resumes after a cut: N = the events
+it holds.  Rows are counted in the file as it is: after a Reset (the file was replaced) the new
+file's rows below N are left out too (the Reset is said on stderr).
+
+`--identity ID` and `--print-identity` guard the file's identity for `trmon-tui mirror`
+(tail_identity.py); without them the output is exactly as above.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from store.sources import Source, default_label
 from store.tail import TailReader
 from store.trouble import decide
 from store.vet import one_line
+from trmon_tui.commands.tail_identity import Guard, Refused
 from trmon_tui.plain import clean
 
 PREFIX = "trmon-tui tail: "
@@ -38,9 +40,12 @@ PREFIX = "trmon-tui tail: "
 
 def run(args: argparse.Namespace) -> int:
     """Print what is in FILE (and, with --follow, what arrives later)."""
+    guard = Guard(args.identity, args.print_identity)
     try:
         return _tail(args.file, follow=args.follow, poll=max(0.01, args.poll),
-                     skip=max(0, args.skip))
+                     skip=max(0, args.skip), guard=guard)
+    except Refused as exc:
+        return guard.refuse(str(exc), sys.stdout, PREFIX)
     except KeyboardInterrupt:
         return 0
     except BrokenPipeError:
@@ -60,11 +65,13 @@ def run(args: argparse.Namespace) -> int:
 SKIP_CONTEXT = 100_000
 
 
-def _tail(path: str, *, follow: bool, poll: float, skip: int = 0) -> int:
+def _tail(path: str, *, follow: bool, poll: float, skip: int = 0,
+          guard: Guard | None = None) -> int:
+    guard = guard or Guard()
     # The reader starts near row N (TailReader.start_row) instead of reading and dropping N rows.
     start_row = max(0, skip - SKIP_CONTEXT)
     if follow:
-        printer = Printer(path, skip, sys.stdout)
+        printer = Printer(path, skip, sys.stdout, guard)
         # Reads at most once a poll; the timer poll is the --poll interval.
         FollowLoop([Source(default_label(path), path)], printer, poll=poll,
                    min_interval=poll, start_row=start_row).run()
@@ -76,18 +83,25 @@ def _tail(path: str, *, follow: bool, poll: float, skip: int = 0) -> int:
         result = reader.poll()
         for item in result.items:
             if isinstance(item, Reset):
+                guard.reset(item)
                 catalog.reset()
                 print(PREFIX + item.reason, file=sys.stderr, flush=True)
             elif isinstance(item, Batch):
+                guard.batch(reader, out)
                 catalog.apply(item)
                 out.write("".join(json.dumps(event, ensure_ascii=False) + "\n"
                                   for event in catalog.event_dicts(_after(item, skip))))
-        out.flush()
         status = result.status
+        if not result.more:
+            guard.settled(reader, status, out)
+        out.flush()
         if result.more:
             continue
-        if status.state == "live" and catalog.events < skip:
-            print(PREFIX + f"{path} holds {catalog.events} events, fewer than the {skip} to "
+        held = max(catalog.events, status.rows_read)  # rows_read: where the reader started
+        if status.state == "live":
+            guard.short(path, held, skip)
+        if status.state == "live" and held < skip:
+            print(PREFIX + f"{path} holds {held} events, fewer than the {skip} to "
                   "skip", file=sys.stderr, flush=True)
         decision = decide(status, follow=False, path=path)
         code = None if decision.wait else 1 if decision.failed else 0
@@ -109,10 +123,11 @@ class Printer(Consumer):
     """`tail --follow`: prints each event once (store.follow reads); lifecycle notices on
     stderr.  A restart after a failure resumes after the last event printed."""
 
-    fatal = (BrokenPipeError,)
+    fatal = (BrokenPipeError, Refused)
 
-    def __init__(self, path: str, skip: int, out) -> None:
+    def __init__(self, path: str, skip: int, out, guard: Guard | None = None) -> None:
         self.path, self.skip, self.out = path, skip, out
+        self.guard = guard or Guard()
         self.printed = 0  # file row after the last event printed
         self.short = False  # said that the file holds fewer events than --skip
         self.last_message = ""
@@ -120,13 +135,16 @@ class Printer(Consumer):
 
     def start(self, tail) -> None:
         self.catalog = Catalog()
+        self.tail = tail
 
     def take(self, item) -> None:
         if isinstance(item, Reset):
+            self.guard.reset(item)
             self.catalog.reset()
             self.printed = 0
             print(PREFIX + item.reason, file=sys.stderr, flush=True)
             return
+        self.guard.batch(self.tail.reader(0), self.out)
         self.catalog.apply(item)
         batch = _after(item, max(self.skip, self.printed))
         self.out.write("".join(json.dumps(event, ensure_ascii=False) + "\n"
@@ -146,9 +164,15 @@ class Printer(Consumer):
         self.live = status.state == "live"
 
     def read_done(self) -> None:
-        if self.live and self.catalog.events < self.skip and not self.short:
+        status = self.tail.statuses[0]
+        self.guard.settled(self.tail.reader(0), status, self.out)
+        self.out.flush()
+        held = max(self.catalog.events, status.rows_read)  # rows_read: where it started
+        if self.live:
+            self.guard.short(self.path, held, self.skip)
+        if self.live and held < self.skip and not self.short:
             self.short = True
-            print(PREFIX + f"{self.path} holds {self.catalog.events} events, fewer than the "
+            print(PREFIX + f"{self.path} holds {held} events, fewer than the "
                   f"{self.skip} to skip; waiting for more", file=sys.stderr, flush=True)
         if _reader_gone(self.out):
             raise BrokenPipeError  # as a closed pipe at the next write would, without waiting
