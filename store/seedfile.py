@@ -11,6 +11,8 @@ name), each group's rows in file order.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import tables
 
@@ -19,6 +21,8 @@ from store.batch import Batch
 
 SEED_COLUMNS = {"testrun_id", "ev_name", "emit", "received"}
 MINUTE = 60.0
+SPLIT_ROWS = 100_000  # from this many rows of a group, its conversion uses a second thread
+_pool: ThreadPoolExecutor | None = None
 
 
 def seed_tables(h5: tables.File) -> list[tuple[str, tables.Table]]:
@@ -214,15 +218,20 @@ class SeedReader:
             if stop > start:
                 spans.append((group, table, start, stop))
                 budget -= stop - start
-        # Every group's rows converted straight into their slice of the batch (no concatenate).
-        events = np.empty(sum(stop - start for _, _, start, stop in spans), schema.EVENT_DTYPE)
+        # Every group's rows converted straight into their slice of the batch (no concatenate),
+        # one contiguous array per field: what the statistics work on (records would cost a
+        # strided write here and a copy of each field in the consumer, on this thread).
+        n_events = sum(stop - start for _, _, start, stop in spans)
+        events = {field: np.empty(n_events, schema.EVENT_DTYPE[field])
+                  for field in schema.EVENT_DTYPE.names}
         at = 0
         for group, table, start, stop in spans:
             rows = table.read(start, stop)
             self.delivered[group] = stop
-            self._convert(group, rows, runs, new_strings, new_names, events[at : at + len(rows)])
+            self._convert(group, rows, runs, new_strings, new_names,
+                          {field: column[at : at + len(rows)] for field, column in events.items()})
             at += len(rows)
-        self.events += len(events)
+        self.events += n_events
         req = np.flatnonzero(events["code"] == schema.CODE["request"])
         requests = np.zeros(len(req), dtype=schema.REQUEST_DTYPE)
         requests["run"] = events["run"][req]
@@ -240,47 +249,39 @@ class SeedReader:
         runs_total = self.n_runs
         if more and self.events:
             runs_total = max(runs_total, int(self.n_runs * rows_total / self.events))
-        batch = Batch(first_event_row=first_event, events=events, first_run=first_run,
+        batch = Batch(first_event_row=first_event, event_columns=events, first_run=first_run,
                       runs=run_rows, requests=requests, new_strings=tuple(new_strings),
                       new_names=tuple(new_names), runs_total=runs_total,
                       events_total=rows_total)
         return batch, more
 
-    def _convert(self, group, rows, runs, new_strings, new_names, out: np.ndarray) -> None:
+    def _convert(self, group, rows, runs, new_strings, new_names,
+                 out: dict[str, np.ndarray]) -> None:
+        """Convert one group's rows into ``out`` (a slice of each event field's array)."""
         if group not in self.strings:
             self.strings[group] = len(self.strings)
             new_strings.append(group)
         gid = self.strings[group]
         # Runs by testrun id within the group, without a Python loop per testrun: new ids get
         # the next dense runs in their sorted byte order.
-        uniq, inverse = unique_bytes(_as_bytes(rows["testrun_id"]))
+        uniq, inverse, (names, codes) = _split_ids(rows, self._name_hash)
         index = self.runs.setdefault(group, _Index())
         run_of, new = index.get(uniq, self.n_runs)
         if new.any():
             runs.append((uniq[new], gid))
             self.n_runs += int(new.sum())
-        out["run"] = run_of.astype(np.int32)[inverse]
-        out["code"] = self._codes(_as_bytes(rows["ev_name"]), new_names)
-        out["emit"] = np.asarray(rows["emit"], dtype=np.float64) * MINUTE
-        out["received"] = np.asarray(rows["received"], dtype=np.float64) * MINUTE
+        out["run"][:] = run_of.astype(np.int32)[inverse]
+        out["code"][:] = self._codes(names, new_names, codes)
+        np.multiply(np.asarray(rows["emit"], dtype=np.float64), MINUTE, out=out["emit"])
+        np.multiply(np.asarray(rows["received"], dtype=np.float64), MINUTE, out=out["received"])
 
-    def _codes(self, names: np.ndarray, new_names: list[str]) -> np.ndarray:
+    def _codes(self, names: np.ndarray, new_names: list[str],
+               codes: np.ndarray | None = None) -> np.ndarray:
         """Event code of each name: a hash lookup among the names known (a few), verified
-        byte for byte; only the rows not found go through unique_bytes."""
-        h = _hash(names)
-        codes = np.full(len(names), -1, np.int16)
-        if self._name_hash is not None and len(names):
-            keys, known, known_codes = self._name_hash
-            pos = np.minimum(np.searchsorted(keys, h), len(keys) - 1)
-            # Byte-for-byte check, word by word (a gather from a table of a few rows).
-            words, known_words = _words(names), _words(known)
-            hit = keys[pos] == h
-            if words.shape[1] == known_words.shape[1]:
-                for j in range(words.shape[1]):
-                    hit &= known_words[pos, j] == words[:, j]
-            else:
-                hit &= known[pos] == names
-            codes[hit] = known_codes[pos[hit]]
+        byte for byte; only the rows not found go through unique_bytes.  ``codes``:
+        _known_codes(names, self._name_hash) when already computed."""
+        if codes is None:
+            codes = _known_codes(names, self._name_hash)
         rest = np.flatnonzero(codes < 0)
         if len(rest) == 0:
             return codes
@@ -301,3 +302,73 @@ class SeedReader:
         order = np.argsort(keys, kind="stable")
         self._name_hash = (keys[order], known[order], known_codes[order])
         return codes
+
+
+def _known_codes(names: np.ndarray, name_hash: tuple | None) -> np.ndarray:
+    """SeedReader._codes' lookup of ``names`` (an S column) among the spellings met so far
+    (``name_hash``: their sorted hashes, the spellings, their codes): -1 where not found."""
+    codes = np.full(len(names), -1, np.int16)
+    if name_hash is not None and len(names):
+        h = _hash(names)
+        keys, known, known_codes = name_hash
+        pos = np.minimum(np.searchsorted(keys, h), len(keys) - 1)
+        # Byte-for-byte check, word by word (a gather from a table of a few rows).
+        words, known_words = _words(names), _words(known)
+        hit = keys[pos] == h
+        if words.shape[1] == known_words.shape[1]:
+            for j in range(words.shape[1]):
+                hit &= known_words[:, j][pos] == words[:, j]
+        else:
+            hit &= known[pos] == names
+        codes[hit] = known_codes[pos[hit]]
+    return codes
+
+
+def _split_ids(rows: np.ndarray, name_hash: tuple | None
+               ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """(distinct testrun ids, inverse, (event names as bytes, _known_codes of them)) of a
+    group's rows: the part of the conversion that only reads the reader's state.
+
+    The seed layout's reading is bound by this thread (the statistics wait for it), so a
+    large span goes to two threads: a helper takes the second half of the ids and the names,
+    this thread the first half of the ids; then the halves' distinct ids are merged (tens of
+    thousands of sorted values: one binary search, no sort).  The result is unique_bytes' of
+    the whole column, whatever the split: the distinct values in byte order and each row's
+    position among them.
+    """
+    n = len(rows)
+    if n < SPLIT_ROWS:
+        names = _as_bytes(rows["ev_name"])
+        return (*unique_bytes(_as_bytes(rows["testrun_id"])),
+                (names, _known_codes(names, name_hash)))
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trmon-seed")
+    half = n // 2
+
+    def second() -> tuple:
+        names = _as_bytes(rows["ev_name"])
+        return (unique_bytes(_as_bytes(rows["testrun_id"][half:])),
+                (names, _known_codes(names, name_hash)))
+
+    job = _pool.submit(second)
+    first_uniq, first_inverse = unique_bytes(_as_bytes(rows["testrun_id"][:half]))
+    (second_uniq, second_inverse), name_hash = job.result()
+    uniq, first_at, second_at = _merged(first_uniq, second_uniq)
+    inverse = np.concatenate([first_at[first_inverse], second_at[second_inverse]])
+    return uniq, inverse, name_hash
+
+
+def _merged(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The sorted union of two sorted arrays of distinct byte strings, with the position in it
+    of each value of ``a`` and of ``b``."""
+    width = max(a.dtype.itemsize, b.dtype.itemsize, 1)
+    a, b = a.astype(f"S{width}"), b.astype(f"S{width}")
+    pos, found = _lookup(a, b)
+    new = np.flatnonzero(~found)
+    before = pos[new]  # each new value goes before a[before] (ascending: b is sorted)
+    a_at = np.arange(len(a)) + np.searchsorted(before, np.arange(len(a)), side="right")
+    b_at = np.empty(len(b), np.intp)
+    b_at[found] = a_at[pos[found]]
+    b_at[new] = before + np.arange(len(new))  # a's values before it, and the new ones
+    return np.insert(a, before, b[new]), a_at, b_at

@@ -115,3 +115,45 @@ def test_seed_names_and_ids_across_batches(tmp_path):
     assert [e["testrun_id"] for e in events] == ["b", "a", "b", "c", "a"]
     # Within one batch new testruns take runs in the byte order of their ids.
     assert catalog.testrun_ids == ["a", "b", "c"]
+
+
+def _read_all(path, max_rows):
+    reader, batches = TailReader(str(path), max_rows=max_rows), []
+    while True:
+        result = reader.poll()
+        batches.extend(result.items)
+        if not result.more:
+            return batches
+
+
+def test_seed_conversion_split_between_threads_is_the_same(tmp_path, monkeypatch):
+    """A large span's ids are made unique in two halves (one in a helper thread) and merged:
+    the runs, codes and run rows are those of converting it whole, for ids met in either or
+    both halves, non-ASCII and undecodable ones, and unknown event names."""
+    import numpy as np
+
+    from store import seedfile
+
+    rng = np.random.default_rng(7)
+    ids = np.array([b"a", b"tr-0001", b"tr-0002", b"\xff\xfe", "é".encode(), b"x" * 16,
+                    b"tr-0003"], dtype="S16")
+    names = np.array([b"request", b"queue_start", b"test_end", b"reboot", b"\xc3("],
+                     dtype="S16")
+    path = tmp_path / "spike.h5"
+    with tables.open_file(str(path), "w") as h5:
+        for group in ("g1", "g2"):
+            rows = np.zeros(301, dtype=[("testrun_id", "S16"), ("ev_name", "S16"),
+                                        ("emit", "<i4"), ("received", "<i4")])
+            rows["testrun_id"] = ids[rng.integers(0, len(ids), len(rows))]
+            rows["testrun_id"][:150] = ids[rng.integers(0, 3, 150)]  # some only in one half
+            rows["ev_name"] = names[rng.integers(0, len(names), len(rows))]
+            rows["emit"] = rows["received"] = np.arange(len(rows))
+            h5.create_table(h5.create_group("/", group), "events", obj=rows)
+    whole = _read_all(path, 120)
+    monkeypatch.setattr(seedfile, "SPLIT_ROWS", 2)
+    split = _read_all(path, 120)
+    assert len(whole) == len(split) > 2
+    for a, b in zip(whole, split, strict=True):
+        assert a.new_strings == b.new_strings and a.new_names == b.new_names
+        assert np.array_equal(a.events, b.events) and np.array_equal(a.runs, b.runs)
+        assert np.array_equal(a.requests, b.requests)

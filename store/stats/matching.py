@@ -207,37 +207,44 @@ def _alternating_pairs(starts: tuple, ends: tuple, pool: Pool, lo: int,
     width = int(n_start.max())
     rank_s = _ranks(rel_s, width) + carried_runs[rel_s]
     rank_e = _ranks(rel_e, width)
-    start_pos = np.empty((span, width + 1), np.int64)
-    start_t = np.empty((span, width), np.float64)
-    start_pos[rel_s, rank_s] = ps
-    start_t[rel_s, rank_s] = ts
+    # (run, rank) tables as flat arrays of ``stride`` entries per run: a 1-D gather by
+    # ``rel * stride + rank`` is several times faster than indexing by two arrays.  A run's
+    # slot after its last start holds "no start" (after every end), so the next start of an
+    # end's run is one gather too, with no mask of the ends that have one.
+    stride = width + 1
+    at_s, at_e = rel_s * stride + rank_s, rel_e * stride + rank_e
+    start_pos = np.full(span * stride, np.iinfo(np.int64).max, np.int64)
+    start_t = np.empty(span * stride, np.float64)
+    start_pos[at_s] = ps
+    start_t[at_s] = ts
     if len(rel_c):
-        start_pos[rel_c, 0] = -1  # carried: before every event of the batch
-        start_t[rel_c, 0] = pool.t[carried]
+        start_pos[rel_c * stride] = -1  # carried: before every event of the batch
+        start_t[rel_c * stride] = pool.t[carried]
     # Each end after its own start and before its run's next start (if any): alternating.
-    next_exists = rank_e + 1 < n_start[rel_e]
-    after_next = np.zeros(len(re), bool)
-    after_next[next_exists] = start_pos[rel_e[next_exists], rank_e[next_exists] + 1] < \
-        pe[next_exists]
-    if bool((start_pos[rel_e, rank_e] > pe).any()) or bool(after_next.any()):
+    if bool((start_pos[at_e] > pe).any()) or bool((start_pos[at_e + 1] < pe).any()):
         return None
     open_ = (n_start == n_end + 1)[rel_s] & (rank_s == n_start[rel_s] - 1)
     new_pool = Pool(np.concatenate([kept.run, rs[open_]]), np.concatenate([kept.t, ts[open_]]),
                     np.concatenate([kept.row, ws[open_]]))
-    return Matched(re, te - start_t[rel_e, rank_e], re[:0], pe, new_pool, end_rank=rank_e)
+    return Matched(re, te - start_t[at_e], re[:0], pe, new_pool, end_rank=rank_e)
 
 
 def _ranks(rel: np.ndarray, width: int) -> np.ndarray:
     """Each element's occurrence number among the equal values before it (0 for the first):
-    one pass per occurrence level, no sort (``width``: the most occurrences of a value)."""
+    one pass per occurrence level, no sort (``width``: the most occurrences of a value).
+    Level 0 (every element, most of them firsts) works on ``rel`` itself: no gathers."""
     rank = np.zeros(len(rel), np.int64)
-    left = np.arange(len(rel))
-    scratch = np.empty(int(rel.max()) + 1 if len(rel) else 0, np.int64)
-    for k in range(width):
+    if len(rel) == 0:
+        return rank
+    scratch = np.empty(int(rel.max()) + 1, np.int64)
+    pos = np.arange(len(rel))
+    scratch[rel[::-1]] = pos[::-1]  # repeated indices: the last write (the first) wins
+    left = np.flatnonzero(scratch[rel] != pos)  # the elements that are not firsts
+    for k in range(1, width):
         if len(left) == 0:
             break
         values = rel[left]
-        scratch[values[::-1]] = left[::-1]  # repeated indices: the last write (first) wins
+        scratch[values[::-1]] = left[::-1]
         first = scratch[values] == left
         rank[left[first]] = k
         left = left[~first]
