@@ -14,6 +14,8 @@ COMMANDS = (
     ("Show events", "show_tab('events')", "Latest events, newest first"),
     ("Show hosts", "show_tab('hosts')", "Worker hosts, bad and suspect first"),
     ("Show trends", "show_tab('trends')", "Testruns and errors per hour or day"),
+    ("Show failures", "show_tab('failures')",
+     "Failure categories, error types, configurations and their suspect hosts"),
     ("Trends: by hour / by day", "toggle_bucket", "Switch the trends' bucket (h)"),
     ("Trends: compare periods", "compare", "Last 24h, then 7d, against the one before (c)"),
     ("Look back one hour", "step(-1)", "The farm as it stood an hour earlier (<)"),
