@@ -264,3 +264,26 @@ async def test_several_files_at_T_are_read_not_live(tmp_path):
         states = [row[1] for row in (app.screen.query_one("#files-table", LiveTable).row_text(i)
                                      for i in range(2))]
         assert states == ["READ", "READ"]
+
+
+async def test_nothing_is_alerted_while_looking_back(tmp_path):
+    """Host bad-1 of the insight farm turns bad between 8.5 h and 5.5 h before now: stepping
+    over it looking back neither shows a toast nor rings; live again, its state is the start."""
+    path = tmp_path / "farm.h5"
+    write_insight(path)
+    at = NOW - 8.5 * HOUR
+    app = make_app(str(path), now=NOW, poll=None, watch=False, at=at, bell=True)
+    bells = []
+    app.bell = lambda: bells.append(1)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: _at(app, at)() and app.snapshot.alerts is not None)
+        assert "bad-1" not in app.snapshot.alerts.bad_hosts
+        for k in (1, 2, 3):
+            await pilot.press(">")
+            await wait_for(pilot, _at(app, at + k * HOUR))
+        assert "bad-1" in app.snapshot.alerts.bad_hosts  # it turned bad meanwhile
+        await pilot.press("L")
+        await wait_for(pilot, lambda: _at(app, None)() and app.alerts is not None)
+        await pilot.pause(0.2)
+        assert [n for n in app._notifications if n.title == "host bad"] == []
+        assert bells == []
