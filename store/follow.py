@@ -28,10 +28,10 @@ after every read that reached the files' current end, ``woken()`` each time the 
 (requests from other threads), ``recompute()``.  A mirror (a follower that appends what it
 takes to a local file) overrides take and start.
 
-Looking back (``at``, DESIGN "Looking back"): the loop reads the files as they stood at ``at``
-(MultiTail's ``at``: only the events received by then) and, once caught up, reads no more (no
-timer poll, change notices ignored) and recomputes on request only; ``look_at(t)`` moves to
-another moment (``None``: live again) by starting over on a fresh tail.
+Looking back (``at``, DESIGN "Looking back"): the files are read as they stood at ``at`` (only
+the events received by then: MultiTail's ``at``) and, once caught up, not read again (no timer
+poll, change notices ignored): recomputes come on request only.  ``look_at`` moves to another
+time, or back to live (None), by reading the files again from the start.
 """
 
 from __future__ import annotations
@@ -103,9 +103,6 @@ class FollowLoop:
                  hold: float = catchup.HOLD, max_rows: int = 200_000,
                  start_row: int = 0, at: float | None = None) -> None:
         self.sources = tuple(sources)
-        self.at = at
-        """Looking back: the files as they stood at this time, read once (see the module);
-        None: live."""
         self.consumer = consumer
         self.poll = poll
         """Seconds between timer polls; None: no timer (read once, then on wake(read=True))."""
@@ -115,6 +112,8 @@ class FollowLoop:
         self.max_rows = max_rows
         self.start_row = start_row
         """Each file is read from this event row on (TailReader.start_row: `tail --skip`)."""
+        self.at = at
+        """Looking back: the files as they stood at this time, read once (None: live)."""
         self.tail: MultiTail | None = None
         self.cost = 0.0
         """Seconds the last recompute took."""
@@ -148,8 +147,8 @@ class FollowLoop:
         self._wake.set()
 
     def look_at(self, at: float | None) -> None:
-        """Show the files as they stood at ``at`` (None: live) from a fresh tail (thread-safe:
-        takes effect at the loop's next start)."""
+        """Show the files as they stood at ``at`` (None: live again): read them again from the
+        start (a catch-up under way ends early)."""
         self.at = at
         self.start_over()
 
@@ -224,15 +223,9 @@ class FollowLoop:
             if self._read_due():
                 self.read()
 
-    @property
-    def reading(self) -> bool:
-        """Whether the loop reads what the files gain (live), or read them once (looking
-        back)."""
-        return self.at is None
-
     def _read_due(self) -> bool:
-        if not self.reading:
-            return False
+        if self.tail.at is not None:
+            return False  # looking back: the files were read up to then, nothing comes later
         since = time.monotonic() - self._read_at
         return (self.poll is not None and since >= self.poll) or \
             (self._changed and since >= min(self.min_interval, self.poll or self.min_interval))
@@ -244,9 +237,11 @@ class FollowLoop:
         if self.consumer.due():
             waits.append(0.0 if self._urgent else
                          self.interval() - (now - self._recomputed_at))
-        if self.poll is not None and self.reading:
+        if self.tail.at is not None:
+            pass  # looking back: no read to wait for
+        elif self.poll is not None:
             waits.append(self.poll - (now - self._read_at))
-        if self._changed and self.reading:
+        if self._changed and self.tail.at is None:
             waits.append(min(self.min_interval, self.poll or self.min_interval)
                          - (now - self._read_at))
         return max(0.0, min(waits)) if waits else None

@@ -56,9 +56,9 @@ class MultiTail:
         the files held no others (Batch.received_by); None: all of them."""
         self.kept_events = [0] * len(self.sources)
         """Events of each file handed over since the last Reset (with ``at``: those kept)."""
-        self.kept_last_event: list[float | None] = [None] * len(self.sources)
-        """With ``at``: the latest `received` of each file's kept events (Status.last_event
-        is the reader's, over every event it read, later ones too)."""
+        self.kept_last: list[float | None] = [None] * len(self.sources)
+        """With ``at``: the latest `received` of each file's kept events (its Status's
+        last_event as a file of only those would say)."""
         self._kept = 0  # events handed over, all files: the next kept event's row
         self._options = reader_options
         self._combiner = Combiner([s.label for s in self.sources], len(self.sources) > 1)
@@ -151,14 +151,12 @@ class MultiTail:
         for item in items:
             if isinstance(item, Reset):
                 self._kept, self.kept_events = 0, [0] * len(self.sources)
-                self.kept_last_event = [None] * len(self.sources)
+                self.kept_last = [None] * len(self.sources)
             elif self.at is not None:
                 item = item.received_by(self.at, self._kept)
                 if len(item):
                     latest = float(item.column("received").max())
-                    known = self.kept_last_event[index]
-                    self.kept_last_event[index] = latest if known is None else max(known,
-                                                                                    latest)
+                    self.kept_last[index] = max(latest, self.kept_last[index] or latest)
             if isinstance(item, Batch):
                 self._kept += len(item)
                 self.kept_events[index] += len(item)

@@ -69,9 +69,8 @@ def file_summaries(tail, engine,
         if error is None and status.state != "live":
             error = status.message or f"{source.path} is {status.state}"
         # With --at, the events handed over (those received by then), as a file of only those.
-        looking_back = tail.at is not None
-        events = tail.kept_events[index] if looking_back else status.rows_read
-        last = tail.kept_last_event[index] if looking_back else status.last_event
+        events = tail.kept_events[index] if tail.at is not None else status.rows_read
+        last = tail.kept_last[index] if tail.at is not None else status.last_event
         out[source.label] = {"path": source.path, "events": events, "testruns": n,
                              "error": error, "checksums": status.checksums,
                              "last_event": last}

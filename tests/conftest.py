@@ -96,24 +96,6 @@ def write_farm(path, n_runs: int = 40, seed: int = 7, end: float = NOW) -> int:
     return len(events)
 
 
-def two_day_events() -> list[dict]:
-    """The app's farm twice (looking back, the comparison of two periods): 30 testruns in the
-    6 hours before NOW − 24h (ids "y-..."), 40 in the 6 hours before NOW, in order of
-    receipt."""
-    earlier = [dict(e, testrun_id="y-" + e["testrun_id"])
-               for e in app_farm_events(30, seed=3, end=NOW - 24 * 3600)]
-    return sorted(earlier + app_farm_events(40, seed=7, end=NOW), key=lambda e: e["received"])
-
-
-def write_two_days(path) -> int:
-    """Write two_day_events() to ``path``; returns the number of events."""
-    events = two_day_events()
-    with EventWriter(str(path)) as writer:
-        for event in events:
-            writer.write(event)
-    return len(events)
-
-
 async def wait_for(pilot, condition, timeout: float = 15.0, step: float = 0.05) -> None:
     """Let the app run until ``condition()`` holds; fail after ``timeout`` seconds."""
     loop = asyncio.get_running_loop()

@@ -473,6 +473,8 @@ def _ref_period(runs: list[RefRun], lo: float, hi: float) -> dict:
 
 def _diff(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a - b
+
+
 # DESIGN.md "Why it waits, and why it fails", straight from its words.
 
 def occupied(r: RefRun, now: float) -> tuple[float, float] | None:

@@ -7,7 +7,7 @@ tests/__snapshots__/ before committing them.
 from __future__ import annotations
 
 import pytest
-from conftest import NOW, loaded, wait_for, write_farm, write_two_days
+from conftest import NOW, loaded, wait_for, write_farm
 from test_app_failures import RULES, failure_events, write_events
 from test_app_insight import write_insight
 from textual.widgets import Static
@@ -169,38 +169,3 @@ def test_error_type_screen(snap_compare, tmp_path):
         await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=before)
-@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_looking_back(snap_compare, tmp_path, size):
-    """The overview at --at T: AT 2025-12-31 21:30 UTC where it says LIVE, no 'ago'."""
-    path = tmp_path / "farm.h5"
-    write_farm(path)
-    at = NOW - 2.5 * 3600
-    app = make_app(str(path), now=lambda: NOW, poll=None, watch=False, at=at)
-
-    async def before(pilot):
-        await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.at == at)
-        await wait_for(pilot, _ready(app, "overview"))
-        await pilot.pause(0.3)
-
-    assert snap_compare(app, terminal_size=size, run_before=before)
-
-
-@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_compare_view(snap_compare, tmp_path, size):
-    """The trends pane's comparison (c) of the last 24h, looking back at NOW - 1h."""
-    path = tmp_path / "farm.h5"
-    write_two_days(path)
-    at = NOW - 3600
-    app = make_app(str(path), now=lambda: NOW, poll=None, watch=False, at=at)
-
-    async def before(pilot):
-        await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.at == at)
-        await pilot.press("7")
-        await wait_for(pilot, lambda: app.snapshot.view.tab == "trends")
-        await pilot.press("c")
-        await wait_for(pilot, lambda: app.snapshot.comparison is not None and
-                       app.query_one("#compare-phases", LiveTable).row_count > 0)
-        await pilot.wait_for_scheduled_animations()
-        await pilot.pause(0.3)
-
-    assert snap_compare(app, terminal_size=size, run_before=before)

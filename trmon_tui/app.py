@@ -3,12 +3,10 @@
 The app is thin: the worker (trmon_tui.feed) reads and computes, the panes (trmon_tui.widgets)
 draw snapshots; here we only route messages, keep the ViewState and handle keys.
 
-Looking back (DESIGN "Looking back"): ``at`` (--at T, then ``<`` / ``>`` one hour back /
-forward, ``L`` live) is the moment the panes show, the files as they stood then; the loop reads
-them again up to it (TailLoop.look_at) while the pane, group, window and selection stay.  A step
-forward that reaches now is live again.  A snapshot says whether it is live (Snapshot.live):
-nothing that reacts to news (alerts, "updated ... ago") may react to one that is not, and a
-snapshot of another moment than ``at`` (computed before the step) is not shown.
+Looking back (DESIGN "Looking back"): ``<`` / ``>`` step the view's ``at`` one hour back /
+forward, ``L`` (or a step forward that reaches now) returns to live; only ``at`` changes, so the
+pane, group, window and selection stay.  Stepping past now goes live rather than stopping at
+now: a view "at now" would be a frozen copy of live, easily taken for it.
 """
 
 from __future__ import annotations
@@ -74,12 +72,11 @@ DETAIL_SCREENS = (HostScreen, ErrorTypeScreen, ConfigurationScreen)
 
 # Actions that change what the panes show; hidden while another screen is on top of them.
 PANE_ACTIONS = frozenset({"choose_group", "cycle_window", "filter", "page", "show_tab",
-                          "show_files", "toggle_bucket", "toggle_compare"})
+                          "show_files", "toggle_bucket", "step", "live", "compare"})
 STEP = 3600.0
-"""Seconds that < and > step back and forward."""
-COMPARISONS = (None, "24h", "7d")
-"""What c cycles through in the trends pane: the trend, then the last 24h against the 24h
-before, then the last 7d against the 7d before (DESIGN's report --compare)."""
+"""Seconds a step back or forward (< >) moves the time looked at."""
+COMPARE_PERIODS = (None, "24h", "7d")
+"""What c cycles through on the trends pane: the trend rows, then each comparison."""
 
 
 class MonitorApp(App[None]):
@@ -98,12 +95,12 @@ class MonitorApp(App[None]):
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("r", "reload", "Reload", id="reload"),
         Binding("h", "toggle_bucket", "Hour/day", id="bucket"),
-        # Not in the footer (full at 80 columns): the help screen and the palette list them,
-        # the trends pane says "c: compare", and L shows while looking back.
-        Binding("c", "toggle_compare", "Compare", show=False, id="compare"),
-        Binding("less_than_sign", "step(-1)", "1h back", show=False, id="step_back"),
-        Binding("greater_than_sign", "step(1)", "1h forward", show=False, id="step_forward"),
-        Binding("L", "live", "Live", id="live"),
+        # Not in the footer (full at 80 columns): the help and the palette list them, the
+        # trends pane's first line says "c: compare", the status bar "< > L" while looking back.
+        Binding("c", "compare", "Compare", show=False, id="compare"),
+        Binding("less_than_sign", "step(-1)", "Back 1h", show=False, id="step_back"),
+        Binding("greater_than_sign", "step(1)", "Forward 1h", show=False, id="step_forward"),
+        Binding("L", "live", "Live", show=False, id="live"),
         Binding("question_mark,f1", "help", "Help", id="help"),
         Binding("left_square_bracket,pageup", "page(-1)", "Newer", show=False, id="page_newer"),
         Binding("right_square_bracket,pagedown", "page(1)", "Older", show=False, id="page_older"),
@@ -122,8 +119,6 @@ class MonitorApp(App[None]):
                  started: Started | None = None, bell: bool = False,
                  rules: Sequence[Any] = (), at: float | None = None) -> None:
         super().__init__()
-        self.at = at
-        """Looking back at this moment (--at, < >); None: live."""
         self.bell_on_alert = bell
         self.alerts: Alerts | None = None
         """The bad hosts and starved groups already alerted on (None: not yet known; the
@@ -142,7 +137,7 @@ class MonitorApp(App[None]):
             window = since_label or "since"
             self.windows[window] = None
         self.fixed_since = since
-        self.view = ViewState(group=group, window=window, since=since)
+        self.view = ViewState(group=group, window=window, since=since, at=at)
         if rolling is not None:  # --since 24h / 7d: the rolling window `t` cycles through
             self.view = replace(self.view, window=rolling, window_seconds=WINDOWS[rolling])
         self.snapshot: Snapshot | None = None
@@ -155,7 +150,7 @@ class MonitorApp(App[None]):
         self._tail_cancelled = threading.Event()
         self.loop = TailLoop(self.files, self.mailbox.post, clock=clock, now=now,
                              max_rows=max_rows, min_interval=min_interval, view=self.view,
-                             wall=self.wall, rules=rules, at=at)
+                             wall=self.wall, rules=rules)
         self._start_tail()
 
     # ---- layout --------------------------------------------------------------------------
@@ -165,13 +160,13 @@ class MonitorApp(App[None]):
                 with TabPane(TAB_TITLES[tab], id=tab):
                     pane = PANES[tab](id=f"pane-{tab}")
                     yield pane if tab == "overview" else Lazy(pane)
-        yield StatusBar(self.path, id="statusbar")
+        yield StatusBar(self.path, at=self.view.at, id="statusbar")
         yield Footer()
 
     def on_mount(self) -> None:
         self.mailbox.open(self)
         self.set_interval(1.0, self._tick)
-        self._status(problem="", at=self.at)
+        self._status(problem="")
 
     def on_unmount(self) -> None:
         self._tail_cancelled.set()
@@ -195,15 +190,12 @@ class MonitorApp(App[None]):
     def _restart(self) -> None:
         self.loop = TailLoop(self.files, self.mailbox.post, clock=self.loop.clock, now=self.now,
                              max_rows=self.loop.max_rows, min_interval=self.loop.min_interval,
-                             view=self.view, wall=self.wall, rules=self.loop.rules,
-                             at=self.at)
+                             view=self.view, wall=self.wall, rules=self.loop.rules)
         self._start_tail()
 
     # ---- worker messages -----------------------------------------------------------------
     @on(SnapshotReady)
     def _snapshot(self, message: SnapshotReady) -> None:
-        if message.snapshot.at != self.at:
-            return  # computed before the last step: another moment than the one asked for
         self.snapshot = message.snapshot
         for error in message.snapshot.errors:
             self._problem(f"statistics query failed: {error}")
@@ -338,12 +330,11 @@ class MonitorApp(App[None]):
     def _alert(self, snapshot: Snapshot) -> None:
         """A toast (and with --bell the terminal bell) when a host turns bad or a device group
         becomes starved: once per change, compared with the last snapshot's state; the state
-        found when the history has been read is the start, not news.  Looking back nothing
-        is news: no alert, and live again the state found then is the start."""
-        if not snapshot.live:
+        found when the history has been read is the start, not news."""
+        now = snapshot.alerts
+        if snapshot.at is not None:  # looking back: nothing is news (live again: the start)
             self.alerts = None
             return
-        now = snapshot.alerts
         if now is None or snapshot.file.loading:
             return
         before, self.alerts = self.alerts, now
@@ -378,12 +369,8 @@ class MonitorApp(App[None]):
             return self.view.tab == "chart" or None  # greyed out elsewhere
         if action == "toggle_bucket":
             return self.view.tab == "trends" and self.view.compare is None  # hidden elsewhere
-        if action == "toggle_compare":
+        if action == "compare":
             return self.view.tab == "trends"
-        if action == "live":
-            return self.at is not None  # in the footer while looking back only ...
-        if action == "reload":
-            return self.at is None  # ... instead of r (the footer is full at 80 columns)
         return True
 
     def action_show_tab(self, tab: str) -> None:
@@ -429,8 +416,10 @@ class MonitorApp(App[None]):
             known = {f.label: f.testruns for f in files}
             files = tuple(replace(f, testruns=known.get(f.label, f.testruns))
                           for f in bars.first().files)
-        self.push_screen(FilesScreen(files, now=self.shown_now,  # looking back: ages to then
-                                     looking_back=lambda: self.at is not None))
+        at = None if self.snapshot is None else self.snapshot.at
+        # Looking back, the files were read up to T (READ), their latest events aged to T.
+        self.push_screen(FilesScreen(files, now=self.now if at is None else (lambda: at),
+                                     back=at is not None))
 
     def action_cycle_window(self) -> None:
         """all -> 24h -> 7d (-> the --since window) -> all."""
@@ -444,48 +433,36 @@ class MonitorApp(App[None]):
 
     def action_toggle_bucket(self) -> None:
         """Trends by hour or by day (h)."""
-        shown = self.view.bucket_at(self.shown_now())
+        shown = self.view.bucket_at(self.now())
         bucket = "day" if shown == "hour" else "hour"
         self.set_view(trend_bucket=bucket)
         self.notify(f"trends by {bucket}", timeout=2, markup=False)
 
-    def action_toggle_compare(self) -> None:
-        """Trends pane: the trend, the last 24h against the 24h before, 7d against 7d (c)."""
-        compare = COMPARISONS[(COMPARISONS.index(self.view.compare) + 1) % len(COMPARISONS)]
-        self.set_view(compare=compare)
-        self.refresh_bindings()  # h (hour/day) is the trend's only; the pane says what it is
-
-    # ---- looking back --------------------------------------------------------------------
-    def shown_now(self) -> float:
-        """The time the panes show: the moment looked back at, else now."""
-        return self.now() if self.at is None else self.at
-
     def action_step(self, hours: int) -> None:
-        """One hour back (-1) or forward (+1) from the moment shown (from now when live, to the
-        minute: "AT 06:41 UTC", not 06:41:35); a step forward that reaches now is live
-        again."""
-        base = self.at if self.at is not None else self.now() // 60 * 60
-        at = base + hours * STEP
-        if at >= self.now():
-            if self.at is not None:
-                self.action_live()
-            else:
-                self.notify("live already: < steps back", timeout=2, markup=False)
+        """Look at the files ``hours`` hours earlier (or later) than shown (< >); a step
+        forward that reaches now returns to live (see the module)."""
+        now = self.now()
+        at = (now if self.view.at is None else self.view.at) + hours * STEP
+        if at >= now:
+            self.action_live()
             return
-        self.look_at(at)
+        self.set_view(at=at)
 
     def action_live(self) -> None:
-        """Back to live (L)."""
-        if self.at is not None:
-            self.look_at(None)
+        """Back to live (L): the files are read again up to their end and followed."""
+        if self.view.at is None:
+            self.notify("live already", timeout=2, markup=False)
+            return
+        self.set_view(at=None)
+        self.notify("live again", timeout=2, markup=False)
 
-    def look_at(self, at: float | None) -> None:
-        """Show the files as they stood at ``at`` (None: live): the loop reads them again up to
-        then; the pane, group, window and selection stay."""
-        self.at = at
-        self.loop.look_at(at)
-        self._status(at=at)
-        self.refresh_bindings()  # L shows while looking back; the status bar says when
+    def action_compare(self) -> None:
+        """Trends pane: the trend rows -> the last 24h against the 24h before -> the last 7d
+        against the 7d before -> the trend rows (c)."""
+        periods = list(COMPARE_PERIODS)
+        compare = periods[(periods.index(self.view.compare) + 1) % len(periods)]
+        self.set_view(compare=compare)
+        self.refresh_bindings()  # h (by hour / day) is for the trend rows only
 
     def action_filter(self) -> None:
         """Go to the testruns pane and open its filter box."""

@@ -20,7 +20,6 @@ USAGE = """\
 trmon-tui [FILE]                 the live monitor (FILE defaults to $TRMON_FILE)
        trmon-tui [LABEL=]FILE ...       the live monitor of several files (lab servers) at once
        trmon-tui --demo                 the live monitor over a live-written temporary file
-       trmon-tui FILE ... --at T        the monitor looking back at T (< > an hour, L live)
        trmon-tui ingest FILE            append JSON-lines events from stdin
        trmon-tui tail FILE [--follow]   print events as JSON lines, each exactly once, in file order
        trmon-tui report FILE [--json]   the statistics, as a table or as JSON
@@ -113,8 +112,7 @@ def monitor_parser() -> argparse.ArgumentParser:
                         help="a fixed time that ages are measured to (time in phase, oldest "
                              "wait, overdue, --since 24h), in seconds since the epoch "
                              "(default: the clock)")
-    parser.add_argument("--at", default=None, metavar="T",
-                        help=_at_help() + "; in the monitor < > step an hour, L is live")
+    parser.add_argument("--at", default=None, metavar="T", help=_at_help())
     return parser
 
 
@@ -271,6 +269,8 @@ def _glued(argv: list[str]) -> list[str]:
         else:
             out.append(arg)
     return out
+
+
 def _configure(args: argparse.Namespace, files: bool = True) -> bool:
     """Read the config file into ``args.rules`` (its failure rules) and, when no FILE was
     given (and ``files``), ``args.files`` (its [files]); ``args.config_path`` is the file read

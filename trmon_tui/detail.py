@@ -3,8 +3,7 @@
 Testrun ids are scoped by file: with several files, the run index a pane hands over (the
 testrun's row in the statistics) tells which file to read (MultiTail.file_of); store.lookup
 then reads that file by the testrun's id.  Without a run index (or one from before a reset), the
-first readable file that has the id answers.  Looking back (``tail.at``), only the events
-received by then are shown, as the panes count them.
+first readable file that has the id answers.
 """
 
 from __future__ import annotations
@@ -14,12 +13,12 @@ from typing import Any
 from trmon_tui.messages import TestrunLoaded
 from trmon_tui.panedata import describe_error
 
-NEVER = float("inf")
 
-
-def load_testrun(tail: Any, catalog: Any, testrun_id: str, run: int | None) -> TestrunLoaded:
+def load_testrun(tail: Any, catalog: Any, testrun_id: str, run: int | None, *,
+                 at: float | None = None) -> TestrunLoaded:
     """The events and attributes of ``testrun_id`` (``run``: its run in ``catalog``, the
-    store.catalog.Catalog of what ``tail``, a store.multi.MultiTail, delivered)."""
+    store.catalog.Catalog of what ``tail``, a store.multi.MultiTail, delivered); with ``at``
+    (looking back), only its events received by then."""
     from store.lookup import testrun_events
 
     sources = tail.sources
@@ -29,9 +28,8 @@ def load_testrun(tail: Any, catalog: Any, testrun_id: str, run: int | None) -> T
         candidates = [k for k, status in enumerate(tail.statuses) if status.state == "live"]
     try:
         for index in candidates:
-            events = tuple(testrun_events(sources[index].path, testrun_id))
-            if tail.at is not None:  # NaN / missing: never received, as Batch.received_by
-                events = tuple(e for e in events if (e.get("received") or NEVER) <= tail.at)
+            events = tuple(e for e in testrun_events(sources[index].path, testrun_id)
+                           if at is None or e["received"] <= at)
             if events:
                 label = sources[index].label if len(sources) > 1 else None
                 return TestrunLoaded(testrun_id, events, attributes(events, label), run=run)

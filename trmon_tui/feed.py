@@ -19,6 +19,11 @@ What it costs, since operators leave it open for hours over SSH (see bench_monit
   every LOADING_INTERVAL of a long history, and one at the end;
 - the monitor's command starts the loop before the app is imported (commands/monitor.py): the
   history is read while the UI starts up, its messages wait in a Mailbox until the app runs.
+
+Looking back (DESIGN "Looking back"): a view with ``at`` (--at T, the keys < > L) makes the loop
+read the files again as they stood at T (store.follow's ``look_at``: only the events received
+by T, no polling after); the snapshots are taken at now = T, with no "last data" time (nothing
+is live), and a testrun's detail shows only its events received by T.
 """
 
 from __future__ import annotations
@@ -110,11 +115,10 @@ class TailLoop:
                  clock: str = "received", now: Callable[[], float] = time.time,
                  max_rows: int = 200_000, min_interval: float = 1.0,
                  view: ViewState | None = None,
-                 wall: Callable[[], float] | None = None, rules: Sequence[Any] = (),
-                 at: float | None = None) -> None:
+                 wall: Callable[[], float] | None = None, rules: Sequence[Any] = ()) -> None:
         """``files``: a path, or store.sources.Sources; ``rules``: the config file's failure
-        rules (store.stats.Rule), which the statistics classify errors by; ``at``: look back
-        (look_at)."""
+        rules (store.stats.Rule), which the statistics classify errors by; ``view.at``: look
+        back (--at T)."""
         from store.follow import FollowLoop
         from store.sources import Source, default_label
         from store.stats import StatsEngine
@@ -131,14 +135,12 @@ class TailLoop:
         self.prepare = StatsEngine.prepare  # in the catch-up's reader thread
         sources = [Source(default_label(files), files)] if isinstance(files, str) else files
         self.follow = FollowLoop(sources, self, min_interval=min_interval, max_rows=max_rows,
-                                 at=at)
+                                 at=self.view.at)
         """The loop that reads (store.follow); this object is its consumer."""
         self.tail = None
         self._requests: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
-        self._events: collections.deque[EventRow] = collections.deque(maxlen=EVENT_BUFFER)
-        self._recent: collections.deque[Any] = collections.deque()
-        """The last batches with events, not yet converted for the events pane (_recent_events):
-        only the newest EVENT_BUFFER events are ever converted, however many were read."""
+        self._events: collections.deque[dict] = collections.deque(maxlen=EVENT_BUFFER)
+        self._kept: collections.deque[Any] = collections.deque()  # see _keep_for_events
         self._file = FileView()  # every file's state combined
         self._files: tuple[FileView, ...] = ()
         self._published: tuple | None = None  # what the last snapshot showed: see _shown()
@@ -152,20 +154,13 @@ class TailLoop:
 
     # ---- called from the UI thread -------------------------------------------------------
     def set_view(self, view: ViewState) -> None:
-        """Show this view from the next snapshot on (thread-safe)."""
+        """Show this view from the next snapshot on (thread-safe); another ``view.at`` reads
+        the files again as they stood then (or live)."""
         self.view = view
+        if view.at != self.follow.at:
+            self.follow.look_at(view.at)
         self._requests.put(("view", None))
         self.follow.wake()
-
-    @property
-    def at(self) -> float | None:
-        """The moment looked back at (None: live)."""
-        return self.follow.at
-
-    def look_at(self, at: float | None) -> None:
-        """Show the files as they stood at ``at``, or live (None): read again from the start
-        (thread-safe; DESIGN "Looking back")."""
-        self.follow.look_at(at)
 
     def reload(self) -> None:
         """Forget everything and read the file again from the start (thread-safe)."""
@@ -200,7 +195,7 @@ class TailLoop:
         self._files = tuple(FileView(label=s.label, path=s.path) for s in tail.sources)
         self._file = combined(self._files)
         self._events.clear()
-        self._recent.clear()
+        self._kept.clear()
         self._last_data_at = None
         self._runs_read = 0
         self._generation += 1
@@ -231,6 +226,8 @@ class TailLoop:
     def read_done(self) -> None:
         self._set_states()
         self._loading_since = None
+        while self._kept:  # looking back: the latest events by then are known now
+            self._remember_events(self._kept.popleft())
 
     def woken(self) -> None:
         while True:
@@ -239,7 +236,7 @@ class TailLoop:
             except queue.Empty:
                 return
             if kind == "lookup":
-                self.post(load_testrun(self.tail, self.catalog, *arg))
+                self.post(load_testrun(self.tail, self.catalog, *arg, at=self.tail.at))
             self.follow.hurry()  # the operator is waiting on what this changes: no throttle
 
     def due(self) -> bool:
@@ -256,7 +253,7 @@ class TailLoop:
         self.engine.reset()
         self.catalog.reset()
         self._events.clear()
-        self._recent.clear()
+        self._kept.clear()
         self._last_data_at = None
         self._runs_read = 0
         self._generation += 1
@@ -275,18 +272,21 @@ class TailLoop:
             self.post(TailFailed(describe_error(exc)))
         self._runs_read = max(self._runs_read, item.first_run + len(item.runs))
         if len(item):
-            self._recent.append(item)
-            kept = sum(len(batch) for batch in self._recent)
-            while kept - len(self._recent[0]) >= EVENT_BUFFER:  # older than the pane shows
-                kept -= len(self._recent.popleft())
+            if self.tail.at is not None:
+                self._keep_for_events(item)
+            # Catching up, only the last batches hold events the events pane can show.
+            elif not item.events_total or \
+                    item.first_event_row + len(item) > item.events_total - EVENT_BUFFER:
+                self._remember_events(item)
             self._last_data_at = self.wall()
 
-    def _recent_events(self) -> None:
-        """Convert the batches that came since the last snapshot for the events pane (done
-        at a snapshot, not per batch: a catch-up converts only the last EVENT_BUFFER events,
-        wherever they are in the file; with --at, the last ones received by then)."""
-        while self._recent:
-            self._remember_events(self._recent.popleft())
+    def _keep_for_events(self, batch: Any) -> None:
+        """Looking back, the latest events by T may be anywhere in the files: keep the last
+        batches that had some (cut to T, so a few), converted once caught up (read_done)."""
+        self._kept.append(batch)
+        while len(self._kept) > 1 and \
+                sum(len(b) for b in self._kept) - len(self._kept[0]) >= EVENT_BUFFER:
+            self._kept.popleft()
 
     def _remember_events(self, batch: Any) -> None:
         """Keep the newest events as dicts (only the tail of a big batch is converted)."""
@@ -306,33 +306,31 @@ class TailLoop:
 
     def _set_states(self) -> None:
         """Take each file's state from its reader; say which ones changed."""
-        files = tuple(self._file_view(index) for index in range(len(self.tail.sources)))
+        files = tuple(FileView(status.state, status.message, int(status.rows_read),
+                                int(status.rows_total), status.file_format, source.label,
+                                source.path, checksums=status.checksums,
+                                last_event=status.last_event if self.tail.at is None
+                                else self.tail.kept_last[index])
+                      for index, (source, status) in enumerate(zip(
+                          self.tail.sources, self.tail.statuses, strict=True)))
         changed = [new for old, new in zip(self._files, files, strict=True)
                    if (old.state, old.message) != (new.state, new.message)]
         self._files, self._file = files, combined(files)
         for file in changed:
             self.post(FileStatusChanged(file, files))
 
-    def _file_view(self, index: int) -> FileView:
-        """File ``index``'s state.  Looking back, once it is read up to then, its events and
-        latest event are those received by then (the reader's count every row it read)."""
-        tail = self.tail
-        source, status = tail.sources[index], tail.statuses[index]
-        read, total, last = int(status.rows_read), int(status.rows_total), status.last_event
-        if tail.at is not None:
-            last = tail.kept_last_event[index]
-            if read >= total:  # while reading, the reader's rows make the progress bar
-                read = total = tail.kept_events[index]
-        return FileView(status.state, status.message, read, total, status.file_format,
-                        source.label, source.path, checksums=status.checksums, last_event=last)
-
     # ---- snapshots -----------------------------------------------------------------------
     def _shown(self) -> tuple:
         """What a snapshot shows: a new one is computed only when this changed.  Ages (the
         oldest wait, time in phase, running bars) follow the minute; live data refreshes them
         far more often."""
-        minute = int(self.now() // 60) if self.tail.at is None else 0  # looking back: fixed
-        return (self._generation, self.engine.version, self._files, self.view, minute)
+        return (self._generation, self.engine.version, self._files, self.view,
+                int(self._now() // 60))
+
+    def _now(self) -> float:
+        """The time the snapshot is taken at: T while looking back, else the clock."""
+        at = self.tail.at if self.tail is not None else None
+        return self.now() if at is None else at
 
     def publish(self) -> None:
         """Compute the snapshot of the current view and post it."""
@@ -342,13 +340,11 @@ class TailLoop:
 
     def snapshot(self) -> Snapshot:
         """The data of the visible pane, plus what the status bar needs."""
-        self._recent_events()
-        view, at = self.view, self.tail.at
-        now = self.now() if at is None else at  # looking back, now is then
+        view, now, at = self.view, self._now(), self.tail.at
         values, errors = pane_data(self.engine, view, now)
         events = latest_events(self._events, view) if view.tab == "events" else ()
         return Snapshot(seq=self._seq, taken_at=now, view=view, file=self._file, events=events,
-                        last_data_at=None if at is not None else self._last_data_at, at=at,
+                        last_data_at=self._last_data_at if at is None else None, at=at,
                         errors=tuple(errors),
                         files=self._files_with_testruns(values["counts"]), **values)
 

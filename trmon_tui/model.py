@@ -61,9 +61,12 @@ class ViewState:
     """Trends pane: "hour" or "day" as chosen with h; None: by the window (see bucket_at)."""
     host: str | None = None
     """The worker host whose detail screen is open (its latest testruns are computed)."""
+    at: float | None = None
+    """Looking back (--at T, the keys < > L): the files as they stood at T, now = T; None:
+    live."""
     compare: str | None = None
-    """Trends pane: "24h" or "7d" shows the last such period against the one before (c);
-    None: the trend."""
+    """Trends pane: "24h" or "7d" shows the last period against the one before (the key c),
+    None the trend rows."""
     error_type: str | None = None
     """The error type whose screen is open (its latest testruns are computed)."""
     configuration: str | None = None
@@ -184,14 +187,7 @@ class Snapshot:
     files: tuple[FileView, ...] = ()
     """Each file's state (``file`` is them combined), with its testruns."""
     at: float | None = None
-    """Looking back (DESIGN "Looking back"): the files as they stood at this time, which is
-    also ``taken_at``; None: live.  Whatever reacts to news (alerts, "updated ... ago") must
-    ignore a snapshot that is not ``live``: nothing arrives at a past moment."""
-    comparison: dict | None = None
-    """Trends pane with ``view.compare``: StatsEngine.compare of the view's group ("all" is
-    it), the periods ending at ``taken_at``."""
-
-    @property
-    def live(self) -> bool:
-        """Whether this is the files as they are now (not looked back at)."""
-        return self.at is None
+    """The time the data stands at while looking back (the view's ``at`` once read), None
+    live."""
+    comparison: dict[str, Any] | None = None
+    """StatsEngine.compare of view.compare for the view's group (trends pane)."""

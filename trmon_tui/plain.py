@@ -26,14 +26,6 @@ def clean(value: Any, limit: int | None = None) -> str:
     return s
 
 
-def moment(t: float) -> str:
-    """An epoch time as the monitor names the moment it looks back at: "2026-12-07 03:00 UTC"
-    (with the seconds when they are not 0, so that two moments never look alike)."""
-    stamp = time.gmtime(t)
-    seconds = f":{stamp.tm_sec:02d}" if stamp.tm_sec or t % 1 else ""
-    return time.strftime("%Y-%m-%d %H:%M", stamp) + seconds + " UTC"
-
-
 def duration(seconds: Any, *, tenths: bool = False, unknown: str = "–") -> str:
     """A duration in its two largest units: 42s, 3m05s, 2h07m, 3d04h (rounded to the second
     from a minute up); under ten seconds with tenths (4.2s), under a minute too if ``tenths``
@@ -53,3 +45,8 @@ def duration(seconds: Any, *, tenths: bool = False, unknown: str = "–") -> str
         return f"{sign}{h}h{m:02d}m"
     d, h = divmod(h, 24)
     return f"{sign}{d}d{h:02d}h"
+
+
+def utc_minute(t: float) -> str:
+    """ "2026-12-07 03:00 UTC": a moment looked back at, a period's end."""
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t))

@@ -1,17 +1,17 @@
-"""What a step of the monitor's rewind costs (`<` / `>`, DESIGN "Looking back"), against
-`report --at T` of the same moment, interleaved in the same run (the machine is shared).
+"""Figures of the monitor's rewind (printed, not asserted): how long a step (< or >) takes to
+show, against `report --at T` of the same file and T, interleaved in the same run (the machine
+is shared).
 
-    .venv/bin/python tests/benchmarks/bench_rewind.py [FILE] [--steps 3] [--moment median|last]
+    .venv/bin/python tests/benchmarks/bench_rewind.py [FILE] [--steps 4] [--tab overview]
+        [--compare 24h|7d]   (the trends pane's comparison, c)
 
-FILE defaults to /work/bench/own-1M.h5.  The monitor's tail loop (trmon_tui.feed.TailLoop, the
-loop the app runs, on the overview) is started looking back at T = the median received time
-(half the file counts) or the last one (all of it: `<` from live);
-then each step asks for T - 1h, T (back and forward again), timed from look_at() until the
-snapshot of that moment with every row read arrives (what the app shows); each step is
-followed by `report FILE --at T' --json` of the same moment T' (a subprocess: import, read,
-fold, summary, JSON).  A step reads the file again up to T' (see the README's "Looking
-back"); it prints each time, the medians and their ratio (the target: a step within 1.5x
-report's time).
+FILE defaults to /work/bench/own-1M.h5 (else `trmon-tui generate FILE --runs 1000000 --seed
+1`).  The monitor's feed (trmon_tui.feed.TailLoop, its follow loop in its own thread as the app
+runs it) is first shown the file at HALF (the moment by which half of the events were
+received); then each step moves one hour back, or forward, as the keys do (``set_view`` with
+the view's ``at``), and is timed from the key to the snapshot of the new time (read, folded,
+the pane's data computed).  Between two steps `report --at T --json` of the step's T runs in a
+subprocess (its wall time: what an operator waits for).  Prints each pair and the medians.
 """
 
 from __future__ import annotations
@@ -20,79 +20,71 @@ import argparse
 import os
 import queue
 import statistics
-import subprocess
 import sys
 import threading
 import time
-
-import numpy as np
-import tables
+from dataclasses import replace
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, ROOT)
-TRMON = os.path.join(ROOT, ".venv", "bin", "trmon-tui")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from store.sources import Source  # noqa: E402
+from bench_looking_back import moments, timed  # noqa: E402
+
 from trmon_tui.feed import TailLoop, start_loop  # noqa: E402
 from trmon_tui.messages import SnapshotReady  # noqa: E402
+from trmon_tui.model import ViewState  # noqa: E402
+
+HOUR = 3600.0
 
 
-def moment(path: str, which: str) -> float:
-    """The median or the last received time of a product-layout file."""
-    with tables.open_file(path) as h5:
-        received = h5.root.events.col("received")
-    return float(np.median(received) if which == "median" else received.max())
-
-
-def report_at(path: str, at: float) -> float:
-    start = time.perf_counter()
-    done = subprocess.run([TRMON, "report", path, "--at", repr(at), "--json"],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    if done.returncode != 0:
-        sys.exit(f"report --at failed: {done.stderr.strip()}")
-    return time.perf_counter() - start
+def shown(messages: queue.SimpleQueue, at: float, timeout: float = 600.0):
+    """Wait for the snapshot of the whole file at ``at``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        message = messages.get(timeout=max(0.1, deadline - time.monotonic()))
+        if isinstance(message, SnapshotReady) and message.snapshot.at == at \
+                and not message.snapshot.file.loading:
+            return message.snapshot
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("file", nargs="?", default="/work/bench/own-1M.h5")
-    parser.add_argument("--steps", type=int, default=3, help="back-and-forth pairs")
-    parser.add_argument("--moment", choices=("median", "last"), default="median")
+    parser.add_argument("--steps", type=int, default=4)
+    parser.add_argument("--tab", default="overview")
+    parser.add_argument("--compare", default=None, choices=("24h", "7d"))
     options = parser.parse_args()
-    at = moment(options.file, options.moment)
+    half, _ = moments(options.file)
     messages: queue.SimpleQueue = queue.SimpleQueue()
-    loop = TailLoop([Source("", options.file)], messages.put, at=at)
+    view = ViewState(tab="trends" if options.compare else options.tab, at=half,
+                     compare=options.compare)
+    loop = TailLoop(options.file, messages.put, view=view)
     cancelled = threading.Event()
-
-    def shown(when: float) -> float:
-        """Seconds until the complete snapshot of ``when`` arrives."""
-        start = time.perf_counter()
-        while True:
-            message = messages.get()
-            if isinstance(message, SnapshotReady) and message.snapshot.at == when and \
-                    not message.snapshot.file.loading:
-                return time.perf_counter() - start
-
-    started = time.perf_counter()
+    start = time.perf_counter()
     start_loop(loop, cancelled, messages.put, poll=None, watch=False)
-    first = shown(at)
-    print(f"{options.file}: looking back at {at:.0f} ({options.moment} received); "
-          f"first read {time.perf_counter() - started:.2f} s ({first:.2f} s)")
+    first = shown(messages, half)
+    print(f"{options.file}: HALF = {half:.0f}; first view at HALF "
+          f"{time.perf_counter() - start:.2f} s ({first.counts.get('testruns', 0):,} testruns)")
     steps, reports = [], []
+    at = half
     try:
-        for k in range(2 * options.steps):
-            when = at - 3600.0 if k % 2 == 0 else at
-            loop.look_at(when)
-            step = shown(when)
-            report = report_at(options.file, when)
-            steps.append(step)
-            reports.append(report)
-            print(f"  step to {when:.0f}: {step:.2f} s   report --at: {report:.2f} s")
+        for k in range(options.steps):
+            at += -HOUR if k % 2 == 0 else HOUR  # back, forward, back, ...
+            began = time.perf_counter()
+            view = replace(view, at=at)
+            loop.set_view(view)
+            snap = shown(messages, at)
+            steps.append(time.perf_counter() - began)
+            reports.append(timed([options.file, "--at", repr(at)]))
+            print(f"  step to HALF{(at - half) / HOUR:+.0f}h: {steps[-1]:6.2f} s   "
+                  f"report --at: {reports[-1]:6.2f} s   x{steps[-1] / reports[-1]:.2f}   "
+                  f"({snap.counts.get('testruns', 0):,} testruns)")
     finally:
         cancelled.set()
-    s, r = statistics.median(steps), statistics.median(reports)
-    print(f"median step {s:.2f} s, median report --at {r:.2f} s: ratio {s / r:.2f} "
-          f"(target <= 1.5)")
+    step, report = statistics.median(steps), statistics.median(reports)
+    print(f"median step {step:.2f} s, median report --at {report:.2f} s: x{step / report:.2f} "
+          f"(tab {view.tab}, compare {view.compare})")
 
 
 if __name__ == "__main__":

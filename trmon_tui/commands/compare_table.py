@@ -2,15 +2,12 @@
 
 One section per device group, then all groups: each figure for the previous and the current
 period and its change, then the change of the mean testrun time split by phase, the phase that
-moved most first (the parts add up to the change of the mean).  The trends pane's comparison
-(c) shows the same cells (FIGURES, cell, change, by_move).
+moved most first (the parts add up to the change of the mean).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from trmon_tui.plain import clean, duration
+from trmon_tui.plain import clean, duration, utc_minute
 
 
 def _time(seconds: float) -> str:
@@ -36,7 +33,7 @@ def render_compare(comparison: dict, period: str, *, clock: str) -> str:
     previous = comparison["all"]["previous"]
     lines = [f"testruns requested in the last {clean(period)}: {_span(current)}",
              f"against the {clean(period)} before: {_span(previous)}",
-             f"(status as of {_date(current['end'])}; durations by the {clock} clock)", ""]
+             f"(status as of {utc_minute(current['end'])}; durations by the {clock} clock)", ""]
     groups = comparison["groups"]
     for name, one in groups.items():
         lines += _section(f"device group {clean(name) or '(none)'}", one)
@@ -50,7 +47,7 @@ def _section(title: str, one: dict) -> list[str]:
     out = [f"== {title} " + "=" * max(3, 66 - len(title)),
            f"{'':<14}{'previous':>11}{'current':>11}{'change':>11}"]
     for label, path, kind in FIGURES:
-        a, b = get(prev, path), get(cur, path)
+        a, b = figure(prev, path), figure(cur, path)
         out.append(f"{label:<14}{cell(a, kind):>11}{cell(b, kind):>11}"
                    f"{change(a, b, kind):>11}")
     before, now = prev["phase_means"], cur["phase_means"]
@@ -60,7 +57,7 @@ def _section(title: str, one: dict) -> list[str]:
                    "the previous period" if before["init"] is None else "the current period"),
                 ""]
         return out
-    moved = by_move(before, now)
+    moved = moved_first(before, now)
     out.append("change of the mean testrun time by phase (largest first):")
     for part in moved:
         out.append(f"  {part:<12}{change(before[part], now[part], 'time'):>11}"
@@ -69,13 +66,12 @@ def _section(title: str, one: dict) -> list[str]:
     return out
 
 
-def by_move(before: dict, now: dict) -> list[str]:
-    """The phases of two periods' phase_means (both with samples), the one whose mean moved
-    most first (then by name)."""
+def moved_first(before: dict, now: dict) -> list[str]:
+    """The parts of ``phase_means`` (both periods have them), the largest change first."""
     return sorted(now, key=lambda part: (-abs(now[part] - before[part]), part))
 
 
-def get(period: dict, path: tuple[str, ...]):
+def figure(period: dict, path: tuple[str, ...]):
     value = period
     for key in path:
         value = value[key]
@@ -83,7 +79,7 @@ def get(period: dict, path: tuple[str, ...]):
 
 
 def cell(value, kind: str) -> str:
-    """One figure as the table shows it ("-" without a sample)."""
+    """A figure of one period as the table shows it ("-": no sample)."""
     if value is None:
         return "-"
     if kind == "count":
@@ -106,8 +102,4 @@ def change(a, b, kind: str) -> str:
 
 
 def _span(period: dict) -> str:
-    return f"{_date(period['start'])} to {_date(period['end'])}"
-
-
-def _date(t: float) -> str:
-    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"{utc_minute(period['start'])} to {utc_minute(period['end'])}"

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:  # two files with one label, a file given twice, a bad since
             print(f"trmon-tui: {clean(exc)}", file=sys.stderr)
             return 2
-        if at is not None:  # looking back (the app steps with < >, L is live)
+        if at is not None:  # the files as they stood at T (the keys < > L move, see app)
             options["at"] = at
         started = _start_loop(sources, args.clock, args.now, options["poll"], options["rules"],
                               at)
@@ -96,13 +96,16 @@ def _start_loop(sources, clock: str, now: float | None, poll: float, rules=(),
                 at: float | None = None):
     """Start the monitor's tail loop (trmon_tui.feed) before the app is imported: it reads
     and folds in the files' history, as `report` does, while the UI is imported and starts up
-    (a few tenths of a second: a few million events); its messages wait for the app."""
+    (a few tenths of a second: a few million events); its messages wait for the app.
+    ``at`` (--at): the files as they stood then."""
     import threading
 
     from trmon_tui.feed import Mailbox, Started, TailLoop, fixed_clock, start_loop
+    from trmon_tui.model import ViewState
 
     mailbox, cancelled = Mailbox(), threading.Event()
     clocks = {} if now is None else dict(zip(("now", "wall"), fixed_clock(now), strict=True))
-    loop = TailLoop(sources, mailbox.post, clock=clock, rules=rules, at=at, **clocks)
+    loop = TailLoop(sources, mailbox.post, clock=clock, rules=rules, view=ViewState(at=at),
+                    **clocks)
     start_loop(loop, cancelled, mailbox.post, poll=poll, watch=True)
     return Started(mailbox, loop, cancelled)

@@ -206,14 +206,13 @@ def read_file(path: str, clock: str = "received",
 
 
 def read_sources(sources: list[Source], clock: str = "received", rules=(), *,
-                 at: float | None = None, skip_damaged: bool = False
-                 ) -> tuple[StatsEngine, MultiTail, dict[str, str]]:
+                 at: float | None = None,
+                 skip_damaged: bool = False) -> tuple[StatsEngine, MultiTail, dict[str, str]]:
     """Fold every committed row of the files into one StatsEngine (store.multi: several
     files in one id space; ``rules``: the config file's failure rules; with ``at``, only the
     events received by then); (engine, the tail that read them, {label: reason} of the files
-    that could not be read).
-    ``skip_damaged``: read around chunks of events that fail their checksum
-    (``tail.skipped`` counts the events left out)."""
+    that could not be read).  ``skip_damaged``: read around chunks of events that fail their
+    checksum (``tail.skipped`` counts the events left out)."""
     engine = StatsEngine(clock=clock, rules=rules)
     tail = MultiTail(sources, hold=catchup.HOLD, at=at, max_rows=catchup.FIRST_ROWS,
                      skip_damaged=skip_damaged)

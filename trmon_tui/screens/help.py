@@ -26,9 +26,9 @@ Failures |
 type (its latest testruns) or configuration (its hosts) |
 | `Tab` | the pane's next table (Failures: types, configurations) |
 | `h` | trends by hour or by day |
-| `c` | trends: compare the last 24h · 7d with the period before · back to the trend |
-| `<` `>` | look back: the farm an hour earlier / later (reaching now is live again) |
-| `L` | back to live |
+| `c` | trends: the last 24h, then 7d, against the period before (again: the trend rows) |
+| `<` `>` | look back: the farm one hour earlier / later (`>` reaching now is live again) |
+| `L` | live again |
 | `[` `]` / `PgUp` `PgDn` | page the chart (newer / older testruns) |
 | `r` | reload the file from scratch |
 | `Ctrl+P` | command palette: every action by name |
@@ -36,10 +36,13 @@ type (its latest testruns) or configuration (its hosts) |
 
 **Status bar**: LIVE (reading), LOADING (history still being read, with a progress bar),
 PAUSED, WAITING (file missing or not yet written), LOCKED (a writer holds the file), ERROR
-(unreadable: retried on each poll). File trouble never stops the monitor.
-`AT 2026-12-07 03:00 UTC` where it says LIVE: looking back (`--at T`, `<` `>`): only the
-events received by then count and ages are measured to then; nothing new is read until `L`
-(each file says READ, not LIVE).
+(unreadable: retried on each poll), `AT 2026-12-07 03:00 UTC` (looking back, `--at T` or `<`:
+the farm as it stood then; nothing is read after it, ages are measured to it). File trouble
+never stops the monitor.
+
+**Looking back**: `<` / `>` move the time looked at by an hour, keeping the pane, group,
+window and selection; the files are read again up to that moment (only events received by
+then count). `L`, or `>` up to now, is live again.
 
 **Overview**: per device group; `done` = finished, `err` = errors, `oldest` = the longest wait
 of a queued testrun, `hosts` = hosts busy now / hosts of its testruns, `overdue` = testruns in a
@@ -49,8 +52,7 @@ away); the line above the event counts names it, the status bar counts them.
 
 **Alerts**: a notification when a host turns bad or a group becomes starved, once per change
 (`--bell` also rings the bell). What is so when the history has been read is not an alert.
-Alerts watch every testrun of every file, whatever the window and group shown; none while
-looking back.
+Alerts watch every testrun of every file, whatever the window and group shown.
 
 **Overdue**: a queued or ongoing testrun in its phase (queue, flash, boot, test, publish) for
 longer than the p95 of that phase in its device group (with at least 20 samples). The testruns
@@ -83,9 +85,10 @@ on a host: its latest testruns).
 
 **Trends**: testruns per UTC hour or day of their request, over the window of `t` (by hour for
 24h, by day for longer; `h` switches): finished and errors stacked, error %, p50 / p95 of the
-testrun time (`run`) and of the queue wait (`wait`). `c`: the testruns requested in the last
-24h (then 7d) against the period before, as `report --compare`: each figure, its change, and
-the change of the mean testrun time split by phase, the phase that moved most first.
+testrun time (`run`) and of the queue wait (`wait`). `c` compares instead the testruns
+requested in the last 24h (again: 7d) before now, or the time looked at, with the period before,
+for the group of `g`: counts, error %, testrun and queue p50 / p95, then the change of the mean
+testrun time split by phase, the phase that moved most first (`trmon-tui report --compare`).
 
 **Statistics**: durations per phase (n, min, max, mean, std, p50, p95); move the cursor to a
 phase to see its histogram. Iterations count flash/boot/test attempts per testrun.

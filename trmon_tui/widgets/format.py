@@ -11,9 +11,9 @@ from typing import Any
 
 from rich.text import Text
 
-from trmon_tui.plain import clean, duration, moment
+from trmon_tui.plain import clean, duration
 
-__all__ = ["clean", "duration", "moment", "text", "number"]  # the first three: trmon_tui.plain
+__all__ = ["clean", "duration", "text", "number"]  # clean and duration: trmon_tui.plain
 
 def text(value: Any, style: str = "", limit: int | None = None) -> Text:
     """A literal Text cell for a string from the file."""

@@ -6,8 +6,8 @@ By hour over a window of up to two days, by day over a longer one or the whole h
 switches (the app's toggle_bucket).  A trend of too many buckets (an hourly one over years) is
 refused by the engine with a sentence, which the pane shows instead of rows.
 
-`c` shows instead the comparison of the last 24h, then 7d, with the period before
-(trmon_tui/widgets/comparison.py), and then the trend again.
+`c` (the view's ``compare``) shows instead the last 24h, then 7d, against the period before
+(trmon_tui.widgets.comparison), and back to the trend rows.
 """
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 
 from trmon_tui.model import Snapshot
-from trmon_tui.widgets import comparison, trendbars
 from trmon_tui.widgets import format as fmt
+from trmon_tui.widgets import trendbars
 from trmon_tui.widgets.barchart import empty_chart
+from trmon_tui.widgets.comparison import COLUMNS as COMPARE_COLUMNS
+from trmon_tui.widgets.comparison import compare_rows, headline
 from trmon_tui.widgets.livetable import LiveTable
 from trmon_tui.widgets.pane import Pane
 from trmon_tui.widgets.plotview import PlotView
@@ -51,22 +53,18 @@ class TrendsPane(Pane):
         yield PlotView(id="trend-plot")
         yield TextLine(id="trend-legend")
         yield LiveTable(*COLUMNS, zebra=True, follow_top=True, id="trend-table")
-        yield LiveTable(*comparison.COLUMNS, zebra=True, id="compare-figures",
-                        classes="-hidden")
-        yield LiveTable(*comparison.PHASE_COLUMNS, zebra=True, id="compare-phases",
-                        classes="-hidden")
-        yield TextLine(id="compare-note", classes="-hidden")
+        yield LiveTable(*COMPARE_COLUMNS, zebra=True, id="compare-table", classes="-hidden")
 
     def render_snapshot(self, snapshot: Snapshot) -> None:
         comparing = snapshot.view.compare is not None
-        for name in ("trend-plot", "trend-legend", "trend-table"):
-            self.query_one(f"#{name}").set_class(comparing, "-hidden")
-        for name in ("compare-figures", "compare-phases"):
-            self.query_one(f"#{name}").set_class(not comparing, "-hidden")
+        if comparing and snapshot.comparison is None:
+            return
+        for part in ("#trend-plot", "#trend-legend", "#trend-table"):
+            self.query_one(part).set_class(comparing, "-hidden")
+        self.query_one("#compare-table").set_class(not comparing, "-hidden")
         if comparing:
             self._show_comparison(snapshot)
             return
-        self.query_one("#compare-note").set_class(True, "-hidden")
         if snapshot.trend is None and not snapshot.trend_refused:
             return
         rows, bucket, mono = list(snapshot.trend or ()), snapshot.trend_bucket, self.app.no_color
@@ -82,21 +80,10 @@ class TrendsPane(Pane):
 
 
     def _show_comparison(self, snapshot: Snapshot) -> None:
-        one = (snapshot.comparison or {}).get("all")
-        info, note = self.query_one("#trends-info", TextLine), self.query_one("#compare-note",
-                                                                               TextLine)
-        if one is None:  # the query failed (said in the status bar)
-            return
-        period = snapshot.view.compare
-        following = "7d" if period == "24h" else "the trend"
-        info.show(Text(comparison.title(one, period, snapshot.view.group)
-                       + f" · c: {following}"))
-        self.query_one("#compare-figures", LiveTable).set_rows(comparison.figure_rows(one))
-        rows, missing = comparison.phase_rows(one)
-        self.query_one("#compare-phases", LiveTable).set_rows(rows)
-        note.set_class(not missing, "-hidden")
-        if missing:
-            note.show(Text(missing, style="yellow"))
+        one = snapshot.comparison["all"]  # the view's group's, when it has one (engine)
+        self.query_one("#trends-info", TextLine).show(
+            headline(one, snapshot.view.compare, snapshot.view.group))
+        self.query_one("#compare-table", LiveTable).set_rows(compare_rows(one))
 
 
 def _drawn(row: dict) -> tuple:
@@ -112,5 +99,5 @@ def _info(snapshot: Snapshot, n: int) -> Text:
     if snapshot.trend_refused:
         line.append(fmt.clean(snapshot.trend_refused), style="yellow")
         return line
-    line.append(f"{n:,} {bucket}{'' if n == 1 else 's'}, the newest first in the table")
+    line.append(f"{n:,} {bucket}{'' if n == 1 else 's'}, newest first")
     return line
