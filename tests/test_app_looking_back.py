@@ -264,6 +264,12 @@ async def test_several_files_at_T_are_read_not_live(tmp_path):
         states = [row[1] for row in (app.screen.query_one("#files-table", LiveTable).row_text(i)
                                      for i in range(2))]
         assert states == ["READ", "READ"]
+        # Each file's events and latest event (files screen) are report --at T's: those
+        # received by T, not every row the reader read.
+        for file in app.snapshot.files:
+            want = expected["files"][file.label]
+            assert (file.rows_read, file.rows_total, file.last_event) == \
+                (want["events"], want["events"], want["last_event"])
 
 
 async def test_nothing_is_alerted_while_looking_back(tmp_path):

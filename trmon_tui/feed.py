@@ -306,18 +306,27 @@ class TailLoop:
 
     def _set_states(self) -> None:
         """Take each file's state from its reader; say which ones changed."""
-        files = tuple(FileView(status.state, status.message, int(status.rows_read),
-                                int(status.rows_total), status.file_format, source.label,
-                                source.path, checksums=status.checksums,
-                                last_event=status.last_event if self.tail.at is None
-                                else self.tail.kept_last[index])
-                      for index, (source, status) in enumerate(zip(
-                          self.tail.sources, self.tail.statuses, strict=True)))
+        files = tuple(self._file_view(index) for index in range(len(self.tail.sources)))
         changed = [new for old, new in zip(self._files, files, strict=True)
                    if (old.state, old.message) != (new.state, new.message)]
         self._files, self._file = files, combined(files)
         for file in changed:
             self.post(FileStatusChanged(file, files))
+
+    def _file_view(self, index: int) -> FileView:
+        """File ``index``'s state.  Looking back, once it is read up to then, its events and
+        latest event are those received by then, as report --at counts them (the reader's
+        rows_read counts every row it read, later ones too; while reading, they make the
+        progress bar)."""
+        tail = self.tail
+        source, status = tail.sources[index], tail.statuses[index]
+        read, total, last = int(status.rows_read), int(status.rows_total), status.last_event
+        if tail.at is not None:
+            last = tail.kept_last[index]
+            if read >= total:
+                read = total = tail.kept_events[index]
+        return FileView(status.state, status.message, read, total, status.file_format,
+                        source.label, source.path, checksums=status.checksums, last_event=last)
 
     # ---- snapshots -----------------------------------------------------------------------
     def _shown(self) -> tuple:
