@@ -74,6 +74,11 @@ class Frame:
         values, bounds = self._per_run_grouped(name)
         return values[bounds[g]:bounds[g + 1]]  # a view of the frame's copy: read only
 
+    def release_samples(self) -> None:
+        """Drop the per-run durations ``samples`` keeps (made again if asked for): a caller
+        done with them frees their memory before its next step."""
+        self._per_run.clear()
+
     def _per_run_grouped(self, name: str) -> tuple[np.ndarray, list[int]]:
         """A per-run duration of every window run in grouped() order with the undefined
         (NaN) ones left out, and where each group's start (once per frame: each group's is
