@@ -9,4 +9,11 @@
 - demo.generator: events as EventWriter columns in receive order; `write_static`.
 - demo.live: the farm in real time (`run_live`) and `live_demo`, the temporary file of --demo.
 - demo.live_proc: the subprocess entry point that live_demo starts.
+- demo/config.toml (CONFIG): the sample config file whose failure rules classify the demo's
+  error texts; `--demo` reads it.
 """
+
+from pathlib import Path
+
+CONFIG = Path(__file__).with_name("config.toml")
+"""The demo's config file (DESIGN.md "The config file")."""

@@ -233,3 +233,50 @@ def hourly_profile() -> list[float]:
                 rate = 0.4
             profile.append(rate)
     return profile
+
+# A group outage: every worker host of a device group goes down (the lab rack loses power or its
+# network): the testruns running there fail at once, the group pulls nothing until the hosts are
+# back, its queue piles up meanwhile and drains afterwards.  DESIGN's `starved` group.
+GROUP_OUTAGES_PER_DAY = 0.4
+"""Mean number of group outages a day (farm-wide, the group drawn uniformly)."""
+GROUP_OUTAGE_HOURS = (1.5, 4.0)
+"""How long an outage lasts, uniform (hours)."""
+HOST_DOWN_MESSAGES = (
+    "ConnectionError: worker host {host} unreachable (no heartbeat for 120 s)",
+    "DeviceLostError: device on {host} lost: its worker host powered off",
+)
+"""The error of a testrun running on a group's host when the outage starts."""
+STARVING_GROUP_AT_END = "n950"
+"""The group whose hosts are down when a generated history ends (and when the live demo opens):
+a group without flaky hosts, config faults or the failing host, so the outage stands alone."""
+STARVING_AT_END = (3.0, 2.0)
+"""Its outage started this many hours before the end and lasts this many more: the history ends
+with the group starved (queued testruns, none running, the oldest waiting for over an hour), and
+the live demo at speed 60 shows it for two minutes, then the group recovering."""
+
+
+@dataclass(frozen=True)
+class ConfigFault:
+    """An image configuration that fails at boot with `chance` on some hosts (all: None)."""
+
+    configuration: str
+    hosts: tuple[str, ...] | None
+    chance: float
+    messages: tuple[str, ...]
+    """Its "Type: message" texts; {host} is filled in."""
+
+
+CONFIG_FAULTS: tuple[ConfigFault, ...] = (
+    # An older board revision cannot boot the full image: the host is suspect for ivi-full
+    # (DESIGN's Fisher test) and passes ivi-base like every other host.
+    ConfigFault("ivi-full", ("ivi-worker1",), 0.7, (
+        "BootError: kernel panic on {host}: VFS: unable to mount root fs on unknown-block(179,2)",
+        "BootError: device on {host} stuck in the bootloader: no valid kernel partition",
+    )),
+    # A broken image: every host fails it alike, so no host is suspect but its error % is high.
+    ConfigFault("tablet-ux", None, 0.55, (
+        "ImageError: tablet-ux rootfs failed its signature check",
+        "ImageError: bootloader rejected the image: bad header magic 0x00000000",
+        "ChecksumError: image checksum mismatch after download",
+    )),
+)

@@ -1,7 +1,8 @@
-"""Incidents of the demo farm (the knobs are in demo.farm): failing and flaky worker hosts, bad
-and slow days.  Hangs are per testrun and drawn in demo.model.
+"""Incidents of the demo farm (the knobs are in demo.farm): failing and flaky worker hosts, group
+outages, bad and slow days.  Hangs are per testrun and drawn in demo.model.
 
-A day's plan (its error and test-time factors and the failing-host episodes starting that day)
+A day's plan (its error and test-time factors, the failing-host episodes and outages starting
+that day)
 is drawn from the seed and the UTC day alone, with a random stream of its own, never from the
 model's running generator: a day has the same incidents whether the farm is generated at once,
 block by block or live window by window.
@@ -39,6 +40,15 @@ class Episode:
 
 
 @dataclass(frozen=True)
+class Outage:
+    """Every worker host of group `group` (index) down from `start` to `end` (farm seconds)."""
+
+    group: int
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
 class DayPlan:
     """What is special about one UTC day."""
 
@@ -48,6 +58,8 @@ class DayPlan:
     """Factor on test durations (above 1 on a slow day)."""
     episodes: tuple[Episode, ...]
     """Failing-host episodes starting that day."""
+    outages: tuple[Outage, ...] = ()
+    """Group outages starting that day."""
 
 
 class Incidents:
@@ -56,6 +68,7 @@ class Incidents:
     def __init__(self, seed: int | None, groups: tuple[farm.Group, ...]) -> None:
         self._entropy = np.random.SeedSequence(seed).entropy
         self._devices = [g.devices for g in groups]
+        self._names = [g.name for g in groups]
         self.hosts: list[Host] = []
         for gi, group in enumerate(groups):
             names = [group.host(d)[0] for d in range(group.devices)]
@@ -66,6 +79,8 @@ class Incidents:
         self._days: dict[int, DayPlan] = {}
         self._failing: dict[tuple[int, int], tuple[tuple[int, float, float], ...]] = {}
         self._extra: list[Episode] = []
+        self._outages: dict[tuple[int, int], tuple[tuple[float, float], ...]] = {}
+        self._extra_outages: list[Outage] = []
 
     def _choose_flaky(self, groups: int) -> frozenset[str]:
         """Names of the flaky hosts: each in another group with enough hosts to stand out."""
@@ -104,7 +119,15 @@ class Incidents:
         episodes = tuple(Episode(self.hosts[h], s, e)
                          for h, s, e in zip(hosts.tolist(), starts.tolist(), ends.tolist(),
                                             strict=True))
-        return DayPlan(errors, test, episodes)
+        # Drawn last, so the draws above (and the incidents they make) stay as they were.
+        n = rng.poisson(farm.GROUP_OUTAGES_PER_DAY)
+        groups = rng.integers(len(self._devices), size=n)
+        starts = (day + rng.random(n)) * DAY
+        lo, hi = farm.GROUP_OUTAGE_HOURS
+        ends = starts + (lo + rng.random(n) * (hi - lo)) * farm.HOUR
+        outages = tuple(Outage(g, s, e) for g, s, e in zip(
+            groups.tolist(), starts.tolist(), ends.tolist(), strict=True))
+        return DayPlan(errors, test, episodes, outages)
 
     def day_factors(self, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Error-rate and test-duration factors of the days of these times."""
@@ -132,6 +155,23 @@ class Incidents:
                 for d in e.host.devices)
         return found
 
+    def outages(self, first_day: int, last_day: int) -> list[Outage]:
+        """Every group outage overlapping UTC days first_day..last_day, by start."""
+        longest = int(np.ceil(farm.GROUP_OUTAGE_HOURS[1] * farm.HOUR / DAY))
+        lo, hi = first_day * DAY, (last_day + 1) * DAY
+        found = [o for d in range(first_day - longest, last_day + 1) for o in self.day(d).outages]
+        return sorted((o for o in found + self._extra_outages if o.start < hi and o.end > lo),
+                      key=lambda o: o.start)
+
+    def down(self, group: int, day: int) -> tuple[tuple[float, float], ...]:
+        """(start, end) of the group's outages overlapping UTC day `day`."""
+        key = (group, day)
+        found = self._outages.get(key)
+        if found is None:
+            found = self._outages[key] = tuple(
+                (o.start, o.end) for o in self.outages(day, day) if o.group == group)
+        return found
+
     def flaky_chance(self, group: int) -> list[float]:
         """Per device of the group: the chance that a testrun on it fails (flaky host)."""
         chance = [0.0] * self._devices[group]
@@ -153,3 +193,12 @@ class Incidents:
         before, after = farm.FAILING_HOST_AT_END
         self._extra.append(Episode(host, at - before * farm.HOUR, at + after * farm.HOUR))
         self._failing.clear()
+
+    def starve_a_group_around(self, at: float) -> None:
+        """Add an outage of farm.STARVING_GROUP_AT_END from a while before `at` to a while after
+        (farm.STARVING_AT_END): a history ending at `at` ends with that group starved.  Call it
+        before the model generates testruns (its devices look ahead)."""
+        group = self._names.index(farm.STARVING_GROUP_AT_END)
+        before, after = farm.STARVING_AT_END
+        self._extra_outages.append(Outage(group, at - before * farm.HOUR, at + after * farm.HOUR))
+        self._outages.clear()

@@ -4,7 +4,9 @@ A testrun is requested, posted on its group's queue, pulled by a worker when one
 devices is free (so queues form when requests outpace devices and drain later), flashed and
 booted (with retries), tested and published, or it fails somewhere with an error.  Now and then
 a phase hangs, a worker host fails every flash for hours, a flaky host fails more often than the
-others, a day has a broken or a slow build (demo.incidents).  All random draws come from one
+others, all hosts of a group go down for hours (it starves), a day has a broken or a slow build
+(demo.incidents); a host cannot boot one configuration, and one configuration is a broken image
+on every host (demo.farm.CONFIG_FAULTS).  All random draws come from one
 numpy Generator in a fixed order, and the incidents from the seed and the day, so a seed fixes
 the result.
 
@@ -22,15 +24,19 @@ import numpy as np
 
 from demo import farm
 from demo.arrivals import ArrivalProcess
-from demo.devices import FAILING_HOST, DevicePool
+from demo.devices import CONFIG_FAULT, FAILING_HOST, HOST_DOWN, DevicePool, Tasks
 from demo.incidents import Incidents
 from demo.steps import ERR_FLASH, ERR_INIT, ERR_QUEUE, ERR_TEST, ERROR, StepModel, StepPlan
 from store.schema import CODE
 
 REQUEST, QUEUE_START, QUEUE_END = CODE["request"], CODE["queue_start"], CODE["queue_end"]
 MAX_FLASH, MAX_BOOT = 4, 3
-ORDINARY, FAILED_HOST, HUNG = range(3)
-"""Why a testrun failed, for its message: the group's error rate, a failing host, a hang."""
+ORDINARY, FAILED_HOST, HUNG, FAULT, DOWN = range(5)
+"""Why a testrun failed, for its message: the group's error rate, a failing host, a hang, a
+configuration its host cannot boot, its group's outage."""
+_CAUSE = np.full(5, ORDINARY)
+_CAUSE[[FAILING_HOST, CONFIG_FAULT, HOST_DOWN]] = FAILED_HOST, FAULT, DOWN
+"""The cause of an error, indexed by the device pool's outcome (a flaky host's: ORDINARY)."""
 
 
 @dataclass
@@ -94,14 +100,15 @@ class FarmModel:
         self.rng = np.random.default_rng(seed)
         self.groups = groups
         self.incidents = Incidents(seed, groups)
-        self.pools = [DevicePool(g.devices, functools.partial(self.incidents.failing, gi),
-                                 self.incidents.flaky_chance(gi))
-                      for gi, g in enumerate(groups)]
         self.steps = StepModel(groups)
         self._next_run = 1
         self._next_request = 100_000
         self._hang_at: float | None = None
         self._tables()
+        self.pools = [DevicePool(g.devices, functools.partial(self.incidents.failing, gi),
+                                 self.incidents.flaky_chance(gi), self._faults(gi),
+                                 functools.partial(self.incidents.down, gi))
+                      for gi, g in enumerate(groups)]
         # Share of requests per group in proportion to its capacity, and the overall rate that
         # keeps the farm at TARGET_UTILISATION on average.
         capacity = np.array([g.devices / self._mean_service(g) for g in groups])
@@ -127,6 +134,18 @@ class FarmModel:
         self.lag_p = np.where(lagging, farm.LAG_PROBABILITY[1], farm.LAG_PROBABILITY[0])
         weights = 1.0 / np.arange(1, len(farm.REQUESTORS) + 1) ** farm.REQUESTOR_ZIPF
         self.requestor_p = weights / weights.sum()
+
+    def _faults(self, gi: int) -> list[dict[int, float]]:
+        """Per device of group gi: {configuration index: chance its host fails it at boot}."""
+        group = self.groups[gi]
+        out: list[dict[int, float]] = []
+        for d in range(group.devices):
+            host = group.host(d)[0]
+            out.append({int(self.config_offset[gi]) + group.configurations.index(f.configuration):
+                        f.chance for f in farm.CONFIG_FAULTS
+                        if f.configuration in group.configurations
+                        and (f.hosts is None or host in f.hosts)})
+        return out
 
     @staticmethod
     def _mean_service(g: farm.Group) -> float:
@@ -158,7 +177,7 @@ class FarmModel:
         rng, m = self.rng, len(request_times)
         req = np.asarray(request_times, dtype=float)
         g = rng.choice(len(self.groups), m, p=self.group_p)
-        attrs = self._attributes(req, g)
+        attrs, config = self._attributes(req, g)
         init = _uniform(rng, farm.INIT_RANGE, m)
         pickup = _uniform(rng, farm.PICKUP_RANGE, m) * self.per_group["pickup"][g]
         errors, slow = self.incidents.day_factors(req)  # a bad day, a slow day
@@ -172,18 +191,20 @@ class FarmModel:
         plan = self.steps.plan(rng, g[pulled], kf[pulled], kb[pulled], phase[pulled],
                                hang[pulled], hang_length[pulled], slow[pulled])
         start, device, steps, cause, hang_seconds = self._on_devices(
-            req + init + pickup, g, phase, pulled, plan)
+            req + init + pickup, g, config, phase, pulled, plan)
         events = self._events(req, init, phase, pulled, start, steps)
         hosts = np.full(m, len(self.host_table) - 1)
         hosts[pulled] = self.host_offset[g[pulled]] + device
         emit, received = self._times(events, hosts)
         attrs["hosts"] = self.host_table[hosts]
-        attrs["error"] = self._messages(phase, g, hosts, cause, hang_seconds)
+        attrs["error"] = self._messages(phase, g, config, hosts, cause, hang_seconds)
         self._next_run += m
         return RunBlock(group=g, run=events[0], code=events[1], emit=emit, received=received,
                         **attrs)
 
-    def _attributes(self, req: np.ndarray, g: np.ndarray) -> dict[str, np.ndarray]:
+    def _attributes(self, req: np.ndarray, g: np.ndarray
+                    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """The runs' attributes, and the index of each one's configuration in config_table."""
         rng, m = self.rng, len(req)
         hour = ((req + self.phase) // farm.HOUR) % 24
         night = (hour < 6)[:, None]
@@ -198,13 +219,15 @@ class FarmModel:
             "testrun_id": _zfill_ids("tr-", self._next_run + np.arange(m), 7),
             "queue": queue, "configuration": self.config_table[config],
             "requestor": requestor, "request_id": _zfill_ids("req-", numbers, 8),
-        }
+        }, config
 
     def trouble_at(self, at: float) -> None:
-        """Make a history ending at `at` end in trouble: a host failing for hours and testruns
-        hanging in their test (farm.FAILING_HOST_AT_END, farm.HANGING_AT_END), so an operator's
-        panes have something at once.  Call it before generating the testruns before `at`."""
+        """Make a history ending at `at` end in trouble: a host failing for hours, testruns
+        hanging in their test and a group whose hosts are down (farm.FAILING_HOST_AT_END,
+        farm.HANGING_AT_END, farm.STARVING_AT_END), so an operator's panes have something at
+        once.  Call it before generating the testruns before `at`."""
         self.incidents.fail_a_host_around(at)
+        self.incidents.starve_a_group_around(at)
         self._hang_at = at
 
     def _hangs(self, phase, req, g) -> tuple[np.ndarray, np.ndarray]:
@@ -225,36 +248,41 @@ class FarmModel:
             hang[first], length[first] = ERR_TEST, farm.HANG_LENGTH[1]
         return hang, length
 
-    def _on_devices(self, ready, g, phase, pulled, plan: StepPlan):
+    def _on_devices(self, ready, g, config, phase, pulled, plan: StepPlan):
         """Pull each pulled run (index `pulled`) when ready and a device is free, and run its
         steps there, cut short where its host fails (its `phase` becomes that of the error).
         Returns start and device per pulled run, the steps, and per run the cause of its
         error (for the message) and its hang's seconds."""
         flaky_boot = self.rng.random(len(pulled)) < 0.5  # where a flaky host fails: flash, boot
         luck = self.rng.random(len(pulled))               # whether it does
-        start, device, outcome = self._queue(ready[pulled], g[pulled], plan, flaky_boot, luck)
-        steps, cut, cut_phase = plan.finish(outcome, flaky_boot)
+        fault_luck = self.rng.random(len(pulled))         # whether a config fault fails it
+        planned, at_flash, at_flaky, at_boot = plan.services(flaky_boot)
+        tasks = Tasks(ready[pulled], planned, at_flash, at_flaky, at_boot, luck, fault_luck,
+                      config[pulled])
+        start, device, outcome, cut_at = self._queue(tasks, g[pulled])
+        steps, cut, cut_phase = plan.finish(outcome, flaky_boot, cut_at)
         phase[pulled[cut]] = cut_phase[cut]
         cause = np.full(len(g), ORDINARY)
-        cause[pulled] = np.where(cut, np.where(outcome == FAILING_HOST, FAILED_HOST, ORDINARY),
+        cause[pulled] = np.where(cut, _CAUSE[outcome],
                                  np.where(plan.failing & (plan.hang > 0), HUNG, ORDINARY))
         hang_seconds = np.zeros(len(g))
         hang_seconds[pulled] = plan.hang
         return start, device, steps, cause, hang_seconds
 
-    def _queue(self, ready, g, plan: StepPlan, flaky_boot, luck):
-        """When each pulled run leaves its group's queue, on which device, and whether a failing
-        or flaky host cut it short there (demo.devices outcome)."""
-        start = np.empty(len(ready))
-        device = np.empty(len(ready), dtype=np.int64)
-        outcome = np.empty(len(ready), dtype=np.int8)
-        service, at_flash, at_flaky = plan.services(flaky_boot)
+    def _queue(self, tasks: Tasks, g):
+        """When each pulled run leaves its group's queue, on which device, whether a failing,
+        flaky or down host or a config fault cut it short there (demo.devices outcome), and
+        when an outage did."""
+        n = len(g)
+        start, cut_at = np.empty(n), np.empty(n)
+        device = np.empty(n, dtype=np.int64)
+        outcome = np.empty(n, dtype=np.int8)
         for gi, pool in enumerate(self.pools):
             idx = np.flatnonzero(g == gi)
-            idx = idx[np.argsort(ready[idx], kind="stable")]
-            start[idx], device[idx], outcome[idx] = pool.serve(
-                ready[idx], service[idx], at_flash[idx], at_flaky[idx], luck[idx])
-        return start, device, outcome
+            idx = idx[np.argsort(tasks.ready[idx], kind="stable")]
+            mine = Tasks(**{k: v[idx] for k, v in vars(tasks).items()})
+            start[idx], device[idx], outcome[idx], cut_at[idx] = pool.serve(mine)
+        return start, device, outcome, cut_at
 
     def _events(self, req, init, phase, pulled, start, steps):
         """(run, code, time, lagged) of all events, grouped by run and in time order per run."""
@@ -295,24 +323,33 @@ class FarmModel:
         received = np.round(emit + jitter + np.where(lagged, lag[run], 0.0), 3)
         return emit, received
 
-    def _messages(self, phase, g, hosts, cause, hang_seconds):
-        """The "Type: message" of each failed run ("" for the others); `hosts` indexes the
-        model's host table."""
+    def _messages(self, phase, g, config, hosts, cause, hang_seconds):
+        """The "Type: message" of each failed run ("" for the others); `config` indexes the
+        model's config table, `hosts` its host table."""
         messages = np.full(len(phase), "", dtype=object)
         pick = self.rng.random(len(phase))
         failed = np.flatnonzero(phase >= 0)
         names, groups = self.host_names, self.group_names.tolist()
+        configs = self.config_table.tolist()
         texts = []
-        for ph, why, host, gi, seconds, chance in zip(
-                *(a[failed].tolist() for a in (phase, cause, hosts, g, hang_seconds, pick)),
-                strict=True):
+        for ph, why, c, host, gi, seconds, chance in zip(
+                *(a[failed].tolist() for a in (phase, cause, config, hosts, g, hang_seconds,
+                                               pick)), strict=True):
             name = farm.ERROR_PHASES[ph]
             if why == HUNG:
                 text = farm.HANG_MESSAGES[name]
             else:
                 options = (farm.FAILING_HOST_MESSAGES if why == FAILED_HOST
+                           else farm.HOST_DOWN_MESSAGES if why == DOWN
+                           else self._fault_messages(configs[c], names[host]) if why == FAULT
                            else farm.ERROR_MESSAGES[name])
                 text = options[int(chance * len(options))]
             texts.append(text.format(host=names[host], group=groups[gi], seconds=f"{seconds:.0f}"))
         messages[failed] = texts
         return messages.astype(str)
+
+    @staticmethod
+    def _fault_messages(configuration: str, host: str) -> tuple[str, ...]:
+        """The messages of the config fault that failed this configuration on this host."""
+        return next(f.messages for f in farm.CONFIG_FAULTS if f.configuration == configuration
+                    and (f.hosts is None or host in f.hosts))

@@ -2,8 +2,9 @@
 hangs, and where each testrun stops (at its error, or after publishing).
 
 `StepModel.plan` draws every step a testrun would take; the device pool (demo.devices) then
-decides, run by run, whether a failing or flaky host cuts it short at flash or boot, and
-`StepPlan.finish` keeps each testrun's steps up to where it stops.
+decides, run by run, whether a failing or flaky host cuts it short at flash or boot, a host that
+cannot boot its configuration at boot, or an outage anywhere, and `StepPlan.finish` keeps each
+testrun's steps up to where it stops.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from demo import farm
-from demo.devices import FAILING_HOST, PLANNED
+from demo.devices import CONFIG_FAULT, FLAKY_HOST, HOST_DOWN, PLANNED
 from store.schema import CODE
 
 FLASH_START, BOOT_START, TEST_START = CODE["flash_start"], CODE["boot_start"], CODE["test_start"]
@@ -45,33 +46,44 @@ class StepPlan:
         at = self.first + stop
         return self.before[at] + np.where(error, self.frac[at], 1.0) * dur[at]
 
-    def services(self, flaky_boot: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Device time of each testrun as planned, on a failing host (its last flash fails), and
-        on a flaky one (its last flash, or with `flaky_boot` its last boot, fails)."""
+    def services(self, flaky_boot: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Device time of each testrun as planned, on a failing host (its last flash fails), on
+        a flaky one (its last flash, or with `flaky_boot` its last boot, fails) and on a host
+        that cannot boot its configuration (its last boot fails)."""
         planned = self._end(self.stop, self.failing, self.dur)
         at_flash = self._end(self.flash_stop, True, self.plain)
         # A testrun planned to fail at flash fails there first, even on a flaky host.
         at_boot = np.where(self.stop < self.boot_stop, planned,
                            self._end(self.boot_stop, True, self.plain))
-        return planned, at_flash, np.where(flaky_boot, at_boot, at_flash)
+        return planned, at_flash, np.where(flaky_boot, at_boot, at_flash), at_boot
 
-    def finish(self, outcome: np.ndarray, flaky_boot: np.ndarray
+    def finish(self, outcome: np.ndarray, flaky_boot: np.ndarray, cut_at: np.ndarray
                ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray, np.ndarray]:
-        """(run, code, offset from the pull) of the steps kept, and per run whether a host
-        failure cut it short (`cut`) and at which phase (ERR_FLASH or ERR_BOOT)."""
-        at_boot = (outcome != FAILING_HOST) & flaky_boot
+        """(run, code, offset from the pull) of the steps kept, and per run whether its host cut
+        it short (`cut`) and in which phase (ERR_*).  `cut_at`: device time at which an outage
+        cut a HOST_DOWN testrun short (its error replaces the step it was in)."""
+        at_boot = ((outcome == FLAKY_HOST) & flaky_boot) | (outcome == CONFIG_FAULT)
         forced_stop = np.where(at_boot, self.boot_stop, self.flash_stop)
+        run, p = self.run, self.p
+        ends = self.before + self.dur
+        down = outcome[run] == HOST_DOWN
+        # Where an outage cuts: the first step not ended by then.
+        forced_stop = np.where(outcome == HOST_DOWN, np.bincount(
+            run[down & (ends < cut_at[run])], minlength=len(outcome)), forced_stop)
         cut = (outcome != PLANNED) & (forced_stop <= self.stop)
         stop = np.where(cut, forced_stop, self.stop)
         error = self.failing | cut
-        run, p = self.run, self.p
         broken = (p == stop[run]) & error[run]
-        last = np.where(broken, self.frac * np.where(cut[run], self.plain, self.dur), self.dur)
+        last = np.where(broken, np.where(
+            down, cut_at[run] - self.before,
+            self.frac * np.where(cut[run], self.plain, self.dur)), self.dur)
         keep = p <= stop[run]
         code = np.where(broken, ERROR, self.code)
-        return ((run[keep], code[keep], (self.before + last)[keep]), cut,
-                np.where(at_boot, ERR_BOOT, ERR_FLASH))
-
+        phase = np.select([stop <= self.flash_stop, stop <= self.boot_stop,
+                           stop <= self.boot_stop + 2], [ERR_FLASH, ERR_BOOT, ERR_TEST],
+                          ERR_PUBLISH)
+        return (run[keep], code[keep], (self.before + last)[keep]), cut, phase
 
 class StepModel:
     """Step durations of the groups of a farm (demo.farm.STEP_RANGE scaled per group)."""

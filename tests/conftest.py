@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import queue
 import random
 import signal
@@ -20,11 +21,29 @@ import threading
 import time
 
 import numpy as np
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from store.stats import StatsEngine
 from store.writer import EventWriter
 from trmon_tui.commands.report import read_file
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_operator_config(tmp_path_factory):
+    """No test reads the developer's own ~/.config/trmon-tui/config.toml, $TRMON_CONFIG or
+    $TRMON_FILE (subprocesses inherit this environment): HOME is an empty directory."""
+    saved = {name: os.environ.get(name) for name in ("HOME", "TRMON_CONFIG", "TRMON_FILE")}
+    os.environ["HOME"] = str(tmp_path_factory.mktemp("home"))
+    os.environ.pop("TRMON_CONFIG", None)
+    os.environ.pop("TRMON_FILE", None)
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
 
 # The monitor's farm and the Pilot helpers (the app's tests and snapshots).
 

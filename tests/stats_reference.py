@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from fractions import Fraction
 
 import numpy as np
@@ -53,7 +54,8 @@ def to_batches(events: list[dict], cuts: list[int] = ()) -> list[Batch]:
                 new_names.append(name)
             ev_rows.append((runs[tid], names[name], e["emit"], e["received"]))
             if name == "request":
-                req_rows.append((runs[tid], row, sid("q", fresh), sid("c", fresh),
+                req_rows.append((runs[tid], row, sid("q", fresh),
+                                 sid(e.get("configuration", ""), fresh),
                                  sid(e.get("requestor", ""), fresh),
                                  sid(e.get("hosts", ""), fresh), b""))
             if name == "error":
@@ -106,6 +108,8 @@ class RefRun:
         self.closed = {"flash": [], "boot": [], "test": []}
         self.orphans = 0
         self.requestor = None
+        self.configuration = None
+        self.error_text = None
         self.n = 0
         self.hosts: list[str] = []
         self.rows: dict[str, list[int]] = {}
@@ -146,8 +150,11 @@ def reference_runs(events: list[dict], clock: str = "received") -> dict[str, Ref
         run.rows.setdefault(name, []).append(row)
         if name in KNOWN:
             run.last_known = (name, t)
+        if name == "error" and run.error_text is None:
+            run.error_text = e.get("error", "")
         if name == "request" and run.requestor is None:
             run.requestor = e.get("requestor", "")
+            run.configuration = e.get("configuration", "")
             hosts = e.get("hosts") or []  # JSON text (as in the file) or the list itself
             for host, _instance in json.loads(hosts) if isinstance(hosts, str) else hosts:
                 if host not in run.hosts:
@@ -254,14 +261,14 @@ def reference_insight(events: list[dict], clock: str = "received", since: float 
     for g, rs in sorted(by_group.items()):
         late = _ref_overdue(rs, now, min_samples)
         late_of_all += late
-        out["groups"][g] = _ref_insight(rs, late, bucket)
-    out["all"] = _ref_insight(runs, late_of_all, bucket)
+        out["groups"][g] = _ref_insight(rs, late, bucket, now)
+    out["all"] = _ref_insight(runs, late_of_all, bucket, now)
     return out
 
 
-def _ref_insight(runs: list[RefRun], late: list, bucket: float | None) -> dict:
+def _ref_insight(runs: list[RefRun], late: list, bucket: float | None, now: float) -> dict:
     late.sort(key=lambda item: (-item[0], item[1]))  # largest elapsed / p95 first, file order
-    out = {"hosts": _ref_hosts(runs), "overdue": [entry for _, _, entry in late]}
+    out = {"hosts": _ref_hosts(runs, now), "overdue": [entry for _, _, entry in late]}
     if bucket is not None:
         out["trend"] = _ref_trend(runs, bucket)
     return out
@@ -273,7 +280,7 @@ def ended_at(r: RefRun) -> tuple[float, int]:
     return r.times[name][0], r.rows[name][0]
 
 
-def _ref_hosts(runs: list[RefRun]) -> dict:
+def _ref_hosts(runs: list[RefRun], now: float) -> dict:
     statuses = [r.status for r in runs]
     all_finished, all_errors = statuses.count("finished"), statuses.count("error")
     per_host: dict[str, list[RefRun]] = {}
@@ -310,6 +317,7 @@ def _ref_hosts(runs: list[RefRun]) -> dict:
             "streak": streak,
             "last_ok": max((ended_at(r)[0] for r in finished), default=None),
             "health": health,
+            **_ref_busy(rs, now),
         }
     return out
 
@@ -396,3 +404,124 @@ def same(got, want, path="") -> None:
         assert math.isclose(got, want, rel_tol=1e-12, abs_tol=1e-9), (path, got, want)
     else:
         assert got == want, (path, got, want)
+
+
+# DESIGN.md "Why it waits, and why it fails", straight from its words.
+
+def occupied(r: RefRun, now: float) -> tuple[float, float] | None:
+    """The interval a testrun occupies its hosts: from its first queue_end until it ends
+    (first error, else first publish) or, ongoing, until now; None without a queue_end."""
+    if r.first("queue_end") is None:
+        return None
+    if r.status == "error":
+        end = r.first("error")
+    elif r.status == "finished":
+        end = r.first("publish")
+    else:
+        end = now
+    return r.first("queue_end"), end
+
+
+def _ref_busy(runs: list[RefRun], now: float) -> dict:
+    """busy, busy_1h, busy_24h of a host whose testruns (of one SUMMARY) are ``runs``."""
+    out = {"busy": any(r.status == "ongoing" for r in runs)}
+    for name, width in (("busy_1h", 3600.0), ("busy_24h", 86400.0)):
+        clipped = []
+        for r in runs:
+            span = occupied(r, now)
+            if span is not None:
+                a, b = max(span[0], now - width), min(span[1], now)
+                if b > a:
+                    clipped.append((a, b))
+        covered, reach = 0.0, -math.inf  # merge the sorted intervals, add up the union
+        for a, b in sorted(clipped):
+            if b > reach:
+                covered += b - max(a, reach)
+                reach = b
+        out[name] = covered / width
+    return out
+
+
+def _oldest_wait(runs: list[RefRun], now: float) -> float | None:
+    """The extension oldest_queued_wait: now - first queue_start (else request) of the
+    queued testrun that has waited longest."""
+    waits = [now - (r.first("queue_start") if r.first("queue_start") is not None
+                    else r.first("request"))
+             for r in runs if r.status == "queued"
+             and (r.first("queue_start") is not None or r.first("request") is not None)]
+    return max(waits) if waits else None
+
+
+def fisher_p(a: int, n: int, K: int, N: int) -> Fraction:
+    """DESIGN's p = sum over x >= a of C(K, x) C(N - K, n - x) / C(N, n), as a Fraction."""
+    return sum((Fraction(math.comb(K, x) * math.comb(N - K, n - x), math.comb(N, n))
+                for x in range(a, n + 1)), Fraction(0))
+
+
+def reference_why(events: list[dict], clock: str = "received", since: float | None = None,
+                  now: float = 0.0, rules: list[tuple[str, str]] = ()) -> dict:
+    """Per SUMMARY: "hosts_total", "hosts_busy", "starved", "failures" ("all" also
+    "starved_groups"); ``rules`` = [(match, category), ...] of the config file."""
+    runs = list(reference_runs(events, clock).values())
+    by_group: dict[str, list[RefRun]] = {r.group: [] for r in runs}
+    if since is not None:
+        runs = [r for r in runs if r.first("request") is not None and r.first("request") >= since]
+    for r in runs:
+        by_group[r.group].append(r)
+    out = {"groups": {g: _ref_why(rs, now, rules) for g, rs in sorted(by_group.items())}}
+    out["all"] = _ref_why(runs, now, rules)
+    starved = [g for g, part in out["groups"].items() if part["starved"]]
+    out["all"]["starved"] = bool(starved)
+    out["all"]["starved_groups"] = starved
+    return out
+
+
+def _ref_why(runs: list[RefRun], now: float, rules) -> dict:
+    hosts = {h for r in runs for h in r.hosts}
+    busy = {h for r in runs if r.status == "ongoing" for h in r.hosts}
+    queued = sum(r.status == "queued" for r in runs)
+    ongoing = sum(r.status == "ongoing" for r in runs)
+    wait = _oldest_wait(runs, now)
+    out = {"hosts_total": len(hosts), "hosts_busy": len(busy),
+           "starved": queued > 0 and ongoing == 0 and wait is not None and wait > 600}
+    categories = {}
+    for _, category in rules:
+        categories.setdefault(category, 0)
+    categories.setdefault("infra", 0)
+    categories.setdefault("test", 0)
+    types: dict[str, list[RefRun]] = {}
+    for r in runs:
+        if r.status != "error":
+            continue
+        text = r.error_text or ""
+        category = next((c for match, c in rules if re.search(match, text)), None)
+        if category is None:
+            tested = any(row < r.rows["error"][0] for row in r.rows.get("test_start", []))
+            category = "test" if tested else "infra"
+        categories[category] += 1
+        kind = text.split(":", 1)[0].strip() or "(no message)"
+        types.setdefault(kind, []).append(r)
+    type_rows = [{"type": kind, "testruns": len(rs), "hosts": len({h for r in rs for h in r.hosts}),
+                  "last": max(r.first("error") for r in rs)} for kind, rs in types.items()]
+    type_rows.sort(key=lambda row: (-row["testruns"], row["type"]))
+    configs: dict[str, list[RefRun]] = {}
+    for r in runs:
+        if r.status in ("finished", "error"):
+            configs.setdefault(r.configuration or "(none)", []).append(r)
+    config_rows = []
+    for name, rs in configs.items():
+        N, K = len(rs), sum(r.status == "error" for r in rs)
+        suspects = []
+        for host in sorted({h for r in rs for h in r.hosts}):
+            mine = [r for r in rs if host in r.hosts]
+            n, a = len(mine), sum(r.status == "error" for r in mine)
+            p = fisher_p(a, n, K, N)
+            if a >= 3 and p < Fraction(1, 100):
+                suspects.append({"host": host, "ended": n, "errors": a, "p": float(p)})
+        suspects.sort(key=lambda s: (s["p"], s["host"]))
+        config_rows.append({"configuration": name, "ended": N, "errors": K,
+                            "error_pct": 100.0 * K / N, "suspect_hosts": suspects})
+    config_rows.sort(key=lambda row: (-row["error_pct"], row["configuration"]))
+    out["failures"] = {"categories": categories, "types": type_rows,
+                       "configurations": config_rows}
+    return out

@@ -135,17 +135,19 @@ async def test_hosts_pane_lists_bad_first_with_the_engines_figures(insight):
         shown = rows(app, "#hosts-table")
         for row, host in zip(shown, expected, strict=True):
             late = host["last_ok"]
-            assert row[:7] == [
+            assert row[:10] == [
                 {"bad": "✗ bad", "suspect": "! suspect", "good": "✓ good"}[host["health"]],
                 host["host"].replace("\x1b", "\\x1b"), str(host["streak"]),
                 f"{host['errors']}/{host['testruns']}",
                 "–" if host["error_pct"] is None else f"{host['error_pct']:.1f}",
-                str(host["infra_errors"]),
+                str(host["infra_errors"]), "busy" if host["busy"] else "idle",
+                f"{100 * host['busy_1h']:.0f}", f"{100 * host['busy_24h']:.0f}",
                 "never" if late is None else hosts_widget.ago(late, NOW)]
         by_host = {row[1]: row for row in shown}
         assert by_host["bad-1"][2:6] == ["4", "4/5", "80.0", "4"]
         assert by_host["flaky-1"][2:6] == ["0", "4/8", "50.0", "0"]
-        assert by_host["good-2"][7] == "tr-late flash"  # what it runs now
+        assert by_host["good-2"][10] == "tr-late flash"  # what it runs now
+        assert by_host["good-2"][6:8] == ["busy", "100"]  # tr-late since 4 h, still in flash
         assert "[red]x" in by_host and "esc\\x1b[2Jape" in by_host  # literal, escaped
         assert "1 bad" in text_of(app, "#hosts-info") and "1 suspect" in text_of(app, "#hosts-info")
 

@@ -2,24 +2,28 @@
 
 Phase durations are recomputed here from the raw rows (DESIGN.md's definitions), independently
 of store.stats, and compared with the ranges of demo.farm within tolerances.  The incidents
-(failing and flaky hosts, hangs, bad and slow days) are found in the rows the same way; the
-ranges and rates of ordinary testruns leave out the ones the farm's incidents touched.
+(failing and flaky hosts, group outages, config faults, hangs, bad and slow days) are found in
+the rows the same way; the ranges and rates of ordinary testruns leave out the ones the farm's
+incidents touched.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 import signal
 import subprocess
 import sys
 import threading
 import time
+import tomllib
 
 import numpy as np
 import pytest
 import tables
 
+import demo
 from demo import farm, generator, live
 from demo.incidents import DAY, Incidents
 from store.schema import CODE, TABLES
@@ -56,8 +60,12 @@ def runs(farm_file):
 
 @pytest.fixture(scope="module")
 def incidents():
-    """The incidents of the seed's farm: days and failing hosts depend on the seed alone."""
-    return Incidents(SEED, farm.GROUPS)
+    """The incidents of the seed's farm: days, failing hosts and outages depend on the seed
+    alone, and those at its end on where it ends (FarmModel.trouble_at)."""
+    found = Incidents(SEED, farm.GROUPS)
+    found.fail_a_host_around(generator.FIXED_END)
+    found.starve_a_group_around(generator.FIXED_END)
+    return found
 
 
 def derive(data) -> dict:
@@ -88,7 +96,11 @@ def derive(data) -> dict:
     host, message = np.full(n, "", dtype=object), np.full(n, "", dtype=object)
     req, errors = data["requests"], data["errors"]
     host[req["run"]] = [json.loads(h)[0][0] if h else "" for h in text[req["hosts"]]]
+    config = np.full(n, "", dtype=object)
+    config[req["run"]] = text[req["configuration"]]
     message[errors["run"]] = text[errors["message"]]
+    error_emit = np.full(n, np.nan)
+    error_emit[errors["run"]] = ev["emit"][errors["event_row"]]
     firsts = {name: first(name) for name in ("request", "queue_start", "queue_end", "publish",
                                              "error")}
     requested = np.full(n, np.nan)  # emit: the model's clock, which picks the day's incidents
@@ -103,7 +115,9 @@ def derive(data) -> dict:
         "before_error": last_before_error,
         "requested": requested,
         "host": host,
+        "config": config,
         "message": message,
+        "error_emit": error_emit,
         "failed": failed,
         "ended": failed | ~np.isnan(firsts["publish"]),
         "end": np.where(failed, firsts["error"], firsts["publish"]),
@@ -200,14 +214,49 @@ def test_retries_give_extra_iterations(runs, phase):
     assert (starts > 1).sum() > 0.05 * len(starts)
 
 
-def test_errors_in_every_phase_with_type_and_message(farm_file, runs):
+def test_errors_in_every_phase_with_type_and_message(farm_file, runs, incidents):
     errors = farm_file["errors"]
     messages = farm_file["text"][errors["message"]]
     assert all(re.fullmatch(r"[A-Z][A-Za-z]+: \S.*", m) for m in messages)
-    before = {int(c) for c in runs["before_error"][errors["run"]]}
+    down = running_at_outages(runs, incidents)
+    planned = errors["run"][~down[errors["run"]]]
+    before = {int(c) for c in runs["before_error"][planned]}
     # request (init), queue_start (queue), *_start (flash/boot/test), test_end (publish)
     assert before == {CODE[n] for n in ("request", "queue_start", "flash_start", "boot_start",
                                          "test_start", "test_end")}
+    # An outage cuts the testruns running then short where they are, even between two phases.
+    starts = [o.start for o in outages_in(runs, incidents)]
+    cut = np.flatnonzero(np.isin(np.round(runs["error_emit"], 3), np.round(starts, 3)))
+    assert len(cut) >= 2 * len(starts) and (down[cut]).all()
+    assert {int(c) for c in runs["before_error"][cut]} - before
+    assert {m.split(":")[0] for m in runs["message"][cut]} == {"ConnectionError",
+                                                               "DeviceLostError"}
+
+
+def running_at_outages(runs, incidents):
+    """Testruns of an outage's group pulled before its end that ended after its start: those it
+    cut short (and a few that had ended just before it, received late)."""
+    touched = np.zeros(len(runs["host"]), dtype=bool)
+    pulled, end = runs["first"]["queue_end"], runs["end"]
+    for o in outages_in(runs, incidents):
+        touched |= ((runs["group"] == farm.GROUPS[o.group].name) & (pulled < o.end)
+                    & (end >= o.start))
+    return touched
+
+
+def outages_in(runs, incidents):
+    days = runs["requested"] // DAY
+    return incidents.outages(int(np.nanmin(days)), int(np.nanmax(days)) + 1)
+
+
+def with_config_fault(runs):
+    """Testruns of a configuration on a host that fails it (demo.farm.CONFIG_FAULTS)."""
+    touched = np.zeros(len(runs["host"]), dtype=bool)
+    for fault in farm.CONFIG_FAULTS:
+        on_host = (np.isin(runs["host"], fault.hosts) if fault.hosts is not None
+                   else runs["host"] != "")
+        touched |= (runs["config"] == fault.configuration) & on_host
+    return touched
 
 
 def touched_by_incidents(runs, incidents):
@@ -215,6 +264,7 @@ def touched_by_incidents(runs, incidents):
     about when) it was failing."""
     touched = incidents.day_factors(runs["requested"])[0] != 1.0
     touched |= np.isin(runs["host"], list(incidents.flaky))
+    touched |= running_at_outages(runs, incidents) | with_config_fault(runs)
     pulled, days = runs["first"]["queue_end"], runs["requested"] // DAY
     for e in incidents.episodes(int(days.min()), int(days.max()) + 1):
         touched |= ((runs["host"] == e.host.name) & (pulled >= e.start - farm.HOUR)
@@ -288,8 +338,10 @@ def test_some_testruns_hang_far_beyond_their_groups_p95(runs, phase):
     assert max(worst) > 3
 
 
-def test_days_differ(runs):
-    ended, failed = runs["ended"], runs["failed"]
+def test_days_differ(runs, incidents):
+    # A bad day's build multiplies the groups' error rates, not the faults of a configuration.
+    ended = runs["ended"] & ~with_config_fault(runs) & ~running_at_outages(runs, incidents)
+    failed = runs["failed"]
     day = (runs["requested"] // DAY).astype(np.int64)
     took = runs["first"]["publish"] - runs["first"]["request"]
     days = [d for d in np.unique(day) if (ended & (day == d)).sum() >= 200]  # whole days
@@ -451,10 +503,150 @@ def test_a_history_ends_with_a_bad_host_and_a_hang(farm_file):
     assert_a_bad_host_and_a_hang(farm_file, generator.FIXED_END)
 
 
-def test_the_live_demo_opens_with_a_bad_host_and_a_hang(tmp_path):
+def test_the_live_demo_opens_with_a_bad_host_a_hang_and_a_starved_group(tmp_path):
     """The history that --demo writes before going live has them too: the panes have something
     from the first second."""
     path, origin, stop = tmp_path / "live.h5", generator.FIXED_END, threading.Event()
     live.run_live(str(path), speed=60.0, seed=3, history=live.DEFAULT_HISTORY, stop=stop,
                   origin=origin, on_ready=lambda _events: stop.set())
-    assert_a_bad_host_and_a_hang(read_file(path), origin)
+    data = read_file(path)
+    assert_a_bad_host_and_a_hang(data, origin)
+    assert_a_starved_group(data, origin)
+
+
+# ------------------------------------------------ why it waits and why it fails (DESIGN.md)
+
+def states_at(runs, group, t):
+    """(queued, ongoing, oldest queued wait) of a group's testruns by what was received at t
+    (DESIGN's statuses; the wait since the first queue_start, else the request)."""
+    first = runs["first"]
+    mine = (runs["group"] == group) & (first["request"] <= t)
+    ended = (first["error"] <= t) | (first["publish"] <= t)
+    pulled = first["queue_end"] <= t
+    queued, ongoing = mine & ~ended & ~pulled, mine & ~ended & pulled
+    since = np.where(first["queue_start"] <= t, first["queue_start"], first["request"])
+    wait = float((t - since[queued]).max()) if queued.any() else 0.0
+    return int(queued.sum()), int(ongoing.sum()), wait
+
+
+def starved(runs, group, t):
+    queued, ongoing, wait = states_at(runs, group, t)
+    return queued > 0 and ongoing == 0 and wait > 600
+
+
+def test_outages_starve_their_group_then_it_recovers(runs, incidents):
+    """While its hosts are down a group pulls nothing and runs nothing, its queue grows; once
+    they are back it pulls what waited at once."""
+    history = (np.nanmin(runs["first"]["request"]) + DAY, generator.FIXED_END)
+    inside = [o for o in outages_in(runs, incidents)
+              if history[0] < o.start and o.end < history[1]]
+    assert len(inside) >= 5
+    late = farm.LAG_MAX + JITTER  # a lagging worker's events arrive up to this late
+    starving = 0
+    for o in inside:
+        name = farm.GROUPS[o.group].name
+        pulled = runs["first"]["queue_end"][runs["group"] == name]
+        assert not ((pulled >= o.start + late) & (pulled < o.end)).any(), o
+        queued, ongoing, _ = states_at(runs, name, o.end - 1)
+        assert ongoing == 0, o
+        starving += starved(runs, name, o.end - 1)
+        if queued:
+            assert pulled[pulled >= o.end].min() <= o.end + late, o
+            assert not starved(runs, name, o.end + late + 1), o
+    assert starving >= 0.6 * len(inside)
+
+
+def assert_a_starved_group(data, now):
+    """The group of farm.STARVING_GROUP_AT_END starves at `now`: testruns queued for over an
+    hour, none running."""
+    runs = derive(data)
+    queued, ongoing, wait = states_at(runs, farm.STARVING_GROUP_AT_END, now)
+    assert queued >= 2 and ongoing == 0 and wait > farm.HOUR
+    others = [g.name for g in farm.GROUPS if g.name != farm.STARVING_GROUP_AT_END]
+    assert not any(starved(runs, g, now) for g in others)
+
+
+def test_a_history_ends_with_a_starved_group(farm_file):
+    assert_a_starved_group(farm_file, generator.FIXED_END)
+
+
+def fisher_p(a, n, k, total):
+    """DESIGN's one-sided Fisher exact test: the chance of `a` or more errors among `n` of
+    `total` ended testruns of which `k` are errors."""
+    return sum(math.comb(k, x) * math.comb(total - k, n - x)
+               for x in range(a, min(k, n) + 1)) / math.comb(total, n)
+
+
+def per_host(runs, config):
+    """{host: (errors, ended)} on a configuration, and its (errors, ended) over all hosts."""
+    on = runs["ended"] & (runs["config"] == config) & (runs["host"] != "")
+    hosts = {h: (int(runs["failed"][on & (runs["host"] == h)].sum()),
+                 int((on & (runs["host"] == h)).sum())) for h in np.unique(runs["host"][on])}
+    return hosts, (int(runs["failed"][on].sum()), int(on.sum()))
+
+
+def suspects(runs, config):
+    """{host: p} of the hosts suspect for a configuration (3+ errors, p < 0.01)."""
+    hosts, (k, total) = per_host(runs, config)
+    found = {h: fisher_p(a, n, k, total) for h, (a, n) in hosts.items() if a >= 3}
+    return {h: p for h, p in found.items() if p < 0.01}
+
+
+def test_a_host_breaks_one_configuration_and_passes_the_others(runs):
+    fault = next(f for f in farm.CONFIG_FAULTS if f.hosts)
+    (host,) = fault.hosts
+    assert set(suspects(runs, fault.configuration)) == {host}
+    group = next(g for g in farm.GROUPS if fault.configuration in g.configurations)
+    for config in set(group.configurations) - {fault.configuration}:
+        assert host not in suspects(runs, config), config
+        hosts, _ = per_host(runs, config)
+        others = [a / n for h, (a, n) in hosts.items() if h != host]
+        assert hosts[host][0] / hosts[host][1] < 2 * max(others), config
+
+
+def test_a_broken_image_fails_on_every_host(runs):
+    fault = next(f for f in farm.CONFIG_FAULTS if f.hosts is None)
+    hosts, (k, total) = per_host(runs, fault.configuration)
+    group = next(g for g in farm.GROUPS if fault.configuration in g.configurations)
+    assert set(hosts) == {group.host(d)[0] for d in range(group.devices)}
+    assert all(a / n > 0.3 for a, n in hosts.values())
+    assert suspects(runs, fault.configuration) == {}
+    pct = {c: 100 * sum(per_host(runs, c)[1][:1]) / per_host(runs, c)[1][1]
+           for c in np.unique(runs["config"][runs["ended"]])}
+    assert max(pct, key=pct.get) == fault.configuration and pct[fault.configuration] > 40
+    assert pct[fault.configuration] > 3 * np.median(list(pct.values()))
+
+
+def categories(runs, rules):
+    """DESIGN's failure category of each error testrun: the first rule matching its text, else
+    infra (no test_start before its error) or test."""
+    out = {}
+    for r in np.flatnonzero(runs["failed"]):
+        text = runs["message"][r]
+        tested = runs["before_error"][r] in (CODE["test_start"], CODE["test_end"])
+        out[r] = next((rule["category"] for rule in rules if re.search(rule["match"], text)),
+                      "test" if tested else "infra")
+    return out
+
+
+def test_the_sample_config_classifies_some_demo_errors(runs):
+    config = tomllib.loads(demo.CONFIG.read_text())
+    assert set(config) == {"failures"} and set(config["failures"]) == {"rule"}
+    rules = config["failures"]["rule"]
+    assert all(set(rule) == {"match", "category"} for rule in rules)
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{1,32}", rule["category"]) for rule in rules)
+    texts = set(runs["message"][runs["failed"]])
+    for rule in rules:  # each compiles and classifies some of the demo's errors
+        assert any(re.compile(rule["match"]).search(t) for t in texts), rule
+    found = categories(runs, rules)
+    counted = {c: list(found.values()).count(c) for c in set(found.values())}
+    assert set(counted) == {rule["category"] for rule in rules} | {"infra", "test"}
+    # The broken image's errors are "image"; the host that cannot boot one configuration
+    # matches no rule: "infra".
+    image = next(f for f in farm.CONFIG_FAULTS if f.hosts is None)
+    of_image = [c for r, c in found.items() if runs["config"][r] == image.configuration]
+    assert of_image.count("image") > 0.5 * len(of_image)
+    boot = next(f for f in farm.CONFIG_FAULTS if f.hosts)
+    of_boot = [c for r, c in found.items() if runs["config"][r] == boot.configuration
+               and runs["host"][r] in boot.hosts and runs["message"][r].startswith("BootError")]
+    assert of_boot and set(of_boot) == {"infra"}

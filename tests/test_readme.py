@@ -47,6 +47,7 @@ def test_every_metric_named_is_served_and_listed(tmp_path):
     rules = yaml_blocks()[1]
     assert 'trmon_host_health{health="bad"} == 1' in rules
     assert "trmon_oldest_queued_wait_seconds > 3600" in rules
+    assert "trmon_group_starved == 1" in rules
     assert any(dict(k)["health"] == "bad" for k in got["trmon_host_health"])
 
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import pytest
 from conftest import NOW, loaded, wait_for, write_farm
+from test_app_failures import RULES, failure_events, write_events
 from test_app_insight import write_insight
 from textual.widgets import Static
 
 from trmon_tui.app import make_app
 from trmon_tui.screens import HostScreen, TestrunScreen
+from trmon_tui.screens.failure import ConfigurationScreen, ErrorTypeScreen
 from trmon_tui.widgets.livetable import LiveTable
 from trmon_tui.widgets.plotview import PlotView
 
@@ -26,7 +28,7 @@ def _ready(app, tab: str):
             return False
         probes = {"overview": "#groups", "testruns": "#testruns-table",
                   "statistics": "#stats", "events": "#events-table", "hosts": "#hosts-table",
-                  "trends": "#trend-table"}
+                  "trends": "#trend-table", "failures": "#failure-configurations"}
         if tab == "chart":
             found = app.query("#chart-info")
             return bool(found) and "of 40" in str(found.first(Static).render())
@@ -39,10 +41,14 @@ def _ready(app, tab: str):
     return check
 
 
-def _app(tmp_path, insight: bool = False):
+def _app(tmp_path, insight: bool = False, failures: bool = False):
     """The app over the 40-testrun farm, or over the insight farm (bad, suspect and good
-    hosts, overdue testruns: tests/test_app_insight.py)."""
+    hosts, overdue testruns: tests/test_app_insight.py), or over the failures farm (a
+    suspect host, a broken image, a config rule: tests/test_app_failures.py)."""
     path = tmp_path / "farm.h5"
+    if failures:
+        n = write_events(path, failure_events())
+        return make_app(str(path), now=lambda: NOW, poll=None, watch=False, rules=RULES), n
     n = write_insight(path) if insight else write_farm(path)
     return make_app(str(path), now=lambda: NOW, poll=None, watch=False), n
 
@@ -50,9 +56,9 @@ def _app(tmp_path, insight: bool = False):
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("key,tab", [("1", "overview"), ("2", "testruns"), ("3", "chart"),
                                      ("4", "statistics"), ("5", "events"), ("6", "hosts"),
-                                     ("7", "trends")])
+                                     ("7", "trends"), ("8", "failures")])
 def test_pane(snap_compare, tmp_path, size, key, tab):
-    app, n = _app(tmp_path, insight=tab in ("hosts", "trends"))
+    app, n = _app(tmp_path, insight=tab in ("hosts", "trends"), failures=tab == "failures")
 
     async def before(pilot):
         await wait_for(pilot, loaded(app, n))
@@ -125,5 +131,41 @@ def test_help_screen(snap_compare, tmp_path):
         await pilot.press("question_mark")
         await pilot.wait_for_scheduled_animations()  # the tab underline slides
         await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=before)
+
+
+def test_configuration_screen(snap_compare, tmp_path):
+    app, n = _app(tmp_path, failures=True)
+
+    async def before(pilot):
+        await wait_for(pilot, loaded(app, n))
+        await pilot.press("8")
+        await wait_for(pilot, _ready(app, "failures"))
+        table = app.query_one("#failure-configurations", LiveTable)
+        table.focus()
+        table.move_cursor(table.row_count - 1)  # img-a (the lowest error %), its suspect host
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfigurationScreen) and
+                       app.screen.query_one("#failure-rows", LiveTable).row_count > 0)
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=before)
+
+
+def test_error_type_screen(snap_compare, tmp_path):
+    app, n = _app(tmp_path, failures=True)
+
+    async def before(pilot):
+        await wait_for(pilot, loaded(app, n))
+        await pilot.press("8")
+        await wait_for(pilot, _ready(app, "failures"))
+        await wait_for(pilot, lambda: app.focused is app.query_one("#failure-types"))
+        await pilot.press("enter")  # BootError, the most testruns
+        await wait_for(pilot, lambda: isinstance(app.screen, ErrorTypeScreen) and
+                       app.screen.query_one("#failure-rows", LiveTable).row_count > 0)
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=before)

@@ -21,6 +21,8 @@ from textual.widgets import Footer, TabbedContent, TabPane
 
 from trmon_tui.feed import Mailbox, Started, TailLoop, fixed_clock, start_loop
 from trmon_tui.messages import (
+    ConfigurationChosen,
+    ErrorTypeChosen,
     FileReset,
     FileStatusChanged,
     HostChosen,
@@ -31,12 +33,14 @@ from trmon_tui.messages import (
     TestrunChosen,
     TestrunLoaded,
 )
-from trmon_tui.model import TABS, WINDOWS, Snapshot, ViewState
+from trmon_tui.model import TABS, WINDOWS, Alerts, Snapshot, ViewState
 from trmon_tui.screens import FilesScreen, GroupScreen, HostScreen, TestrunScreen
+from trmon_tui.screens.failure import ConfigurationScreen, ErrorTypeScreen
 from trmon_tui.screens.palette import MonitorCommands
 from trmon_tui.widgets import (
     ChartPane,
     EventsPane,
+    FailuresPane,
     HostsPane,
     OverviewPane,
     StatisticsPane,
@@ -48,13 +52,17 @@ from trmon_tui.widgets import format as fmt
 from trmon_tui.widgets.livetable import LiveTable
 from trmon_tui.widgets.pane import Pane
 
-# The tab titles fit 80 columns ("Stats": seven tabs of "Statistics" did not).
-TAB_TITLES = {"overview": "1 Overview", "testruns": "2 Testruns", "chart": "3 Time+motion",
+# The tab titles fit 80 columns (79 cells with their padding): eight tabs of "Statistics",
+# "Testruns" and "Time+motion" did not (the help screen names each pane in full).
+TAB_TITLES = {"overview": "1 Overview", "testruns": "2 Runs", "chart": "3 Chart",
               "statistics": "4 Stats", "events": "5 Events", "hosts": "6 Hosts",
-              "trends": "7 Trends"}
+              "trends": "7 Trends", "failures": "8 Failures"}
 PANES: dict[str, type[Pane]] = {"overview": OverviewPane, "testruns": TestrunsPane,
                                 "chart": ChartPane, "statistics": StatisticsPane,
-                                "events": EventsPane, "hosts": HostsPane, "trends": TrendsPane}
+                                "events": EventsPane, "hosts": HostsPane, "trends": TrendsPane,
+                                "failures": FailuresPane}
+DETAIL_SCREENS = (HostScreen, ErrorTypeScreen, ConfigurationScreen)
+"""Screens that follow the snapshots while open (the tail loop computes their rows)."""
 
 
 # Actions that change what the panes show; hidden while another screen is on top of them.
@@ -93,8 +101,13 @@ class MonitorApp(App[None]):
                  group: str | None = None, poll: float | None = 1.0, watch: bool = True,
                  now: Callable[[], float] = time.time, max_rows: int = 200_000,
                  min_interval: float = 1.0, wall: Callable[[], float] | None = None,
-                 started: Started | None = None) -> None:
+                 started: Started | None = None, bell: bool = False,
+                 rules: Sequence[Any] = ()) -> None:
         super().__init__()
+        self.bell_on_alert = bell
+        self.alerts: Alerts | None = None
+        """The bad hosts and starved groups already alerted on (None: not yet known; the
+        state found when the history is read is not alerted on)."""
         self.files = path  # a path, or store.sources.Sources (several files: `[LABEL=]FILE ...`)
         self.path = path if isinstance(path, str) else path[0].path
         self.now = now
@@ -122,7 +135,7 @@ class MonitorApp(App[None]):
         self._tail_cancelled = threading.Event()
         self.loop = TailLoop(self.files, self.mailbox.post, clock=clock, now=now,
                              max_rows=max_rows, min_interval=min_interval, view=self.view,
-                             wall=self.wall)
+                             wall=self.wall, rules=rules)
         self._start_tail()
 
     # ---- layout --------------------------------------------------------------------------
@@ -162,7 +175,7 @@ class MonitorApp(App[None]):
     def _restart(self) -> None:
         self.loop = TailLoop(self.files, self.mailbox.post, clock=self.loop.clock, now=self.now,
                              max_rows=self.loop.max_rows, min_interval=self.loop.min_interval,
-                             view=self.view, wall=self.wall)
+                             view=self.view, wall=self.wall, rules=self.loop.rules)
         self._start_tail()
 
     # ---- worker messages -----------------------------------------------------------------
@@ -175,8 +188,10 @@ class MonitorApp(App[None]):
             self._show(message.snapshot)
         if isinstance(self.screen, FilesScreen) and message.snapshot.files:
             self.screen.show(message.snapshot.files)
-        if message.snapshot.view.host is not None:
-            self._show_host(message.snapshot)
+        self._alert(message.snapshot)
+        view = message.snapshot.view
+        if (view.host, view.error_type, view.configuration) != (None, None, None):
+            self._show_details(message.snapshot)
 
     @on(FileStatusChanged)
     def _file_status(self, message: FileStatusChanged) -> None:
@@ -193,6 +208,7 @@ class MonitorApp(App[None]):
 
     @on(FileReset)
     def _file_reset(self, message: FileReset) -> None:
+        self.alerts = None  # what the new file holds is its starting state, not news
         self._notify(f"{message.reason} — statistics start over", "file reset", "warning", 6)
 
     @on(TailFailed)
@@ -274,12 +290,46 @@ class MonitorApp(App[None]):
         self.push_screen(HostScreen(message.host), lambda _: self.set_view(host=None))
         self.set_view(host=message.host)
 
-    def _show_host(self, snapshot: Snapshot) -> None:
-        """A host detail screen (also under a testrun's) follows the snapshots, except while
+    @on(ErrorTypeChosen)
+    def _error_type_chosen(self, message: ErrorTypeChosen) -> None:
+        """The error type's latest testruns; the worker computes them while it is open."""
+        self.push_screen(ErrorTypeScreen(message.error_type),
+                         lambda _: self.set_view(error_type=None))
+        self.set_view(error_type=message.error_type)
+
+    @on(ConfigurationChosen)
+    def _configuration_chosen(self, message: ConfigurationChosen) -> None:
+        """The configuration's hosts; the worker computes them while it is open."""
+        self.push_screen(ConfigurationScreen(message.configuration),
+                         lambda _: self.set_view(configuration=None))
+        self.set_view(configuration=message.configuration)
+
+    def _show_details(self, snapshot: Snapshot) -> None:
+        """A detail screen (also under a testrun's) follows the snapshots, except while
         paused once it shows something."""
         for screen in self.screen_stack:
-            if isinstance(screen, HostScreen) and not (self.paused and screen.filled):
+            if isinstance(screen, DETAIL_SCREENS) and not (self.paused and screen.filled):
                 screen.show(snapshot)
+
+    # ---- alerts ----------------------------------------------------------------------------
+    def _alert(self, snapshot: Snapshot) -> None:
+        """A toast (and with --bell the terminal bell) when a host turns bad or a device group
+        becomes starved: once per change, compared with the last snapshot's state; the state
+        found when the history has been read is the start, not news."""
+        now = snapshot.alerts
+        if now is None or snapshot.file.loading:
+            return
+        before, self.alerts = self.alerts, now
+        if before is None:
+            return
+        news = [(f"host {host} turned bad: 3 or more failures in a row",
+                 "host bad") for host in sorted(now.bad_hosts - before.bad_hosts)]
+        news += [(f"group {group} is starved: testruns wait, none runs", "group starved")
+                 for group in sorted(now.starved_groups - before.starved_groups)]
+        for text, title in news:
+            self._notify(text, title, "error", 15)
+        if news and self.bell_on_alert:
+            self.bell()
 
     @on(TestrunsPane.SortChanged)
     def _sorted(self, message: TestrunsPane.SortChanged) -> None:
@@ -304,7 +354,7 @@ class MonitorApp(App[None]):
         return True
 
     def action_show_tab(self, tab: str) -> None:
-        """Switch to a pane (keys 1-7), the keys going to its table (Enter, s, arrows)."""
+        """Switch to a pane (keys 1-8), the keys going to its table (Enter, s, arrows)."""
         self.query_one(TabbedContent).active = tab
         self.call_after_refresh(self._focus_pane, tab)
 

@@ -30,7 +30,17 @@ trmon-tui [FILE]                 the live monitor (FILE defaults to $TRMON_FILE)
 
 EPILOG = """\
 Run `trmon-tui COMMAND --help` for the options of one command.
-Environment: TRMON_FILE is the file the monitor opens when none is given."""
+Environment: TRMON_FILE is the file the monitor opens when none is given; TRMON_CONFIG the
+config file when there is no --config (else ~/.config/trmon-tui/config.toml when it exists)."""
+
+CONFIGURED = ("report", "exporter")  # the commands (with the monitor) that read the config file
+
+
+def _config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="PATH", default=None,
+                        help="the config file (TOML: [files] read when no FILE is given, "
+                             "[[failures.rule]] error categories; default $TRMON_CONFIG, else "
+                             "~/.config/trmon-tui/config.toml when it exists)")
 
 
 def _since_help() -> str:
@@ -74,7 +84,9 @@ def monitor_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("files", nargs="*", metavar="[LABEL=]FILE",
-                        help=_files_help() + " (default: $TRMON_FILE)")
+                        help=_files_help() + " (default: $TRMON_FILE, else the config file's "
+                                             "[files])")
+    _config_option(parser)
     parser.add_argument("--version", action="version", version=f"trmon-tui {__version__}")
     parser.add_argument("--demo", action="store_true",
                         help="watch a temporary file that a live generator keeps writing")
@@ -85,6 +97,9 @@ def monitor_parser() -> argparse.ArgumentParser:
                         help="which timestamp durations use (default received)")
     parser.add_argument("--since", default=None, help=_since_help())
     parser.add_argument("--group", default=None, help="start narrowed to this device group")
+    parser.add_argument("--bell", action="store_true",
+                        help="ring the terminal bell with each alert (a host turned bad, a "
+                             "device group starved)")
     parser.add_argument("--poll", type=float, default=1.0, metavar="SECONDS",
                         help="timer poll interval beside file-change notifications (default 1)")
     parser.add_argument("--now", type=_epoch, default=None, metavar="EPOCH",
@@ -125,7 +140,9 @@ def command_parser(command: str) -> argparse.ArgumentParser:
     elif command == "report":
         parser.description = ("Print the statistics of the files as a table, as JSON with "
                               "--json, or as Prometheus metrics with --prometheus.")
-        parser.add_argument("files", nargs="+", metavar="[LABEL=]FILE", help=_files_help())
+        parser.add_argument("files", nargs="*", metavar="[LABEL=]FILE",
+                            help=_files_help() + " (default: the config file's [files])")
+        _config_option(parser)
         output = parser.add_mutually_exclusive_group()
         output.add_argument("--json", action="store_true", help="print DESIGN.md's JSON")
         output.add_argument("--prometheus", action="store_true",
@@ -149,7 +166,9 @@ def command_parser(command: str) -> argparse.ArgumentParser:
     elif command == "exporter":
         parser.description = ("Follow the files live and serve their Prometheus metrics at "
                               "http://BIND:PORT/metrics until SIGINT or SIGTERM.")
-        parser.add_argument("files", nargs="+", metavar="[LABEL=]FILE", help=_files_help())
+        parser.add_argument("files", nargs="*", metavar="[LABEL=]FILE",
+                            help=_files_help() + " (default: the config file's [files])")
+        _config_option(parser)
         parser.add_argument("--port", type=_port, default=9108, help="TCP port (default 9108)")
         parser.add_argument("--bind", default="127.0.0.1",
                             help="address to listen on (default 127.0.0.1: this host only; "
@@ -198,21 +217,62 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in COMMANDS:
         command = argv[0]
-        args = command_parser(command).parse_args(argv[1:])
+        parser = command_parser(command)
+        args = parser.parse_args(argv[1:])
+        if command in CONFIGURED:
+            if not _configure(args):
+                return 2
+            if not args.files:
+                parser.print_usage(sys.stderr)
+                print(f"trmon-tui {command}: give a FILE, or list [files] in the config file "
+                      f"({_config_where(args)})", file=sys.stderr)
+                return 2
         code = _run_command(command, args)
         if command == "report" and whole_process:
             _exit_now(code)
         return code
     args = monitor_parser().parse_args(argv)
+    if not args.demo and not args.files and os.environ.get("TRMON_FILE"):
+        args.files = [os.environ["TRMON_FILE"]]
+    if not _configure(args, files=not args.demo):
+        return 2
     if not args.demo and not args.files:
-        args.files = [os.environ["TRMON_FILE"]] if os.environ.get("TRMON_FILE") else []
-        if not args.files:
-            monitor_parser().print_usage(sys.stderr)
-            print("trmon-tui: give a FILE, set TRMON_FILE, or try --demo", file=sys.stderr)
-            return 2
+        monitor_parser().print_usage(sys.stderr)
+        print("trmon-tui: give a FILE, set TRMON_FILE, list [files] in the config file "
+              f"({_config_where(args)}), or try --demo", file=sys.stderr)
+        return 2
     from trmon_tui.commands import monitor
 
     return monitor.run(args)
+
+
+def _configure(args: argparse.Namespace, files: bool = True) -> bool:
+    """Read the config file into ``args.rules`` (its failure rules) and, when no FILE was
+    given (and ``files``), ``args.files`` (its [files]); ``args.config_path`` is the file read
+    (None: none).  False after printing its one-line error (the caller exits 2)."""
+    from store.config import ConfigError, load  # headless and light (no numpy work)
+
+    try:
+        config = load(args.config)
+    except ConfigError as exc:
+        print(f"trmon-tui: {_printable(exc)}", file=sys.stderr)
+        return False
+    args.rules = config.rules
+    args.config_path = config.path
+    if files and not args.files:
+        args.files = config.sources()
+    return True
+
+
+def _config_where(args: argparse.Namespace) -> str:
+    return f"{_printable(args.config_path)} has none" if args.config_path else "none found"
+
+
+def _printable(text: object) -> str:
+    """Text with every non-printable character escaped (a path or regex from a file)."""
+    from trmon_tui.plain import clean
+
+    return clean(text)
 
 
 def _exit_now(code: int) -> None:

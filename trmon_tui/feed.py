@@ -110,12 +110,14 @@ class TailLoop:
                  clock: str = "received", now: Callable[[], float] = time.time,
                  max_rows: int = 200_000, min_interval: float = 1.0,
                  view: ViewState | None = None,
-                 wall: Callable[[], float] | None = None) -> None:
-        """``files``: a path, or store.sources.Sources."""
+                 wall: Callable[[], float] | None = None, rules: Sequence[Any] = ()) -> None:
+        """``files``: a path, or store.sources.Sources; ``rules``: the config file's failure
+        rules (store.stats.Rule), which the statistics classify errors by."""
         from store.follow import FollowLoop
         from store.sources import Source, default_label
         from store.stats import StatsEngine
 
+        self.rules = tuple(rules)
         self.files = files
         self.post = post
         self.clock = clock
@@ -177,7 +179,7 @@ class TailLoop:
         from store.stats import StatsEngine
 
         self.tail = tail
-        self.engine = StatsEngine(clock=self.clock)
+        self.engine = StatsEngine(clock=self.clock, rules=self.rules)
         self.catalog = Catalog()
         self._files = tuple(FileView(label=s.label, path=s.path) for s in tail.sources)
         self._file = combined(self._files)

@@ -33,6 +33,22 @@ class HostChosen(Message):
         self.host = host
 
 
+class ErrorTypeChosen(Message):
+    """The operator picked an error type (failures pane): list its latest testruns."""
+
+    def __init__(self, error_type: str) -> None:
+        super().__init__()
+        self.error_type = error_type
+
+
+class ConfigurationChosen(Message):
+    """The operator picked a configuration (failures pane): list its hosts."""
+
+    def __init__(self, configuration: str) -> None:
+        super().__init__()
+        self.configuration = configuration
+
+
 class SnapshotReady(Message):
     """A new snapshot; a newer one still in the queue makes this one pointless."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-TABS = ("overview", "testruns", "chart", "statistics", "events", "hosts", "trends")
+TABS = ("overview", "testruns", "chart", "statistics", "events", "hosts", "trends", "failures")
 WINDOWS: dict[str, float | None] = {"all": None, "24h": 86400.0, "7d": 7 * 86400.0}
 EVENTS_SHOWN = 300
 """The events pane shows this many of the latest events (of the chosen device group)."""
@@ -20,6 +20,8 @@ LIST_LIMIT = 1000
 a table of more is no use to read and would cost every refresh."""
 HOST_TESTRUNS = 50
 """The host detail screen lists this many of the host's latest testruns."""
+TYPE_TESTRUNS = 50
+"""The error type screen lists this many of the type's latest testruns."""
 HOURLY_UP_TO = 2 * 86400.0
 """The trends pane is by hour over a window of at most this many seconds, else by day (until
 the operator chooses with h): 24 hours in 25 rows, a week or the whole history in days."""
@@ -59,6 +61,10 @@ class ViewState:
     """Trends pane: "hour" or "day" as chosen with h; None: by the window (see bucket_at)."""
     host: str | None = None
     """The worker host whose detail screen is open (its latest testruns are computed)."""
+    error_type: str | None = None
+    """The error type whose screen is open (its latest testruns are computed)."""
+    configuration: str | None = None
+    """The configuration whose screen is open (its hosts are computed)."""
 
     def since_at(self, now: float) -> float | None:
         """Start of the window as seconds since the epoch, or None for everything."""
@@ -121,6 +127,15 @@ def badness(file: FileView) -> int:
 
 
 @dataclass(frozen=True)
+class Alerts:
+    """The states the monitor alerts on, over every testrun of every file whatever the view
+    (so that changing the window or group never looks like a change of the farm)."""
+
+    bad_hosts: frozenset[str] = frozenset()
+    starved_groups: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """Everything the panes show, computed in the worker for one ViewState."""
 
@@ -151,6 +166,14 @@ class Snapshot:
     """The bucket the trend rows are by ("hour" or "day")."""
     trend_refused: str = ""
     """Why there are no trend rows (too many buckets): the sentence to show."""
+    failures: dict[str, Any] | None = None
+    """The SUMMARY's "failures" of the view (failures pane), None when not computed."""
+    type_testruns: tuple[dict, ...] | None = None
+    """The latest testruns of view.error_type (its screen), newest first."""
+    configuration_hosts: tuple[dict, ...] | None = None
+    """The hosts of view.configuration (its screen), the most suspect first."""
+    alerts: Alerts | None = None
+    """What the alerts watch, farm-wide: the bad hosts and the starved device groups."""
     last_data_at: float | None = None
     """When the worker last received rows (wall clock of the injected now())."""
     errors: tuple[str, ...] = ()

@@ -22,11 +22,13 @@ from trmon_tui.app import make_app  # noqa: E402
 
 # Keys to press, and the pane shown; the 400 testruns span a day: the trends by hour (h).
 PANES = (("1", "overview"), ("2", "testruns"), ("3", "chart"), ("4", "statistics"),
-         ("5", "events"), ("6", "hosts"), ("7 h", "trends"))
+         ("5", "events"), ("6", "hosts"), ("7 h", "trends"), ("8", "failures"))
 
 
 async def shoot(path: str, now: float, size: tuple[int, int]) -> None:
-    app = make_app(path, now=lambda: now, poll=None, watch=False)
+    from trmon_tui.commands.monitor import demo_rules
+
+    app = make_app(path, now=lambda: now, poll=None, watch=False, rules=demo_rules())
     async with app.run_test(size=size) as pilot:
         for keys, tab in PANES:
             await pilot.press(*keys.split())
@@ -34,7 +36,8 @@ async def shoot(path: str, now: float, size: tuple[int, int]) -> None:
                 snap = app.snapshot
                 if snap is not None and snap.view.tab == tab and not snap.file.loading and (
                         tab != "statistics" or snap.samples is not None) and (
-                        tab != "trends" or snap.trend_bucket == "hour"):
+                        tab != "trends" or snap.trend_bucket == "hour") and (
+                        tab != "failures" or snap.failures is not None):
                     break
                 await pilot.pause(0.05)
             await pilot.pause(1.1 if tab == "trends" else 0.4)  # its chart: at most 1 Hz

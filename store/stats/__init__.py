@@ -62,10 +62,26 @@ grow to, default ``time.time()``):
     before any other work: an hourly trend over more than about 14 months, or one stray
     request decades away, asks for a coarser bucket or a window instead.
 
+  Keys of "Why it waits, and why it fails" (capacity.py, failures.py, fisher.py, why.py):
+  every SUMMARY has ``hosts_total``, ``hosts_busy``, ``starved`` and, unless
+  ``failures=False``, ``failures``; "all" also ``starved_groups`` (not with ``group=``, where
+  "all" is that group's SUMMARY); each "hosts" entry gains ``busy``, ``busy_1h``,
+  ``busy_24h``.  Choices where DESIGN.md is silent: ``busy`` means an ongoing testrun of the
+  SUMMARY (status as of the file) has the host, also when ``now`` is before its queue_end; an
+  interval whose end comes before its start (clock skew) occupies nothing; ``starved`` uses
+  the ``oldest_queued_wait`` extension (first queue_start, else request) and is false when it
+  is null; categories are listed in rule order (a repeated category once), then "infra" and
+  "test" (a rule may reuse those names); the error text is that of the first error event
+  (file order; none: ""); a configuration is that of the first request, "" or none shown as
+  "(none)"; ``types[].last`` is the latest first-error time in the engine's clock; the Fisher
+  p is exact (fisher.py), screened by a floating-point estimate that only skips pairs whose p
+  is clearly above 0.01.  Rules come from ``StatsEngine(rules=...)`` / ``set_rules``.
+
 - ``groups()``, ``testruns(status, ..., order)``, ``segments(..., offset, limit)``,
   ``samples(phase, ...)``, ``counts()``, and for the monitor's insight panes ``hosts(...)``,
-  ``host_testruns(host, ..., limit)``, ``overdue(...)``, ``trend(bucket, ...)``: see the
-  methods.
+  ``host_testruns(host, ..., limit)``, ``overdue(...)``, ``trend(bucket, ...)``, and for the
+  Failures pane ``failures(...)``, ``error_testruns(..., type=, category=, configuration=,
+  host=)``, ``configuration_hosts(configuration, ...)``: see the methods.
 
 Costs: ``apply`` is O(batch + open starts) (the still-open flash/boot/test starts of all runs,
 normally a handful per running testrun); a batch of 100,000 events or more has part of its work
@@ -88,6 +104,7 @@ import time
 import numpy as np
 
 from store.batch import Batch, Reset
+from store.stats import failures as failure_mod
 from store.stats import hosts as host_mod
 from store.stats import listing
 from store.stats import overdue as overdue_mod
@@ -95,6 +112,7 @@ from store.stats.buckets import duration_buckets
 from store.stats.describe import describe
 from store.stats.engine import EngineState
 from store.stats.engine import prepare as engine_prepare
+from store.stats.failures import Labels, Rule
 from store.stats.frame import STATUSES, Frame, group_index, has_events
 from store.stats.names import DURATIONS, ITERATED, PER_RUN
 from store.stats.phases import SEGMENTS
@@ -102,15 +120,23 @@ from store.stats.summary import summary as _summary
 from store.stats.trend import BUCKETS, TrendTooLong, trends
 
 __all__ = ["StatsEngine", "describe", "DURATIONS", "ITERATED", "PER_RUN", "STATUSES",
-           "SEGMENTS", "BUCKETS", "TrendTooLong"]
+           "SEGMENTS", "BUCKETS", "TrendTooLong", "Rule"]
 
 
 class StatsEngine:
     """Statistics of the testruns of one file, updated batch by batch."""
 
-    def __init__(self, clock: str = "received") -> None:
+    def __init__(self, clock: str = "received", rules=()) -> None:
+        """``rules``: the config file's failure rules (store.config.Config.rules, a sequence of
+        failures.Rule), tried in order before infra / test."""
         self.state = EngineState(clock)
         self._p95 = overdue_mod.P95Table()
+        self.labels = Labels(rules)
+        """Error categories, types and configurations by string id (failures.Labels)."""
+
+    def set_rules(self, rules) -> None:
+        """Use these failure rules from now on (every category is computed again)."""
+        self.labels = Labels(rules)
 
     @property
     def clock(self) -> str:
@@ -144,7 +170,7 @@ class StatsEngine:
 
     def summary(self, since: float | None = None, group: str | None = None,
                 now: float | None = None, *, delivery_delay: bool = True,
-                trend: str | None = None, hosts: bool = True) -> dict:
+                trend: str | None = None, hosts: bool = True, failures: bool = True) -> dict:
         """DESIGN.md's report JSON plus the documented extensions (see the module docstring).
 
         ``delivery_delay=False`` omits that extension and most of the cost on a large file
@@ -153,10 +179,12 @@ class StatsEngine:
         million testruns): a view that does not show them (the Hosts pane asks ``hosts()``).
         ``trend`` ("hour" or "day") adds DESIGN's "trend" rows to every SUMMARY (raises
         TrendTooLong, a ValueError, when they would be more than trend.MAX_BUCKETS).
+        Always "hosts_total", "hosts_busy", "starved" (and "starved_groups" in "all", when
+        ``group`` is None); ``failures=False`` omits "failures" (see ``failures``).
         """
         self.state.drain()
         out = _summary(self.state, since, group, time.time() if now is None else now,
-                       delivery_delay, trend, hosts)
+                       delivery_delay, trend, hosts, self.labels if failures else None)
         key = (self.state.version, since)
         for name, part in out["groups"].items():  # the testruns listings' overdue need them
             self._p95.put(key, name, overdue_mod.p95_row(part["durations"]))
@@ -198,11 +226,49 @@ class StatsEngine:
         """One row per worker host with testruns in the window (of ``group``, else of every
         group): bad first, then suspect, then good, each by error % descending (None last),
         then name.  Each is ``{"host", "health", "streak", "errors", "testruns",
-        "error_pct", "infra_errors", "ongoing", "finished", "last_ok", "running"}``, the
-        DESIGN figures of the SUMMARY's "hosts" over the same testruns, and ``running``: up
+        "error_pct", "infra_errors", "ongoing", "finished", "last_ok", "busy", "busy_1h",
+        "busy_24h", "running"}``, the DESIGN figures of the SUMMARY's "hosts" over the same
+        testruns (busy: an ongoing testrun occupies it; busy_1h / busy_24h: the fraction of
+        the last hour / day in which a testrun occupied it), and ``running``: up
         to 3 of its ongoing testruns, newest first, as ``{"run", "testrun_id", "phase",
         "phase_since"}`` (phase as in ``testruns``)."""
         return host_mod.host_rows(self._frame(since, group, now))
+
+    def failures(self, since: float | None = None, group: str | None = None,
+                 now: float | None = None) -> dict:
+        """DESIGN's SUMMARY "failures" of the window (of ``group``, else of all groups), without
+        the rest of the summary: ``{"categories": {CAT: n}, "types": [{"type", "testruns",
+        "hosts", "last"}], "configurations": [{"configuration", "ended", "errors",
+        "error_pct", "suspect_hosts": [{"host", "ended", "errors", "p"}]}]}``: categories in
+        rule order then "infra", "test" (zeros included); types most testruns first (then
+        type); configurations highest error_pct first (then name), suspects smallest p first
+        (then host)."""
+        f = self._frame(since, group, now)
+        return failure_mod.failures(f, self.labels, False)[0][0] if group is not None else \
+            failure_mod.failures(f, self.labels, True)[1]
+
+    def error_testruns(self, since: float | None = None, group: str | None = None,
+                       now: float | None = None, limit: int | None = 50, *,
+                       type: str | None = None, category: str | None = None,
+                       configuration: str | None = None, host: str | None = None) -> list[dict]:
+        """The window's error testruns, latest (first error time) first, at most ``limit``,
+        only those of the given error ``type`` / ``category`` / ``configuration`` / ``host``
+        when given: ``{"run", "testrun_id", "device_group", "hosts" (list of names),
+        "configuration", "time" (first error, clock), "category", "type", "error" (the
+        first error's text)}``."""
+        return failure_mod.error_testruns(self._frame(since, group, now), self.labels, limit,
+                                          type=type, category=category,
+                                          configuration=configuration, host=host)
+
+    def configuration_hosts(self, configuration: str, since: float | None = None,
+                            group: str | None = None, now: float | None = None) -> list[dict]:
+        """Every host with an ended testrun of ``configuration`` (a name as in "failures";
+        "(none)" for testruns without one) in the window: ``{"host", "ended", "errors",
+        "error_pct", "p", "suspect"}``, smallest p first (then host): ``p`` is DESIGN's
+        one-sided Fisher p of the host against the others on that configuration, ``suspect``
+        DESIGN's rule (p < 0.01 and errors >= 3).  [] for a configuration never seen."""
+        return failure_mod.configuration_hosts(self._frame(since, group, now), self.labels,
+                                               configuration)
 
     def host_testruns(self, host: str, since: float | None = None, group: str | None = None,
                       now: float | None = None, limit: int | None = 50) -> list[dict]:

@@ -14,6 +14,7 @@ pairs (host_index.HostIndex), appended as first requests arrive.  Closed pairs a
 event's delivery delay are also logged as samples, one log per (device group slot, phase or
 event code), with their run so a time window can filter them: a group's statistics never scan
 other groups.  Events per (code, slot) are also totalled, for group totals without a window.
+The configuration string id of the first request row is kept like the requestor.
 
 Everything a batch does costs O(batch) (plus O(open starts) for the pool of matching.py), and the
 result is the same after any split of the same rows into batches: "first" values are only set
@@ -48,6 +49,7 @@ RUN_SPEC = {
     "slot": (np.int32, 0, ()),
     "requestor": (np.int32, -1, ()),
     "hosts": (np.int32, -1, ()),
+    "configuration": (np.int32, -1, ()),
     "error_msg": (np.int32, -1, ()),
     "request": (np.float64, NAN, ()),
     "queue_start": (np.float64, NAN, ()),
@@ -175,6 +177,7 @@ class EngineState:
         run = rows["run"].astype(np.int64)
         self._ensure_runs(int(run.max()) + 1)
         _set_first(self.runs.requestor, run, rows["requestor"], unset=lambda a: a < 0)
+        _set_first(self.runs.configuration, run, rows["configuration"], unset=lambda a: a < 0)
         first = self.runs.hosts[run] < 0
         _set_first(self.runs.hosts, run, rows["hosts"], unset=lambda a: a < 0)
         if first.any():  # the runs' first requests: their hosts, in file order

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from store.stats import phases
+from store.stats.capacity import Occupancy
 from store.stats.engine import C
 from store.stats.frame import STATUSES
 from store.stats.listing import _num, _string, newest_first
@@ -157,9 +158,11 @@ def host_rows(f) -> list[dict]:
     status = f.status[f.mask]
     ended = (int(np.count_nonzero(status == 2)), int(np.count_nonzero(status == 3)))
     running = _running(f)
+    occupancy = Occupancy(f)
     rows = []
     for host in np.flatnonzero(table.all_counts.sum(axis=1)).tolist():
-        row = {"host": names[host], **table.figures(host, ended, whole=True)}
+        row = {"host": names[host], **table.figures(host, ended, whole=True),
+               **occupancy.figures(None, host)}
         row["running"] = running.get(host, [])
         rows.append(row)
     rows.sort(key=lambda row: (HEALTH_ORDER.index(row["health"]), row["error_pct"] is None,

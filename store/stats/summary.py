@@ -15,24 +15,29 @@ import numpy as np
 from store.stats import phases as phase_mod
 from store.stats.describe import describe, describe_histogram, empty, order_statistics
 from store.stats.engine import N_KNOWN, C, EngineState
+from store.stats.failures import Labels
 from store.stats.frame import Frame
 from store.stats.hosts import group_hosts
 from store.stats.names import DURATIONS, ITERATED
 from store.stats.overdue import JUDGED, overdue_list, p95_row
 from store.stats.trend import trends
+from store.stats.why import add_why
 
 _START = {p: C[f"{p}_start"] for p in ITERATED}
 THREAD_RUNS = 300_000  # from this many runs the sample statistics are computed in two threads
 
 
 def summary(st: EngineState, since: float | None, group: str | None, now: float,
-            delivery_delay: bool = True, trend: str | None = None, hosts: bool = True) -> dict:
+            delivery_delay: bool = True, trend: str | None = None, hosts: bool = True,
+            labels: Labels | None = None) -> dict:
     """{"groups": {GROUP: SUMMARY}, "all": SUMMARY} for runs requested since ``since``.
 
     ``delivery_delay=False`` leaves that key out and skips its cost (one sample per event,
     most of the work on a large file); ``hosts=False`` the same for "hosts" (a pass over the
     runs and the (run, host) pairs).  ``trend`` ("hour" or "day") adds "trend" rows (first:
-    a span too long for them raises trend.TrendTooLong before any other work).
+    a span too long for them raises trend.TrendTooLong before any other work).  Always:
+    "hosts_total", "hosts_busy", "starved" (and "starved_groups" in "all"); with ``labels``
+    (failures.Labels: the config's rules) "failures" too (why.py).
     """
     f = Frame(st, since, group, now)
     with_all = group is None
@@ -71,6 +76,7 @@ def summary(st: EngineState, since: float | None, group: str | None, now: float,
     if with_all:
         _fill_statistics(whole, {key: d[1] for key, d in described.items()}, delivery_delay)
     _insight(f, parts, whole if with_all else None, trend_rows, hosts)
+    add_why(f, parts, whole if with_all else None, labels)
     groups = dict(zip(f.group_names, parts, strict=True))
     return {"groups": groups, "all": whole if with_all else groups[group]}
 

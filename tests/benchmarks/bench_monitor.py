@@ -43,7 +43,7 @@ from pty_terminal import Terminal, cpu_ticks, peak_rss_mb  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PANES = (("1", "Overview"), ("2", "Testruns"), ("3", "Time+motion"), ("4", "Statistics"),
-         ("5", "Events"), ("6", "Hosts"), ("7", "Trends"))
+         ("5", "Events"), ("6", "Hosts"), ("7", "Trends"), ("8", "Failures"))
 RATES = ((60.0, "~3 ev/s"), (2000.0, "~100 ev/s"))
 BUDGET_CPU = {60.0: 5.0, 2000.0: 12.0, "idle": 1.0}
 BUDGET_KIB = {"Events": 24.0}

@@ -49,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
         print(PREFIX + clean(exc), file=sys.stderr)
         return 2
     now = (lambda: args.now) if args.now is not None else time.time
-    follower = Follower(sources, clock=args.clock, now=now, poll=max(0.05, args.poll))
+    follower = Follower(sources, clock=args.clock, now=now, poll=max(0.05, args.poll),
+                        rules=getattr(args, "rules", ()))
     try:
         server, _thread = start_http_server(args.port, addr=args.bind,
                                             registry=metrics.registry_of(follower.collector))
@@ -82,9 +83,10 @@ class Follower(Consumer):
     cost_ratio = COST_RATIO
 
     def __init__(self, sources: list[Source], *, clock: str, now: Callable[[], float],
-                 poll: float) -> None:
+                 poll: float, rules=()) -> None:
         self.sources = sources
         self.clock = clock
+        self.rules = rules  # the config file's failure rules
         self.collector = metrics.CachedCollector()
         self.now = now
         self.loop = FollowLoop(sources, self, poll=poll, min_interval=MIN_INTERVAL)
@@ -93,7 +95,7 @@ class Follower(Consumer):
 
     def start(self, tail: MultiTail) -> None:
         self.tail = tail
-        self.engine = StatsEngine(clock=self.clock)
+        self.engine = StatsEngine(clock=self.clock, rules=self.rules)
         self._computed = None
 
     def stop(self) -> None:

@@ -5,7 +5,10 @@ monitoring"), for `exporter` and `report --prometheus`.
 knows (its summary and its duration buckets) and the files' states: nothing here reads a file.
 Every device group gets each of its gauge and counter series, zeros included (a dashboard must
 tell "none" from "unknown").  No per-testrun labels: series stay bounded.  The host and overdue
-series come from SUMMARY's "hosts" and "overdue" and are left out when the summary has none.
+series come from SUMMARY's "hosts" and "overdue" and are left out when the summary has none;
+the capacity and failure series (DESIGN's "Why it waits, and why it fails") come from its
+"hosts_total" / "hosts_busy" / "starved" and "failures" (the categories of the config's rules
+plus infra and test, zeros included).
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ def families(summary: dict, buckets: dict, files: dict) -> list[Metric]:
     out = [*_testrun_families(groups, buckets), *_event_family(groups)]
     if all("overdue" in s for s in groups.values()):
         out.append(_overdue_family(groups))
+    out += _why_families(groups)
     out += _host_families(summary["all"].get("hosts"))
     out += _file_families(files)
     return out
@@ -104,6 +108,33 @@ def _overdue_family(groups: dict) -> Metric:
     return overdue
 
 
+def _why_families(groups: dict) -> list[Metric]:
+    """Errors by category, hosts busy and idle, starved groups (each where the summary has
+    its keys)."""
+    out = []
+    if all("failures" in s for s in groups.values()):
+        errors = CounterMetricFamily("trmon_errors", "Testruns ended in error, by failure "
+                                     "category (the config file's rules, else infra or test).",
+                                     labels=["device_group", "category"])
+        for group, s in groups.items():
+            for category, n in s["failures"]["categories"].items():
+                errors.add_metric([group, category], n)
+        out.append(errors)
+    if all("hosts_total" in s for s in groups.values()):
+        hosts = GaugeMetricFamily("trmon_hosts", "Distinct worker hosts of the device group's "
+                                  "testruns: busy (an ongoing testrun occupies it) or idle.",
+                                  labels=["device_group", "state"])
+        starved = GaugeMetricFamily("trmon_group_starved", "1 when testruns have waited over "
+                                    "600 s and none of the group runs, else 0.",
+                                    labels=["device_group"])
+        for group, s in groups.items():
+            hosts.add_metric([group, "busy"], s["hosts_busy"])
+            hosts.add_metric([group, "idle"], s["hosts_total"] - s["hosts_busy"])
+            starved.add_metric([group], 1 if s["starved"] else 0)
+        out += [hosts, starved]
+    return out
+
+
 def _host_families(hosts: dict | None) -> list[Metric]:
     if hosts is None:
         return []
@@ -111,11 +142,16 @@ def _host_families(hosts: dict | None) -> list[Metric]:
                                "state, 0 for the others.", labels=["host", "health"])
     streak = GaugeMetricFamily("trmon_host_error_streak", "Latest ended testruns of the host "
                                "that ended in error in a row.", labels=["host"])
+    busy = GaugeMetricFamily("trmon_host_busy_ratio", "Fraction of the last hour or day in "
+                             "which a testrun occupied the host.", labels=["host", "window"])
     for host, h in hosts.items():
         for state in HEALTHS:
             health.add_metric([host, state], 1 if h["health"] == state else 0)
         streak.add_metric([host], h["streak"])
-    return [health, streak]
+        if "busy_1h" in h:
+            busy.add_metric([host, "1h"], h["busy_1h"])
+            busy.add_metric([host, "24h"], h["busy_24h"])
+    return [health, streak, busy]
 
 
 def _file_families(files: dict) -> list[Metric]:

@@ -1,4 +1,7 @@
-"""`trmon-tui [LABEL=]FILE ...` and `trmon-tui --demo`: run the live monitor."""
+"""`trmon-tui [LABEL=]FILE ...` and `trmon-tui --demo`: run the live monitor.
+
+The config file's failure rules (cli.py reads it into ``args.rules``) classify the errors;
+`--demo` reads demo/config.toml instead unless ``--config`` names one."""
 
 from __future__ import annotations
 
@@ -14,7 +17,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     started = None
     options = {"clock": args.clock, "since": args.since, "group": args.group,
-               "poll": args.poll if args.poll and args.poll > 0 else 1.0}
+               "poll": args.poll if args.poll and args.poll > 0 else 1.0,
+               "bell": args.bell, "rules": getattr(args, "rules", ())}
     if args.now is not None:  # ages measured to a fixed time (make_app)
         options["now"] = args.now
     if not args.demo:
@@ -29,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:  # two files with one label, a file given twice, a bad since
             print(f"trmon-tui: {clean(exc)}", file=sys.stderr)
             return 2
-        started = _start_loop(sources, args.clock, args.now, options["poll"])
+        started = _start_loop(sources, args.clock, args.now, options["poll"], options["rules"])
     from trmon_tui.app import make_app
 
     try:
@@ -40,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
             return 0
         from demo.live import demo_clock, live_demo
 
+        if getattr(args, "config", None) is None:
+            options["rules"] = demo_rules()
         with live_demo(args.speed, args.seed) as path:
             # Demo event times run `speed` times faster than the wall clock: ages and running
             # phases must grow with the farm's clock, not ours.
@@ -58,7 +64,15 @@ def run(args: argparse.Namespace) -> int:
             started.cancelled.set()
 
 
-def _start_loop(sources, clock: str, now: float | None, poll: float):
+def demo_rules() -> list:
+    """The failure rules of demo/config.toml, which classify the demo farm's error texts."""
+    from demo import CONFIG
+    from store.config import load
+
+    return load(str(CONFIG)).rules
+
+
+def _start_loop(sources, clock: str, now: float | None, poll: float, rules=()):
     """Start the monitor's tail loop (trmon_tui.feed) before the app is imported: it reads
     and folds in the files' history, as `report` does, while the UI is imported and starts up
     (a few tenths of a second: a few million events); its messages wait for the app."""
@@ -68,6 +82,6 @@ def _start_loop(sources, clock: str, now: float | None, poll: float):
 
     mailbox, cancelled = Mailbox(), threading.Event()
     clocks = {} if now is None else dict(zip(("now", "wall"), fixed_clock(now), strict=True))
-    loop = TailLoop(sources, mailbox.post, clock=clock, **clocks)
+    loop = TailLoop(sources, mailbox.post, clock=clock, rules=rules, **clocks)
     start_loop(loop, cancelled, mailbox.post, poll=poll, watch=True)
     return Started(mailbox, loop, cancelled)

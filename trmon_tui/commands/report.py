@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         print(PREFIX + clean(exc), file=sys.stderr)
         return 2
     try:
-        engine, tail, failed = read_sources(sources, args.clock,
+        engine, tail, failed = read_sources(sources, args.clock, getattr(args, "rules", ()),
                                             skip_damaged=getattr(args, "skip_damaged", False))
     except KeyboardInterrupt:
         return 130
@@ -183,13 +183,14 @@ def read_file(path: str, clock: str = "received") -> tuple[StatsEngine, str]:
     return engine, tail.statuses[0].file_format
 
 
-def read_sources(sources: list[Source], clock: str = "received", *,
+def read_sources(sources: list[Source], clock: str = "received", rules=(), *,
                  skip_damaged: bool = False) -> tuple[StatsEngine, MultiTail, dict[str, str]]:
     """Fold every committed row of the files into one StatsEngine (store.multi: several
-    files in one id space); (engine, the tail that read them, {label: reason} of the files
-    that could not be read).  ``skip_damaged``: read around chunks of events that fail their
-    checksum (``tail.skipped`` counts the events left out)."""
-    engine = StatsEngine(clock=clock)
+    files in one id space; ``rules``: the config file's failure rules); (engine, the tail
+    that read them, {label: reason} of the files that could not be read).
+    ``skip_damaged``: read around chunks of events that fail their checksum
+    (``tail.skipped`` counts the events left out)."""
+    engine = StatsEngine(clock=clock, rules=rules)
     tail = MultiTail(sources, hold=catchup.HOLD, max_rows=catchup.FIRST_ROWS,
                      skip_damaged=skip_damaged)
     size = 0

@@ -6,6 +6,7 @@ or requestor can never move the cursor or change colours.
 
 from __future__ import annotations
 
+import textwrap
 from datetime import UTC, datetime
 
 from store.stats.names import DURATIONS
@@ -16,6 +17,9 @@ MAX_IDS = 8
 MAX_REQUESTORS = 5
 MAX_HOSTS = 10  # host rows per section: every bad and suspect one, then good ones up to this
 HEALTH_RANK = {"bad": 0, "suspect": 1, "good": 2}
+WIDTH = 80  # the failures section's lines fit an 80-column terminal (long names aside)
+MAX_TYPES = 5  # error types per section, most testruns first
+MAX_CONFIGURATIONS = 5  # configurations per section: highest error % first, then any suspect
 
 
 def render(summary: dict, counts: dict, *, path: str, clock: str, since: str | None,
@@ -51,6 +55,7 @@ def render(summary: dict, counts: dict, *, path: str, clock: str, since: str | N
 def _insight(s: dict, now: float | None, trend: str | None) -> list[str]:
     """The operator-insight part of a section: hosts, overdue testruns, trend rows."""
     out = _hosts(s.get("hosts") or {}, now) + _overdue(s.get("overdue") or [])
+    out += _failures(s.get("failures"), now)
     if trend and s.get("trend"):  # no header over an empty window
         out += _trend(s["trend"], trend)
     return out + ([""] if out else [])
@@ -75,6 +80,37 @@ def _hosts(hosts: dict, now: float | None) -> list[str]:
                    f"{h['infra_errors']:>7,}{last_ok:>11}")
     if len(ranked) > len(shown):
         out.append(f"+{len(ranked) - len(shown):,} more good hosts")
+    return out
+
+
+def _failures(f: dict | None, now: float | None) -> list[str]:
+    """Why testruns fail: categories, the top error types, configurations by error % with
+    their suspect hosts (DESIGN's "failures")."""
+    if not f or not f["types"]:
+        return []
+    total = sum(f["categories"].values())
+    out = textwrap.wrap("failures: " + ", ".join(
+        f"{clean(c)} {n:,} ({_pct(100.0 * n / total)})" for c, n in f["categories"].items()),
+        WIDTH, subsequent_indent="  ", break_on_hyphens=False)
+    out.append(f"{'error type':<30}{'testruns':>9}{'hosts':>7}{'last':>11}")
+    for t in f["types"][:MAX_TYPES]:
+        last = "-" if now is None else human(now - t["last"]) + " ago"
+        out.append(f"{_cell(clean(t['type']), 30)}{t['testruns']:>9,}{t['hosts']:>7,}"
+                   f"{last:>11}")
+    if len(f["types"]) > MAX_TYPES:
+        out.append(f"+{len(f['types']) - MAX_TYPES:,} more error types")
+    configs = f["configurations"]
+    shown = [c for i, c in enumerate(configs) if i < MAX_CONFIGURATIONS or c["suspect_hosts"]]
+    out.append(f"{'configuration':<22}{'ended':>7}{'errors':>7}{'error %':>8}"
+               "  suspect hosts (errors/ended, p)")
+    for c in shown:
+        suspects = [f"{clean(h['host']) or '(none)'} ({h['errors']:,}/{h['ended']:,}, "
+                    f"p {h['p']:.1e})" for h in c["suspect_hosts"]] or ["-"]
+        out.append(f"{_cell(clean(c['configuration']), 22)}{c['ended']:>7,}{c['errors']:>7,}"
+                   f"{_pct(c['error_pct']):>8}  {suspects[0]}")
+        out += [" " * 46 + more for more in suspects[1:]]  # one suspect a line
+    if len(configs) > len(shown):
+        out.append(f"+{len(configs) - len(shown):,} more configurations")
     return out
 
 
@@ -118,6 +154,12 @@ def _section(title: str, s: dict, waiting, group: str | None) -> list[str]:
            f"testruns {s['testruns']:,}   queued {s['queued']:,}   ongoing {s['ongoing']:,}   "
            f"finished {s['finished']:,}   errors {s['errors']:,} (error rate "
            f"{_pct(s['error_pct'])})"]
+    if "hosts_total" in s:
+        out.append(f"hosts busy {s['hosts_busy']:,}/{s['hosts_total']:,}" + (
+            "   STARVED: work waits and nothing runs" if s.get("starved") else ""))
+    if s.get("starved_groups"):
+        out.append("STARVED groups: " + ", ".join(clean(g) or "(none)"
+                                                  for g in s["starved_groups"]))
     if s["queued"]:
         out.append(f"oldest queued wait {human(s['oldest_queued_wait'])}")
     if s["phases"]:

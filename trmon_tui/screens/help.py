@@ -13,7 +13,8 @@ HELP = """\
 
 | Key | Does |
 |---|---|
-| `1`–`7` | Overview · Testruns · Time and motion · Statistics · Events · Hosts · Trends |
+| `1`–`8` | Overview · Testruns · Time and motion · Statistics · Events · Hosts · Trends · \
+Failures |
 | `q` | quit |
 | `p` | pause / resume the display (reading goes on) |
 | `g` | narrow every pane to one device group |
@@ -21,7 +22,9 @@ HELP = """\
 | `t` | time window: all · 24h · 7d (testruns requested since) |
 | `/` | filter the testruns (id, group, phase, host, requestor) |
 | `s` | sort the testruns (newest · overdue · longest · group · testrun · requestor) |
-| `Enter` | open the selected testrun (attributes, event timeline, error) or host |
+| `Enter` | open the selected testrun (attributes, event timeline, error), host, error \
+type (its latest testruns) or configuration (its hosts) |
+| `Tab` | the pane's next table (Failures: types, configurations) |
 | `h` | trends by hour or by day |
 | `[` `]` / `PgUp` `PgDn` | page the chart (newer / older testruns) |
 | `r` | reload the file from scratch |
@@ -32,8 +35,15 @@ HELP = """\
 PAUSED, WAITING (file missing or not yet written), LOCKED (a writer holds the file), ERROR
 (unreadable: retried on each poll). File trouble never stops the monitor.
 
-**Overview**: per device group; `done` = finished, `oldest` = the longest wait of a queued
-testrun, `overdue` = testruns in a phase for longer than its p95 in their group.
+**Overview**: per device group; `done` = finished, `err` = errors, `oldest` = the longest wait
+of a queued testrun, `hosts` = hosts busy now / hosts of its testruns, `overdue` = testruns in a
+phase for longer than its p95 in their group. `✗` before the hosts marks a **starved** group:
+testruns have waited over 10 minutes and none runs (its devices are down, broken or taken
+away); the line above the event counts names it, the status bar counts them.
+
+**Alerts**: a notification when a host turns bad or a group becomes starved, once per change
+(`--bell` also rings the bell). What is so when the history has been read is not an alert.
+Alerts watch every testrun of every file, whatever the window and group shown.
 
 **Overdue**: a queued or ongoing testrun in its phase (queue, flash, boot, test, publish) for
 longer than the p95 of that phase in its device group (with at least 20 samples). The testruns
@@ -52,8 +62,17 @@ publish. `*` marks a running testrun; its current phase has the hatched fill and
 **Hosts**: one row per worker host, worst first: `✗ bad` (its last 3 or more ended testruns
 failed in a row: the streak), `! suspect` (3 or more errors and at least twice the error % of
 all), `✓ good`. `infra` = errors before the tests started (flashing or booting failed: the
-device or the farm). `Enter` lists the host's latest testruns, the phase each reached and its
+device or the farm). `busy`: a testrun occupies it now; `1h %` / `24h %`: how much of the last
+hour / day one did. `Enter` lists the host's latest testruns, the phase each reached and its
 error.
+
+**Failures**: the error testruns by category (the config file's rules first, else `infra`:
+failed before its tests started, else `test`); the error types (the error text before its first
+`:`): testruns, hosts, last seen; the configurations by error %, with the hosts suspect for
+each: `! host (errors/ended)`, at least 3 errors on it and p < 0.01 in a one-sided Fisher test
+against the other hosts on that configuration (the host, not the image, is broken). `Enter`
+on a type lists its latest testruns; on a configuration, its hosts with their p (`Enter`
+on a host: its latest testruns).
 
 **Trends**: testruns per UTC hour or day of their request, over the window of `t` (by hour for
 24h, by day for longer; `h` switches): finished and errors stacked, error %, p50 / p95 of the

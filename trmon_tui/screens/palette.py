@@ -14,6 +14,8 @@ COMMANDS = (
     ("Show events", "show_tab('events')", "Latest events, newest first"),
     ("Show hosts", "show_tab('hosts')", "Worker hosts, bad and suspect first"),
     ("Show trends", "show_tab('trends')", "Testruns and errors per hour or day"),
+    ("Show failures", "show_tab('failures')",
+     "Failure categories, error types, configurations and their suspect hosts"),
     ("Trends: by hour / by day", "toggle_bucket", "Switch the trends' bucket (h)"),
     ("Pause / resume", "toggle_pause", "Freeze the display; reading goes on"),
     ("Choose device group", "choose_group", "Narrow every pane to one device group"),

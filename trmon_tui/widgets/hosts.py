@@ -20,9 +20,11 @@ from trmon_tui.widgets.textline import TextLine
 
 # Single-cell marks (no emoji: those are two cells wide in some terminals).
 HEALTH = {"bad": ("✗", "bold red"), "suspect": ("!", "bold yellow"), "good": ("✓", "green")}
-# The most telling first: at 80 columns only "running" is cut (the detail screen shows it).
-COLUMNS = ("health", "host", "streak", "err/runs", "err %", "infra", "last ok",
-           Column("running", max_width=28))
+# The most telling first: at 80 columns "last ok" and "running" are cut (the detail screen
+# shows them).  "busy": a testrun occupies the host now; "1h %" / "24h %": how much of the
+# last hour / day one did (DESIGN "Why it waits").
+COLUMNS = ("health", "host", "streak", "err/runs", "err %", "infra", "busy", "1h %", "24h %",
+           "last ok", Column("running", max_width=28))
 
 
 def health_cell(health: str | None) -> Text:
@@ -34,6 +36,18 @@ def health_cell(health: str | None) -> Text:
 def ago(then: float | None, now: float) -> str:
     """'3h07m ago', or 'never' when there is no such time."""
     return "never" if then is None else f"{fmt.duration(max(0.0, now - then))} ago"
+
+
+def busy_cell(busy: bool | None) -> Text:
+    """'busy' or 'idle' (a word: it reads without colour too); '–' when unknown."""
+    if busy is None:
+        return Text("–")
+    return Text("busy", style="bold green") if busy else Text("idle", style="dim")
+
+
+def share(fraction: float | None) -> str:
+    """A fraction 0..1 as a whole percentage ('45'); '–' when unknown."""
+    return "–" if fraction is None else f"{100 * fraction:.0f}"
 
 
 def running_text(running: list[dict] | None) -> str:
@@ -55,6 +69,8 @@ def host_cells(row: dict, now: float) -> list[Text]:
         fmt.right(f"{row.get('errors', 0):,}/{row.get('testruns', 0):,}"),
         fmt.percent(pct),
         fmt.number(row.get("infra_errors")),
+        busy_cell(row.get("busy")), fmt.right(share(row.get("busy_1h"))),
+        fmt.right(share(row.get("busy_24h"))),
         fmt.right(ago(row.get("last_ok"), now), "dim" if row.get("last_ok") is None else ""),
         fmt.text(running_text(row.get("running")), "green"),
     ]
@@ -97,5 +113,6 @@ def _summary_line(hosts: tuple[dict, ...]) -> Text:
     for name in ("bad", "suspect"):
         mark, style = HEALTH[name]
         line.append(f" {mark} {counts[name]:,} {name}", style=style if counts[name] else "")
-    line.append(" · worst first · Enter: the host's testruns")
+    busy = sum(1 for h in hosts if h.get("busy"))
+    line.append(f" · {busy:,} busy · worst first · Enter: its testruns")
     return line

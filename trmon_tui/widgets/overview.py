@@ -11,11 +11,14 @@ from trmon_tui.widgets.livetable import LiveTable
 from trmon_tui.widgets.pane import Pane
 from trmon_tui.widgets.textline import TextLine
 
-# Fits 80 columns: "done" = finished, "oldest" = the longest wait of a queued testrun, "overdue"
-# = live testruns in a phase for longer than its p95 (the testruns pane marks them); a group's
-# total of testruns is the sum of the first four (and the status bar counts them all).
-GROUP_COLUMNS = ("group", "queued", "ongoing", "done", "errors", "err %", "median", "oldest",
-                 "overdue")
+# Fits 80 columns: "done" = finished, "err" = errors, "oldest" = the longest wait of a queued
+# testrun, "hosts" = busy / total hosts of the group's testruns ("✗" before it when the group is
+# starved), "overdue" = live testruns in a phase for longer than its p95 (the testruns pane marks
+# them); a group's total of testruns is the sum of the first four (and the status bar counts
+# them all).
+GROUP_COLUMNS = ("group", "queued", "ongoing", "done", "err", "err %", "median", "oldest",
+                 "hosts", "overdue")
+STARVED = "✗"  # a single-cell mark, as the hosts pane's bad host: survives NO_COLOR
 
 
 def _median(summary: dict) -> float | None:
@@ -41,8 +44,22 @@ def group_cells(name: str, s: dict, style: str = "", loading: bool = False) -> l
         fmt.text(name, style, limit=24),
         fmt.number(s.get("queued")), fmt.number(s.get("ongoing")),
         fmt.number(s.get("finished")), fmt.number(s.get("errors")),
-        fmt.percent(s.get("error_pct")), fmt.right(fmt.duration(_median(s))), oldest, overdue,
+        fmt.percent(s.get("error_pct")), fmt.right(fmt.duration(_median(s))), oldest,
+        hosts_cell(s, loading), overdue,
     ]
+
+
+def hosts_cell(s: dict, loading: bool = False) -> Text:
+    """'busy/total' hosts of a SUMMARY, '✗0/4' in red when the group is starved (work waits
+    and none of it runs; not judged while history loads, as the oldest wait).  The row of all
+    groups (the SUMMARY with "starved_groups") is not marked: it is starved when any group is,
+    the line under the table names those, and its wider cell would push the table past 80
+    columns."""
+    total, busy = s.get("hosts_total"), s.get("hosts_busy")
+    figures = "–" if total is None else f"{busy or 0:,}/{total:,}"
+    if s.get("starved") and not loading and "starved_groups" not in s:
+        return fmt.right(f"{STARVED}{figures}", "bold red")
+    return fmt.right(figures)
 
 
 class OverviewPane(Pane):
@@ -69,12 +86,27 @@ class OverviewPane(Pane):
                             fmt.number(r.get("errors"))])
                 for i, r in enumerate(everything.get("requestors") or [])]
         self.query_one("#requestors", LiveTable).set_rows(reqs)
-        self.query_one("#overview-events", TextLine).show(_counts_line(everything))
+        self.query_one("#overview-events", TextLine).show(
+            _counts_line(everything, [] if loading else starved_names(summary)))
 
 
-def _counts_line(summary: dict) -> Text:
-    """Events by name, and anomalies if any, on one wrapped line."""
-    line = Text("events ", style="bold")
+def starved_names(summary: dict) -> list[str]:
+    """The starved device groups of a summary (of all groups, or the one narrowed to)."""
+    everything = summary.get("all") or {}
+    if "starved_groups" in everything:
+        return list(everything["starved_groups"])
+    return [name for name, s in (summary.get("groups") or {}).items() if s.get("starved")]
+
+
+def _counts_line(summary: dict, starved: list[str]) -> Text:
+    """The starved groups named (if any), events by name, and anomalies if any, each on
+    one wrapped line."""
+    line = Text()
+    if starved:
+        line.append(f"{STARVED} starved: ", style="bold red")
+        line.append(", ".join(fmt.clean(name, 24) for name in starved), style="bold red")
+        line.append(" (testruns wait over 10 min, none runs)\n")
+    line.append("events ", style="bold")
     counts = summary.get("event_counts") or {}
     line.append_text(Text("  ".join(f"{fmt.clean(k, 20)} {v:,}" for k, v in counts.items())
                           or "none yet"))

@@ -1,4 +1,5 @@
-"""Status bar: file, live/paused/waiting/error state, last update age, counts, narrowing;
+"""Status bar: file, live/paused/waiting/error state, overdue testruns and starved device groups,
+last update age, counts, narrowing;
 a progress bar beside it while history loads.  With several files: each file's label and state
 when they fit ("a LIVE · lab2 LIVE · c WAITING"), else a count by state ("3 files: 2 LIVE,
 1 WAITING (f)": the files screen has the detail); the first word is the worst file's state.
@@ -123,6 +124,9 @@ class StatusBar(Horizontal):
         snap = self.snapshot
         if snap is not None and snap.overdue and not self.file.loading:
             rest.append(f" · {snap.overdue:,} overdue", style="bold red")
+        starved = starved_count(snap)
+        if starved and not self.file.loading:
+            rest.append(f" · {starved:,} starved", style="bold red")
         if snap is not None and snap.last_data_at is not None and now is not None:
             rest.append(f" · {fmt.duration(max(0.0, now - snap.last_data_at))} ago")
         if self.counts:
@@ -133,6 +137,15 @@ class StatusBar(Horizontal):
             view = snap.view
             rest.append(f" · {fmt.clean(view.group or 'all groups', 20)} · {view.window}")
         return rest
+
+
+def starved_count(snapshot: Snapshot | None) -> int:
+    """How many device groups are starved now (of the view's group, when narrowed to one)."""
+    if snapshot is None or snapshot.alerts is None:
+        return 0
+    starved = snapshot.alerts.starved_groups
+    group = snapshot.view.group
+    return len(starved) if group is None else int(group in starved)
 
 
 def each_file(files: tuple[FileView, ...]) -> Text:
