@@ -160,14 +160,10 @@ def release_freed_memory() -> None:
 
     keep_freed_memory keeps them for the next batch; once the files are read they are ~60 MB
     of holes between the statistics' arrays, too small for the summary's larger arrays, which
-    would otherwise raise the peak by as much again.  From then on blocks of 4 MB or more are
-    mapped (and unmapped when freed): the summary's temporaries one after the other would
-    otherwise each leave new pages in the heap.  Nothing happens without glibc.
+    would otherwise raise the peak by as much again.  Nothing happens without glibc.
     """
     try:
-        libc = ctypes.CDLL(None)
-        libc.malloc_trim(0)
-        libc.mallopt(-3, 4 << 20)  # M_MMAP_THRESHOLD (numpy maps such arrays as huge pages)
+        ctypes.CDLL(None).malloc_trim(0)
     except (OSError, AttributeError):
         pass
 
