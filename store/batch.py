@@ -100,6 +100,37 @@ class Batch:
                                             self.first_event_row + skip],
                      errors=self.errors[self.errors["event_row"] >= self.first_event_row + skip])
 
+    def received_by(self, t: float, first_event_row: int) -> Batch:
+        """The batch as a file holding only the events received at or before ``t`` would give
+        it (``--at``): those events, in file order, numbered from ``first_event_row`` (the
+        events kept before this batch), the request and error rows of those events, and the
+        rest (runs, strings, names) unchanged.  A run none of whose events is kept has no event
+        here, so the statistics and the catalog leave it out.  O(batch).
+
+        A batch carries the request and error rows of its own events (every reader delivers
+        them together), so a row pointing outside the batch is dropped.  ``received`` is in
+        seconds in both layouts (the seed reader converts its minutes).
+        """
+        keep = self.column("received") <= t  # NaN: never received, dropped
+        if first_event_row == self.first_event_row and keep.all():
+            return self
+        new_row = np.cumsum(keep) - 1 + first_event_row  # of each kept event
+
+        def rows_of(table: np.ndarray) -> np.ndarray:
+            at = table["event_row"] - self.first_event_row
+            ok = (at >= 0) & (at < self._length)
+            ok[ok] = keep[at[ok]]
+            out = table[ok]
+            out["event_row"] = new_row[at[ok]]
+            return out
+
+        return Batch(first_event_row=first_event_row, first_run=self.first_run, runs=self.runs,
+                     requests=rows_of(self.requests), errors=rows_of(self.errors),
+                     new_strings=self.new_strings, new_names=self.new_names,
+                     runs_total=self.runs_total, events_total=self.events_total,
+                     event_columns={name: self.column(name)[keep]
+                                    for name in schema.EVENT_DTYPE.names})
+
     def column(self, name: str) -> np.ndarray:
         """Field ``name`` of the events as a contiguous array, copied once per batch: a field
         of the 22-byte event records is strided, and numpy is several times faster on

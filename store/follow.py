@@ -26,8 +26,12 @@ MultiTail), ``take(item)`` for each Batch and Reset, ``status_changed(index, sta
 file's state or message changes, ``progress()`` after each part of a catch-up, ``read_done()``
 after every read that reached the files' current end, ``woken()`` each time the loop wakes
 (requests from other threads), ``recompute()``.  A mirror (a follower that appends what it
-takes to a local file) overrides take and start; a "look back" view at a past time reads no
-more once caught up (``poll=None, watch=False``) and recomputes on request only.
+takes to a local file) overrides take and start.
+
+Looking back (``at``, DESIGN "Looking back"): the files are read as they stood at ``at`` (only
+the events received by then: MultiTail's ``at``) and, once caught up, not read again (no timer
+poll, change notices ignored): recomputes come on request only.  ``look_at`` moves to another
+time, or back to live (None), by reading the files again from the start.
 """
 
 from __future__ import annotations
@@ -97,7 +101,7 @@ class FollowLoop:
     def __init__(self, sources: Sequence[Source], consumer: Consumer, *,
                  poll: float | None = 1.0, min_interval: float = 1.0, watch: bool = True,
                  hold: float = catchup.HOLD, max_rows: int = 200_000,
-                 start_row: int = 0) -> None:
+                 start_row: int = 0, at: float | None = None) -> None:
         self.sources = tuple(sources)
         self.consumer = consumer
         self.poll = poll
@@ -108,6 +112,8 @@ class FollowLoop:
         self.max_rows = max_rows
         self.start_row = start_row
         """Each file is read from this event row on (TailReader.start_row: `tail --skip`)."""
+        self.at = at
+        """Looking back: the files as they stood at this time, read once (None: live)."""
         self.tail: MultiTail | None = None
         self.cost = 0.0
         """Seconds the last recompute took."""
@@ -139,6 +145,12 @@ class FollowLoop:
         """Read everything again on a fresh tail (ends a catch-up early)."""
         self._start_over.set()
         self._wake.set()
+
+    def look_at(self, at: float | None) -> None:
+        """Show the files as they stood at ``at`` (None: live again): read them again from the
+        start (a catch-up under way ends early)."""
+        self.at = at
+        self.start_over()
 
     def stop(self) -> None:
         """End run() (safe from a signal handler or another thread)."""
@@ -193,7 +205,7 @@ class FollowLoop:
         self._start_over.clear()
         if self.tail is not None:
             self.tail.close()
-        self.tail = MultiTail(self.sources, hold=self.hold, max_rows=self.max_rows,
+        self.tail = MultiTail(self.sources, hold=self.hold, max_rows=self.max_rows, at=self.at,
                               **({"start_row": self.start_row} if self.start_row else {}))
         self._shown = [(s.state, s.message) for s in self.tail.statuses]
         self.consumer.start(self.tail)
@@ -212,6 +224,8 @@ class FollowLoop:
                 self.read()
 
     def _read_due(self) -> bool:
+        if self.tail.at is not None:
+            return False  # looking back: the files were read up to then, nothing comes later
         since = time.monotonic() - self._read_at
         return (self.poll is not None and since >= self.poll) or \
             (self._changed and since >= min(self.min_interval, self.poll or self.min_interval))
@@ -223,9 +237,11 @@ class FollowLoop:
         if self.consumer.due():
             waits.append(0.0 if self._urgent else
                          self.interval() - (now - self._recomputed_at))
-        if self.poll is not None:
+        if self.tail.at is not None:
+            pass  # looking back: no read to wait for
+        elif self.poll is not None:
             waits.append(self.poll - (now - self._read_at))
-        if self._changed:
+        if self._changed and self.tail.at is None:
             waits.append(min(self.min_interval, self.poll or self.min_interval)
                          - (now - self._read_at))
         return max(0.0, min(waits)) if waits else None

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from store.batch import Reset, Status
+from store.batch import Batch, Reset, Status
 from store.combine import Combiner
 from store.sources import Source
 from store.tail import PollResult, TailReader
@@ -46,11 +46,20 @@ class MultiTail:
     """
 
     def __init__(self, sources: Sequence[Source], *, hold: float = 0.0,
-                 **reader_options) -> None:
+                 at: float | None = None, **reader_options) -> None:
         if not sources:
             raise ValueError("no file given")
         self.sources = tuple(sources)
         self.hold = hold
+        self.at = at
+        """``--at``: only the events received at or before this time are handed over, as if
+        the files held no others (Batch.received_by); None: all of them."""
+        self.kept_events = [0] * len(self.sources)
+        """Events of each file handed over since the last Reset (with ``at``: those kept)."""
+        self.kept_last: list[float | None] = [None] * len(self.sources)
+        """With ``at``: the latest `received` of each file's kept events (its Status's
+        last_event as a file of only those would say)."""
+        self._kept = 0  # events handed over, all files: the next kept event's row
         self._options = reader_options
         self._combiner = Combiner([s.label for s in self.sources], len(self.sources) > 1)
         self.statuses = [Status("waiting") for _ in self.sources]
@@ -111,6 +120,7 @@ class MultiTail:
         self._quiet[index] = stat if settled else None
         if len(self.sources) > 1:
             result.items = self._translate(index, result.items)
+        result.items = self._count(index, result.items)
         return result
 
     def poll_all(self, *, skip_quiet: bool = False) -> PollResult:
@@ -133,6 +143,25 @@ class MultiTail:
         if len(self.sources) == 1:
             return np.zeros(len(runs), np.int16)
         return self._combiner.run_file.file[runs]
+
+    def _count(self, index: int, items: list) -> list:
+        """Items as handed over: with ``at``, each Batch cut to the events received by then
+        (after the ids are combined, so the rows stay one sequence over all files)."""
+        out = []
+        for item in items:
+            if isinstance(item, Reset):
+                self._kept, self.kept_events = 0, [0] * len(self.sources)
+                self.kept_last = [None] * len(self.sources)
+            elif self.at is not None:
+                item = item.received_by(self.at, self._kept)
+                if len(item):
+                    latest = float(item.column("received").max())
+                    self.kept_last[index] = max(latest, self.kept_last[index] or latest)
+            if isinstance(item, Batch):
+                self._kept += len(item)
+                self.kept_events[index] += len(item)
+            out.append(item)
+        return out
 
     def _translate(self, index: int, items: list) -> list:
         out = []

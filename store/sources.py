@@ -63,11 +63,15 @@ def file_summaries(tail, engine,
     failed = failed or {}
     testruns = engine.testruns_per_file(tail.file_of, len(tail.sources))
     out = {}
-    for source, status, n in zip(tail.sources, tail.statuses, testruns, strict=True):
+    for index, (source, status, n) in enumerate(zip(tail.sources, tail.statuses, testruns,
+                                                    strict=True)):
         error = failed.get(source.label)
         if error is None and status.state != "live":
             error = status.message or f"{source.path} is {status.state}"
-        out[source.label] = {"path": source.path, "events": status.rows_read, "testruns": n,
+        # With --at, the events handed over (those received by then), as a file of only those.
+        events = tail.kept_events[index] if tail.at is not None else status.rows_read
+        last = tail.kept_last[index] if tail.at is not None else status.last_event
+        out[source.label] = {"path": source.path, "events": events, "testruns": n,
                              "error": error, "checksums": status.checksums,
-                             "last_event": status.last_event}
+                             "last_event": last}
     return out

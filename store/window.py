@@ -31,3 +31,43 @@ def parse_since(text: str, now: float) -> float:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
+
+
+_BACK = re.compile(r"^-\s*(\d+(?:\.\d+)?)\s*([smhdw])$")
+_EPOCH = re.compile(r"^[+]?(\d+(?:\.\d*)?|\.\d+)$")
+
+
+def parse_at(text: str, now: float) -> float:
+    """``--at T``: a moment, in seconds since the Unix epoch (UTC).
+
+    ``text`` is seconds since the epoch ("1796612400"), an ISO 8601 date-time
+    ("2026-12-07T03:00Z", "2026-12-07T03:00" is UTC, "2026-12-07T04:00+01:00", "2026-12-07")
+    or a duration before ``now`` with a minus sign ("-2h", "-1d", "-90m"; units s, m, h, d, w).
+    Raises ValueError with a one-line message saying what is accepted.
+    """
+    value = (text or "").strip()
+    back = _BACK.match(value.lower())
+    if back:
+        return now - float(back.group(1)) * UNITS[back.group(2)]
+    if _EPOCH.match(value):
+        return float(value)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(
+            f"cannot read --at {text!r}: give seconds since the epoch (1796612400), a UTC "
+            "date-time such as 2026-12-07T03:00Z, or a time before now such as -2h or -1d"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def parse_period(text: str) -> float:
+    """``--compare P``: a duration ("24h", "7d", "90m", "2w") in seconds, positive.  Raises
+    ValueError with a one-line message."""
+    match = _DURATION.match((text or "").strip().lower())
+    seconds = float(match.group(1)) * UNITS[match.group(2)] if match else 0.0
+    if not seconds > 0:
+        raise ValueError(f"cannot read --compare {text!r}: give a period such as 24h or 7d")
+    return seconds

@@ -406,6 +406,75 @@ def same(got, want, path="") -> None:
         assert got == want, (path, got, want)
 
 
+SUMMARY_KEYS = ("testruns", "queued", "ongoing", "finished", "errors", "error_pct", "queued_ids",
+                "ongoing_ids", "requestors", "event_counts", "durations", "iterations",
+                "anomalies")
+"""The SUMMARY keys reference_summary computes."""
+
+COMPARE_PARTS = ("init", "queue", "flash", "boot", "test", "publish", "other")
+
+
+def reference_compare(events: list[dict], period: float, now: float,
+                      clock: str = "received") -> dict:
+    """DESIGN.md's "Looking back" comparison, straight from its words, testrun by testrun:
+    the testruns requested in [now − 2P, now − P) and [now − P, now), per group and for all."""
+    runs = list(reference_runs(events, clock).values())
+    groups = sorted({r.group for r in runs})
+    bounds = {"previous": (now - 2 * period, now - period), "current": (now - period, now)}
+
+    def one(rs: list[RefRun]) -> dict:
+        out = {}
+        for name in ("current", "previous"):
+            lo, hi = bounds[name]
+            inside = [r for r in rs if r.first("request") is not None
+                      and lo <= r.first("request") < hi]
+            out[name] = _ref_period(inside, lo, hi)
+        return out
+
+    return {"groups": {g: one([r for r in runs if r.group == g]) for g in groups},
+            "all": one(runs)}
+
+
+def _ref_period(runs: list[RefRun], lo: float, hi: float) -> dict:
+    finished = [r for r in runs if r.status == "finished"]
+    errors = sum(r.status == "error" for r in runs)
+    ended = len(finished) + errors
+    queue = [v for v in (_diff(r.first("queue_end"), r.first("queue_start")) for r in runs)
+             if v is not None and v >= 0]
+    done = [r for r in finished if r.first("request") is not None
+            and r.first("publish") - r.first("request") >= 0]
+    total = [r.first("publish") - r.first("request") for r in done]
+    parts = {p: [] for p in COMPARE_PARTS}
+    for r, t in zip(done, total, strict=True):
+        own = {
+            "init": _diff(r.first("queue_start"), r.first("request")),
+            "queue": _diff(r.first("queue_end"), r.first("queue_start")),
+            "publish": _diff(r.first("publish"), r.last("test_end")),
+        }
+        for phase in ("flash", "boot", "test"):  # the sum of its non-negative iterations
+            own[phase] = sum(v for v in r.closed[phase] if v >= 0)
+        own = {p: max(v or 0.0, 0.0) for p, v in own.items()}  # missing or negative: 0
+        own["other"] = t - sum(own[p] for p in COMPARE_PARTS[:-1])
+        for p in COMPARE_PARTS:
+            parts[p].append(own[p])
+
+    def pct(values, q):
+        return float(np.percentile(values, q)) if values else None
+
+    def mean(values):
+        return sum(values) / len(values) if values else None
+
+    return {"start": lo, "end": hi, "testruns": len(runs), "errors": errors,
+            "error_pct": 100.0 * errors / ended if ended else None,
+            "testrun": {"p50": pct(total, 50), "p95": pct(total, 95), "mean": mean(total)},
+            "queue": {"p50": pct(queue, 50), "p95": pct(queue, 95)},
+            "phase_means": {p: mean(parts[p]) for p in COMPARE_PARTS}}
+
+
+def _diff(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a - b
+
+
 # DESIGN.md "Why it waits, and why it fails", straight from its words.
 
 def occupied(r: RefRun, now: float) -> tuple[float, float] | None:

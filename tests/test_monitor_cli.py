@@ -47,6 +47,34 @@ def test_the_monitor_reads_the_file_shows_its_panes_and_quits(farm):
     assert status == 0  # q ended it (close() would have sent SIGTERM after 5 s)
 
 
+def test_at_T_shows_the_farm_then_and_L_goes_live(farm):
+    """--at T: the loop started before the app reads up to T only; L reads the whole file."""
+    path, _ = farm
+    term = monitor(str(path), "--at", "2025-12-31T22:00Z")
+    try:
+        assert term.wait_for(r"AT 2025-12-31 22:00 UTC.*28 runs", timeout=60, since=0) \
+            is not None
+        mark = term.mark()
+        term.write("L")
+        assert term.wait_for(r"LIVE\s+farm\.h5.*40 runs", timeout=60, since=mark) is not None
+    finally:
+        assert term.close() == 0
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["--at", "yesterday-ish"], "T"),
+    (["--at", "-2h", "--now", str(NOW)], "not both"),
+])
+def test_a_bad_at_ends_at_once_with_status_2(farm, args, says):
+    path, _ = farm
+    result = subprocess.run([sys.executable, "-m", "trmon_tui", str(path), *args],
+                            capture_output=True, text=True, timeout=60,
+                            env=dict(os.environ, PYTHONPATH=ROOT))
+    assert result.returncode == 2
+    assert says in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 def test_several_files_one_of_them_missing(farm, tmp_path):
     path, _ = farm
     term = monitor(f"lab1={path}", f"lab2={tmp_path / 'missing.h5'}", "--now", str(NOW))

@@ -2,6 +2,11 @@
 
 The app is thin: the worker (trmon_tui.feed) reads and computes, the panes (trmon_tui.widgets)
 draw snapshots; here we only route messages, keep the ViewState and handle keys.
+
+Looking back (DESIGN "Looking back"): ``<`` / ``>`` step the view's ``at`` one hour back /
+forward, ``L`` (or a step forward that reaches now) returns to live; only ``at`` changes, so the
+pane, group, window and selection stay.  Stepping past now goes live rather than stopping at
+now: a view "at now" would be a frozen copy of live, easily taken for it.
 """
 
 from __future__ import annotations
@@ -67,7 +72,11 @@ DETAIL_SCREENS = (HostScreen, ErrorTypeScreen, ConfigurationScreen)
 
 # Actions that change what the panes show; hidden while another screen is on top of them.
 PANE_ACTIONS = frozenset({"choose_group", "cycle_window", "filter", "page", "show_tab",
-                          "show_files", "toggle_bucket"})
+                          "show_files", "toggle_bucket", "step", "live", "compare"})
+STEP = 3600.0
+"""Seconds a step back or forward (< >) moves the time looked at."""
+COMPARE_PERIODS = (None, "24h", "7d")
+"""What c cycles through on the trends pane: the trend rows, then each comparison."""
 
 
 class MonitorApp(App[None]):
@@ -86,6 +95,12 @@ class MonitorApp(App[None]):
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("r", "reload", "Reload", id="reload"),
         Binding("h", "toggle_bucket", "Hour/day", id="bucket"),
+        # Not in the footer (full at 80 columns): the help and the palette list them, the
+        # trends pane's first line says "c: compare", the status bar "< > L" while looking back.
+        Binding("c", "compare", "Compare", show=False, id="compare"),
+        Binding("less_than_sign", "step(-1)", "Back 1h", show=False, id="step_back"),
+        Binding("greater_than_sign", "step(1)", "Forward 1h", show=False, id="step_forward"),
+        Binding("L", "live", "Live", show=False, id="live"),
         Binding("question_mark,f1", "help", "Help", id="help"),
         Binding("left_square_bracket,pageup", "page(-1)", "Newer", show=False, id="page_newer"),
         Binding("right_square_bracket,pagedown", "page(1)", "Older", show=False, id="page_older"),
@@ -102,7 +117,7 @@ class MonitorApp(App[None]):
                  now: Callable[[], float] = time.time, max_rows: int = 200_000,
                  min_interval: float = 1.0, wall: Callable[[], float] | None = None,
                  started: Started | None = None, bell: bool = False,
-                 rules: Sequence[Any] = ()) -> None:
+                 rules: Sequence[Any] = (), at: float | None = None) -> None:
         super().__init__()
         self.bell_on_alert = bell
         self.alerts: Alerts | None = None
@@ -122,7 +137,7 @@ class MonitorApp(App[None]):
             window = since_label or "since"
             self.windows[window] = None
         self.fixed_since = since
-        self.view = ViewState(group=group, window=window, since=since)
+        self.view = ViewState(group=group, window=window, since=since, at=at)
         if rolling is not None:  # --since 24h / 7d: the rolling window `t` cycles through
             self.view = replace(self.view, window=rolling, window_seconds=WINDOWS[rolling])
         self.snapshot: Snapshot | None = None
@@ -145,7 +160,7 @@ class MonitorApp(App[None]):
                 with TabPane(TAB_TITLES[tab], id=tab):
                     pane = PANES[tab](id=f"pane-{tab}")
                     yield pane if tab == "overview" else Lazy(pane)
-        yield StatusBar(self.path, id="statusbar")
+        yield StatusBar(self.path, at=self.view.at, id="statusbar")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -317,6 +332,9 @@ class MonitorApp(App[None]):
         becomes starved: once per change, compared with the last snapshot's state; the state
         found when the history has been read is the start, not news."""
         now = snapshot.alerts
+        if snapshot.at is not None:  # looking back: nothing is news (live again: the start)
+            self.alerts = None
+            return
         if now is None or snapshot.file.loading:
             return
         before, self.alerts = self.alerts, now
@@ -350,7 +368,9 @@ class MonitorApp(App[None]):
         if action == "page":
             return self.view.tab == "chart" or None  # greyed out elsewhere
         if action == "toggle_bucket":
-            return self.view.tab == "trends"  # hidden elsewhere
+            return self.view.tab == "trends" and self.view.compare is None  # hidden elsewhere
+        if action == "compare":
+            return self.view.tab == "trends"
         return True
 
     def action_show_tab(self, tab: str) -> None:
@@ -396,7 +416,10 @@ class MonitorApp(App[None]):
             known = {f.label: f.testruns for f in files}
             files = tuple(replace(f, testruns=known.get(f.label, f.testruns))
                           for f in bars.first().files)
-        self.push_screen(FilesScreen(files, now=self.now))
+        at = None if self.snapshot is None else self.snapshot.at
+        # Looking back, the files were read up to T (READ), their latest events aged to T.
+        self.push_screen(FilesScreen(files, now=self.now if at is None else (lambda: at),
+                                     back=at is not None))
 
     def action_cycle_window(self) -> None:
         """all -> 24h -> 7d (-> the --since window) -> all."""
@@ -414,6 +437,32 @@ class MonitorApp(App[None]):
         bucket = "day" if shown == "hour" else "hour"
         self.set_view(trend_bucket=bucket)
         self.notify(f"trends by {bucket}", timeout=2, markup=False)
+
+    def action_step(self, hours: int) -> None:
+        """Look at the files ``hours`` hours earlier (or later) than shown (< >); a step
+        forward that reaches now returns to live (see the module)."""
+        now = self.now()
+        at = (now if self.view.at is None else self.view.at) + hours * STEP
+        if at >= now:
+            self.action_live()
+            return
+        self.set_view(at=at)
+
+    def action_live(self) -> None:
+        """Back to live (L): the files are read again up to their end and followed."""
+        if self.view.at is None:
+            self.notify("live already", timeout=2, markup=False)
+            return
+        self.set_view(at=None)
+        self.notify("live again", timeout=2, markup=False)
+
+    def action_compare(self) -> None:
+        """Trends pane: the trend rows -> the last 24h against the 24h before -> the last 7d
+        against the 7d before -> the trend rows (c)."""
+        periods = list(COMPARE_PERIODS)
+        compare = periods[(periods.index(self.view.compare) + 1) % len(periods)]
+        self.set_view(compare=compare)
+        self.refresh_bindings()  # h (by hour / day) is for the trend rows only
 
     def action_filter(self) -> None:
         """Go to the testruns pane and open its filter box."""

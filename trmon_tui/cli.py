@@ -70,6 +70,12 @@ def _epoch(text: str) -> float:
     return value
 
 
+def _at_help() -> str:
+    return ("the farm as it stood at T: only events received by then count, and ages are "
+            "measured to T (as --now T); T = seconds since the epoch, a UTC date-time such as "
+            "2026-12-07T03:00Z, or a time before now such as -2h or -1d")
+
+
 def _files_help() -> str:
     return ("event files; LABEL (default: the file's name without extension) names a file's "
             "device groups LABEL/GROUP when there are several")
@@ -106,6 +112,7 @@ def monitor_parser() -> argparse.ArgumentParser:
                         help="a fixed time that ages are measured to (time in phase, oldest "
                              "wait, overdue, --since 24h), in seconds since the epoch "
                              "(default: the clock)")
+    parser.add_argument("--at", default=None, metavar="T", help=_at_help())
     return parser
 
 
@@ -159,6 +166,13 @@ def command_parser(command: str) -> argparse.ArgumentParser:
         parser.add_argument("--trend", choices=("hour", "day"), default=None,
                             help="add a row per UTC hour or day of the testruns' requests "
                                  "(not to --prometheus: the metrics have no trend)")
+        parser.add_argument("--at", default=None, metavar="T", help=_at_help())
+        parser.add_argument("--compare", default=None, metavar="PERIOD",
+                            help="instead of the statistics: the testruns requested in the last "
+                                 "PERIOD before now (24h, 7d, ...) against the PERIOD before, "
+                                 "per device group and for all (a table, or JSON with --json; "
+                                 "--group keeps one group; not with --since, --trend or "
+                                 "--prometheus)")
         parser.add_argument("--skip-damaged", action="store_true",
                             help="read around chunks of events that fail their checksum "
                                  "(saying on stderr how many events were left out) instead "
@@ -214,7 +228,7 @@ def command_parser(command: str) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `trmon-tui` script; returns the process exit code."""
     whole_process = argv is None  # the script itself, not a caller inside a larger program
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = _glued(list(sys.argv[1:] if argv is None else argv))
     if argv and argv[0] in COMMANDS:
         command = argv[0]
         parser = command_parser(command)
@@ -244,6 +258,17 @@ def main(argv: list[str] | None = None) -> int:
     from trmon_tui.commands import monitor
 
     return monitor.run(args)
+
+
+def _glued(argv: list[str]) -> list[str]:
+    """``--at -2h`` as ``--at=-2h``: argparse takes a value starting with "-" for an option."""
+    out = []
+    for arg in argv:
+        if out and out[-1] == "--at" and arg.startswith("-") and len(arg) > 1:
+            out[-1] = f"--at={arg}"
+        else:
+            out.append(arg)
+    return out
 
 
 def _configure(args: argparse.Namespace, files: bool = True) -> bool:

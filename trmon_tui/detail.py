@@ -14,9 +14,11 @@ from trmon_tui.messages import TestrunLoaded
 from trmon_tui.panedata import describe_error
 
 
-def load_testrun(tail: Any, catalog: Any, testrun_id: str, run: int | None) -> TestrunLoaded:
+def load_testrun(tail: Any, catalog: Any, testrun_id: str, run: int | None, *,
+                 at: float | None = None) -> TestrunLoaded:
     """The events and attributes of ``testrun_id`` (``run``: its run in ``catalog``, the
-    store.catalog.Catalog of what ``tail``, a store.multi.MultiTail, delivered)."""
+    store.catalog.Catalog of what ``tail``, a store.multi.MultiTail, delivered); with ``at``
+    (looking back), only its events received by then."""
     from store.lookup import testrun_events
 
     sources = tail.sources
@@ -26,7 +28,8 @@ def load_testrun(tail: Any, catalog: Any, testrun_id: str, run: int | None) -> T
         candidates = [k for k, status in enumerate(tail.statuses) if status.state == "live"]
     try:
         for index in candidates:
-            events = tuple(testrun_events(sources[index].path, testrun_id))
+            events = tuple(e for e in testrun_events(sources[index].path, testrun_id)
+                           if at is None or e["received"] <= at)
             if events:
                 label = sources[index].label if len(sources) > 1 else None
                 return TestrunLoaded(testrun_id, events, attributes(events, label), run=run)

@@ -19,6 +19,11 @@ What it costs, since operators leave it open for hours over SSH (see bench_monit
   every LOADING_INTERVAL of a long history, and one at the end;
 - the monitor's command starts the loop before the app is imported (commands/monitor.py): the
   history is read while the UI starts up, its messages wait in a Mailbox until the app runs.
+
+Looking back (DESIGN "Looking back"): a view with ``at`` (--at T, the keys < > L) makes the loop
+read the files again as they stood at T (store.follow's ``look_at``: only the events received
+by T, no polling after); the snapshots are taken at now = T, with no "last data" time (nothing
+is live), and a testrun's detail shows only its events received by T.
 """
 
 from __future__ import annotations
@@ -112,7 +117,8 @@ class TailLoop:
                  view: ViewState | None = None,
                  wall: Callable[[], float] | None = None, rules: Sequence[Any] = ()) -> None:
         """``files``: a path, or store.sources.Sources; ``rules``: the config file's failure
-        rules (store.stats.Rule), which the statistics classify errors by."""
+        rules (store.stats.Rule), which the statistics classify errors by; ``view.at``: look
+        back (--at T)."""
         from store.follow import FollowLoop
         from store.sources import Source, default_label
         from store.stats import StatsEngine
@@ -128,11 +134,13 @@ class TailLoop:
         self.view = view or ViewState()
         self.prepare = StatsEngine.prepare  # in the catch-up's reader thread
         sources = [Source(default_label(files), files)] if isinstance(files, str) else files
-        self.follow = FollowLoop(sources, self, min_interval=min_interval, max_rows=max_rows)
+        self.follow = FollowLoop(sources, self, min_interval=min_interval, max_rows=max_rows,
+                                 at=self.view.at)
         """The loop that reads (store.follow); this object is its consumer."""
         self.tail = None
         self._requests: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         self._events: collections.deque[dict] = collections.deque(maxlen=EVENT_BUFFER)
+        self._kept: collections.deque[Any] = collections.deque()  # see _keep_for_events
         self._file = FileView()  # every file's state combined
         self._files: tuple[FileView, ...] = ()
         self._published: tuple | None = None  # what the last snapshot showed: see _shown()
@@ -146,8 +154,11 @@ class TailLoop:
 
     # ---- called from the UI thread -------------------------------------------------------
     def set_view(self, view: ViewState) -> None:
-        """Show this view from the next snapshot on (thread-safe)."""
+        """Show this view from the next snapshot on (thread-safe); another ``view.at`` reads
+        the files again as they stood then (or live)."""
         self.view = view
+        if view.at != self.follow.at:
+            self.follow.look_at(view.at)
         self._requests.put(("view", None))
         self.follow.wake()
 
@@ -184,6 +195,7 @@ class TailLoop:
         self._files = tuple(FileView(label=s.label, path=s.path) for s in tail.sources)
         self._file = combined(self._files)
         self._events.clear()
+        self._kept.clear()
         self._last_data_at = None
         self._runs_read = 0
         self._generation += 1
@@ -214,6 +226,8 @@ class TailLoop:
     def read_done(self) -> None:
         self._set_states()
         self._loading_since = None
+        while self._kept:  # looking back: the latest events by then are known now
+            self._remember_events(self._kept.popleft())
 
     def woken(self) -> None:
         while True:
@@ -222,7 +236,7 @@ class TailLoop:
             except queue.Empty:
                 return
             if kind == "lookup":
-                self.post(load_testrun(self.tail, self.catalog, *arg))
+                self.post(load_testrun(self.tail, self.catalog, *arg, at=self.tail.at))
             self.follow.hurry()  # the operator is waiting on what this changes: no throttle
 
     def due(self) -> bool:
@@ -239,6 +253,7 @@ class TailLoop:
         self.engine.reset()
         self.catalog.reset()
         self._events.clear()
+        self._kept.clear()
         self._last_data_at = None
         self._runs_read = 0
         self._generation += 1
@@ -257,11 +272,21 @@ class TailLoop:
             self.post(TailFailed(describe_error(exc)))
         self._runs_read = max(self._runs_read, item.first_run + len(item.runs))
         if len(item):
+            if self.tail.at is not None:
+                self._keep_for_events(item)
             # Catching up, only the last batches hold events the events pane can show.
-            if not item.events_total or \
+            elif not item.events_total or \
                     item.first_event_row + len(item) > item.events_total - EVENT_BUFFER:
                 self._remember_events(item)
             self._last_data_at = self.wall()
+
+    def _keep_for_events(self, batch: Any) -> None:
+        """Looking back, the latest events by T may be anywhere in the files: keep the last
+        batches that had some (cut to T, so a few), converted once caught up (read_done)."""
+        self._kept.append(batch)
+        while len(self._kept) > 1 and \
+                sum(len(b) for b in self._kept) - len(self._kept[0]) >= EVENT_BUFFER:
+            self._kept.popleft()
 
     def _remember_events(self, batch: Any) -> None:
         """Keep the newest events as dicts (only the tail of a big batch is converted)."""
@@ -284,9 +309,10 @@ class TailLoop:
         files = tuple(FileView(status.state, status.message, int(status.rows_read),
                                 int(status.rows_total), status.file_format, source.label,
                                 source.path, checksums=status.checksums,
-                                last_event=status.last_event)
-                      for source, status in zip(self.tail.sources, self.tail.statuses,
-                                                strict=True))
+                                last_event=status.last_event if self.tail.at is None
+                                else self.tail.kept_last[index])
+                      for index, (source, status) in enumerate(zip(
+                          self.tail.sources, self.tail.statuses, strict=True)))
         changed = [new for old, new in zip(self._files, files, strict=True)
                    if (old.state, old.message) != (new.state, new.message)]
         self._files, self._file = files, combined(files)
@@ -299,7 +325,12 @@ class TailLoop:
         oldest wait, time in phase, running bars) follow the minute; live data refreshes them
         far more often."""
         return (self._generation, self.engine.version, self._files, self.view,
-                int(self.now() // 60))
+                int(self._now() // 60))
+
+    def _now(self) -> float:
+        """The time the snapshot is taken at: T while looking back, else the clock."""
+        at = self.tail.at if self.tail is not None else None
+        return self.now() if at is None else at
 
     def publish(self) -> None:
         """Compute the snapshot of the current view and post it."""
@@ -309,11 +340,12 @@ class TailLoop:
 
     def snapshot(self) -> Snapshot:
         """The data of the visible pane, plus what the status bar needs."""
-        view, now = self.view, self.now()
+        view, now, at = self.view, self._now(), self.tail.at
         values, errors = pane_data(self.engine, view, now)
         events = latest_events(self._events, view) if view.tab == "events" else ()
         return Snapshot(seq=self._seq, taken_at=now, view=view, file=self._file, events=events,
-                        last_data_at=self._last_data_at, errors=tuple(errors),
+                        last_data_at=self._last_data_at if at is None else None, at=at,
+                        errors=tuple(errors),
                         files=self._files_with_testruns(values["counts"]), **values)
 
     def _files_with_testruns(self, counts: dict) -> tuple[FileView, ...]:

@@ -61,6 +61,12 @@ class ViewState:
     """Trends pane: "hour" or "day" as chosen with h; None: by the window (see bucket_at)."""
     host: str | None = None
     """The worker host whose detail screen is open (its latest testruns are computed)."""
+    at: float | None = None
+    """Looking back (--at T, the keys < > L): the files as they stood at T, now = T; None:
+    live."""
+    compare: str | None = None
+    """Trends pane: "24h" or "7d" shows the last period against the one before (the key c),
+    None the trend rows."""
     error_type: str | None = None
     """The error type whose screen is open (its latest testruns are computed)."""
     configuration: str | None = None
@@ -180,3 +186,8 @@ class Snapshot:
     """Queries that failed for this snapshot (shown, never raised)."""
     files: tuple[FileView, ...] = ()
     """Each file's state (``file`` is them combined), with its testruns."""
+    at: float | None = None
+    """The time the data stands at while looking back (the view's ``at`` once read), None
+    live."""
+    comparison: dict[str, Any] | None = None
+    """StatsEngine.compare of view.compare for the view's group (trends pane)."""

@@ -18,6 +18,7 @@ from trmon_tui.model import (
     HOST_TESTRUNS,
     LIST_LIMIT,
     TYPE_TESTRUNS,
+    WINDOWS,
     Alerts,
     EventRow,
     ViewState,
@@ -96,7 +97,10 @@ def insight_data(engine: Any, view: ViewState, now: float, summary: dict | None,
         if view.host is not None:
             out["host_testruns"] = _tuple(ask(lambda: engine.host_testruns(
                 view.host, limit=HOST_TESTRUNS, **q)))
-    if view.tab == "trends":
+    if view.tab == "trends" and view.compare is not None:  # c: the comparison instead
+        out["comparison"] = ask(lambda: engine.compare(WINDOWS[view.compare],
+                                                       group=view.group, now=now))
+    elif view.tab == "trends":
         out["trend_bucket"] = bucket = view.bucket_at(now)
 
         def trend() -> list[dict] | None:

@@ -10,6 +10,7 @@ escape (``\\x1b``, ``\\u200b``), so a requestor name can neither move the cursor
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 
@@ -44,3 +45,8 @@ def duration(seconds: Any, *, tenths: bool = False, unknown: str = "–") -> str
         return f"{sign}{h}h{m:02d}m"
     d, h = divmod(h, 24)
     return f"{sign}{d}d{h:02d}h"
+
+
+def utc_minute(t: float) -> str:
+    """ "2026-12-07 03:00 UTC": a moment looked back at, a period's end."""
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t))

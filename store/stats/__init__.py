@@ -77,6 +77,9 @@ grow to, default ``time.time()``):
   p is exact (fisher.py), screened by a floating-point estimate that only skips pairs whose p
   is clearly above 0.01.  Rules come from ``StatsEngine(rules=...)`` / ``set_rules``.
 
+- ``compare(period, group, now)``: DESIGN's "Looking back" comparison of the last two periods
+  (store/stats/compare.py).
+
 - ``groups()``, ``testruns(status, ..., order)``, ``segments(..., offset, limit)``,
   ``samples(phase, ...)``, ``counts()``, and for the monitor's insight panes ``hosts(...)``,
   ``host_testruns(host, ..., limit)``, ``overdue(...)``, ``trend(bucket, ...)``, and for the
@@ -109,6 +112,8 @@ from store.stats import hosts as host_mod
 from store.stats import listing
 from store.stats import overdue as overdue_mod
 from store.stats.buckets import duration_buckets
+from store.stats.compare import PHASE_PARTS
+from store.stats.compare import compare as _compare
 from store.stats.describe import describe
 from store.stats.engine import EngineState
 from store.stats.engine import prepare as engine_prepare
@@ -120,7 +125,7 @@ from store.stats.summary import summary as _summary
 from store.stats.trend import BUCKETS, TrendTooLong, trends
 
 __all__ = ["StatsEngine", "describe", "DURATIONS", "ITERATED", "PER_RUN", "STATUSES",
-           "SEGMENTS", "BUCKETS", "TrendTooLong", "Rule"]
+           "SEGMENTS", "BUCKETS", "TrendTooLong", "PHASE_PARTS", "Rule"]
 
 
 class StatsEngine:
@@ -288,6 +293,13 @@ class StatsEngine:
         Raises TrendTooLong (a ValueError, with a sentence to show) beyond trend.MAX_BUCKETS
         rows."""
         return trends(self._frame(since, group, now), bucket, False, True)[1]
+
+    def compare(self, period: float, group: str | None = None,
+                now: float | None = None) -> dict:
+        """DESIGN's "Looking back" comparison: the last ``period`` seconds before ``now``
+        against the ``period`` before them, per device group (of ``group`` only, when given:
+        then "all" is that group) and for all (see store.stats.compare)."""
+        return _compare(self._frame(None, group, now), period)
 
     def segments(self, since: float | None = None, group: str | None = None,
                  now: float | None = None, offset: int = 0, limit: int = 20) -> dict:

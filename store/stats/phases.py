@@ -82,6 +82,20 @@ def waiting_since(st: EngineState, runs: np.ndarray) -> np.ndarray:
     return t
 
 
+def closed_segments(st: EngineState, runs: np.ndarray) -> np.ndarray:
+    """(k, 6) seconds of init/queue/flash/boot/test/publish per run, as far as its events
+    go: flash/boot/test the sums of their non-negative iterations, an undefined or negative
+    part 0 (an ended testrun's time-and-motion bar; ``segments`` adds the running phase)."""
+    r = st.runs
+    m = np.empty((len(runs), len(SEGMENTS)))
+    m[:, 0] = r.queue_start[runs] - r.request[runs]
+    m[:, 1] = r.queue_end[runs] - r.queue_start[runs]
+    m[:, 2:5] = r.sums[:, runs].T
+    m[:, 5] = r.publish[runs] - r.test_end[runs]
+    np.nan_to_num(m, copy=False, nan=0.0)
+    return np.maximum(m, 0.0, out=m)
+
+
 def segments(st: EngineState, runs: np.ndarray, status: np.ndarray,
              now: float) -> tuple[np.ndarray, list[str | None]]:
     """(k, 6) seconds of init/queue/flash/boot/test/publish per run, and the running segment.
@@ -90,12 +104,7 @@ def segments(st: EngineState, runs: np.ndarray, status: np.ndarray,
     running phase of an unfinished run grows to ``now``; unknown or negative parts are 0.
     """
     r = st.runs
-    k = len(runs)
-    m = np.zeros((k, 6))
-    m[:, 0] = r.queue_start[runs] - r.request[runs]
-    m[:, 1] = r.queue_end[runs] - r.queue_start[runs]
-    m[:, 2:5] = r.sums[:, runs].T
-    m[:, 5] = r.publish[runs] - r.test_end[runs]
+    m = closed_segments(st, runs)
     names, since = current(st, runs)
     running: list[str | None] = []
     for i, name in enumerate(names):
@@ -112,5 +121,5 @@ def segments(st: EngineState, runs: np.ndarray, status: np.ndarray,
     return np.maximum(m, 0.0), running
 
 
-__all__ = ["SEGMENTS", "current", "latest_open", "phase_counts", "segments",
+__all__ = ["SEGMENTS", "closed_segments", "current", "latest_open", "phase_counts", "segments",
            "waiting_since"]

@@ -15,6 +15,9 @@ def run(args: argparse.Namespace) -> int:
     if args.demo and args.files:
         print("trmon-tui: --demo watches a file of its own: give it no FILE", file=sys.stderr)
         return 2
+    if args.demo and getattr(args, "at", None) is not None:
+        print("trmon-tui: --demo is live: give it no --at", file=sys.stderr)
+        return 2
     started = None
     options = {"clock": args.clock, "since": args.since, "group": args.group,
                "poll": args.poll if args.poll and args.poll > 0 else 1.0,
@@ -30,10 +33,14 @@ def run(args: argparse.Namespace) -> int:
             sources = parse_sources(args.files)
             if args.since:  # checked before anything starts reading (make_app uses it)
                 parse_since(args.since, time.time())
+            at = resolve_at(args)
         except ValueError as exc:  # two files with one label, a file given twice, a bad since
             print(f"trmon-tui: {clean(exc)}", file=sys.stderr)
             return 2
-        started = _start_loop(sources, args.clock, args.now, options["poll"], options["rules"])
+        if at is not None:  # the files as they stood at T (the keys < > L move, see app)
+            options["at"] = at
+        started = _start_loop(sources, args.clock, args.now, options["poll"], options["rules"],
+                              at)
     from trmon_tui.app import make_app
 
     try:
@@ -64,6 +71,19 @@ def run(args: argparse.Namespace) -> int:
             started.cancelled.set()
 
 
+def resolve_at(args: argparse.Namespace) -> float | None:
+    """--at T as seconds since the epoch (None without it); ValueError with a line saying
+    what is wrong (a bad T, or --now given too: --at T sets now to T)."""
+    text = getattr(args, "at", None)
+    if text is None:
+        return None
+    if args.now is not None:
+        raise ValueError("give --at T or --now EPOCH, not both (--at T sets now to T)")
+    from store.window import parse_at
+
+    return parse_at(text, time.time())
+
+
 def demo_rules() -> list:
     """The failure rules of demo/config.toml, which classify the demo farm's error texts."""
     from demo import CONFIG
@@ -72,16 +92,20 @@ def demo_rules() -> list:
     return load(str(CONFIG)).rules
 
 
-def _start_loop(sources, clock: str, now: float | None, poll: float, rules=()):
+def _start_loop(sources, clock: str, now: float | None, poll: float, rules=(),
+                at: float | None = None):
     """Start the monitor's tail loop (trmon_tui.feed) before the app is imported: it reads
     and folds in the files' history, as `report` does, while the UI is imported and starts up
-    (a few tenths of a second: a few million events); its messages wait for the app."""
+    (a few tenths of a second: a few million events); its messages wait for the app.
+    ``at`` (--at): the files as they stood then."""
     import threading
 
     from trmon_tui.feed import Mailbox, Started, TailLoop, fixed_clock, start_loop
+    from trmon_tui.model import ViewState
 
     mailbox, cancelled = Mailbox(), threading.Event()
     clocks = {} if now is None else dict(zip(("now", "wall"), fixed_clock(now), strict=True))
-    loop = TailLoop(sources, mailbox.post, clock=clock, rules=rules, **clocks)
+    loop = TailLoop(sources, mailbox.post, clock=clock, rules=rules, view=ViewState(at=at),
+                    **clocks)
     start_loop(loop, cancelled, mailbox.post, poll=poll, watch=True)
     return Started(mailbox, loop, cancelled)

@@ -1,5 +1,11 @@
-"""`trmon-tui report [LABEL=]FILE ... [--json|--prometheus] [--now EPOCH] [--trend hour|day]`:
-the statistics of the files (the same files and --now give the same bytes).
+"""`trmon-tui report [LABEL=]FILE ... [--json|--prometheus] [--now EPOCH|--at T]
+[--trend hour|day] [--compare PERIOD]`: the statistics of the files (the same files and --now
+give the same bytes).
+
+``--at T`` reports the files as they stood at T: only the events received by then are read in
+(store.multi.MultiTail's ``at``) and now = T, so the report equals ``--now T`` of files holding
+only those events.  ``--compare PERIOD`` prints, instead of the statistics, the last PERIOD
+before now against the one before (store.stats.compare; report_table.render_compare).
 
 Reads every file with store.multi.MultiTail (one TailReader per file, in batches, so memory
 stays bounded), folds them into one store.stats.StatsEngine and prints its summary: DESIGN.md's
@@ -29,7 +35,8 @@ from store.reading import read_through
 from store.sources import Source, default_label, file_summaries, parse_sources
 from store.stats import StatsEngine, TrendTooLong
 from store.vet import one_line
-from store.window import parse_since
+from store.window import parse_at, parse_period, parse_since
+from trmon_tui.commands.compare_table import render_compare
 from trmon_tui.commands.report_table import render
 from trmon_tui.plain import clean
 
@@ -45,8 +52,10 @@ class ReportError(Exception):
 def run(args: argparse.Namespace) -> int:
     """Print the statistics of args.files; returns the exit status."""
     keep_freed_memory()
-    now = time.time() if args.now is None else args.now
+    at = getattr(args, "at", None)
+    period = getattr(args, "compare", None)
     try:
+        at, now, period = _moments(args, at, period)
         since = None if args.since is None else parse_since(args.since, now)
         sources = parse_sources(args.files)
     except ValueError as exc:
@@ -54,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         engine, tail, failed = read_sources(sources, args.clock, getattr(args, "rules", ()),
+                                            at=at,
                                             skip_damaged=getattr(args, "skip_damaged", False))
     except KeyboardInterrupt:
         return 130
@@ -75,6 +85,13 @@ def run(args: argparse.Namespace) -> int:
         print(PREFIX + f"no device group {clean(args.group)!r} in "
               f"{', '.join(clean(s.path) for s in sources)} (groups: {known})", file=sys.stderr)
         return 1
+    if period is not None:
+        comparison = engine.compare(period, group=args.group, now=now)
+        if args.json:
+            text = json.dumps(comparison, ensure_ascii=False) + "\n"
+        else:
+            text = render_compare(comparison, args.compare, clock=args.clock)
+        return _written(text, args.output, 1 if failed else 0)
     try:
         # The metrics have no delivery delays and no trend (as the exporter's summary).
         summary = engine.summary(since=since, group=args.group, now=now,
@@ -102,14 +119,36 @@ def run(args: argparse.Namespace) -> int:
         text = render(summary, engine.counts(), path=sources[0].path, clock=args.clock,
                       since=args.since, file_format=tail.statuses[0].file_format,
                       waiting=waiting, now=now, trend=args.trend,
-                      files=files if len(sources) > 1 else None)
+                      files=files if len(sources) > 1 else None, at=at)
+    return _written(text, args.output, 1 if failed else 0)
+
+
+def _moments(args: argparse.Namespace, at: str | None,
+             period: str | None) -> tuple[float | None, float, float | None]:
+    """(--at as an epoch or None, now, --compare in seconds or None); ValueError with a line
+    saying what is wrong: a bad T or PERIOD, or options that do not go together."""
+    if at is not None and args.now is not None:
+        raise ValueError("give --at T or --now EPOCH, not both (--at T sets now to T)")
+    if period is not None:
+        clash = [name for name, given in (("--since", args.since is not None),
+                                          ("--trend", args.trend is not None),
+                                          ("--prometheus", args.prometheus)) if given]
+        if clash:
+            raise ValueError(f"--compare sets its own periods and output: give it no "
+                             f"{' or '.join(clash)}")
+    now = time.time() if args.now is None else args.now
+    when = None if at is None else parse_at(at, now)
+    return when, now if when is None else when, None if period is None else parse_period(period)
+
+
+def _written(text: str, output: str | None, status: int) -> int:
+    """``status`` once ``text`` is written (see _write), 2 if it could not be."""
     try:
-        _write(text, args.output)
+        _write(text, output)
     except OSError as exc:
-        print(PREFIX + f"cannot write {clean(args.output)} ({exc.strerror or exc})",
-              file=sys.stderr)
+        print(PREFIX + f"cannot write {clean(output)} ({exc.strerror or exc})", file=sys.stderr)
         return 2
-    return 1 if failed else 0
+    return status
 
 
 def _write(text: str, output: str | None) -> None:
@@ -168,26 +207,28 @@ def release_freed_memory() -> None:
         pass
 
 
-def read_file(path: str, clock: str = "received") -> tuple[StatsEngine, str]:
+def read_file(path: str, clock: str = "received",
+              at: float | None = None) -> tuple[StatsEngine, str]:
     """Fold every committed row of ``path`` into a new StatsEngine; (engine, "trmon"|"seed").
 
     Raises ReportError when the file is missing, not HDF5, foreign or stays unreadable.
     """
-    engine, tail, failed = read_sources([Source(default_label(path), path)], clock)
+    engine, tail, failed = read_sources([Source(default_label(path), path)], clock, at=at)
     if failed:
         raise ReportError(next(iter(failed.values())))
     return engine, tail.statuses[0].file_format
 
 
 def read_sources(sources: list[Source], clock: str = "received", rules=(), *,
+                 at: float | None = None,
                  skip_damaged: bool = False) -> tuple[StatsEngine, MultiTail, dict[str, str]]:
     """Fold every committed row of the files into one StatsEngine (store.multi: several
-    files in one id space; ``rules``: the config file's failure rules); (engine, the tail
-    that read them, {label: reason} of the files that could not be read).
-    ``skip_damaged``: read around chunks of events that fail their checksum
-    (``tail.skipped`` counts the events left out)."""
+    files in one id space; ``rules``: the config file's failure rules; with ``at``, only the
+    events received by then); (engine, the tail that read them, {label: reason} of the files
+    that could not be read).  ``skip_damaged``: read around chunks of events that fail their
+    checksum (``tail.skipped`` counts the events left out)."""
     engine = StatsEngine(clock=clock, rules=rules)
-    tail = MultiTail(sources, hold=catchup.HOLD, max_rows=catchup.FIRST_ROWS,
+    tail = MultiTail(sources, hold=catchup.HOLD, at=at, max_rows=catchup.FIRST_ROWS,
                      skip_damaged=skip_damaged)
     size = 0
     for source in sources:

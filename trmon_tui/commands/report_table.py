@@ -24,7 +24,8 @@ MAX_CONFIGURATIONS = 5  # configurations per section: highest error % first, the
 
 def render(summary: dict, counts: dict, *, path: str, clock: str, since: str | None,
            file_format: str, waiting=None, now: float | None = None,
-           trend: str | None = None, files: dict | None = None) -> str:
+           trend: str | None = None, files: dict | None = None,
+           at: float | None = None) -> str:
     """The whole report: a header, then one section per device group, then all groups.
 
     ``waiting(status, group)`` may give the newest queued/ongoing testruns of a group (dicts of
@@ -32,8 +33,11 @@ def render(summary: dict, counts: dict, *, path: str, clock: str, since: str | N
     ``now``: the time the hosts' "last ok" ages are measured to; ``trend``: the bucket of the
     summary's "trend" rows (hour or day), shown when given.
     ``files`` (several files: report's "files") puts a line per file under the header.
+    ``at`` (--at): the header says the report is of the files as they stood then.
     """
     window = f"since {clean(since)}" if since else "all history"
+    if at is not None:
+        window += f" as at {datetime.fromtimestamp(at, UTC).strftime('%Y-%m-%d %H:%M:%S UTC')}"
     what = f"{clean(path)} ({file_format} layout)" if files is None else f"{len(files)} files"
     lines = [f"{what}: {counts['testruns']:,} testruns, {counts['events']:,} events; "
              f"{window}; durations by the {clock} clock"]

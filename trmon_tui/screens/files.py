@@ -22,7 +22,7 @@ from textual.widgets import Label, Static
 from trmon_tui.model import FileView
 from trmon_tui.widgets import format as fmt
 from trmon_tui.widgets.livetable import LiveTable
-from trmon_tui.widgets.statusbar import STATE_STYLE
+from trmon_tui.widgets.statusbar import state_word
 
 PATH_SHOWN = 40  # a longer path loses its start, not the file's name (the messages show it all)
 COLUMNS = ("file", "state", "events", "testruns", "last event", "checksums", "path")
@@ -34,10 +34,12 @@ class FilesScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,f", "dismiss", "Close", id="close_files")]
 
     def __init__(self, files: tuple[FileView, ...],
-                 now: Callable[[], float] = time.time) -> None:
+                 now: Callable[[], float] = time.time, back: bool = False) -> None:
+        """``back``: looking back (the files were read up to T: READ, not LIVE)."""
         super().__init__()
         self.files = files
         self.now = now  # the data's clock (the app's): ages of the files' latest events
+        self.back = back
 
     def compose(self) -> ComposeResult:
         with Vertical(id="files-box"):
@@ -53,7 +55,7 @@ class FilesScreen(ModalScreen[None]):
         """Show these states (a snapshot's, with testruns)."""
         self.files = files
         now = self.now()
-        self.query_one(LiveTable).set_rows([(f"f{i}", file_cells(f, now))
+        self.query_one(LiveTable).set_rows([(f"f{i}", file_cells(f, now, self.back))
                                             for i, f in enumerate(files)])
         messages = Text()
         for f in files:
@@ -65,8 +67,9 @@ class FilesScreen(ModalScreen[None]):
             messages if messages.plain else Text("every file is read", style="dim"))
 
 
-def file_cells(f: FileView, now: float) -> list[Text]:
-    """The table row of one file (``now``: what the latest event's age is measured to)."""
+def file_cells(f: FileView, now: float, back: bool = False) -> list[Text]:
+    """The table row of one file (``now``: what the latest event's age is measured to;
+    ``back``: see FilesScreen)."""
     events = f"{f.rows_read:,}"
     if f.rows_total > f.rows_read:
         events += f" of {f.rows_total:,}"  # still reading its history
@@ -75,7 +78,7 @@ def file_cells(f: FileView, now: float) -> list[Text]:
     if not f.file_format:
         checksums = ("–", "dim")  # not read yet: unknown
     return [fmt.text(f.label, "bold", limit=20),
-            fmt.text(f.state.upper(), STATE_STYLE.get(f.state, "bold")),
+            fmt.text(*state_word(f.state, back)),
             fmt.right(events), fmt.number(f.testruns), fmt.right(last), fmt.text(*checksums),
             fmt.text(tail_of(f.path, PATH_SHOWN))]
 

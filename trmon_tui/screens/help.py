@@ -26,6 +26,9 @@ Failures |
 type (its latest testruns) or configuration (its hosts) |
 | `Tab` | the pane's next table (Failures: types, configurations) |
 | `h` | trends by hour or by day |
+| `c` | trends: the last 24h, then 7d, against the period before (again: the trend rows) |
+| `<` `>` | look back: the farm one hour earlier / later (`>` reaching now is live again) |
+| `L` | live again |
 | `[` `]` / `PgUp` `PgDn` | page the chart (newer / older testruns) |
 | `r` | reload the file from scratch |
 | `Ctrl+P` | command palette: every action by name |
@@ -33,7 +36,13 @@ type (its latest testruns) or configuration (its hosts) |
 
 **Status bar**: LIVE (reading), LOADING (history still being read, with a progress bar),
 PAUSED, WAITING (file missing or not yet written), LOCKED (a writer holds the file), ERROR
-(unreadable: retried on each poll). File trouble never stops the monitor.
+(unreadable: retried on each poll), `AT 2026-12-07 03:00 UTC` (looking back, `--at T` or `<`:
+the farm as it stood then; nothing is read after it, ages are measured to it). File trouble
+never stops the monitor.
+
+**Looking back**: `<` / `>` move the time looked at by an hour, keeping the pane, group,
+window and selection; the files are read again up to that moment (only events received by
+then count). `L`, or `>` up to now, is live again.
 
 **Overview**: per device group; `done` = finished, `err` = errors, `oldest` = the longest wait
 of a queued testrun, `hosts` = hosts busy now / hosts of its testruns, `overdue` = testruns in a
@@ -76,7 +85,10 @@ on a host: its latest testruns).
 
 **Trends**: testruns per UTC hour or day of their request, over the window of `t` (by hour for
 24h, by day for longer; `h` switches): finished and errors stacked, error %, p50 / p95 of the
-testrun time (`run`) and of the queue wait (`wait`).
+testrun time (`run`) and of the queue wait (`wait`). `c` compares instead the testruns
+requested in the last 24h (again: 7d) before now, or the time looked at, with the period before,
+for the group of `g`: counts, error %, testrun and queue p50 / p95, then the change of the mean
+testrun time split by phase, the phase that moved most first (`trmon-tui report --compare`).
 
 **Statistics**: durations per phase (n, min, max, mean, std, p50, p95); move the cursor to a
 phase to see its histogram. Iterations count flash/boot/test attempts per testrun.

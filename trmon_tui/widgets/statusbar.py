@@ -3,6 +3,8 @@ last update age, counts, narrowing;
 a progress bar beside it while history loads.  With several files: each file's label and state
 when they fit ("a LIVE · lab2 LIVE · c WAITING"), else a count by state ("3 files: 2 LIVE,
 1 WAITING (f)": the files screen has the detail); the first word is the worst file's state.
+Looking back, "AT 2026-12-07 03:00 UTC" stands where LIVE would, with the keys that move
+("< > L"), and no "updated ... ago": nothing shown is live.
 
 It is repainted every second (the age) and on every snapshot, so it is two TextLines that
 repaint only when their text changed; the progress bar is text too (Textual's ProgressBar
@@ -19,20 +21,25 @@ from textual.containers import Horizontal
 
 from trmon_tui.messages import ReadProgress
 from trmon_tui.model import STATES, FileView, Snapshot, combined
+from trmon_tui.plain import utc_minute
 from trmon_tui.widgets import format as fmt
 from trmon_tui.widgets.textline import TextLine
 
 FILES_KEY = Text(" (f)", style="dim")  # the key of the files screen
 STATE_STYLE = {"live": "bold green", "paused": "bold yellow", "waiting": "bold yellow",
-               "locked": "bold yellow", "error": "bold red", "loading": "bold cyan"}
+               "locked": "bold yellow", "error": "bold red", "loading": "bold cyan",
+               "at": "bold magenta"}
+AT_KEYS = Text(" < > L", style="dim")  # step back, forward, live
 
 
 class StatusBar(Horizontal):
     """One line at the bottom; the state is also a CSS class (-live, -error, ...)."""
 
-    def __init__(self, path: str, **kwargs) -> None:
+    def __init__(self, path: str, at: float | None = None, **kwargs) -> None:
+        """``at``: the time looked back at until the first snapshot says (--at)."""
         super().__init__(**kwargs)
         self.path = path
+        self.first_at = at
         self.snapshot: Snapshot | None = None
         self.file = FileView()
         self.files: tuple[FileView, ...] = ()
@@ -52,7 +59,14 @@ class StatusBar(Horizontal):
             return self.file.state
         if self.problem:
             return "error"
-        return "loading" if self.file.loading else "live"
+        if self.file.loading:
+            return "loading"
+        return "live" if self.at is None else "at"
+
+    @property
+    def at(self) -> float | None:
+        """The time the shown data stands at (looking back), None live."""
+        return self.first_at if self.snapshot is None else self.snapshot.at
 
     def update_from(self, *, snapshot: Snapshot | None = None, paused: bool | None = None,
                     problem: str | None = None, progress: ReadProgress | None = None,
@@ -97,14 +111,18 @@ class StatusBar(Horizontal):
         """The status text: state, file(s), overdue, age, counts, view, then what is wrong (the
         part cut short when the line is too long; at 80 columns the events count goes first)."""
         line = Text(no_wrap=True, overflow="ellipsis")
-        line.append(f" {state.upper()} ", style=STATE_STYLE.get(state, "bold") + " reverse")
+        word = f"AT {utc_minute(self.at)}" if state == "at" else state.upper()
+        line.append(f" {word} ", style=STATE_STYLE.get(state, "bold") + " reverse")
+        if state == "at":
+            line.append_text(AT_KEYS)
         line.append(" ")
         rest = self._rest(now, with_events=False)
         if len(self.files) > 1:
-            files = each_file(self.files)
+            back = self.at is not None
+            files = each_file(self.files, back)
             files.append(FILES_KEY)
             if line.cell_len + files.cell_len + rest.cell_len > width:
-                files = files_by_state(self.files)
+                files = files_by_state(self.files, back)
                 files.append(FILES_KEY)
         else:
             files = Text(fmt.clean(os.path.basename(self.path), 28))
@@ -148,23 +166,27 @@ def starved_count(snapshot: Snapshot | None) -> int:
     return len(starved) if group is None else int(group in starved)
 
 
-def each_file(files: tuple[FileView, ...]) -> Text:
-    """ "a LIVE · lab2 LIVE · c WAITING" """
-    return Text(" · ").join(Text.assemble(fmt.clean(f.label, 16) + " ", _state(f.state))
-                            for f in files)
+def each_file(files: tuple[FileView, ...], back: bool = False) -> Text:
+    """ "a LIVE · lab2 LIVE · c WAITING" (looking ``back``, a file read up to T is READ, not
+    LIVE)."""
+    return Text(" · ").join(Text.assemble(fmt.clean(f.label, 16) + " ",
+                                          state_word(f.state, back)) for f in files)
 
 
-def files_by_state(files: tuple[FileView, ...]) -> Text:
-    """ "3 files: 2 LIVE, 1 WAITING", the best state first."""
+def files_by_state(files: tuple[FileView, ...], back: bool = False) -> Text:
+    """ "3 files: 2 LIVE, 1 WAITING", the best state first (READ for LIVE looking ``back``)."""
     by_state = Counter(f.state for f in files)
     ranked = sorted(by_state, key=lambda s: STATES.index(s) if s in STATES else len(STATES))
     text = Text(f"{len(files)} files: ")
-    text.append_text(Text(", ").join(Text.assemble(f"{by_state[s]} ", _state(s))
+    text.append_text(Text(", ").join(Text.assemble(f"{by_state[s]} ", state_word(s, back))
                                      for s in ranked))
     return text
 
 
-def _state(state: str) -> tuple[str, str]:
+def state_word(state: str, back: bool = False) -> tuple[str, str]:
+    """(word, style) of a file's state; looking ``back``, a file read up to T is READ."""
+    if back and state == "live":
+        return "READ", STATE_STYLE["at"]
     return fmt.clean(state.upper(), 10), STATE_STYLE.get(state, "bold")
 
 
