@@ -59,7 +59,7 @@ def read_through(tail: MultiTail, failed: dict[str, str], *, patient: bool = Tru
 class catch_up:  # noqa: N801 - used like a function: `with catch_up(tail) as polls:`
     """A follower's catch-up (the monitor's): every file of ``tail`` read to its end (as
     committed now), as `report` reads them (read_through), by a thread that starts at once
-    and stays a poll (of up to READ_ROWS events, ~20 MB) ahead of the caller,
+    and stays a poll (of up to READ_ROWS events, ~10 MB) ahead of the caller,
     calling ``prepare`` on each Batch there.  Iterating gives each poll's items.  A file in
     trouble (missing, damaged, locked) is left after one poll: the follower polls it on its
     own later.  Until it is closed, only its thread may touch PyTables and ``tail``; closing

@@ -162,14 +162,18 @@ def failures(f, labels: Labels, with_all: bool) -> tuple[list[dict], dict | None
     return per_group, whole
 
 
-def _pairs_of(f, runs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(position in ``runs``, run, host) of the (run, host) pairs of these runs."""
+def _pairs_of(f, runs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(position in ``runs``, host) of the (run, host) pairs of these runs."""
     log = f.st.hosts.pairs
     where = np.full(f.n, -1, np.int64)
     where[runs] = np.arange(len(runs))
     run = log["run"]
-    at = np.flatnonzero(where[run] >= 0)
-    return where[run[at]], run[at], log["host"][at].astype(np.int64)
+    pos = where[run]  # one gather of the pairs (a million at a million testruns)
+    del where
+    at = np.flatnonzero(pos >= 0)
+    if len(at) == len(pos):  # every pair's run is wanted (the log is not copied: read only)
+        return pos, log["host"]
+    return pos[at], log["host"][at]
 
 
 def _types(f, e: ErrorRuns, labels: Labels, scopes) -> None:
@@ -182,7 +186,7 @@ def _types(f, e: ErrorRuns, labels: Labels, scopes) -> None:
     keys, n, _ = _tally(key, ng * nt)
     last = np.full(ng * nt, -np.inf)
     np.fmax.at(last, key, e.time)
-    pos, _, host = _pairs_of(f, e.runs)
+    pos, host = _pairs_of(f, e.runs)
     pair_keys = _distinct(key[pos] * nh + host, ng * nt * nh)
     per_key = np.bincount(pair_keys // nh, minlength=ng * nt)
     per_type_all = np.bincount(np.unique(pair_keys % (nt * nh)) // nh, minlength=nt)
@@ -219,11 +223,17 @@ def _configurations(f, e: ErrorRuns, labels: Labels, scopes) -> None:
     cfg = labels.configuration(st.strings, st.runs.configuration[ended]).astype(np.int64)
     is_error = (f.status[ended] == 3).astype(np.float64)
     ncfg, nh = max(len(labels.configurations), 1), max(len(st.hosts.names), 1)
-    run_key = f.gidx[ended].astype(np.int64) * ncfg + cfg
+    run_key = f.gidx[ended].astype(np.int64)
+    run_key *= ncfg
+    run_key += cfg  # in place, and the parts let go: a million ended testruns are 8 MB each
+    del cfg
     cfg_keys, cfg_n, (cfg_k,) = _tally(run_key, ng * ncfg, is_error)
-    pos, _, host = _pairs_of(f, ended)
-    pair_keys, pair_n, (pair_a,) = _tally(run_key[pos] * nh + host, ng * ncfg * nh,
-                                          is_error[pos])
+    pos, host = _pairs_of(f, ended)
+    key = run_key[pos]
+    key *= nh
+    key += host  # in place: one array of the pairs less at a time
+    pair_keys, pair_n, (pair_a,) = _tally(key, ng * ncfg * nh, is_error[pos])
+    del key, pos, host
     for g, out in scopes:
         if g is None:  # every group's keys, added up per configuration (and host)
             totals = _sum_by(cfg_keys % ncfg, cfg_n, cfg_k)
@@ -275,7 +285,7 @@ def configuration_hosts(f, labels: Labels, configuration: str) -> list[dict]:
     ended = ended[cfg == wanted]
     is_error = (f.status[ended] == 3).astype(np.float64)
     N, K = len(ended), int(is_error.sum())
-    pos, _, host = _pairs_of(f, ended)
+    pos, host = _pairs_of(f, ended)
     hosts, n_host, (a_host,) = _tally(host, max(len(st.hosts.names), 1), is_error[pos])
     rows = []
     for h, n, a in zip(hosts.tolist(), n_host.tolist(), a_host.tolist(), strict=True):
@@ -305,7 +315,7 @@ def error_testruns(f, labels: Labels, limit: int | None = 50, *, type: str | Non
     cfg = labels.configuration(st.strings, st.runs.configuration[e.runs])
     if configuration is not None:
         keep &= cfg == labels._configuration_id.get(configuration, -1)
-    pos, _, hosts = _pairs_of(f, e.runs)
+    pos, hosts = _pairs_of(f, e.runs)
     if host is not None:
         wanted = st.hosts.id_of(host)
         keep &= np.isin(np.arange(len(e.runs)), pos[hosts == (-1 if wanted is None

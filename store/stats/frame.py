@@ -48,7 +48,7 @@ class Frame:
         status[counts[C["error"], :n] > 0] = 3
         self.status = status
         self._grouped: tuple[np.ndarray, np.ndarray] | None = None
-        self._per_run: dict[str, np.ndarray] = {}
+        self._per_run: dict[str, tuple[np.ndarray, list[int]]] = {}
 
     def grouped(self) -> tuple[np.ndarray, np.ndarray]:
         """(the window's runs grouped by group index, bounds): group g's runs are
@@ -70,23 +70,29 @@ class Frame:
             raise ValueError(f"phase must be one of {', '.join(DURATIONS)}, not {name!r}")
         if g is None:
             values = self.per_run_duration(name)[self.mask]
-        else:
-            values = self._per_run_grouped(name)
-            order, bounds = self.grouped()
-            values = values[bounds[g]:bounds[g + 1]]
-        return values[~np.isnan(values)]
+            return values[~np.isnan(values)]
+        values, bounds = self._per_run_grouped(name)
+        return values[bounds[g]:bounds[g + 1]]  # a view of the frame's copy: read only
 
-    def _per_run_grouped(self, name: str) -> np.ndarray:
-        """A per-run duration of every window run in grouped() order (once per frame: each
-        group's is then a slice)."""
-        values = self._per_run.get(name)
-        if values is None:
-            if "_scratch" not in self._per_run:
-                self._per_run["_scratch"] = np.empty(self.n)
-            order, _ = self.grouped()
-            values = self.per_run_duration(name, out=self._per_run["_scratch"])[order]
-            self._per_run[name] = values
-        return values
+    def release_samples(self) -> None:
+        """Drop the per-run durations ``samples`` keeps (made again if asked for): a caller
+        done with them frees their memory before its next step."""
+        self._per_run.clear()
+
+    def _per_run_grouped(self, name: str) -> tuple[np.ndarray, list[int]]:
+        """A per-run duration of every window run in grouped() order with the undefined
+        (NaN) ones left out, and where each group's start (once per frame: each group's is
+        then a slice, not a copy: a million runs' four durations are 32 MB)."""
+        got = self._per_run.get(name)
+        if got is None:
+            order, bounds = self.grouped()
+            values = self.per_run_duration(name)[order]
+            defined = ~np.isnan(values)
+            kept = [0]
+            for g in range(len(bounds) - 1):
+                kept.append(kept[-1] + int(np.count_nonzero(defined[bounds[g]:bounds[g + 1]])))
+            got = self._per_run[name] = (values[defined], kept)
+        return got
 
     def slots(self, g: int) -> list[int]:
         """Device group slots making up group index ``g``."""

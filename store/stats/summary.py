@@ -69,6 +69,8 @@ def summary(st: EngineState, since: float | None, group: str | None, now: float,
     finally:
         if pool is not None:
             pool.shutdown()
+    values.clear()  # views of the frame's samples: let them go with its copies
+    f.release_samples()  # before the hosts' arrays (what remains needs no sample)
     for g, part in enumerate(parts):
         _fill_statistics(part, {key: d[0][g] for key, d in described.items()}, delivery_delay)
     if with_all:
