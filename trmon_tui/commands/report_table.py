@@ -239,6 +239,3 @@ def human(seconds: float | None) -> str:
     """A duration as the report's columns show it (tenths under a minute, "-" unknown)."""
     return duration(seconds, tenths=True, unknown="-")
 
-
-safe = clean
-"""The old name of trmon_tui.plain.clean, kept while branches in flight still import it."""
