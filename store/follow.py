@@ -101,7 +101,8 @@ class FollowLoop:
     def __init__(self, sources: Sequence[Source], consumer: Consumer, *,
                  poll: float | None = 1.0, min_interval: float = 1.0, watch: bool = True,
                  hold: float = catchup.HOLD, max_rows: int = 200_000,
-                 start_row: int = 0, at: float | None = None) -> None:
+                 start_row: int = 0, at: float | None = None,
+                 watch_step: int | None = None) -> None:
         self.sources = tuple(sources)
         self.consumer = consumer
         self.poll = poll
@@ -111,6 +112,9 @@ class FollowLoop:
         self.hold = hold
         self.max_rows = max_rows
         self.start_row = start_row
+        self.watch_step = watch_step
+        """Milliseconds between the watch's looks for changes (None: store.wake.STEP); a
+        follower that wants a low latency (`tail --follow`, a mirror's source) looks more often."""
         """Each file is read from this event row on (TailReader.start_row: `tail --skip`)."""
         self.at = at
         """Looking back: the files as they stood at this time, read once (None: live)."""
@@ -177,7 +181,8 @@ class FollowLoop:
         if self.watch:
             from store.wake import watch_files
 
-            watch_files([s.path for s in self.sources], self._notice, self._stop)
+            watch_files([s.path for s in self.sources], self._notice, self._stop,
+                        **({"step": self.watch_step} if self.watch_step else {}))
         delay = RETRY_FIRST
         while not self._stop.is_set():
             try:

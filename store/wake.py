@@ -22,20 +22,21 @@ GIL (the monitor and the exporter read at most about once a second anyway)."""
 
 
 def watch_files(paths: Iterable[str], changed: Callable[[], None],
-                stop: threading.Event) -> threading.Thread:
+                stop: threading.Event, step: int = STEP) -> threading.Thread:
     """Call ``changed()`` whenever one of the files or its writer journal changes, until
     ``stop`` is set (a daemon thread, returned started)."""
     names = set()
     for path in paths:
         path = os.path.abspath(path)
         names |= {path, journal_path(path)}
-    thread = threading.Thread(target=_watch, args=(names, changed, stop), daemon=True,
+    thread = threading.Thread(target=_watch, args=(names, changed, stop, step), daemon=True,
                               name="trmon-watch-files")
     thread.start()
     return thread
 
 
-def _watch(names: set[str], changed: Callable[[], None], stop: threading.Event) -> None:
+def _watch(names: set[str], changed: Callable[[], None], stop: threading.Event,
+           step: int) -> None:
     import watchfiles
 
     while not stop.is_set():
@@ -46,7 +47,7 @@ def _watch(names: set[str], changed: Callable[[], None], stop: threading.Event) 
         try:
             for changes in watchfiles.watch(
                     *directories, watch_filter=lambda _change, path: path in names,
-                    debounce=50, step=STEP, stop_event=stop, rust_timeout=RECHECK_MS,
+                    debounce=min(50, step), step=step, stop_event=stop, rust_timeout=RECHECK_MS,
                     yield_on_timeout=True, recursive=False, raise_interrupt=False):
                 if changes:
                     changed()

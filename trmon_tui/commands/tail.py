@@ -63,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
 # A testrun whose earlier events all lie further back gets its device_group on its first event
 # printed (the group it has: `ingest` accepts it), never a new testrun without its group.
 SKIP_CONTEXT = 100_000
+FOLLOW_STEP = 10  # ms between the watch's looks for changes (as tail's own watch had)
+FOLLOW_READ = 0.01  # s: a change notice is read at once, at most this often
 
 
 def _tail(path: str, *, follow: bool, poll: float, skip: int = 0,
@@ -72,9 +74,12 @@ def _tail(path: str, *, follow: bool, poll: float, skip: int = 0,
     start_row = max(0, skip - SKIP_CONTEXT)
     if follow:
         printer = Printer(path, skip, sys.stdout, guard)
-        # Reads at most once a poll; the timer poll is the --poll interval.
+        # A commit is printed within tens of milliseconds (a mirror copies it on): the watch looks
+        # every FOLLOW_STEP ms and a change notice is read at once (at most every
+        # FOLLOW_READ s); the timer poll is the --poll interval.
         FollowLoop([Source(default_label(path), path)], printer, poll=poll,
-                   min_interval=poll, start_row=start_row).run()
+                   min_interval=min(poll, FOLLOW_READ), start_row=start_row,
+                   watch_step=FOLLOW_STEP).run()
         return 0
     reader, catalog = TailReader(path, start_row=start_row), Catalog()
     last_message = ""
