@@ -21,16 +21,12 @@ def parse_since(text: str, now: float) -> float:
     match = _DURATION.match(value.lower())
     if match:
         return now - float(match.group(1)) * UNITS[match.group(2)]
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
+    moment = _iso_moment(value)
+    if moment is None:
         raise ValueError(
             f"cannot read --since {text!r}: give a duration back from now such as 30s, 90m, "
-            "24h, 7d or 2w, or a UTC date/time such as 2026-11-01 or 2026-11-01T08:30"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+            "24h, 7d or 2w, or a UTC date/time such as 2026-11-01 or 2026-11-01T08:30")
+    return moment
 
 
 _BACK = re.compile(r"^-\s*(\d+(?:\.\d+)?)\s*([smhdw])$")
@@ -51,13 +47,21 @@ def parse_at(text: str, now: float) -> float:
         return now - float(back.group(1)) * UNITS[back.group(2)]
     if _EPOCH.match(value):
         return float(value)
+    moment = _iso_moment(value)
+    if moment is None:
+        raise ValueError(
+            f"cannot read --at {text!r}: give seconds since the epoch (1796612400), a UTC "
+            "date-time such as 2026-12-07T03:00Z, or a time before now such as -2h or -1d")
+    return moment
+
+
+def _iso_moment(value: str) -> float | None:
+    """An ISO 8601 date or date-time (UTC unless it names its offset) as seconds since the
+    epoch; None when ``value`` is none."""
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise ValueError(
-            f"cannot read --at {text!r}: give seconds since the epoch (1796612400), a UTC "
-            "date-time such as 2026-12-07T03:00Z, or a time before now such as -2h or -1d"
-        ) from None
+        return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
