@@ -59,14 +59,23 @@ class RunColumns:
         if rows <= self._capacity:
             return
         capacity = _grown(self._capacity, rows)
-        for name, (dtype, _fill, extra) in self._spec.items():
+        for name, (_dtype, _fill, extra) in self._spec.items():
             old = getattr(self, name)
             # np.zeros maps zero pages lazily: the unused capacity costs address space only,
             # and its pages are first touched by the writes of the rows taken into use.
-            new = np.zeros((*extra, capacity), dtype=dtype)
+            new = np.zeros((*extra, capacity), dtype=old.dtype)  # widen() may have changed it
             new[..., : self.n] = old[..., : self.n]
             setattr(self, name, new)
         self._capacity = capacity
+
+
+    def widen(self, name: str, dtype) -> None:
+        """Give field ``name`` a wider dtype (its values kept): a narrow field whose values
+        may outgrow it is widened before they do."""
+        old = getattr(self, name)
+        new = np.zeros(old.shape, dtype=dtype)
+        new[..., : self.n] = old[..., : self.n]
+        setattr(self, name, new)
 
 
 class BytesColumn:

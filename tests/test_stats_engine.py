@@ -189,3 +189,22 @@ def test_summary_in_threads_equals_inline(monkeypatch):
     monkeypatch.setattr(summary_module, "THREAD_RUNS", 0)
     assert engine.summary(now=30) == inline
     assert engine.summary(now=30, group=group) == inline_group
+
+
+@pytest.mark.parametrize("cuts", [[], [10_000, 20_000, 30_000]])
+def test_per_run_counts_outgrow_their_narrow_dtype(cuts):
+    """A run with more events of one code than int16 holds (the per-run counts' first dtype)
+    is counted exactly: the column is widened before it could overflow, in one batch or
+    over several."""
+    n = 40_000
+    events = [ev("a", "request", 0, device_group="g", requestor="r")]
+    events += [ev("a", "test_start", 1 + i * 1e-3) for i in range(n)]
+    events += [ev("b", "request", 100, device_group="g", requestor="r")]
+    engine = run_engine(events, cuts)
+    s = engine.summary(since=-1.0, now=200)["all"]  # a window: counts from the per-run column
+    assert s["event_counts"]["test_start"] == n
+    assert s["iterations"]["test"]["max"] == n
+    assert engine.state.runs.counts.dtype == np.int32
+    small = run_engine(events[:100] + events[-1:], [50])
+    assert small.state.runs.counts.dtype == np.int16  # nothing near the limit: kept narrow
+    assert small.summary(since=-1.0, now=200)["all"]["event_counts"]["test_start"] == 99

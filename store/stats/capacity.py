@@ -105,9 +105,14 @@ def hosts_counts(f) -> tuple[list[tuple[int, int]], tuple[int, int]]:
     run, host = log["run"], log["host"]
     ng = len(f.group_names)
     nh = max(len(st.hosts.names), 1)
-    inside = np.flatnonzero(f.mask[run])
-    run, host = run[inside], host[inside]
-    key = f.gidx[run].astype(np.int64) * nh + host
+    inside = f.mask[run]
+    if not inside.all():  # (else the log's columns as they are: no copies)
+        at = np.flatnonzero(inside)
+        run, host = run[at], host[at]
+    del inside
+    key = f.gidx[run]  # a new int64 array, made the key in place (a million pairs: 8 MB each)
+    key *= nh
+    key += host
     busy = f.status[run] == 1
     per_group = []
     tables = []

@@ -63,7 +63,7 @@ RUN_SPEC = {
     "first_t": (np.float64, NAN, ()),  # only for runs without a request: see _first_last_dense
     "last_t": (np.float64, NAN, ()),
     "last_code": (np.int16, -1, ()),
-    "counts": (np.int32, 0, (N_KNOWN + 1,)),
+    "counts": (np.int16, 0, (N_KNOWN + 1,)),  # widened when it could overflow: _room_for
     "sums": (np.float64, 0.0, (3,)),
     "orphans": (np.int32, 0, ()),
 }
@@ -104,6 +104,8 @@ class EngineState:
         self.slot_counts = np.zeros((0, 0), np.int64)
         """Events per (event code, device group slot): group totals without a pass over runs."""
         self.n_events = 0
+        self._count_bound = 0
+        """No run's count of any code is above this (see _room_for)."""
         # Counts on across a reset: what is keyed by the version (the monitor's and exporter's
         # "has anything changed", the p95 table) never takes a re-read file for the old one.
         self.version += 1
@@ -248,6 +250,7 @@ class EngineState:
         if hi - lo <= 4 * len(run) + 1024:  # dense runs: per-run arrays over their span
             self._first_last_dense(run, lo, hi, known, code, t, run_s, bounds, nslots, top)
         else:  # a few runs spread over a long history
+            self._room_for(len(run))
             np.add.at(r.counts, (np.minimum(code, OTHER), run), 1)
             mine = np.flatnonzero(np.isnan(r.request[run]) & np.isnan(r.first_t[run]))
             _set_first(r.first_t, run[mine], t[mine])  # see _first_last_dense
@@ -321,12 +324,20 @@ class EngineState:
         is looked for only while a run has neither: usually no run of the batch.
         """
         r, span = self.runs, hi - lo
+        added = []
         for c in range(top + 1):
             b = _block(bounds, nslots, top, c, c)
             if b.stop > b.start:
-                column = r.counts[min(c, OTHER), lo:hi]
-                np.add(column, np.bincount(run_s[b] - lo, minlength=span), out=column,
-                       casting="unsafe")
+                added.append((min(c, OTHER), np.bincount(run_s[b] - lo, minlength=span)))
+        # The most any count grows: a known code's column by its largest, the column that
+        # unknown codes share by the sum of theirs.
+        most = [int(per_run.max()) for _, per_run in added]
+        self._room_for(max([m for (c, _), m in zip(added, most, strict=True) if c < OTHER]
+                           + [sum(m for (c, _), m in zip(added, most, strict=True)
+                                  if c == OTHER)]))
+        for c, per_run in added:
+            column = r.counts[c, lo:hi]
+            np.add(column, per_run, out=column, casting="unsafe")  # _room_for: no overflow
         rel = run - lo
         last = np.full(span, -1, np.int64)
         if known is None:
@@ -343,6 +354,24 @@ class EngineState:
             mine = np.flatnonzero(need[rel])
             if len(mine):
                 _set_first(r.first_t, run[mine], t[mine])
+
+    def _room_for(self, gain: int) -> None:
+        """Make sure that adding at most ``gain`` to any run's count of any code cannot
+        overflow the counts' dtype (int16: half the memory of int32, and a run rarely has
+        even a hundred events of one code).  The bound only grows by each batch's gain; when
+        it would pass the dtype's maximum, the true maximum is taken (one pass over the
+        counts, once in thousands of batches), and only if that is too high too is the
+        column widened (int32, then int64)."""
+        counts = self.runs.counts
+        limit = int(np.iinfo(counts.dtype).max)
+        self._count_bound += gain
+        if self._count_bound <= limit:
+            return
+        n = self.runs.n
+        self._count_bound = (int(counts[:, :n].max()) if n else 0) + gain
+        while self._count_bound > int(np.iinfo(self.runs.counts.dtype).max):
+            wider = np.int32 if self.runs.counts.dtype == np.int16 else np.int64
+            self.runs.widen("counts", wider)
 
     def _positions(self, n: int) -> np.ndarray:
         """np.arange(n), from a cached array (one batch after the other asks for the same)."""

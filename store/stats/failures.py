@@ -81,7 +81,7 @@ class Labels:
         self._follow(strings)
         self._category = _grown(self._category, len(strings) + 1)
         self._type = _grown(self._type, len(strings) + 1)
-        at = sids.astype(np.int64) + 1
+        at = sids + 1  # string ids (int32): 1 + id indexes the per-string answers
         todo = np.unique(at[self._category[at] == -2])
         for i in todo.tolist():
             text = strings[i - 1] if i > 0 else ""
@@ -94,7 +94,7 @@ class Labels:
         """Configuration index of the configuration strings ``sids`` (none or "": "(none)")."""
         self._follow(strings)
         self._configuration = _grown(self._configuration, len(strings) + 1)
-        at = sids.astype(np.int64) + 1
+        at = sids + 1  # string ids (int32): 1 + id indexes the per-string answers
         todo = np.unique(at[self._configuration[at] == -2])
         for i in todo.tolist():
             text = (strings[i - 1] if i > 0 else "") or NO_CONFIGURATION
@@ -165,14 +165,15 @@ def failures(f, labels: Labels, with_all: bool) -> tuple[list[dict], dict | None
 def _pairs_of(f, runs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(position in ``runs``, host) of the (run, host) pairs of these runs."""
     log = f.st.hosts.pairs
-    where = np.full(f.n, -1, np.int64)
-    where[runs] = np.arange(len(runs))
+    where = np.full(f.n, -1, np.int32 if len(runs) < 2**31 else np.int64)  # half the memory
+    where[runs] = np.arange(len(runs), dtype=where.dtype)
     run = log["run"]
     pos = where[run]  # one gather of the pairs (a million at a million testruns)
     del where
-    at = np.flatnonzero(pos >= 0)
-    if len(at) == len(pos):  # every pair's run is wanted (the log is not copied: read only)
+    keep = pos >= 0
+    if keep.all():  # every pair's run is wanted (the log is not copied: read only)
         return pos, log["host"]
+    at = np.flatnonzero(keep)
     return pos[at], log["host"][at]
 
 
@@ -220,10 +221,10 @@ def _configurations(f, e: ErrorRuns, labels: Labels, scopes) -> None:
     st = f.st
     ng = len(f.group_names)
     ended = np.flatnonzero(f.mask & (f.status >= 2))
-    cfg = labels.configuration(st.strings, st.runs.configuration[ended]).astype(np.int64)
+    cfg = labels.configuration(st.strings, st.runs.configuration[ended])
     is_error = (f.status[ended] == 3).astype(np.float64)
     ncfg, nh = max(len(labels.configurations), 1), max(len(st.hosts.names), 1)
-    run_key = f.gidx[ended].astype(np.int64)
+    run_key = f.gidx[ended]  # a new int64 array (the frame's group index is int64)
     run_key *= ncfg
     run_key += cfg  # in place, and the parts let go: a million ended testruns are 8 MB each
     del cfg

@@ -80,19 +80,24 @@ class Frame:
         self._per_run.clear()
 
     def _per_run_grouped(self, name: str) -> tuple[np.ndarray, list[int]]:
-        """A per-run duration of every window run in grouped() order with the undefined
-        (NaN) ones left out, and where each group's start (once per frame: each group's is
-        then a slice, not a copy: a million runs' four durations are 32 MB)."""
+        """grouped_samples, made once per frame (each group's is then a slice, not a copy: a
+        million runs' four durations are 32 MB)."""
         got = self._per_run.get(name)
         if got is None:
-            order, bounds = self.grouped()
-            values = self.per_run_duration(name)[order]
-            defined = ~np.isnan(values)
-            kept = [0]
-            for g in range(len(bounds) - 1):
-                kept.append(kept[-1] + int(np.count_nonzero(defined[bounds[g]:bounds[g + 1]])))
-            got = self._per_run[name] = (values[defined], kept)
+            got = self._per_run[name] = self.grouped_samples(name)
         return got
+
+    def grouped_samples(self, name: str) -> tuple[np.ndarray, list[int]]:
+        """A per-run duration of every window run in grouped() order with the undefined
+        (NaN) ones left out, and where each group's start: a new array, the caller's to keep
+        or to sort in place (not cached: see samples for that)."""
+        order, bounds = self.grouped()
+        values = self.per_run_duration(name)[order]
+        defined = ~np.isnan(values)
+        kept = [0]
+        for g in range(len(bounds) - 1):
+            kept.append(kept[-1] + int(np.count_nonzero(defined[bounds[g]:bounds[g + 1]])))
+        return values[defined], kept
 
     def slots(self, g: int) -> list[int]:
         """Device group slots making up group index ``g``."""

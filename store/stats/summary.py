@@ -18,10 +18,10 @@ from store.stats.engine import N_KNOWN, C, EngineState
 from store.stats.failures import Labels
 from store.stats.frame import Frame
 from store.stats.hosts import group_hosts
-from store.stats.names import DURATIONS, ITERATED
+from store.stats.names import DURATIONS, ITERATED, PER_RUN
 from store.stats.overdue import JUDGED, overdue_list, p95_row
 from store.stats.trend import trends
-from store.stats.why import add_why
+from store.stats.why import add_why, why_figures
 
 _START = {p: C[f"{p}_start"] for p in ITERATED}
 THREAD_RUNS = 300_000  # from this many runs the sample statistics are computed in two threads
@@ -43,53 +43,72 @@ def summary(st: EngineState, since: float | None, group: str | None, now: float,
     with_all = group is None
     trend_rows = trends(f, trend, True, with_all) if trend is not None else None
     order, bounds = f.grouped()
-    runs_of = [order[bounds[g] : bounds[g + 1]] for g in range(len(f.group_names))]
-    values = [_samples_of_group(f, g, delivery_delay) for g in range(len(f.group_names))]
-    # The statistics of the samples (durations, delivery delays) are most of the work: one
-    # job per sample kind does every group and "all" (the union of the groups: the window's
-    # runs are exactly the grouped ones).  On a large state two threads run the jobs while
-    # this one does the rest (numpy's sorts and reductions release the GIL; the results do
+    ng = len(f.group_names)
+    runs_of = [order[bounds[g] : bounds[g + 1]] for g in range(ng)]
+    logged = [_logged_samples(f, g, delivery_delay) for g in range(ng)]
+    # The statistics of the samples (durations, delivery delays) and the "why" figures are
+    # most of the work, and each needs only the frame: on a large state two threads do them
+    # as jobs (each sample kind one job for every group and "all": the union
+    # of the groups, the window's runs being exactly the grouped ones) while this thread
+    # builds the rest (numpy's sorts, gathers and reductions release the GIL; the results do
     # not depend on the threads).
-    keys = sorted({key for part in values for key in part
-                   if key[0] == "d" or delivery_delay}, key=str)
+    keys = [("d", name) for name in DURATIONS] + sorted(
+        {key for part in logged for key in part if key[0] == "delay" and delivery_delay},
+        key=str)
     pool = ThreadPoolExecutor(max_workers=2) if f.n >= THREAD_RUNS else None
+
+    def submit(job, *args):
+        return _Done(job(*args)) if pool is None else pool.submit(job, *args)
+
     try:
-        if pool is None:
-            jobs = {key: _Done(_describe_key(key, values, with_all)) for key in keys}
-        else:  # largest first, so that the two threads finish together
-            by_size = sorted(keys, key=lambda k: -sum(len(v.get(k, ())) for v in values))
-            jobs = {key: pool.submit(_describe_key, key, values, with_all) for key in by_size}
+        # Largest first, so that the two threads finish together: the failures and hosts
+        # (several passes over the runs and their hosts), then the samples by size.
+        why = submit(why_figures, f, labels, hosts, with_all)
+        by_size = sorted(keys, key=lambda k: -_sample_count(f, logged, k))
+        jobs = {key: submit(_describe_key, key, _samples_of(f, logged, key), with_all)
+                for key in by_size}
         counted = _count_columns(f, runs_of)
-        parts = [_summarize(f, runs_of[g], values[g], delivery_delay, counted[g])
-                 for g in range(len(f.group_names))]
+        parts = [_summarize(f, runs_of[g], logged[g], delivery_delay, counted[g])
+                 for g in range(ng)]
         if with_all:
             merged = _merge_counts(counted, st.runs.counts.shape[0])
-            whole = _summarize(f, np.flatnonzero(f.mask), Merged(values), delivery_delay, merged)
+            whole = _summarize(f, np.flatnonzero(f.mask), Merged(logged), delivery_delay, merged)
         described = {key: job.result() for key, job in jobs.items()}
+        why_done = why.result()
     finally:
         if pool is not None:
             pool.shutdown()
-    values.clear()  # views of the frame's samples: let them go with its copies
+    logged.clear()  # views of the frame's samples: let them go with its copies
     f.release_samples()  # before the hosts' arrays (what remains needs no sample)
+    # The hosts' table last, alone: its arrays (~40 MB at a million testruns) beside the
+    # jobs' would raise the command's peak memory.
+    hosts_done = _group_hosts(f, with_all) if hosts else None
     for g, part in enumerate(parts):
         _fill_statistics(part, {key: d[0][g] for key, d in described.items()}, delivery_delay)
     if with_all:
         _fill_statistics(whole, {key: d[1] for key, d in described.items()}, delivery_delay)
-    _insight(f, parts, whole if with_all else None, trend_rows, hosts)
-    add_why(f, parts, whole if with_all else None, labels)
+    _insight(f, parts, whole if with_all else None, trend_rows, hosts_done)
+    add_why(f, parts, whole if with_all else None, why_done)
     groups = dict(zip(f.group_names, parts, strict=True))
     return {"groups": groups, "all": whole if with_all else groups[group]}
 
 
-def _insight(f: Frame, parts: list[dict], whole: dict | None, trend_rows,
-             with_hosts: bool) -> None:
-    """Add "overdue" and (when asked for) "hosts" and "trend" to every SUMMARY."""
-    def ended(s: dict) -> tuple[int, int]:
-        return s["finished"], s["errors"]
+def _group_hosts(f: Frame, with_all: bool) -> tuple[list[dict], dict | None]:
+    """hosts.group_hosts with each group's (and, ``with_all``, every group's) finished and
+    error testruns of the window (what its SUMMARY says: its runs' statuses 2 and 3)."""
+    ng = len(f.group_names)
+    inside = f.mask
+    per = np.bincount(f.gidx[inside].astype(np.int64) * 4 + f.status[inside],
+                      minlength=4 * ng).reshape(ng, 4)
+    ended = [(int(row[2]), int(row[3])) for row in per]
+    whole = (int(per[:, 2].sum()), int(per[:, 3].sum())) if with_all else None
+    return group_hosts(f, ended, whole)
 
-    if with_hosts:
-        hosts, all_hosts = group_hosts(f, [ended(p) for p in parts],
-                                       None if whole is None else ended(whole))
+
+def _insight(f: Frame, parts: list[dict], whole: dict | None, trend_rows,
+             host_figures: tuple[list[dict], dict | None] | None) -> None:
+    """Add "overdue" and (with ``host_figures``, from _group_hosts) "hosts" and (with
+    ``trend_rows``) "trend" to every SUMMARY."""
     table = np.full((len(parts), len(JUDGED)), np.nan)
     for g, part in enumerate(parts):
         table[g] = p95_row(part["durations"])
@@ -100,14 +119,14 @@ def _insight(f: Frame, parts: list[dict], whole: dict | None, trend_rows,
     live = np.flatnonzero(f.mask & (f.status <= 1))
     live_group = f.gidx[live]
     for g, part in enumerate(parts):
-        if with_hosts:
-            part["hosts"] = hosts[g]
+        if host_figures is not None:
+            part["hosts"] = host_figures[0][g]
         part["overdue"] = overdue_list(f, live[live_group == g], p95_of)
         if trend_rows is not None:
             part["trend"] = trend_rows[0][g]
     if whole is not None:
-        if with_hosts:
-            whole["hosts"] = all_hosts
+        if host_figures is not None:
+            whole["hosts"] = host_figures[1]
         whole["overdue"] = overdue_list(f, live, p95_of)
         if trend_rows is not None:
             whole["trend"] = trend_rows[1]
@@ -123,33 +142,31 @@ class _Done:
         return self._value
 
 
-def _describe_key(key: tuple, values: list[dict], with_all: bool) -> tuple[list, tuple | None]:
+def _describe_key(key: tuple, samples, with_all: bool) -> tuple[list, tuple | None]:
     """Statistics of one kind of sample in every group and, with ``with_all``, in their
-    union: ``([(stats, negatives) per group], (stats, negatives) of all)``.
+    union: ``([(stats, negatives) per group], (stats, negatives) of all)``.  ``samples()``
+    gives every group's samples, one group after the other in one new array, and the groups'
+    lengths (see _samples_of).
 
-    Durations below zero (clock skew) are left out and counted.  One copy of the samples (the
-    union, each group's a slice of it) is all the memory this takes: each group's slice is
+    Durations below zero (clock skew) are left out and counted.  That array (the union, each
+    group's a slice of it) is all the memory this takes: each group's slice is
     partitioned in place after its mean and std, then the union's min, max and percentiles
     come from partitioning it whole; its mean and std are merged from the groups' (as
     accurate, and no third pass).
     """
-    kept, negatives = [], []
-    for part in values:
-        v = part.get(key)
-        if v is None:
-            v = np.empty(0)
-        skewed = 0
-        if key[0] == "d":
-            below = v < 0
-            skewed = int(np.count_nonzero(below))
-            if skewed:
-                v = v[~below]
-        kept.append(v)
-        negatives.append(skewed)
-    union = np.concatenate(kept) if kept else np.empty(0)
-    ends = np.cumsum([len(v) for v in kept]).tolist()
-    stats = [describe(union[end - len(v) : end], owned=True) for v, end in zip(kept, ends,
-                                                                               strict=True)]
+    union, lengths = samples()
+    negatives = [0] * len(lengths)
+    if key[0] == "d":
+        below = union < 0
+        if below.any():  # clock skew: counted per group, and left out
+            ends = np.cumsum(lengths)
+            before = np.concatenate([[0], np.cumsum(below)])
+            negatives = np.diff(before[np.concatenate([[0], ends])]).tolist()
+            union = union[~below]
+            lengths = [n - k for n, k in zip(lengths, negatives, strict=True)]
+    ends = np.cumsum(lengths).tolist()
+    stats = [describe(union[end - n : end], owned=True)
+             for n, end in zip(lengths, ends, strict=True)]
     per_group = list(zip(stats, negatives, strict=True))
     if not with_all:
         return per_group, None
@@ -204,11 +221,13 @@ class Merged:
         return sum(len(part[key]) for part in self._parts if key in part)
 
 
-def _samples_of_group(f: Frame, g: int, delivery_delay: bool) -> dict:
-    """Samples of group index ``g``: ("d", DURATION) incl. negatives, ("delay", CODE)."""
-    out = {("d", name): f.samples(name, g) for name in DURATIONS}
+def _logged_samples(f: Frame, g: int, delivery_delay: bool) -> dict:
+    """The logged samples of group index ``g`` (views of the engine's logs, or one
+    concatenation of its slots'): ("d", PHASE) of the iterated phases, ("delay", CODE) of the
+    delivery delays.  Unknown names always: their delay logs are also where their events are
+    counted.  (The per-run durations are made by their job: _samples_of.)"""
+    out = {("d", name): f.samples(name, g) for name in ITERATED}
     slots = f.slots(g)
-    # Unknown names always: their delay logs are also where their events are counted.
     codes = sorted({code for slot, code in f.st.delays
                     if slot in slots and (delivery_delay or code >= N_KNOWN)})
     for code in codes:
@@ -216,6 +235,31 @@ def _samples_of_group(f: Frame, g: int, delivery_delay: bool) -> dict:
         if len(values):
             out[("delay", code)] = values
     return out
+
+
+def _samples_of(f: Frame, logged: list[dict], key: tuple):
+    """A job's samples of ``key``, made when it asks (in its thread): (every group's one
+    after the other in a new array, the groups' lengths).  A per-run duration's come grouped
+    as they are made (Frame.grouped_samples: no second copy); logged ones are copied out of
+    the logs (which must keep their order)."""
+    if key[0] == "d" and key[1] in PER_RUN:
+        def made() -> tuple[np.ndarray, list[int]]:
+            values, starts = f.grouped_samples(key[1])
+            return values, np.diff(starts).tolist()
+        return made
+    parts = [part.get(key, _EMPTY) for part in logged]
+    return lambda: (np.concatenate(parts) if parts else _EMPTY.copy(),
+                    [len(p) for p in parts])
+
+
+def _sample_count(f: Frame, logged: list[dict], key: tuple) -> int:
+    """How many samples ``key`` has (a per-run duration: at most one per window run)."""
+    if key[0] == "d" and key[1] in PER_RUN:
+        return int(np.count_nonzero(f.mask))
+    return sum(len(part.get(key, _EMPTY)) for part in logged)
+
+
+_EMPTY = np.empty(0)
 
 
 def _summarize(f: Frame, runs: np.ndarray, values, delivery_delay: bool,
