@@ -137,6 +137,13 @@ class Batch:
         contiguous data."""
         return self.derived(name, lambda: np.ascontiguousarray(self.events[name]))
 
+    def testrun_ids(self) -> np.ndarray:
+        """The new runs' testrun ids as contiguous bytes exactly as wide as the longest (made
+        once per batch: the statistics engine and the catalog both keep them)."""
+        from store.columns import trimmed
+
+        return self.derived("runs.testrun_id", lambda: trimmed(self.runs["testrun_id"]))
+
     def derived(self, key: str, make: Callable[[], np.ndarray]) -> np.ndarray:
         """``make()``, computed once per batch by whoever asks first and kept in ``columns``
         (so a reader thread can prepare what a consumer will need: see StatsEngine.prepare)."""

@@ -57,14 +57,16 @@ class Catalog:
         runs = self._runs
         runs.reserve(batch.runs_total)  # catching up: the file's runs at once, not by doubling
         if len(batch.runs):
-            self._ids.put(batch.first_run, batch.runs["testrun_id"])
+            self._ids.put(batch.first_run, batch.testrun_ids())
             runs.ensure(batch.first_run + len(batch.runs))
             runs.group[batch.first_run:runs.n] = batch.runs["group"]
         event_runs = batch.column("run")
         if len(event_runs):
-            # A testrun's first row is the smallest row naming it: one unbuffered pass, no sort.
-            rows = np.arange(batch.first_event_row, batch.first_event_row + len(event_runs))
-            np.minimum.at(runs.first_row, event_runs, rows)
+            # A testrun's first row is the first row naming it (rows come in file order): set
+            # where still unset, written in reverse so that each run's first write wins.
+            unset = np.flatnonzero(runs.first_row[event_runs] == _NO_ROW)
+            if len(unset):
+                runs.first_row[event_runs[unset[::-1]]] = batch.first_event_row + unset[::-1]
         self.events = batch.first_event_row + len(batch)
 
     # ------------------------------------------------------------------ naming

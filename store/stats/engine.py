@@ -34,7 +34,7 @@ import numpy as np
 
 from store import schema
 from store.batch import Batch, Reset
-from store.columns import BytesColumn, RunColumns, SampleLog, trimmed
+from store.columns import BytesColumn, RunColumns, SampleLog
 from store.stats import matching
 from store.stats.helper import Helper
 from store.stats.host_index import HostIndex
@@ -158,7 +158,7 @@ class EngineState:
             sids, inverse = np.unique(group, return_inverse=True)
             slots = np.array([self._slot(int(sid)) for sid in sids], np.int32)
             self.runs.slot[batch.first_run : end] = slots[inverse]
-        self.ids.put(batch.first_run, _testrun_ids(batch))
+        self.ids.put(batch.first_run, batch.testrun_ids())
 
     def _slot(self, sid: int) -> int:
         slot = self._slot_of.get(sid)
@@ -448,6 +448,8 @@ def prepare(batch: Batch) -> None:
     a reader thread can do it while the engine applies the batch before."""
     if len(batch):
         _run_index(batch)
+    if len(batch.runs):
+        batch.testrun_ids()
 
 
 def _batches_to_come(batch: Batch) -> float:
@@ -471,10 +473,6 @@ def _delays(batch: Batch) -> np.ndarray:
         np.subtract(received, emit, out=delay, casting="same_kind")
         return delay
     return batch.derived("delay:float32", make)
-
-
-def _testrun_ids(batch: Batch) -> np.ndarray:
-    return batch.derived("runs.testrun_id", lambda: trimmed(batch.runs["testrun_id"]))
 
 
 def stable_order(key: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
