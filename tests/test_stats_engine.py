@@ -208,3 +208,19 @@ def test_per_run_counts_outgrow_their_narrow_dtype(cuts):
     small = run_engine(events[:100] + events[-1:], [50])
     assert small.state.runs.counts.dtype == np.int16  # nothing near the limit: kept narrow
     assert small.summary(since=-1.0, now=200)["all"]["event_counts"]["test_start"] == 99
+
+
+def test_an_engine_without_delays_says_the_same_and_refuses_delays():
+    """StatsEngine(delays=False) (the monitor's, the exporter's): every figure but the
+    delivery delays is the same, unknown names are still counted, and asking for delays is
+    an error rather than a silent empty answer."""
+    events = story()
+    full = run_engine(events, [3, 8]).summary(now=30, delivery_delay=False)
+    lean = StatsEngine(delays=False)
+    for batch in to_batches(events, [3, 8]):
+        lean.apply(batch)
+    assert lean.summary(now=30, delivery_delay=False) == full
+    assert lean.summary(now=30, delivery_delay=False)["all"]["event_counts"]["weird"] == 1
+    assert not any(code < schema.N_KNOWN for _slot, code in lean.state.delays)
+    with pytest.raises(ValueError, match="no delivery delays"):
+        lean.summary(now=30)

@@ -190,7 +190,8 @@ class TailLoop:
         from store.stats import StatsEngine
 
         self.tail = tail
-        self.engine = StatsEngine(clock=self.clock, rules=self.rules)
+        # No pane shows delivery delays (report does): not kept, a fifth of the catch-up.
+        self.engine = StatsEngine(clock=self.clock, rules=self.rules, delays=False)
         self.catalog = Catalog()
         self._files = tuple(FileView(label=s.label, path=s.path) for s in tail.sources)
         self._file = combined(self._files)

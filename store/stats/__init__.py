@@ -131,10 +131,13 @@ __all__ = ["StatsEngine", "describe", "DURATIONS", "ITERATED", "PER_RUN", "STATU
 class StatsEngine:
     """Statistics of the testruns of one file, updated batch by batch."""
 
-    def __init__(self, clock: str = "received", rules=()) -> None:
+    def __init__(self, clock: str = "received", rules=(), *, delays: bool = True) -> None:
         """``rules``: the config file's failure rules (store.config.Config.rules, a sequence of
-        failures.Rule), tried in order before infra / test."""
-        self.state = EngineState(clock)
+        failures.Rule), tried in order before infra / test.  ``delays=False``: keep no
+        delivery delays (a sample per event, the largest state and a fifth of ``apply``'s
+        work): for a consumer that never asks ``summary(delivery_delay=True)`` (the monitor,
+        the exporter, the metrics)."""
+        self.state = EngineState(clock, delays=delays)
         self._p95 = overdue_mod.P95Table()
         self.labels = Labels(rules)
         """Error categories, types and configurations by string id (failures.Labels)."""
@@ -187,6 +190,8 @@ class StatsEngine:
         Always "hosts_total", "hosts_busy", "starved" (and "starved_groups" in "all", when
         ``group`` is None); ``failures=False`` omits "failures" (see ``failures``).
         """
+        if delivery_delay and not self.state.keep_delays:
+            raise ValueError("this StatsEngine keeps no delivery delays (delays=False)")
         self.state.drain()
         out = _summary(self.state, since, group, time.time() if now is None else now,
                        delivery_delay, trend, hosts, self.labels if failures else None)

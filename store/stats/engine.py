@@ -74,10 +74,13 @@ FIRST_ROWS = ("test_start", "publish", "error")  # kept as the column NAME_row
 class EngineState:
     """The data StatsEngine accumulates; ``apply`` updates it from one Batch."""
 
-    def __init__(self, clock: str = "received") -> None:
+    def __init__(self, clock: str = "received", delays: bool = True) -> None:
         if clock not in ("received", "emit"):
             raise ValueError(f"clock must be 'received' or 'emit', not {clock!r}")
         self.clock = clock
+        self.keep_delays = delays
+        """False: only the delays of unknown event names are logged (their logs are where
+        their events are counted): see _log_delays."""
         self._helper = Helper()
         self.version = -1  # reset() makes it 0
         self.reset()
@@ -380,17 +383,23 @@ class EngineState:
         return self._arange[:n]
 
     def _log_delays(self, run_s, batch, order, bounds, nslots) -> None:
-        """Append received - emit of every event to the log of its (code, group slot).
+        """Append received - emit of every event (without keep_delays: of every event of an
+        unknown name) to the log of its (code, group slot).
 
         Kept as float32 (sub-millisecond for any plausible delay) to halve the largest log:
         computed in float64 and rounded once.  The events come grouped by ``order``, so every
         (code, slot) log takes a contiguous slice.
         """
-        delay = _delays(batch)[order]
+        # Without keep_delays only the unknown names' blocks, the last ones of the grouping.
+        first = 0 if self.keep_delays else min(N_KNOWN * nslots, len(bounds) - 1)
+        start = int(bounds[first])
+        if start == len(order):
+            return
+        delay = _delays(batch)[order[start:]]
         expect = _batches_to_come(batch)
-        runs = run_s.astype(np.int32)
-        for k in np.flatnonzero(bounds[1:] > bounds[:-1]).tolist():
-            lo, hi = bounds[k], bounds[k + 1]
+        runs = run_s[start:].astype(np.int32)
+        for k in (first + np.flatnonzero(bounds[first + 1:] > bounds[first:-1])).tolist():
+            lo, hi = bounds[k] - start, bounds[k + 1] - start
             self._log(self.delays, (k % nslots, k // nslots), "delay", np.float32).append(
                 expect, run=runs[lo:hi], delay=delay[lo:hi])
 

@@ -95,7 +95,7 @@ class Follower(Consumer):
 
     def start(self, tail: MultiTail) -> None:
         self.tail = tail
-        self.engine = StatsEngine(clock=self.clock, rules=self.rules)
+        self.engine = StatsEngine(clock=self.clock, rules=self.rules, delays=False)  # no metric
         self._computed = None
 
     def stop(self) -> None:
