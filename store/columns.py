@@ -195,3 +195,7 @@ class SampleLog:
 
     def __len__(self) -> int:
         return self.n
+
+    def __contains__(self, name: str) -> bool:
+        """Whether the log has column ``name``."""
+        return name in self._cols

@@ -224,3 +224,18 @@ def test_an_engine_without_delays_says_the_same_and_refuses_delays():
     assert not any(code < schema.N_KNOWN for _slot, code in lean.state.delays)
     with pytest.raises(ValueError, match="no delivery delays"):
         lean.summary(now=30)
+
+
+def test_delays_kept_without_their_runs_serve_only_the_whole_history():
+    """StatsEngine(delay_runs=False) (`report` without --since): the same summary, unknown
+    names still counted in a window, and a window over the delays refused, not guessed."""
+    events = story()
+    full = run_engine(events, [3, 8])
+    lean = StatsEngine(delay_runs=False)
+    for batch in to_batches(events, [3, 8]):
+        lean.apply(batch)
+    assert lean.summary(now=30) == full.summary(now=30)
+    windowed = dict(now=30, since=0.5, delivery_delay=False)
+    assert lean.summary(**windowed) == full.summary(**windowed)
+    with pytest.raises(ValueError, match="no time window"):
+        lean.summary(now=30, since=0.5)

@@ -131,13 +131,16 @@ __all__ = ["StatsEngine", "describe", "DURATIONS", "ITERATED", "PER_RUN", "STATU
 class StatsEngine:
     """Statistics of the testruns of one file, updated batch by batch."""
 
-    def __init__(self, clock: str = "received", rules=(), *, delays: bool = True) -> None:
+    def __init__(self, clock: str = "received", rules=(), *, delays: bool = True,
+                 delay_runs: bool = True) -> None:
         """``rules``: the config file's failure rules (store.config.Config.rules, a sequence of
         failures.Rule), tried in order before infra / test.  ``delays=False``: keep no
         delivery delays (a sample per event, the largest state and a fifth of ``apply``'s
         work): for a consumer that never asks ``summary(delivery_delay=True)`` (the monitor,
-        the exporter, the metrics)."""
-        self.state = EngineState(clock, delays=delays)
+        the exporter, the metrics).  ``delay_runs=False``: keep them without their testruns
+        (half their memory), for a consumer that asks for them only without a time window
+        (``since``): `report` knows its window before it reads."""
+        self.state = EngineState(clock, delays=delays, delay_runs=delay_runs)
         self._p95 = overdue_mod.P95Table()
         self.labels = Labels(rules)
         """Error categories, types and configurations by string id (failures.Labels)."""

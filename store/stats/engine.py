@@ -74,13 +74,17 @@ FIRST_ROWS = ("test_start", "publish", "error")  # kept as the column NAME_row
 class EngineState:
     """The data StatsEngine accumulates; ``apply`` updates it from one Batch."""
 
-    def __init__(self, clock: str = "received", delays: bool = True) -> None:
+    def __init__(self, clock: str = "received", delays: bool = True,
+                 delay_runs: bool = True) -> None:
         if clock not in ("received", "emit"):
             raise ValueError(f"clock must be 'received' or 'emit', not {clock!r}")
         self.clock = clock
         self.keep_delays = delays
         """False: only the delays of unknown event names are logged (their logs are where
         their events are counted): see _log_delays."""
+        self.delay_runs = delay_runs
+        """False: the delays of known names are logged without their runs (half the
+        memory; no time window can filter them then: Frame.logged)."""
         self._helper = Helper()
         self.version = -1  # reset() makes it 0
         self.reset()
@@ -170,10 +174,12 @@ class EngineState:
             self.slot_sids.append(sid)
         return slot
 
-    def _log(self, logs: dict, key: tuple, column: str, dtype=np.float64) -> SampleLog:
+    def _log(self, logs: dict, key: tuple, column: str, dtype=np.float64,
+             runs: bool = True) -> SampleLog:
         log = logs.get(key)
         if log is None:
-            log = logs[key] = SampleLog({"run": np.int32, column: dtype})
+            log = logs[key] = SampleLog({"run": np.int32, column: dtype} if runs
+                                        else {column: dtype})
         return log
 
     def _apply_requests(self, rows: np.ndarray, expect: float) -> None:
@@ -397,11 +403,20 @@ class EngineState:
             return
         delay = _delays(batch)[order[start:]]
         expect = _batches_to_come(batch)
-        runs = run_s[start:].astype(np.int32)
+        # Runs only where kept (unknown names' always: their counts are windowed with them).
+        known_end = int(bounds[min(N_KNOWN * nslots, len(bounds) - 1)])
+        runs_from = start if self.delay_runs else max(start, known_end)
+        runs = run_s[runs_from:].astype(np.int32)
         for k in (first + np.flatnonzero(bounds[first + 1:] > bounds[first:-1])).tolist():
             lo, hi = bounds[k] - start, bounds[k + 1] - start
-            self._log(self.delays, (k % nslots, k // nslots), "delay", np.float32).append(
-                expect, run=runs[lo:hi], delay=delay[lo:hi])
+            key = (k % nslots, k // nslots)
+            if bounds[k] >= runs_from:
+                self._log(self.delays, key, "delay", np.float32).append(
+                    expect, run=runs[bounds[k] - runs_from:bounds[k + 1] - runs_from],
+                    delay=delay[lo:hi])
+            else:
+                self._log(self.delays, key, "delay", np.float32, runs=False).append(
+                    expect, delay=delay[lo:hi])
 
     def _match(self, p: int, phase: str, run, is_start, t, row, pos) -> None:
         res = matching.match(run, is_start, t, row, pos, self.pools[phase], self._marks)

@@ -111,6 +111,9 @@ class Frame:
             if log is None or len(log) == 0:
                 continue
             values = log[column]
+            if self.filtered and "run" not in log:
+                raise ValueError(f"the {column} samples were kept without their testruns "
+                                 "(StatsEngine(delay_runs=False)): no time window possible")
             parts.append(values[self.mask[log["run"]]] if self.filtered else values)
         if not parts:
             return np.empty(0)

@@ -66,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
         engine, tail, failed = read_sources(sources, args.clock, getattr(args, "rules", ()),
                                             at=at,
                                             skip_damaged=getattr(args, "skip_damaged", False),
-                                            delays=not (args.prometheus or period is not None))
+                                            delays=not (args.prometheus or period is not None),
+                                            delay_runs=since is not None)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # noqa: BLE001 - rows a damaged file got past every check
@@ -222,15 +223,15 @@ def read_file(path: str, clock: str = "received",
 
 
 def read_sources(sources: list[Source], clock: str = "received", rules=(), *,
-                 at: float | None = None, skip_damaged: bool = False,
-                 delays: bool = True) -> tuple[StatsEngine, MultiTail, dict[str, str]]:
+                 at: float | None = None, skip_damaged: bool = False, delays: bool = True,
+                 delay_runs: bool = True) -> tuple[StatsEngine, MultiTail, dict[str, str]]:
     """Fold every committed row of the files into one StatsEngine (store.multi: several
     files in one id space; ``rules``: the config file's failure rules; with ``at``, only the
     events received by then); (engine, the tail that read them, {label: reason} of the files
     that could not be read).  ``skip_damaged``: read around chunks of events that fail their
-    checksum (``tail.skipped`` counts the events left out); ``delays=False``: the engine
-    keeps no delivery delays (StatsEngine)."""
-    engine = StatsEngine(clock=clock, rules=rules, delays=delays)
+    checksum (``tail.skipped`` counts the events left out); ``delays`` / ``delay_runs``:
+    StatsEngine's (whether the delivery delays are kept, and with their testruns)."""
+    engine = StatsEngine(clock=clock, rules=rules, delays=delays, delay_runs=delay_runs)
     tail = MultiTail(sources, hold=catchup.HOLD, at=at, max_rows=catchup.FIRST_ROWS,
                      skip_damaged=skip_damaged)
     size = 0
