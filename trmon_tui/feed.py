@@ -16,7 +16,7 @@ What it costs, since operators leave it open for hours over SSH (see bench_monit
   (engine.version), a file's state, the view, or the minute (ages); only the visible pane's
   data; live at most every max(min_interval / 2, 3 x its cost) (store.follow's one rule);
 - while catching up, ReadProgress messages (the status bar's progress) go out, a snapshot only
-  every LOADING_INTERVAL of a long history, and one at the end;
+  every store.follow.LOADING_FLOOR of a long history, and one at the end;
 - the monitor's command starts the loop before the app is imported (commands/monitor.py): the
   history is read while the UI starts up, its messages wait in a Mailbox until the app runs.
 
@@ -38,6 +38,7 @@ from typing import Any, NamedTuple
 
 from textual.message import Message
 
+from store.follow import LOADING_FLOOR
 from trmon_tui.detail import load_testrun
 from trmon_tui.messages import (
     FileReset,
@@ -55,12 +56,6 @@ EVENT_BUFFER = 3000
 one device group still has recent events to show."""
 PROGRESS_INTERVAL = 0.25
 """Seconds between two ReadProgress messages while catching up."""
-LOADING_INTERVAL = 3.0
-"""While catching up with a long history, a full snapshot (so the panes fill) at most this
-often: one costs up to half a second on a million testruns, and a file that is read within a
-few seconds is better shown once, complete."""
-
-
 class Mailbox:
     """Hands the tail loop's messages to the app.  Those sent before the app runs its message
     loop wait here: the loop starts reading before the UI (commands/monitor.py starts it
@@ -212,7 +207,8 @@ class TailLoop:
 
     def progress(self) -> None:
         """A part of a catch-up: the status bar's progress; the panes a snapshot only every
-        LOADING_INTERVAL of a long history (and one at the end)."""
+        store.follow.LOADING_FLOOR of a long history (and one at the end): a file read within
+        that much more time is better shown once, complete."""
         now = time.monotonic()
         if self._loading_since is None:
             self._loading_since = now
@@ -221,7 +217,7 @@ class TailLoop:
         if now - self._progress_at >= PROGRESS_INTERVAL:
             self._progress_at = now
             self.post(ReadProgress(self._file, self._runs_read, self._files))
-        if _time_left(self._file, now - self._loading_since) > LOADING_INTERVAL:
+        if _time_left(self._file, now - self._loading_since) > LOADING_FLOOR:
             self.follow.recompute_if_due(loading=True)
 
     def read_done(self) -> None:
