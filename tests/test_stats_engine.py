@@ -11,7 +11,7 @@ from stats_reference import reference_summary, same, to_batches
 from store import schema
 from store.batch import Batch, Reset
 from store.stats import StatsEngine, describe
-from store.stats.describe import describe_histogram
+from store.stats.describe import FEW_VALUES, _few_values, describe_histogram
 
 
 def ev(tid, name, t, lag=0.5, **kw):
@@ -239,3 +239,26 @@ def test_delays_kept_without_their_runs_serve_only_the_whole_history():
     assert lean.summary(**windowed) == full.summary(**windowed)
     with pytest.raises(ValueError, match="no time window"):
         lean.summary(now=30, since=0.5)
+
+
+@pytest.mark.parametrize("distinct", [1, 2, 3, 8, 9, 40])
+@pytest.mark.parametrize("n", [4095, 4096, 10_001, 200_000])
+def test_order_statistics_of_few_distinct_values_equal_numpy(distinct, n):
+    """Samples of a few distinct values (whole seconds, delays of 0 or 1) take the counting
+    path of describe.order_statistics: the same figures as numpy's, in any order, with a
+    stray other value (the probe misses it) and with a -0.0 among the zeros."""
+    rng = np.random.default_rng(distinct * n)
+    values = rng.integers(0, distinct, n).astype(np.float64) * 1.5
+    stray = values.copy()
+    stray[n // 2048 * 1024 + 1] = 1e9  # off the probe's stride
+    signed = values.copy()
+    signed[values == 0] = 0.0
+    signed[np.flatnonzero(values == 0)[:1]] = -0.0
+    for sample in (values, stray, np.sort(values), np.sort(values)[::-1].copy(),
+                   values.astype(np.float32), signed):
+        d = describe(sample)
+        assert (d["p50"], d["p95"]) == (np.percentile(sample, 50), np.percentile(sample, 95))
+        assert (d["min"], d["max"]) == (sample.min(), sample.max())
+    counted = distinct <= FEW_VALUES and n >= 4096
+    assert (_few_values(values) is not None) == counted  # the path under test was taken
+    assert _few_values(stray) is None and _few_values(signed) is None  # the partition's
