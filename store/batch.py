@@ -158,6 +158,9 @@ class Reset:
     """The file was replaced, truncated or recreated: forget all state and start over."""
 
     reason: str
+    """One line for the operator: what happened and what happens next."""
+    problem: str = ""
+    """What happened alone (the reason without what happens next; "" when not given)."""
 
 
 @dataclass(frozen=True)

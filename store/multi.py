@@ -169,7 +169,8 @@ class MultiTail:
             if isinstance(item, Reset):
                 label = self.sources[index].label
                 # What came before is forgotten by the consumer anyway: drop it.
-                out = [Reset(f"{label}: {item.reason}; every file is read again")]
+                out = [Reset(f"{label}: {item.reason}; every file is read again",
+                             f"{label}: {item.problem}" if item.problem else "")]
                 self._restart(keep=index)
             else:
                 out.append(self._combiner.translate(index, item))

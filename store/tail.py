@@ -435,7 +435,7 @@ class TailReader:
     def _reset(self, result: PollResult, reason: str) -> None:
         self.resets += 1
         vet.distrust(self.path)  # other content under the path: vet it before the next open
-        result.items.append(Reset(f"{reason}; starting over from its first row"))
+        result.items.append(Reset(f"{reason}; starting over from its first row", reason))
         self._forget()
         self._invalid_since = None
 

@@ -44,7 +44,7 @@ class Guard:
     def reset(self, item: Reset) -> None:
         """A Reset: another file from now on.  Raises Refused when guarding."""
         if self.active:
-            raise Refused(item.reason.removesuffix("; starting over from its first row"))
+            raise Refused(item.problem or item.reason)
 
     def batch(self, reader: TailReader, out) -> None:
         """Before printing a batch the reader delivered: it must be of the expected file.
