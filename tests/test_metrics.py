@@ -26,6 +26,25 @@ def test_buckets_count_the_summary_samples(tmp_path):
     assert any(c[-1] > c[0] for per_phase in buckets.values() for c in per_phase.values())
 
 
+def test_the_summary_counts_the_same_buckets_with_its_samples_at_hand(tmp_path, monkeypatch):
+    """summary(buckets=...) (the exporter's and report --prometheus's one pass) gives
+    duration_buckets' very counts, in the jobs' threads too, in a window and for one group."""
+    from store.stats import summary as summary_module
+
+    path = tmp_path / "farm.h5"
+    write(path, farm_events(13, runs=80))
+    engine = engine_of(path)
+    bounds = np.array([1.0, 20.0, 90.0, 300.0, 1e9])
+    group = engine.groups()[0]
+    for threads in (False, True):
+        monkeypatch.setattr(summary_module, "THREAD_RUNS", 0 if threads else 10**12)
+        for query in ({}, {"since": NOW - 40_000}, {"group": group}):
+            got = engine.summary(now=NOW, buckets=bounds, **query)["duration_buckets"]
+            assert got == engine.duration_buckets(bounds, now=NOW, **query)
+            assert set(got) == (set(engine.groups()) if "group" not in query else {group})
+    assert "duration_buckets" not in engine.summary(now=NOW)
+
+
 def test_families_of_a_summary_with_hosts_and_overdue(tmp_path):
     path = tmp_path / "farm.h5"
     write(path, farm_events(12, runs=40))

@@ -181,7 +181,8 @@ class StatsEngine:
 
     def summary(self, since: float | None = None, group: str | None = None,
                 now: float | None = None, *, delivery_delay: bool = True,
-                trend: str | None = None, hosts: bool = True, failures: bool = True) -> dict:
+                trend: str | None = None, hosts: bool = True, failures: bool = True,
+                buckets=None) -> dict:
         """DESIGN.md's report JSON plus the documented extensions (see the module docstring).
 
         ``delivery_delay=False`` omits that extension and most of the cost on a large file
@@ -192,12 +193,16 @@ class StatsEngine:
         TrendTooLong, a ValueError, when they would be more than trend.MAX_BUCKETS).
         Always "hosts_total", "hosts_busy", "starved" (and "starved_groups" in "all", when
         ``group`` is None); ``failures=False`` omits "failures" (see ``failures``).
+        ``buckets`` (bounds in seconds, ascending) adds "duration_buckets" beside "groups" and
+        "all": ``duration_buckets(buckets, ...)``'s answer, counted while the samples are at
+        hand (the metrics want both).
         """
         if delivery_delay and not self.state.keep_delays:
             raise ValueError("this StatsEngine keeps no delivery delays (delays=False)")
         self.state.drain()
         out = _summary(self.state, since, group, time.time() if now is None else now,
-                       delivery_delay, trend, hosts, self.labels if failures else None)
+                       delivery_delay, trend, hosts, self.labels if failures else None,
+                       None if buckets is None else np.asarray(buckets, float))
         key = (self.state.version, since)
         for name, part in out["groups"].items():  # the testruns listings' overdue need them
             self._p95.put(key, name, overdue_mod.p95_row(part["durations"]))

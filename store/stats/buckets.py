@@ -12,6 +12,10 @@ import numpy as np
 from store.stats.frame import Frame
 from store.stats.names import DURATIONS
 
+METRIC_BOUNDS = (60, 120, 300, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200, 10800, 14400,
+                 21600)
+"""The metrics' histogram bounds (seconds): trmon_phase_duration_seconds' ``le`` buckets."""
+
 
 def duration_buckets(f: Frame, bounds: np.ndarray) -> dict[str, dict[str, list[int]]]:
     """{GROUP: {DURATION: [samples <= bound, for each of ``bounds`` (ascending)]}}."""

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from store.stats import phases as phase_mod
+from store.stats.buckets import cumulative_counts
 from store.stats.describe import describe, describe_histogram, empty, order_statistics
 from store.stats.engine import N_KNOWN, C, EngineState
 from store.stats.failures import Labels
@@ -29,7 +30,7 @@ THREAD_RUNS = 300_000  # from this many runs the sample statistics are computed 
 
 def summary(st: EngineState, since: float | None, group: str | None, now: float,
             delivery_delay: bool = True, trend: str | None = None, hosts: bool = True,
-            labels: Labels | None = None) -> dict:
+            labels: Labels | None = None, buckets: np.ndarray | None = None) -> dict:
     """{"groups": {GROUP: SUMMARY}, "all": SUMMARY} for runs requested since ``since``.
 
     ``delivery_delay=False`` leaves that key out and skips its cost (one sample per event,
@@ -37,7 +38,10 @@ def summary(st: EngineState, since: float | None, group: str | None, now: float,
     runs and the (run, host) pairs).  ``trend`` ("hour" or "day") adds "trend" rows (first:
     a span too long for them raises trend.TrendTooLong before any other work).  Always:
     "hosts_total", "hosts_busy", "starved" (and "starved_groups" in "all"); with ``labels``
-    (failures.Labels: the config's rules) "failures" too (why.py).
+    (failures.Labels: the config's rules) "failures" too (why.py).  With ``buckets``
+    (ascending bounds, seconds) also "duration_buckets": {GROUP: {DURATION: [samples <= each
+    bound]}}, buckets.duration_buckets' figures counted by the jobs that have the samples
+    at hand (the metrics: no second pass over them).
     """
     f = Frame(st, since, group, now)
     with_all = group is None
@@ -65,7 +69,8 @@ def summary(st: EngineState, since: float | None, group: str | None, now: float,
         # (several passes over the runs and their hosts), then the samples by size.
         why = submit(why_figures, f, labels, hosts, with_all)
         by_size = sorted(keys, key=lambda k: -_sample_count(f, logged, k))
-        jobs = {key: submit(_describe_key, key, _samples_of(f, logged, key), with_all)
+        jobs = {key: submit(_describe_key, key, _samples_of(f, logged, key), with_all,
+                            buckets if key[0] == "d" else None)
                 for key in by_size}
         counted = _count_columns(f, runs_of)
         parts = [_summarize(f, runs_of[g], logged[g], delivery_delay, counted[g])
@@ -90,7 +95,11 @@ def summary(st: EngineState, since: float | None, group: str | None, now: float,
     _insight(f, parts, whole if with_all else None, trend_rows, hosts_done)
     add_why(f, parts, whole if with_all else None, why_done)
     groups = dict(zip(f.group_names, parts, strict=True))
-    return {"groups": groups, "all": whole if with_all else groups[group]}
+    out = {"groups": groups, "all": whole if with_all else groups[group]}
+    if buckets is not None:
+        out["duration_buckets"] = {name: {d: described[("d", d)][2][g] for d in DURATIONS}
+                                   for g, name in enumerate(f.group_names)}
+    return out
 
 
 def _group_hosts(f: Frame, with_all: bool) -> tuple[list[dict], dict | None]:
@@ -142,9 +151,11 @@ class _Done:
         return self._value
 
 
-def _describe_key(key: tuple, samples, with_all: bool) -> tuple[list, tuple | None]:
+def _describe_key(key: tuple, samples, with_all: bool,
+                  bounds: np.ndarray | None = None) -> tuple[list, tuple | None, list | None]:
     """Statistics of one kind of sample in every group and, with ``with_all``, in their
-    union: ``([(stats, negatives) per group], (stats, negatives) of all)``.  ``samples()``
+    union: ``([(stats, negatives) per group], (stats, negatives) of all, [bucket counts per
+    group] with ``bounds`` else None)``.  ``samples()``
     gives every group's samples, one group after the other in one new array, and the groups'
     lengths (see _samples_of).
 
@@ -168,14 +179,18 @@ def _describe_key(key: tuple, samples, with_all: bool) -> tuple[list, tuple | No
     stats = [describe(union[end - n : end], owned=True)
              for n, end in zip(lengths, ends, strict=True)]
     per_group = list(zip(stats, negatives, strict=True))
+    # Before the union is partitioned: each group's values are still in its own slice.
+    counted = None if bounds is None else \
+        [cumulative_counts(union[end - n : end], bounds) for n, end in zip(lengths, ends,
+                                                                          strict=True)]
     if not with_all:
-        return per_group, None
+        return per_group, None, counted
     if len(union) == 0:
-        return per_group, (empty(), sum(negatives))
+        return per_group, (empty(), sum(negatives)), counted
     low, p50, p95, high = order_statistics(union, in_place=True)
     mean, std = _merged_moments([d for d in stats if d["n"]])
     return per_group, ({"n": len(union), "min": low, "max": high, "mean": mean, "std": std,
-                        "p50": p50, "p95": p95}, sum(negatives))
+                        "p50": p50, "p95": p95}, sum(negatives)), counted
 
 
 def _merged_moments(stats: list[dict]) -> tuple[float, float]:

@@ -126,7 +126,7 @@ class Follower(Consumer):
         """Compute the metric families now (the scrapes serve them from then on)."""
         self._computed = self._state()
         now = self.now()
-        summary = self.engine.summary(now=now, delivery_delay=False)
+        summary = self.engine.summary(now=now, delivery_delay=False, buckets=metrics.BUCKETS)
         files = file_summaries(self.tail, self.engine)
         self.collector.families = metrics.compute(self.engine, summary, files, now=now)
 

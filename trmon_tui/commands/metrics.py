@@ -24,18 +24,21 @@ from prometheus_client.registry import Collector, CollectorRegistry
 from prometheus_client.utils import floatToGoString
 
 from store.stats import DURATIONS, StatsEngine
+from store.stats.buckets import METRIC_BOUNDS
 from store.stats.hosts import HEALTH_ORDER
 from store.stats.overdue import JUDGED as OVERDUE_PHASES
 
-BUCKETS = (60, 120, 300, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200, 10800, 14400, 21600)
+BUCKETS = METRIC_BOUNDS
 HEALTHS = tuple(reversed(HEALTH_ORDER))  # good, suspect, bad
 _LE = [floatToGoString(b) for b in BUCKETS]
 
 
 def compute(engine: StatsEngine, summary: dict, files: dict, *, since: float | None = None,
             group: str | None = None, now: float | None = None) -> list[Metric]:
-    """The families of an engine whose summary (same since, group and now) is ``summary``."""
-    buckets = engine.duration_buckets(BUCKETS, since=since, group=group, now=now)
+    """The families of an engine whose summary (same since, group and now) is ``summary``
+    (its "duration_buckets" over BUCKETS when it has them: summary(buckets=BUCKETS))."""
+    buckets = summary.get("duration_buckets") or \
+        engine.duration_buckets(BUCKETS, since=since, group=group, now=now)
     return families(summary, buckets, files)
 
 

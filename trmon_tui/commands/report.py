@@ -34,6 +34,7 @@ from store.multi import MultiTail
 from store.reading import read_through
 from store.sources import Source, default_label, file_summaries, parse_sources
 from store.stats import StatsEngine, TrendTooLong
+from store.stats.buckets import METRIC_BOUNDS
 from store.vet import one_line
 from store.window import parse_at, parse_period, parse_since
 from trmon_tui.commands.compare_table import render_compare
@@ -99,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
         # The metrics have no delivery delays and no trend (as the exporter's summary).
         summary = engine.summary(since=since, group=args.group, now=now,
                                  delivery_delay=not args.prometheus,
-                                 trend=None if args.prometheus else args.trend)
+                                 trend=None if args.prometheus else args.trend,
+                                 buckets=METRIC_BOUNDS if args.prometheus else None)
     except TrendTooLong as exc:
         print(PREFIX + f"{exc} (--trend day, or --since)", file=sys.stderr)
         return 2
