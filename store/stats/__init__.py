@@ -88,16 +88,17 @@ grow to, default ``time.time()``):
 
 Costs: ``apply`` is O(batch + open starts) (the still-open flash/boot/test starts of all runs,
 normally a handful per running testrun); a batch of 100,000 events or more has part of its work
-done by a helper thread while ``apply`` returns (queries wait for it).  ``prepare(batch)`` does
-the part that needs no state, in any thread, ahead of ``apply``.  The queries are O(state),
-vectorised: ``summary`` of a million testruns takes about 0.2 s on two cores (its sample
-statistics run in two threads), a third of it for delivery_delay (one sample per event;
-``summary(delivery_delay=False)`` skips it).  The hosts and overdue parts are a few passes over
-the runs and the (run, host) pairs, the trend a few more (see hosts.py, overdue.py, trend.py;
-tests/benchmarks/bench_stats.py prints their cost).  ``testruns`` and ``overdue`` need the
-p95 of the judged phases per group: ``summary`` leaves them for the same state version and
-window, else they are computed from the samples once per version and window.  Not
-thread-safe: call ``apply`` and the queries from one thread, or hold a lock around them.
+done by a helper thread while ``apply`` returns (queries wait for it). ``prepare(batch)`` does
+the part that needs no state, in any thread, ahead of ``apply``. The queries are O(state),
+vectorised: ``summary`` of a million testruns takes about 0.25 s on two cores (its sample
+statistics and the failure and capacity figures run as jobs in two threads), a third of it for
+delivery_delay (one sample per event; ``summary(delivery_delay=False)`` skips it, and an engine
+made with ``delays=False`` does not even keep them). The hosts and overdue parts are a few
+passes over the runs and the (run, host) pairs, the trend a few more (see hosts.py, overdue.py,
+trend.py; tests/benchmarks/bench_stats.py prints their cost). ``testruns`` and ``overdue`` need
+the p95 of the judged phases per group: ``summary`` leaves them for the same state version and
+window, else they are computed from the samples once per version and window. Not thread-safe:
+call ``apply`` and the queries from one thread, or hold a lock around them.
 """
 
 from __future__ import annotations
