@@ -223,3 +223,39 @@ async def test_events_pane_narrows_to_group_and_opens_testrun(tmp_path):
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, TestrunScreen))
         assert app.screen.testrun_id == narrowed[0][1]
+
+
+async def test_overview_of_a_large_file_keeps_its_last_column_at_80_columns(tmp_path):
+    """With five-digit counts the overview's table is wider than 80 columns: there it shows
+    counts in thousands and names the total row "all", so that "overdue" stays on screen; at
+    120 columns the same file shows every digit."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "big.h5"
+    subprocess.run([sys.executable, "-m", "trmon_tui", "generate", str(path), "--runs",
+                    "30000", "--seed", "2"], check=True, capture_output=True)
+    for size, compact in (((80, 24), True), ((120, 36), False)):
+        app = fixed_app(path)
+        async with app.run_test(size=size) as pilot:
+            await wait_for(pilot, lambda app=app: app.query_one("#groups", LiveTable).row_count
+                           and rows(app, "#groups")[-1][0].startswith("all"))
+            table = app.query_one("#groups", LiveTable)
+            total = rows(app, "#groups")[-1]
+            assert total[0] == ("all" if compact else "all groups")
+            done = total[3]
+            assert done.endswith("k") if compact else done.replace(",", "").isdigit()
+            pane = app.query_one("#pane-overview")
+            shown = [(str(i), table.row_text(i)) for i in range(table.row_count)]
+            assert table.width_of(shown) <= pane.scrollable_content_region.width
+
+
+def test_compact_counts():
+    from trmon_tui.widgets import format as fmt
+
+    shown = [fmt.count(n, compact=True).plain for n in
+             (None, 0, 9_999, 10_000, 875_508, 999_499, 999_500, 1_000_000, 99_949_999,
+              99_950_000, 1_234_567_890)]
+    assert shown == ["–", "0", "9,999", "10k", "876k", "999k", "1.0M", "1.0M", "99.9M", "100M",
+                     "1,235M"]
+    assert fmt.count(875_508).plain == "875,508"  # not compact: every digit

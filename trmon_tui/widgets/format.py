@@ -29,6 +29,18 @@ def number(value: Any, digits: int = 0) -> Text:
     return Text(f"{value:,}" if isinstance(value, int) else f"{value:,.0f}", justify="right")
 
 
+def count(value: int | None, compact: bool = False) -> Text:
+    """Right-aligned count cell ('–' for None); ``compact``: from 10,000 on in thousands or
+    millions ("89k", "876k", "1.2M"), for a table that would not fit its width otherwise."""
+    if value is None or not compact or value < 10_000:
+        return number(value)
+    if value < 999_500:
+        return Text(f"{value / 1e3:.0f}k", justify="right")
+    if value < 99_950_000:
+        return Text(f"{value / 1e6:.1f}M", justify="right")
+    return Text(f"{value / 1e6:,.0f}M", justify="right")
+
+
 def right(value: str, style: str = "") -> Text:
     """Right-aligned Text cell for a value we formatted ourselves."""
     return Text(value, style=style, justify="right")

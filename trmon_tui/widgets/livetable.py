@@ -230,6 +230,12 @@ class LiveTable(ScrollView, can_focus=True):
         self._note_highlight()
         return True
 
+    def width_of(self, rows: Sequence[Row]) -> int:
+        """The cells ``rows`` would take across (columns and their padding): a caller can
+        choose a narrower form of its rows when that is more than its width."""
+        widths = self._fit([tuple(_cell(v) for v in values) for _key, values in rows])
+        return sum(widths) + 2 * PADDING * len(widths)
+
     def _fit(self, cells: list[tuple[Text, ...]]) -> tuple[int, ...]:
         widths = [len(c.label) for c in self.columns]
         for row in cells:

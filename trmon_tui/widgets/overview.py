@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.events import Resize
 
 from trmon_tui.model import Snapshot
 from trmon_tui.widgets import format as fmt
@@ -11,11 +12,13 @@ from trmon_tui.widgets.livetable import LiveTable
 from trmon_tui.widgets.pane import Pane
 from trmon_tui.widgets.textline import TextLine
 
-# Fits 80 columns: "done" = finished, "err" = errors, "oldest" = the longest wait of a queued
+# Fits 80 columns ("done" = finished, "err" = errors, "oldest" = the longest wait of a queued
 # testrun, "hosts" = busy / total hosts of the group's testruns ("✗" before it when the group is
 # starved), "overdue" = live testruns in a phase for longer than its p95 (the testruns pane marks
 # them); a group's total of testruns is the sum of the first four (and the status bar counts
-# them all).
+# them all).  When the table would not fit its width otherwise (a large file at 80 columns),
+# counts of five digits and more are shown in thousands ("89k", "876k") and the row of all
+# groups is called "all": the last column stays on screen.
 GROUP_COLUMNS = ("group", "queued", "ongoing", "done", "err", "err %", "median", "oldest",
                  "hosts", "overdue")
 STARVED = "✗"  # a single-cell mark, as the hosts pane's bad host: survives NO_COLOR
@@ -30,8 +33,9 @@ def _oldest(summary: dict) -> float | None:
     return value.get("wait") if isinstance(value, dict) else value
 
 
-def group_cells(name: str, s: dict, style: str = "", loading: bool = False) -> list[Text]:
-    """The overview row of one SUMMARY.
+def group_cells(name: str, s: dict, style: str = "", loading: bool = False,
+                compact: bool = False) -> list[Text]:
+    """The overview row of one SUMMARY (``compact``: large counts in thousands, fmt.count).
 
     While history is still loading, a testrun whose queue_end is not read yet looks queued
     since its request, months ago: the oldest wait and the overdue count are only shown once
@@ -42,8 +46,8 @@ def group_cells(name: str, s: dict, style: str = "", loading: bool = False) -> l
         fmt.right(f"{late:,}", "bold red" if late else "")
     return [
         fmt.text(name, style, limit=24),
-        fmt.number(s.get("queued")), fmt.number(s.get("ongoing")),
-        fmt.number(s.get("finished")), fmt.number(s.get("errors")),
+        fmt.count(s.get("queued"), compact), fmt.count(s.get("ongoing"), compact),
+        fmt.count(s.get("finished"), compact), fmt.count(s.get("errors"), compact),
         fmt.percent(s.get("error_pct")), fmt.right(fmt.duration(_median(s))), oldest,
         hosts_cell(s, loading), overdue,
     ]
@@ -72,16 +76,30 @@ class OverviewPane(Pane):
         yield TextLine(id="overview-events", classes="info")
         yield LiveTable("requestor", "requests", "errors", id="requestors")
 
+    def on_resize(self, event: Resize) -> None:
+        if self.snapshot is not None:  # the counts' form follows the width (group_rows)
+            self.render_snapshot(self.snapshot)
+
     def render_snapshot(self, snapshot: Snapshot) -> None:
         summary = snapshot.summary
         if summary is None:
             return
         loading = snapshot.file.loading
-        rows = [(f"g:{name}", group_cells(name, s, loading=loading))
-                for name, s in sorted((summary.get("groups") or {}).items())]
         everything = summary.get("all") or {}
-        rows.append(("*all*", group_cells("all groups", everything, "bold", loading)))
-        self.query_one("#groups", LiveTable).set_rows(rows)
+        table = self.query_one("#groups", LiveTable)
+
+        def group_rows(compact: bool) -> list:
+            rows = [(f"g:{name}", group_cells(name, s, loading=loading, compact=compact))
+                    for name, s in sorted((summary.get("groups") or {}).items())]
+            rows.append(("*all*", group_cells("all" if compact else "all groups", everything,
+                                              "bold", loading, compact)))
+            return rows
+
+        rows = group_rows(False)
+        room = self.scrollable_content_region.width or self.app.size.width
+        if table.width_of(rows) > room:
+            rows = group_rows(True)
+        table.set_rows(rows)
         reqs = [(f"r:{i}", [fmt.text(r.get("requestor"), limit=40), fmt.number(r.get("requests")),
                             fmt.number(r.get("errors"))])
                 for i, r in enumerate(everything.get("requestors") or [])]
