@@ -87,7 +87,8 @@ def summary(st: EngineState, since: float | None, group: str | None, now: float,
     f.release_samples()  # before the hosts' arrays (what remains needs no sample)
     # The hosts' table last, alone: its arrays (~40 MB at a million testruns) beside the
     # jobs' would raise the command's peak memory.
-    hosts_done = _group_hosts(f, with_all) if hosts else None
+    hosts_done = group_hosts(f, [_ended(part) for part in parts],
+                             _ended(whole) if with_all else None) if hosts else None
     for g, part in enumerate(parts):
         _fill_statistics(part, {key: d[0][g] for key, d in described.items()}, delivery_delay)
     if with_all:
@@ -102,21 +103,14 @@ def summary(st: EngineState, since: float | None, group: str | None, now: float,
     return out
 
 
-def _group_hosts(f: Frame, with_all: bool) -> tuple[list[dict], dict | None]:
-    """hosts.group_hosts with each group's (and, ``with_all``, every group's) finished and
-    error testruns of the window (what its SUMMARY says: its runs' statuses 2 and 3)."""
-    ng = len(f.group_names)
-    inside = f.mask
-    per = np.bincount(f.gidx[inside].astype(np.int64) * 4 + f.status[inside],
-                      minlength=4 * ng).reshape(ng, 4)
-    ended = [(int(row[2]), int(row[3])) for row in per]
-    whole = (int(per[:, 2].sum()), int(per[:, 3].sum())) if with_all else None
-    return group_hosts(f, ended, whole)
+def _ended(s: dict) -> tuple[int, int]:
+    """A SUMMARY's finished and error testruns (what its hosts' health is judged against)."""
+    return s["finished"], s["errors"]
 
 
 def _insight(f: Frame, parts: list[dict], whole: dict | None, trend_rows,
              host_figures: tuple[list[dict], dict | None] | None) -> None:
-    """Add "overdue" and (with ``host_figures``, from _group_hosts) "hosts" and (with
+    """Add "overdue" and (with ``host_figures``, from hosts.group_hosts) "hosts" and (with
     ``trend_rows``) "trend" to every SUMMARY."""
     table = np.full((len(parts), len(JUDGED)), np.nan)
     for g, part in enumerate(parts):
