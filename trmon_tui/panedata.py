@@ -54,7 +54,7 @@ def pane_data(engine: Any, view: ViewState, now: float) -> tuple[dict[str, Any],
         values["segments"] = ask(lambda: engine.segments(
             offset=view.chart_offset, limit=view.chart_limit, **q))
     if view.tab == "statistics":
-        values["samples"] = ask(lambda: engine.samples(view.phase, **q))
+        values["samples"] = ask(lambda: engine.samples(view.phase, ordered=False, **q))
     values.update(insight_data(engine, view, now, values.get("summary"), q, ask))
     values.update(failure_data(engine, view, q, ask))
     values["alerts"] = ask(lambda: alerts(engine, now))

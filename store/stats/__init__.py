@@ -322,9 +322,10 @@ class StatsEngine:
         return listing.segments(self._frame(since, group, now), offset, limit)
 
     def samples(self, phase: str, since: float | None = None, group: str | None = None,
-                now: float | None = None) -> np.ndarray:
-        """Sorted durations (s) of one of DURATIONS over the window (negatives excluded)."""
-        return listing.samples(self._frame(since, group, now), phase)
+                now: float | None = None, *, ordered: bool = True) -> np.ndarray:
+        """Sorted durations (s) of one of DURATIONS over the window (negatives excluded);
+        ``ordered=False``: not sorted (a histogram's; a sort of a million is 50 ms)."""
+        return listing.samples(self._frame(since, group, now), phase, ordered)
 
     def duration_buckets(self, bounds, since: float | None = None, group: str | None = None,
                          now: float | None = None) -> dict[str, dict[str, list[int]]]:

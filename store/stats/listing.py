@@ -101,10 +101,14 @@ def segments(f: Frame, offset: int = 0, limit: int = 20) -> dict:
     }
 
 
-def samples(f: Frame, phase: str) -> np.ndarray:
-    """Sorted non-negative durations (s) of one phase over the window."""
+def samples(f: Frame, phase: str, ordered: bool = True) -> np.ndarray:
+    """The non-negative durations (s) of one phase over the window, sorted (``ordered``), else
+    in the frame's order (the same for the same state: a histogram needs no sort)."""
     values = f.samples(phase)
-    return np.sort(values[values >= 0])
+    kept = values[values >= 0]
+    if ordered:
+        kept.sort()
+    return kept
 
 
 def _string(st: EngineState, sid: int, default: str | None = "") -> str | None:
