@@ -262,3 +262,19 @@ def test_order_statistics_of_few_distinct_values_equal_numpy(distinct, n):
     counted = distinct <= FEW_VALUES and n >= 4096
     assert (_few_values(values) is not None) == counted  # the path under test was taken
     assert _few_values(stray) is None and _few_values(signed) is None  # the partition's
+
+
+def test_file_rows_past_int32_widen_their_columns():
+    """The first test_start / publish / error rows are int32 until a batch reaches row 2**31:
+    then int64, and every figure (the hosts' infrastructure errors order by these rows) is
+    the same as for the same events at small rows."""
+    events = story()
+    small = run_engine(events, [3, 8])
+    big = StatsEngine()
+    for batch in to_batches(events, [3, 8]):
+        batch.first_event_row += 2**31 - 6  # the story's rows straddle 2**31
+        big.apply(batch)
+    assert big.state.runs.error_row.dtype == np.int64
+    assert small.state.runs.error_row.dtype == np.int32
+    assert big.summary(now=30) == small.summary(now=30)
+    assert int(big.state.runs.test_start_row[0]) == 2**31 - 6 + 11  # "a"'s test_start, row 11

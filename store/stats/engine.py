@@ -57,9 +57,9 @@ RUN_SPEC = {
     "test_end": (np.float64, NAN, ()),
     "publish": (np.float64, NAN, ()),
     "error": (np.float64, NAN, ()),
-    "test_start_row": (np.int64, -1, ()),
-    "publish_row": (np.int64, -1, ()),
-    "error_row": (np.int64, -1, ()),
+    "test_start_row": (np.int32, -1, ()),  # int64 from the 2**31st event row: _rows_fit
+    "publish_row": (np.int32, -1, ()),
+    "error_row": (np.int32, -1, ()),
     "first_t": (np.float64, NAN, ()),  # only for runs without a request: see _first_last_dense
     "last_t": (np.float64, NAN, ()),
     "last_code": (np.int16, -1, ()),
@@ -127,6 +127,7 @@ class EngineState:
         self.strings.extend(batch.new_strings)
         self.names.extend(batch.new_names)
         self._ensure_runs(0, batch.runs_total)
+        self._rows_fit(batch.first_event_row + len(batch))
         self._apply_runs(batch)
         if len(batch):
             run = _run_index(batch)
@@ -136,6 +137,14 @@ class EngineState:
         self._apply_errors(batch.errors)
         self.n_events += len(batch)
         self.version += 1
+
+    def _rows_fit(self, end: int) -> None:
+        """Widen the file-row columns (int32: half the memory, and the rows of any file below
+        two billion events) to int64 before a row past int32 is written to them."""
+        if end > np.iinfo(self.runs.test_start_row.dtype).max:
+            self._helper.drain()  # a helper lane may be writing them
+            for name in FIRST_ROWS:
+                self.runs.widen(f"{name}_row", np.int64)
 
     def _ensure_runs(self, n: int, reserve: int = 0) -> None:
         """Rows [0, n) in use, and room for ``reserve`` rows (the file's runs: one allocation
