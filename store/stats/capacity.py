@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from store.stats.frame import distinct
+
 WINDOWS = {"busy_1h": 3600.0, "busy_24h": 86400.0}
 STARVED_WAIT = 600.0  # DESIGN: starved when work waits longer than this and nothing runs
 
@@ -117,18 +119,11 @@ def hosts_counts(f) -> tuple[list[tuple[int, int]], tuple[int, int]]:
     per_group = []
     tables = []
     for keys in (key, key[busy]):
-        k = _distinct(keys, ng * nh)
-        tables.append((np.bincount(k // nh, minlength=ng), len(np.unique(k % nh))))
+        k = distinct(keys, ng * nh)
+        tables.append((np.bincount(k // nh, minlength=ng), len(distinct(k % nh, nh))))
     (total_g, total_all), (busy_g, busy_all) = tables
     per_group = list(zip(total_g.tolist(), busy_g.tolist(), strict=True))
     return per_group, (total_all, busy_all)
-
-
-def _distinct(keys: np.ndarray, width: int) -> np.ndarray:
-    """The distinct values of ``keys`` (all in [0, width)), ascending."""
-    if width <= 4 * len(keys) + 65536:
-        return np.flatnonzero(np.bincount(keys, minlength=width))
-    return np.unique(keys)
 
 
 def starved(part: dict) -> bool:

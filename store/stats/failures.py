@@ -17,6 +17,7 @@ import re
 import numpy as np
 
 from store.stats.fisher import p_value, suspect_p
+from store.stats.frame import distinct
 from store.stats.hosts import infra_errors
 
 NO_MESSAGE = "(no message)"
@@ -82,7 +83,7 @@ class Labels:
         self._category = _grown(self._category, len(strings) + 1)
         self._type = _grown(self._type, len(strings) + 1)
         at = sids + 1  # string ids (int32): 1 + id indexes the per-string answers
-        todo = np.unique(at[self._category[at] == -2])
+        todo = distinct(at[self._category[at] == -2], len(self._category))
         for i in todo.tolist():
             text = strings[i - 1] if i > 0 else ""
             self._category[i] = next((self.categories.index(rule.category)
@@ -95,7 +96,7 @@ class Labels:
         self._follow(strings)
         self._configuration = _grown(self._configuration, len(strings) + 1)
         at = sids + 1  # string ids (int32): 1 + id indexes the per-string answers
-        todo = np.unique(at[self._configuration[at] == -2])
+        todo = distinct(at[self._configuration[at] == -2], len(self._configuration))
         for i in todo.tolist():
             text = (strings[i - 1] if i > 0 else "") or NO_CONFIGURATION
             self._configuration[i] = _intern(text, self.configurations, self._configuration_id)
@@ -188,9 +189,9 @@ def _types(f, e: ErrorRuns, labels: Labels, scopes) -> None:
     last = np.full(ng * nt, -np.inf)
     np.fmax.at(last, key, e.time)
     pos, host = _pairs_of(f, e.runs)
-    pair_keys = _distinct(key[pos] * nh + host, ng * nt * nh)
+    pair_keys = distinct(key[pos] * nh + host, ng * nt * nh)
     per_key = np.bincount(pair_keys // nh, minlength=ng * nt)
-    per_type_all = np.bincount(np.unique(pair_keys % (nt * nh)) // nh, minlength=nt)
+    per_type_all = np.bincount(distinct(pair_keys % (nt * nh), nt * nh) // nh, minlength=nt)
     count_all = np.bincount(keys % nt, weights=n, minlength=nt)
     last_all = np.full(nt, -np.inf)
     np.fmax.at(last_all, keys % nt, last[keys])
@@ -205,13 +206,6 @@ def _types(f, e: ErrorRuns, labels: Labels, scopes) -> None:
         out["types"] = sorted(({"type": labels.types[t], "testruns": c, "hosts": h,
                                 "last": float(t_last)} for t, c, h, t_last in rows),
                               key=lambda row: (-row["testruns"], row["type"]))
-
-
-def _distinct(keys: np.ndarray, width: int) -> np.ndarray:
-    """The distinct values of ``keys`` (all in [0, width)), ascending."""
-    if width <= 4 * len(keys) + 65536:
-        return np.flatnonzero(np.bincount(keys, minlength=width))
-    return np.unique(keys)
 
 
 def _configurations(f, e: ErrorRuns, labels: Labels, scopes) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from store.columns import SampleLog
+from store.stats.describe import unique_sorted
 from store.stats.engine import C, EngineState, stable_order
 from store.stats.names import DURATIONS, ITERATED, PER_RUN
 
@@ -168,4 +169,13 @@ def grouped_order(keys: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return order[bounds[1]:], bounds[1:] - bounds[1]
 
 
-__all__ = ["Frame", "grouped_order", "group_index", "has_events", "STATUSES", "DURATIONS"]
+def distinct(keys: np.ndarray, width: int) -> np.ndarray:
+    """The distinct values of integer ``keys`` (all in [0, width)), ascending: a bincount
+    when the range is dense, else a sort (see unique_sorted)."""
+    if width <= 4 * len(keys) + 65536:
+        return np.flatnonzero(np.bincount(keys, minlength=width))
+    return unique_sorted(keys)
+
+
+__all__ = ["Frame", "grouped_order", "group_index", "has_events", "STATUSES", "DURATIONS",
+           "distinct"]

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from store.stats.describe import p95
+from store.stats.describe import p95, unique_sorted
 from store.stats.engine import C, EngineState
 
 JUDGED = ("queue", "flash", "boot", "test", "publish")
@@ -78,7 +78,7 @@ class P95Table:
     def lookup(self, f, groups: np.ndarray, phases: np.ndarray) -> np.ndarray:
         """The p95 (NaN under MIN_SAMPLES) of each (group index, JUDGED index) pair."""
         kept = self._window((f.st.version, f.since))
-        pairs = np.unique(groups.astype(np.int64) * len(JUDGED) + phases)
+        pairs = unique_sorted(groups.astype(np.int64) * len(JUDGED) + phases)
         table = np.full((len(f.group_names), len(JUDGED)), np.nan)
         for g, phase in (divmod(pair, len(JUDGED)) for pair in pairs.tolist()):
             name = f.group_names[g]
