@@ -245,17 +245,25 @@ def _ref_one(runs: list[RefRun]) -> dict:
     }
 
 
-def reference_insight(events: list[dict], clock: str = "received", since: float | None = None,
-                      now: float = 0.0, bucket: float | None = None,
-                      min_samples: int = 20) -> dict:
-    """DESIGN.md's "Operator insight" keys ("hosts", "overdue" and, with ``bucket`` seconds,
-    "trend") of every SUMMARY, straight from its words, testrun by testrun."""
+def _window_by_group(events: list[dict], clock: str,
+                     since: float | None) -> tuple[list[RefRun], dict[str, list[RefRun]]]:
+    """The window's runs, and per device group its runs (every group of the file, empty when
+    the window leaves none)."""
     runs = list(reference_runs(events, clock).values())
     by_group: dict[str, list[RefRun]] = {r.group: [] for r in runs}
     if since is not None:
         runs = [r for r in runs if r.first("request") is not None and r.first("request") >= since]
     for r in runs:
         by_group[r.group].append(r)
+    return runs, by_group
+
+
+def reference_insight(events: list[dict], clock: str = "received", since: float | None = None,
+                      now: float = 0.0, bucket: float | None = None,
+                      min_samples: int = 20) -> dict:
+    """DESIGN.md's "Operator insight" keys ("hosts", "overdue" and, with ``bucket`` seconds,
+    "trend") of every SUMMARY, straight from its words, testrun by testrun."""
+    runs, by_group = _window_by_group(events, clock, since)
     out = {"groups": {}}
     late_of_all = []
     for g, rs in sorted(by_group.items()):
@@ -531,12 +539,7 @@ def reference_why(events: list[dict], clock: str = "received", since: float | No
                   now: float = 0.0, rules: list[tuple[str, str]] = ()) -> dict:
     """Per SUMMARY: "hosts_total", "hosts_busy", "starved", "failures" ("all" also
     "starved_groups"); ``rules`` = [(match, category), ...] of the config file."""
-    runs = list(reference_runs(events, clock).values())
-    by_group: dict[str, list[RefRun]] = {r.group: [] for r in runs}
-    if since is not None:
-        runs = [r for r in runs if r.first("request") is not None and r.first("request") >= since]
-    for r in runs:
-        by_group[r.group].append(r)
+    runs, by_group = _window_by_group(events, clock, since)
     out = {"groups": {g: _ref_why(rs, now, rules) for g, rs in sorted(by_group.items())}}
     out["all"] = _ref_why(runs, now, rules)
     starved = [g for g, part in out["groups"].items() if part["starved"]]

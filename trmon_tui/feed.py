@@ -38,7 +38,6 @@ from typing import Any, NamedTuple
 
 from textual.message import Message
 
-from store.follow import LOADING_FLOOR
 from trmon_tui.detail import load_testrun
 from trmon_tui.messages import (
     FileReset,
@@ -217,6 +216,8 @@ class TailLoop:
         if now - self._progress_at >= PROGRESS_INTERVAL:
             self._progress_at = now
             self.post(ReadProgress(self._file, self._runs_read, self._files))
+        from store.follow import LOADING_FLOOR  # (store is imported lazily here: see Mailbox)
+
         if _time_left(self._file, now - self._loading_since) > LOADING_FLOOR:
             self.follow.recompute_if_due(loading=True)
 
