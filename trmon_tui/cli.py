@@ -228,6 +228,11 @@ def command_parser(command: str) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `trmon-tui` script; returns the process exit code."""
     whole_process = argv is None  # the script itself, not a caller inside a larger program
+    if whole_process:
+        # numpy's OpenBLAS starts a thread per core when numpy is imported, and it spins for
+        # about 0.1 s of CPU waiting for work that never comes (nothing here multiplies
+        # matrices): on a two-core server, CPU taken from reading the files and from the UI.
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     argv = _glued(list(sys.argv[1:] if argv is None else argv))
     if argv and argv[0] in COMMANDS:
         command = argv[0]
