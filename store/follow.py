@@ -12,7 +12,8 @@ it) and decides when:
 - it catches up: the history at the start, and whenever a poll leaves rows waiting (a file
   grew a lot, or a Reset makes every file be read again), is read as `report` reads it
   (store.reading.catch_up: a reader thread reads ahead, ``Consumer.prepare`` runs there, so
-  reading and applying overlap on two cores);
+  reading and applying overlap on two cores), keeping the memory its batches free for the
+  next ones (store.memory) until the first read after it;
 - it recomputes (``Consumer.recompute``: metrics, a snapshot) when the consumer says something
   changed (``Consumer.due``), right after a catch-up, else at most once per ``interval()``:
   ONE throttle rule, ``max(floor, cost_ratio * cost)`` where cost is what the last recompute
@@ -40,7 +41,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from store import catchup
+from store import catchup, memory
 from store.batch import Batch, Reset, Status
 from store.h5io import quiet_hdf5
 from store.multi import MultiTail
@@ -129,6 +130,7 @@ class FollowLoop:
         self._read_at = 0.0
         self._recomputed_at = -float("inf")
         self._shown: list[tuple[str, str]] = []
+        self._keeping = False  # freed memory kept since a catch-up (store.memory): see read
 
     # ---- from any thread ------------------------------------------------------------------
     def wake(self, *, urgent: bool = False, read: bool = False) -> None:
@@ -253,6 +255,9 @@ class FollowLoop:
 
     def read(self) -> None:
         """Poll each file once; with rows left (a big write, a Reset), catch up."""
+        if self._keeping:  # the first read after a catch-up: the recompute after it is out
+            self._keeping = False
+            memory.release_freed(trim_again=True)
         self._changed, self._read_at = False, time.monotonic()
         for index in range(len(self.sources)):
             for item in self.tail.poll(index, skip_quiet=True).items:
@@ -266,6 +271,8 @@ class FollowLoop:
     def catch_up(self) -> None:
         """Read until nothing more is waiting, a reader thread reading ahead; then recompute
         at once."""
+        memory.keep_freed()  # its batches (and the recompute after it) reuse what the last freed
+        self._keeping = True
         with catch_up(self.tail, self.consumer.prepare) as results:
             for items in results:
                 for item in items:

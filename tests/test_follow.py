@@ -1,14 +1,16 @@
 """store.follow: the one follow loop, on a real file: every event taken once, status changes
 said, a failure of the consumer retried with back-off (doubling while it fails, back to the
-first delay once a catch-up succeeds)."""
+first delay once a catch-up succeeds), freed memory kept only while catching up."""
 
 from __future__ import annotations
 
 import threading
+import time
 
 from conftest import farm_events, write
 
 import store.follow
+import store.memory
 from store.batch import Batch, Reset
 from store.follow import Consumer, FollowLoop
 from store.sources import Source
@@ -81,3 +83,37 @@ def test_a_failing_consumer_is_restarted_with_back_off(tmp_path, monkeypatch):
         assert recorder.starts == 4 and recorder.events == len(events)  # read again, once
     finally:
         loop.stop()
+
+
+def test_freed_memory_is_kept_while_catching_up_and_given_back_at_the_next_read(tmp_path,
+                                                                                 monkeypatch):
+    """store.memory: kept from the catch-up's start, handed back (and glibc's trimming set
+    again) at the first read after it, once: the recompute after a catch-up reuses it."""
+    calls: list[str] = []
+    monkeypatch.setattr(store.memory, "keep_freed", lambda: calls.append("keep"))
+    monkeypatch.setattr(store.memory, "release_freed",
+                        lambda trim_again=False: calls.append(f"release {trim_again}"))
+
+    class Noting(Recorder):
+        def take(self, item) -> None:
+            if not calls or calls[-1] != "take":
+                calls.append("take")
+            super().take(item)
+
+        def read_done(self) -> None:
+            calls.append("read_done")
+            super().read_done()
+
+    path = tmp_path / "farm.h5"
+    write(path, farm_events(5))
+    recorder = Noting()
+    loop = _follow(path, recorder)
+    try:
+        assert recorder.caught_up.wait(30)
+        deadline = time.monotonic() + 30
+        while calls.count("read_done") < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)  # live polls (every 0.05 s)
+    finally:
+        loop.stop()
+    assert calls[:4] == ["keep", "take", "read_done", "release True"]
+    assert calls.count("keep") == 1 and calls.count("release True") == 1

@@ -22,14 +22,13 @@ See tests/benchmarks/bench_stats.py.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
 import os
 import sys
 import time
 from contextlib import closing
 
-from store import catchup
+from store import catchup, memory
 from store.multi import MultiTail
 from store.reading import read_through
 from store.sources import Source, default_label, file_summaries, parse_sources
@@ -52,7 +51,7 @@ class ReportError(Exception):
 
 def run(args: argparse.Namespace) -> int:
     """Print the statistics of args.files; returns the exit status."""
-    keep_freed_memory()
+    memory.keep_freed()
     at = getattr(args, "at", None)
     period = getattr(args, "compare", None)
     try:
@@ -76,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         print(PREFIX + clean(f"could not read {names} ({type(exc).__name__}: {one_line(exc)})"),
               file=sys.stderr)
         return 1
-    release_freed_memory()  # before the summary, whose arrays are larger than the holes
+    memory.release_freed()  # before the summary, whose arrays are larger than the holes
     for reason in failed.values():
         print(PREFIX + clean(reason), file=sys.stderr)
     if tail.skipped:
@@ -178,38 +177,6 @@ def _write(text: str, output: str | None) -> None:
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
-
-
-def keep_freed_memory() -> None:
-    """Ask glibc's malloc to keep the memory numpy frees, for reuse by the next batch.
-
-    Reading a large file allocates tens of megabytes of temporaries per batch, in three
-    threads.  By default glibc gives each thread its own arena and hands freed memory back to
-    the kernel, so the next batch faults every page in again: about a third of the command's
-    system time.  One arena that is not trimmed reuses the pages (and peaks no higher).
-    Nothing happens where mallopt does not exist (musl, macOS).
-    """
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return
-    m_trim_threshold, m_mmap_threshold, m_arena_max = -1, -3, -8  # glibc's malloc.h
-    mallopt(m_arena_max, 1)
-    mallopt(m_mmap_threshold, 32 << 20)  # glibc's largest: bigger blocks are mapped anyway
-    mallopt(m_trim_threshold, 1 << 30)
-
-
-def release_freed_memory() -> None:
-    """Hand the pages of the freed batches back to the kernel (glibc's malloc_trim).
-
-    keep_freed_memory keeps them for the next batch; once the files are read they are ~60 MB
-    of holes between the statistics' arrays, too small for the summary's larger arrays, which
-    would otherwise raise the peak by as much again.  Nothing happens without glibc.
-    """
-    try:
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def read_file(path: str, clock: str = "received",
