@@ -11,6 +11,7 @@ and only a testrun's first event had to name it).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import numpy as np
 
@@ -31,7 +32,11 @@ class Catalog:
     it while catching up, so each column kept costs load time.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, ids: Callable[[], BytesColumn] | None = None) -> None:
+        """``ids``: the column of testrun ids someone fed the same batches keeps (the monitor's
+        StatsEngine: one copy of a million ids rather than two, and one copy less per batch);
+        None: kept here."""
+        self._shared_ids = ids
         self.reset()
 
     def reset(self) -> None:
@@ -48,7 +53,7 @@ class Catalog:
     @property
     def testrun_ids(self) -> list[str]:
         """Every testrun id, by run index (decodes them all: for small files and tests)."""
-        return self._ids.get(np.arange(self._runs.n))
+        return self._id_column().get(np.arange(self._runs.n))
 
     def apply(self, batch: Batch) -> None:
         """Take in one batch (in order; call before event_dicts on it)."""
@@ -57,7 +62,8 @@ class Catalog:
         runs = self._runs
         runs.reserve(batch.runs_total)  # catching up: the file's runs at once, not by doubling
         if len(batch.runs):
-            self._ids.put(batch.first_run, batch.testrun_ids())
+            if self._shared_ids is None:
+                self._ids.put(batch.first_run, batch.testrun_ids())
             runs.ensure(batch.first_run + len(batch.runs))
             runs.group[batch.first_run:runs.n] = batch.runs["group"]
         event_runs = batch.column("run")
@@ -80,7 +86,10 @@ class Catalog:
         return self.names[code] if 0 <= code < len(self.names) else f"#{code}"
 
     def testrun_id(self, run: int) -> str:
-        return self._ids.get([run])[0]
+        return self._id_column().get([run])[0]
+
+    def _id_column(self) -> BytesColumn:
+        return self._ids if self._shared_ids is None else self._shared_ids()
 
     def device_group(self, run: int) -> str:
         return self.string(int(self._runs.group[run]))
@@ -114,7 +123,7 @@ class Catalog:
         requests = {r[1]: r for r in batch.requests.tolist()}
         errors = {r[1]: r[2] for r in batch.errors.tolist()}
         first_row = self._runs.first_row
-        ids = self._ids.get(ev["run"])  # decoded for this batch's events only
+        ids = self._id_column().get(ev["run"])  # decoded for this batch's events only
         out = []
         for row, run, testrun_id, code, emit, received in zip(
                 rows, runs, ids, ev["code"].tolist(), ev["emit"].tolist(),

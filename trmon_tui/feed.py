@@ -186,7 +186,7 @@ class TailLoop:
         self.tail = tail
         # No pane shows delivery delays (report does): not kept, a fifth of the catch-up.
         self.engine = StatsEngine(clock=self.clock, rules=self.rules, delays=False)
-        self.catalog = Catalog()
+        self.catalog = Catalog(ids=lambda: self.engine.state.ids)  # one copy of the ids
         self._files = tuple(FileView(label=s.label, path=s.path) for s in tail.sources)
         self._file = combined(self._files)
         self._events.clear()
