@@ -4,6 +4,7 @@ starved_groups, at every moment of a growing history."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from conftest import NOW
 from test_app_failures import failure_events, write_events
@@ -58,3 +59,38 @@ def test_starved_needs_a_long_wait_and_nothing_running(tmp_path):
     assert alert_state(engine, NOW)[1] == []  # solo has waited 590 s since its queue_start
     assert alert_state(engine, NOW + 100)[1] == ["solo"]  # 690 s > 600 s, nothing runs
     assert "busy" not in alert_state(engine, NOW + 10 * HOUR)[1]  # one runs there
+
+
+@pytest.mark.parametrize("tab", ["overview", "statistics", "hosts"])
+def test_alerts_computed_beside_the_panes_queries_are_the_same(tmp_path, monkeypatch, tab):
+    """A large file's snapshot computes the alerts in a thread of their own (panedata's
+    ALERTS_BESIDE); the snapshot is the same as with them computed after the pane's queries."""
+    import threading
+
+    from trmon_tui import panedata
+    from trmon_tui.model import ViewState
+
+    path = tmp_path / "demo.h5"
+    write_static(str(path), runs=3000, seed=11)
+    engine = read_file(str(path))[0]
+    now = float(engine.state.runs.request[: engine.state.runs.n].max()) + HOUR
+    threads: list[str] = []
+    state = panedata.alerts
+
+    def alerts(engine, now):
+        threads.append(threading.current_thread().name)
+        return state(engine, now)
+
+    monkeypatch.setattr(panedata, "alerts", alerts)
+    view = ViewState(tab=tab)
+    monkeypatch.setattr(panedata, "ALERTS_BESIDE", 10**9)
+    after, errors_after = panedata.pane_data(engine, view, now)
+    monkeypatch.setattr(panedata, "ALERTS_BESIDE", 1000)
+    beside, errors_beside = panedata.pane_data(engine, view, now)
+    assert threads == [threading.current_thread().name, "trmon-alerts"]
+    assert beside.keys() == after.keys() and errors_beside == errors_after == []
+    for key, value in after.items():  # the statistics pane's samples are an array
+        same = np.array_equal(beside[key], value) if isinstance(value, np.ndarray) else \
+            beside[key] == value
+        assert same, key
+    assert after["alerts"].bad_hosts  # the demo farm has a failing host

@@ -3,12 +3,14 @@
 Only the visible pane's data is computed (a summary of a million testruns costs a quarter of a
 second); a failed query leaves its value None and says why, and never blanks the others.  The
 one exception is what the alerts watch (bad hosts, starved groups, over the whole file), in
-every snapshot: 11 ms at 200,000 testruns, a quarter of the overview's summary.
+every snapshot: 11 ms at 200,000 testruns, a quarter of the overview's summary (on a large
+file it is computed in a thread of its own beside the pane's queries: ALERTS_BESIDE).
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -23,6 +25,11 @@ from trmon_tui.model import (
     EventRow,
     ViewState,
 )
+
+ALERTS_BESIDE = 200_000
+"""From this many testruns the alerts are computed beside the pane's queries (numpy releases
+the GIL: on two cores ~40 ms less per snapshot of a million testruns; below, a thread costs
+more than it saves)."""
 
 
 def pane_data(engine: Any, view: ViewState, now: float) -> tuple[dict[str, Any], list[str]]:
@@ -39,6 +46,10 @@ def pane_data(engine: Any, view: ViewState, now: float) -> tuple[dict[str, Any],
 
     values: dict[str, Any] = {"counts": ask(engine.counts) or {},
                               "groups": tuple(ask(engine.groups) or ())}
+    # Both queries above waited for the engine's helper threads (and only this thread applies
+    # batches), so the state stays as it is while the alerts read it beside the pane's queries.
+    alerted = _Beside(lambda: ask(lambda: alerts(engine, now)),
+                      values["counts"].get("testruns", 0) >= ALERTS_BESIDE)
     if view.tab in ("overview", "statistics"):
         # No pane shows delivery delays (`report` does): skipping them saves a third; the
         # hosts and failures panes ask hosts() and failures() themselves (the hosts are a
@@ -57,8 +68,29 @@ def pane_data(engine: Any, view: ViewState, now: float) -> tuple[dict[str, Any],
         values["samples"] = ask(lambda: engine.samples(view.phase, ordered=False, **q))
     values.update(insight_data(engine, view, now, values.get("summary"), q, ask))
     values.update(failure_data(engine, view, q, ask))
-    values["alerts"] = ask(lambda: alerts(engine, now))
+    values["alerts"] = alerted.result()
     return values, errors
+
+
+class _Beside:
+    """``fn()`` in a thread of its own from now on (``beside``), else when its result is
+    asked for."""
+
+    def __init__(self, fn: Callable[[], Any], beside: bool) -> None:
+        self._fn, self._value = fn, None
+        self._thread = threading.Thread(target=self._run, name="trmon-alerts", daemon=True) \
+            if beside else None
+        if self._thread is not None:
+            self._thread.start()
+
+    def _run(self) -> None:
+        self._value = self._fn()
+
+    def result(self) -> Any:
+        if self._thread is None:
+            return self._fn()
+        self._thread.join()
+        return self._value
 
 
 def failure_data(engine: Any, view: ViewState, q: dict,
