@@ -63,8 +63,9 @@ def test_starved_needs_a_long_wait_and_nothing_running(tmp_path):
 
 @pytest.mark.parametrize("tab", ["overview", "statistics", "hosts"])
 def test_alerts_computed_beside_the_panes_queries_are_the_same(tmp_path, monkeypatch, tab):
-    """A large file's snapshot computes the alerts in a thread of their own (panedata's
-    ALERTS_BESIDE); the snapshot is the same as with them computed after the pane's queries."""
+    """A large file's snapshot computes the alerts (and the statistics pane's samples) in a
+    thread of their own (panedata's ALERTS_BESIDE); the snapshot is the same as with them
+    computed after the pane's other queries."""
     import threading
 
     from trmon_tui import panedata

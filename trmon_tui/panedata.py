@@ -27,9 +27,9 @@ from trmon_tui.model import (
 )
 
 ALERTS_BESIDE = 200_000
-"""From this many testruns the alerts are computed beside the pane's queries (numpy releases
-the GIL: on two cores ~40 ms less per snapshot of a million testruns; below, a thread costs
-more than it saves)."""
+"""From this many testruns the alerts (and the statistics pane's samples) are computed beside
+the pane's other queries (numpy releases the GIL: on two cores ~40 ms less per snapshot of a
+million testruns; below, a thread costs more than it saves)."""
 
 
 def pane_data(engine: Any, view: ViewState, now: float) -> tuple[dict[str, Any], list[str]]:
@@ -46,10 +46,16 @@ def pane_data(engine: Any, view: ViewState, now: float) -> tuple[dict[str, Any],
 
     values: dict[str, Any] = {"counts": ask(engine.counts) or {},
                               "groups": tuple(ask(engine.groups) or ())}
+
+    def beside() -> dict[str, Any]:
+        out = {"alerts": ask(lambda: alerts(engine, now))}
+        if view.tab == "statistics":  # the histogram's (a sample per testrun: 20 ms at 1M)
+            out["samples"] = ask(lambda: engine.samples(view.phase, ordered=False, **q))
+        return out
+
     # Both queries above waited for the engine's helper threads (and only this thread applies
-    # batches), so the state stays as it is while the alerts read it beside the pane's queries.
-    alerted = _Beside(lambda: ask(lambda: alerts(engine, now)),
-                      values["counts"].get("testruns", 0) >= ALERTS_BESIDE)
+    # batches), so the state stays as it is while another thread reads it beside this one.
+    side = _Beside(beside, values["counts"].get("testruns", 0) >= ALERTS_BESIDE)
     if view.tab in ("overview", "statistics"):
         # No pane shows delivery delays (`report` does): skipping them saves a third; the
         # hosts and failures panes ask hosts() and failures() themselves (the hosts are a
@@ -64,11 +70,9 @@ def pane_data(engine: Any, view: ViewState, now: float) -> tuple[dict[str, Any],
     if view.tab == "chart":
         values["segments"] = ask(lambda: engine.segments(
             offset=view.chart_offset, limit=view.chart_limit, **q))
-    if view.tab == "statistics":
-        values["samples"] = ask(lambda: engine.samples(view.phase, ordered=False, **q))
     values.update(insight_data(engine, view, now, values.get("summary"), q, ask))
     values.update(failure_data(engine, view, q, ask))
-    values["alerts"] = alerted.result()
+    values.update(side.result())
     return values, errors
 
 
