@@ -66,13 +66,7 @@ class Catalog:
                 self._ids.put(batch.first_run, batch.testrun_ids())
             runs.ensure(batch.first_run + len(batch.runs))
             runs.group[batch.first_run:runs.n] = batch.runs["group"]
-        event_runs = batch.column("run")
-        if len(event_runs):
-            # A testrun's first row is the first row naming it (rows come in file order): set
-            # where still unset, written in reverse so that each run's first write wins.
-            unset = np.flatnonzero(runs.first_row[event_runs] == _NO_ROW)
-            if len(unset):
-                runs.first_row[event_runs[unset[::-1]]] = batch.first_event_row + unset[::-1]
+        _first_rows(runs.first_row, batch.column("run"), batch.first_event_row)
         self.events = batch.first_event_row + len(batch)
 
     # ------------------------------------------------------------------ naming
@@ -142,3 +136,22 @@ class Catalog:
             out.append(event)
         return out
 
+
+def _first_rows(first_row: np.ndarray, event_runs: np.ndarray, first_event_row: int) -> None:
+    """A testrun's first row is the first row naming it (rows come in file order): each run's
+    first row in these events, where it has none yet.  Written in reverse order, so that each
+    run's first write wins."""
+    if len(event_runs) == 0:
+        return
+    rows = np.arange(first_event_row, first_event_row + len(event_runs))
+    lo, hi = int(event_runs.min()), int(event_runs.max()) + 1
+    if hi - lo <= 4 * len(event_runs) + 1024:
+        # The runs of a batch are a narrow span (a history's runs are numbered as they come):
+        # their first rows in an array over the span, then kept where earlier (one scatter into
+        # a cache-sized array and one pass; twice as fast as gathering the rows they have).
+        first = np.full(hi - lo, _NO_ROW, np.int64)
+        first[(event_runs - lo)[::-1]] = rows[::-1]
+        np.minimum(first_row[lo:hi], first, out=first_row[lo:hi])
+        return
+    unset = np.flatnonzero(first_row[event_runs] == _NO_ROW)
+    first_row[event_runs[unset[::-1]]] = rows[unset[::-1]]
