@@ -20,7 +20,8 @@ Several files (issue 13): three files of --runs testruns, one of them written li
 
 Big file: `report --json` on a --big-runs file, then the monitor on it until the status bar says
 LIVE with every testrun and the pane shows the totals (overview: the "all groups" row's counts;
-statistics: the testrun row with report's n), and the monitor's peak RSS (VmHWM).
+statistics: the testrun row with report's n), and the monitor's peak RSS (VmHWM); the budget
+is BIG_RATIO times report's time (issue 17).
 Best of --repeat runs each, all in the same run, so the ratio survives a loaded machine.
 """
 
@@ -46,6 +47,7 @@ PANES = (("1", "Overview"), ("2", "Testruns"), ("3", "Time+motion"), ("4", "Stat
          ("5", "Events"), ("6", "Hosts"), ("7", "Trends"), ("8", "Failures"))
 RATES = ((60.0, "~3 ev/s"), (2000.0, "~100 ev/s"))
 BUDGET_CPU = {60.0: 5.0, 2000.0: 12.0, "idle": 1.0}
+BIG_RATIO = 1.2  # the monitor LIVE on a big file within this many times `report --json`'s time
 BUDGET_KIB = {"Events": 24.0}
 BUDGET_KIB_DEFAULT = 12.0
 SETTLE = 3.0
@@ -281,14 +283,16 @@ def print_table(results: dict) -> None:
             print(f"  {name}: {cell(cpu, kib, BUDGET_CPU[60.0], BUDGET_KIB_DEFAULT)}")
     if "big" in results:
         b = results["big"]
-        limit = 1.5 * b["report"]
-        print(f"\n{b['runs']:,} testruns: report --json {b['report']:.2f} s (x1.5 = {limit:.2f} s)")
+        limit = BIG_RATIO * b["report"]
+        print(f"\n{b['runs']:,} testruns: report --json {b['report']:.2f} s "
+              f"(x{BIG_RATIO} = {limit:.2f} s)")
         for name in ("overview", "statistics"):
             seconds, rss = b[name]
             verdict = "ok" if seconds <= limit else "OVER"
             print(f"  monitor LIVE with every testrun, {name}: {seconds:.2f} s "
                   f"({seconds / b['report']:.2f}x report, {verdict}); peak RSS {rss:.0f} MB "
                   f"({'ok' if rss <= 700 else 'OVER'} <= 700)")
+
 
 
 def main() -> None:
