@@ -6,6 +6,7 @@ from conftest import NOW, loaded, wait_for, write_farm
 from textual.widgets import Static, TabbedContent
 
 from trmon_tui.app import make_app
+from trmon_tui.model import TABS
 from trmon_tui.screens import GroupScreen, HelpScreen, TestrunScreen
 from trmon_tui.widgets.livetable import LiveTable
 from trmon_tui.widgets.plotview import PlotView
@@ -259,3 +260,30 @@ def test_compact_counts():
     assert shown == ["–", "0", "9,999", "10k", "876k", "999k", "1.0M", "1.0M", "99.9M", "100M",
                      "1,235M"]
     assert fmt.count(875_508).plain == "875,508"  # not compact: every digit
+
+
+async def test_panes_are_mounted_when_needed(tmp_path):
+    """widgets/deferred.py: only the overview until the files are read (here a loop that was
+    never run: nothing is read), a tab's pane when it is activated; every pane once the files
+    are read."""
+    import threading
+
+    from trmon_tui.feed import Mailbox, Started, TailLoop
+
+    path = tmp_path / "farm.h5"
+    n = write_farm(path)
+    mailbox = Mailbox()
+    idle = TailLoop(str(path), mailbox.post)  # never run: no snapshot ever comes
+    reading = make_app(str(path), now=lambda: NOW, poll=None, watch=False,
+                       started=Started(mailbox, idle, threading.Event()))
+    async with reading.run_test(size=(120, 36)) as pilot:
+        await pilot.pause(0.5)
+        assert reading.query("#pane-overview") and not reading.query("#pane-hosts")
+        await pilot.press("6")
+        await wait_for(pilot, lambda: bool(reading.query("#pane-hosts")))
+        assert not reading.query("#pane-trends")
+    app = make_app(str(path), now=lambda: NOW, poll=None, watch=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, loaded(app, n))
+        await wait_for(pilot, lambda: all(app.query(f"#pane-{tab}") for tab in TABS))
+        assert not app.query("Deferred")

@@ -20,7 +20,6 @@ from typing import Any
 from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.lazy import Lazy
 from textual.reactive import reactive
 from textual.widgets import Footer, TabbedContent, TabPane
 
@@ -54,6 +53,7 @@ from trmon_tui.widgets import (
     TrendsPane,
 )
 from trmon_tui.widgets import format as fmt
+from trmon_tui.widgets.deferred import Deferred
 from trmon_tui.widgets.livetable import LiveTable
 from trmon_tui.widgets.pane import Pane
 
@@ -142,6 +142,7 @@ class MonitorApp(App[None]):
             self.view = replace(self.view, window=rolling, window_seconds=WINDOWS[rolling])
         self.snapshot: Snapshot | None = None
         self.problem = ""
+        self._all_mounted = False  # the deferred panes (see _snapshot)
         if started is not None:  # a loop that commands/monitor.py started before the app
             self.mailbox, self.loop, self._tail_cancelled = started
             self.loop.set_view(self.view)
@@ -159,7 +160,7 @@ class MonitorApp(App[None]):
             for tab in TABS:
                 with TabPane(TAB_TITLES[tab], id=tab):
                     pane = PANES[tab](id=f"pane-{tab}")
-                    yield pane if tab == "overview" else Lazy(pane)
+                    yield pane if tab == "overview" else Deferred(pane)
         yield StatusBar(self.path, at=self.view.at, id="statusbar")
         yield Footer()
 
@@ -207,6 +208,9 @@ class MonitorApp(App[None]):
         view = message.snapshot.view
         if (view.host, view.error_type, view.configuration) != (None, None, None):
             self._show_details(message.snapshot)
+        if not message.snapshot.file.loading and not self._all_mounted:
+            self._all_mounted = True  # the files are read: the other panes, after this paint
+            self.call_after_refresh(self._mount_panes, *TABS)
 
     @on(FileStatusChanged)
     def _file_status(self, message: FileStatusChanged) -> None:
@@ -260,6 +264,13 @@ class MonitorApp(App[None]):
         except Exception as exc:  # noqa: BLE001 - odd data must not take the monitor down
             self._problem(f"could not draw {self.view.tab}: {type(exc).__name__}: {exc}")
 
+    async def _mount_panes(self, *tabs: str) -> None:
+        """Mount the panes of ``tabs`` not mounted yet (widgets/deferred.py): a tab's when it
+        is activated, every other one once the files have been read (see _snapshot)."""
+        for tab in tabs:
+            for placeholder in self.query(f"TabPane#{tab} > Deferred"):
+                await placeholder.mount_pane()
+
     def _pane(self, tab: str) -> Pane | None:
         found = self.query(f"#pane-{tab}")
         return found.first() if found else None  # type: ignore[return-value]
@@ -278,8 +289,9 @@ class MonitorApp(App[None]):
         self.loop.set_view(self.view)
 
     @on(TabbedContent.TabActivated)
-    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+    async def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
         tab = event.pane.id or "overview"
+        await self._mount_panes(tab)
         if tab != self.view.tab:
             self.set_view(tab=tab)
             self.refresh_bindings()  # h shows in the footer on the trends pane only
