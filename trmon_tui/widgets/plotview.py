@@ -37,6 +37,7 @@ class PlotView(Widget):
         self._drawn: tuple | None = None  # (key, size) of what is on screen
         self._drawn_at = 0.0
         self._timer = None
+        self._after_layout = False  # a draw is waiting for the layout: see _schedule
         self._lines: list[Strip] = []
         self.text = Text()
         """The figure on screen (plain text: what tests read)."""
@@ -54,9 +55,18 @@ class PlotView(Widget):
             return
         wait = self._drawn_at + MIN_INTERVAL - time.monotonic()
         if wait <= 0:
-            self._redraw()
+            # After the refresh that lays out what came with the new data (a table above
+            # that got its rows changes this widget's size): drawn once, at the size shown.
+            if not self._after_layout:
+                self._after_layout = True
+                self.call_after_refresh(self._laid_out)
         elif self._timer is None:
             self._timer = self.set_timer(wait, self._when_due)
+
+    def _laid_out(self) -> None:
+        self._after_layout = False
+        if self._key is None or self._drawn != (self._key, self.size):
+            self._redraw()
 
     def _when_due(self) -> None:
         self._timer = None
