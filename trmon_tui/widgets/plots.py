@@ -16,12 +16,6 @@ from trmon_tui.widgets.barchart import empty_chart
 from trmon_tui.widgets.ticks import decimals, round_steps_from
 
 
-def warm_up() -> None:
-    """Import plotext now (15 ms): when the pane that draws with it is shown, before its data
-    arrives, rather than on the way to the screen."""
-    import plotext  # noqa: F401 - imported for later
-
-
 def histogram(samples: Any, width: int, height: int, *, label: str = "",
               mono: bool = False) -> Text:
     """Histogram of durations (seconds, or minutes when they are long)."""

@@ -46,9 +46,6 @@ class StatisticsPane(Pane):
         self._samples: tuple[str, np.ndarray] | None = None  # what the histogram shows
         self._samples_changes = 0
 
-    def on_show(self) -> None:
-        plots.warm_up()  # while the worker computes the pane's samples
-
     def compose(self) -> ComposeResult:
         yield LiveTable(*COLUMNS, id="stats")
         yield PlotView(id="histogram")
