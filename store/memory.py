@@ -6,12 +6,16 @@ kernel, so the next batch faults every page in again: about a third of a catch-u
 time (on the 2-core VMs measured, ~1 ms per MB faulted).  ``keep_freed`` makes one arena that
 is not trimmed, so the pages are reused (the peak is no higher); ``release_freed`` hands the
 holes back once the history is read (malloc_trim) and, for a process that lives on (the
-monitor, the exporter), lets glibc trim as it usually does again.
+monitor, the exporter), lets glibc trim again: as its own dynamic thresholds settle for blocks
+this large (mallopt turns them off for good), a free top of the heap above 64 MB is given back
+and blocks up to 32 MB stay in the heap (a snapshot of a million testruns frees and allocates
+arrays of ~8 MB: mapped and faulted in afresh each time otherwise).
 
 `report` keeps from the start and releases before its summary (whose arrays are larger than the
 holes: keeping them would raise the peak by as much again); a follower (store.follow) keeps
-during each catch-up and releases after the recompute that follows it (its first snapshot then
-reuses the pages too).  Nothing happens where glibc's mallopt does not exist (musl, macOS).
+during each catch-up and releases at its first read after it (the snapshot or metrics computed
+right after the catch-up reuse the pages too).  Nothing happens where glibc's mallopt does not
+exist (musl, macOS).
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from __future__ import annotations
 import ctypes
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8  # glibc's malloc.h
-_DEFAULT_THRESHOLD = 128 * 1024  # glibc's default trim and mmap thresholds
+_MMAP_THRESHOLD = 32 << 20  # glibc's largest: bigger blocks are mapped anyway
+_TRIM_AGAIN = 64 << 20  # twice the mmap threshold, as glibc's dynamic rule sets it
 
 
 def _libc():
@@ -35,18 +40,18 @@ def keep_freed() -> None:
     if mallopt is None:
         return
     mallopt(_M_ARENA_MAX, 1)
-    mallopt(_M_MMAP_THRESHOLD, 32 << 20)  # glibc's largest: bigger blocks are mapped anyway
+    mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
     mallopt(_M_TRIM_THRESHOLD, 1 << 30)
 
 
 def release_freed(*, trim_again: bool = False) -> None:
     """Hand the freed pages back to the kernel (malloc_trim); ``trim_again``: from now on
-    free them as glibc does by default (a long-running process after its catch-up)."""
+    give back a free top of the heap above _TRIM_AGAIN (a process that lives on, after its
+    catch-up)."""
     libc = _libc()
     trim = getattr(libc, "malloc_trim", None)
     if trim is None:
         return
     trim(0)
     if trim_again:
-        libc.mallopt(_M_TRIM_THRESHOLD, _DEFAULT_THRESHOLD)
-        libc.mallopt(_M_MMAP_THRESHOLD, _DEFAULT_THRESHOLD)
+        libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_AGAIN)
