@@ -21,9 +21,6 @@ class Deferred(Widget):
         self.pane = pane
         self._mounting = False
 
-    def compose_add_child(self, widget: Widget) -> None:
-        self.pane.compose_add_child(widget)  # what a `with` block composes goes to the pane
-
     async def mount_pane(self) -> None:
         """Put the pane in this placeholder's place (once; later calls do nothing)."""
         parent = self.parent
