@@ -84,12 +84,22 @@ class Labels:
         self._type = _grown(self._type, len(strings) + 1)
         at = sids + 1  # string ids (int32): 1 + id indexes the per-string answers
         todo = distinct(at[self._category[at] == -2], len(self._category))
-        for i in todo.tolist():
-            text = strings[i - 1] if i > 0 else ""
-            self._category[i] = next((self.categories.index(rule.category)
-                                      for rule in self.rules if rule.pattern.search(text)), -1)
-            self._type[i] = _intern(error_type(text), self.types, self._type_id)
+        if len(todo):
+            # A first query meets every error text of the file (tens of thousands on a large
+            # one): each answer array is written once, not element by element.
+            texts = [strings[i - 1] if i > 0 else "" for i in todo.tolist()]
+            self._category[todo] = [self._rule_category(text) for text in texts] \
+                if self.rules else -1
+            self._type[todo] = [_intern(error_type(text), self.types, self._type_id)
+                                for text in texts]
         return self._category[at], self._type[at]
+
+    def _rule_category(self, text: str) -> int:
+        """Category index of the first rule whose pattern finds ``text``, else -1."""
+        for rule in self.rules:
+            if rule.pattern.search(text):
+                return self.categories.index(rule.category)
+        return -1
 
     def configuration(self, strings: list[str], sids: np.ndarray) -> np.ndarray:
         """Configuration index of the configuration strings ``sids`` (none or "": "(none)")."""
