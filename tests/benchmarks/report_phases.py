@@ -17,7 +17,7 @@ clear_page in `perf record`), some microseconds a page.
 The file defaults to bench_report.py's own-layout file of a million testruns.  ``--python``
 (repeatable) names the interpreter of another install (an old tree from `git archive` in a
 venv of its own, as bench_report.py's --old): the trees' runs are alternated, and a tree from
-before `read_sources` (14b9c83) is read with its own `read_file`.
+before store.memory (14b9c83, 2cc36d3) is read with its own `read_file`.
 """
 
 from __future__ import annotations
@@ -53,8 +53,11 @@ def child(path: str) -> None:
 
     marks.append(_usage())
     applying = time.thread_time()
-    if hasattr(report, "read_sources"):  # as report.run reads (this tree)
+    try:
         from store import memory
+    except ImportError:  # an old tree: read as its report.run read
+        memory = None
+    if memory is not None:  # as this tree's report.run reads
         from store.sources import Source
 
         memory.keep_freed()
@@ -65,7 +68,7 @@ def child(path: str) -> None:
         applying = time.thread_time() - applying
         marks.append(_usage())
         memory.release_freed()
-    else:  # 14b9c83: one file, its own malloc setting, no release before the summary
+    else:  # 14b9c83, 2cc36d3: their own malloc setting, no release before the summary
         report.keep_freed_memory()
         engine, _format = report.read_file(path)
         applying = time.thread_time() - applying
