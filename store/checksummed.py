@@ -23,7 +23,9 @@ from __future__ import annotations
 import ctypes
 import glob
 import os
+import zlib
 
+import numpy as np
 import tables
 
 H5F_ACC_TRUNC = 0x0002
@@ -143,12 +145,31 @@ def damaged_ranges(table: tables.Table, start: int, stop: int) -> list[tuple[int
     return ranges or [(start, stop)]
 
 
-def verify_tails(h5: tables.File, names) -> None:
+def verify_tails(h5: tables.File, names) -> dict[str, tuple[int, int]]:
     """Read the last, partly filled chunk of each table ``names`` of an open file (an append
     rewrites it): raises DamagedRows when one fails its checksum, so that a writer refuses
-    before it touches anything."""
+    before it touches anything.  {name: (the chunk's first row, CRC-32 of its rows' bytes)}
+    of the tables that have such a chunk (what the journal records: store.journal)."""
+    tails = {}
     for name in names:
         table = getattr(h5.root, name)
         rows, chunk = int(table.nrows), int(table.chunkshape[0])
         if rows % chunk:
-            read_checked(table, rows - rows % chunk, rows)
+            start = rows - rows % chunk
+            tails[name] = (start, zlib.crc32(read_checked(table, start, rows).tobytes()))
+    return tails
+
+
+def salvage_tail(table: tables.Table, start: int, stop: int, crc: int):
+    """Rows [start, stop) of a chunk that fails its checksum, read from its raw bytes, when
+    those bytes are exactly the rows whose CRC-32 is ``crc`` (the rows a commit found there
+    before it rewrote the chunk: store.journal); else None.  The chunk must start at
+    ``start`` and be stored unfiltered but for Fletcher-32 (the product's tables)."""
+    try:
+        raw = table.read_chunk((start,))
+    except (tables.HDF5ExtError, ValueError, tables.NoSuchNodeError):
+        return None
+    size = (stop - start) * table.dtype.itemsize
+    if len(raw) < size or zlib.crc32(raw[:size]) != crc:
+        return None
+    return np.frombuffer(raw, dtype=table.dtype, count=stop - start).copy()

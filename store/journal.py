@@ -13,6 +13,11 @@ Writers serialise on an flock of the journal file itself (two `ingest` processes
 the same journal); readers never take it: they only read the header and, while a journal exists,
 deliver no row past its ``pre`` counts (rows past them may be half written).
 
+A kill inside the append can also tear the last chunk of a table that the append rewrites,
+with the committed rows it holds (HDF5 then fails that chunk's checksum): the header records a
+CRC-32 of those rows for each such table, so that the next writer can take them from the
+chunk's raw bytes exactly as they were (store.writer), and readers wait until it has.
+
 Layout: MAGIC, one JSON header line, the rows of each table as raw bytes (store.schema dtypes,
 in schema.TABLES order), END.
 """
@@ -23,7 +28,7 @@ import fcntl
 import json
 import os
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -46,6 +51,11 @@ class Entry:
     file_id: str
     pre: dict[str, int]
     rows: dict[str, np.ndarray]
+    tails: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Per table whose last chunk the append rewrites (it holds committed rows): (the chunk's
+    first row, CRC-32 of the committed rows in it, as stored).  A kill inside the append can
+    tear that chunk; recovery then takes those rows from the chunk's raw bytes, only if they
+    match this CRC (store.writer._salvage_tails)."""
 
     @property
     def post(self) -> dict[str, int]:
@@ -112,6 +122,7 @@ def encode(entry: Entry) -> bytes:
         "rows": {name: len(entry.rows[name]) for name in schema.TABLES},
         "payload": len(payload),
         "crc": zlib.crc32(payload),
+        "tails": {name: list(tail) for name, tail in entry.tails.items()},
     }
     return MAGIC + json.dumps(header).encode() + b"\n" + payload + END
 
@@ -145,7 +156,12 @@ def decode(data: bytes) -> Entry | None:
         count = int(header["rows"][name])
         rows[name] = np.frombuffer(data, dtype=dtype, count=count, offset=start).copy()
         start += count * dtype.itemsize
-    return Entry(file_id=header["file_id"], pre=header["pre"], rows=rows)
+    try:  # a journal written before tails were recorded has none
+        tails = {str(name): (int(tail[0]), int(tail[1]))
+                 for name, tail in header.get("tails", {}).items()}
+    except (ValueError, TypeError, IndexError, AttributeError):
+        return None
+    return Entry(file_id=header["file_id"], pre=header["pre"], rows=rows, tails=tails)
 
 
 def pending_counts(path: str) -> tuple[str, dict[str, int]] | None:

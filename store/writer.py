@@ -239,15 +239,15 @@ class EventWriter:
                     cols = _concat(chunks)
                     rows, new_strings, new_names = self._build_rows(cols)
                     # The last chunk of a table the append rewrites must pass its check first.
-                    checksummed.verify_tails(h5, [name for name in schema.TABLES
-                                                  if len(rows[name])])
+                    tails = checksummed.verify_tails(h5, [name for name in schema.TABLES
+                                                          if len(rows[name])])
                 except (checksummed.DamagedRows, tables.HDF5ExtError) as exc:
                     if not checksummed.is_checksum_error(exc):
                         raise
                     raise StoreError(f"{self.path} is damaged: {vet.one_line(exc)}; refusing "
                                      "to touch it") from None
                 entry = journal.Entry(file_id=self._state.file_id,
-                                      pre=dict(self._state.counts), rows=rows)
+                                      pre=dict(self._state.counts), rows=rows, tails=tails)
                 # From here the batch belongs to the journal: a failure below is repaired by
                 # replaying it, so the chunks must not go back into the buffer.
                 jlock.write(entry)
@@ -325,9 +325,12 @@ class EventWriter:
                     if all(counts[k] >= entry.pre[k] for k in counts):
                         torn = {k: counts[k] - entry.pre[k] for k in counts
                                 if counts[k] > entry.pre[k]}
+                        salvaged = _salvage_tails(h5, entry)
                         _append(h5, entry)
-                        self.recoveries.append(f"replayed a commit cut short; rows cut back "
-                                               f"first: {torn or 'none'}")
+                        self.recoveries.append(
+                            f"replayed a commit cut short; rows cut back first: "
+                            f"{torn or 'none'}" + (f"; torn chunks rewritten: "
+                                                   f"{', '.join(salvaged)}" if salvaged else ""))
                     else:
                         print(f"trmon-tui writer: {self.path} is shorter than its journal "
                               f"expects; the journal is discarded", file=sys.stderr)
@@ -468,6 +471,30 @@ def _concat(chunks: list[dict]) -> dict:
                                                                      strict=False)])
         out["_tid_unique"] = (uniq, first_rows[pos], inverse)
     return out
+
+
+def _salvage_tails(h5: tables.File, entry: journal.Entry) -> list[str]:
+    """Rewrite each table's last chunk that the journalled append tore (a kill inside it):
+    its committed rows are taken from its raw bytes when they match the journal's CRC (the
+    rest of the chunk was the append's), the table cut back to the chunk's start and those
+    rows appended again; what was rewritten, as "/TABLE rows A-B".  Raises DamagedRows when
+    the bytes do not match: the committed rows themselves are damaged, not just torn."""
+    rewritten = []
+    for name, (start, crc) in entry.tails.items():
+        table = getattr(h5.root, name)
+        stop = entry.pre[name]
+        try:
+            checksummed.read_checked(table, start, stop)
+            continue  # the chunk is whole: the append's rows are cut back as usual
+        except checksummed.DamagedRows:
+            pass
+        rows = checksummed.salvage_tail(table, start, stop, crc)
+        if rows is None:
+            raise checksummed.DamagedRows(name, [(start, stop)])
+        table.truncate(start)  # a chunk boundary: the torn chunk is dropped, never read
+        table.append(rows)
+        rewritten.append(f"/{name} rows {start}-{stop - 1}")
+    return rewritten
 
 
 def _append(h5: tables.File, entry: journal.Entry) -> None:
