@@ -10,9 +10,8 @@ the medians over the runs of the wall time, the CPU time of the whole process (u
 every thread) and its minor page faults; for the read also the CPU of the applying thread (the
 caller of StatsEngine.apply): when it is far below the read's wall time, the read is bound by
 the hand-overs between the threads (the GIL and waiting for a helper lane), not by that
-thread's work.  Page faults matter on a VM whose guest memory is handed back to the host when
-free: each first touch of a page costs a host-side fault and the zeroing of the page (seen as
-clear_page in `perf record`), some microseconds a page.
+thread's work.  Page faults matter: on the 2-core VMs measured, the kernel zeroing fresh pages
+(clear_page in `perf record -g`) was a fifth of report's CPU samples.
 
 The file defaults to bench_report.py's own-layout file of a million testruns.  ``--python``
 (repeatable) names the interpreter of another install (an old tree from `git archive` in a
