@@ -294,7 +294,6 @@ def print_table(results: dict) -> None:
                   f"({'ok' if rss <= 700 else 'OVER'} <= 700)")
 
 
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=12.0)

@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         print(PREFIX + clean(f"could not read {names} ({type(exc).__name__}: {one_line(exc)})"),
               file=sys.stderr)
         return 1
-    memory.release_freed()  # before the summary, whose arrays are larger than the holes
+    memory.release_freed()  # before the summary: the lowest peak (see store.memory)
     for reason in failed.values():
         print(PREFIX + clean(reason), file=sys.stderr)
     if tail.skipped:
